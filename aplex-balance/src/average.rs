@@ -1,0 +1,54 @@
+//! `Average`: the least-loaded available worker.
+
+use aplex_core::{LoadBalancer, Meta, WorkerView};
+
+/// Picks an available worker with the smallest workload, evening out the load.
+///
+/// Tie-break: among equally loaded workers, the first one at or after the worker that
+/// follows the last choice (round-robin among ties), so an idle pool still spreads works
+/// over every worker instead of piling them on worker 0.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::AtomicUsize;
+/// use aplex_balance::{Average, LoadBalancer, WorkerInfo, WorkerView};
+///
+/// let infos: Vec<WorkerInfo> = (0..3)
+///     .map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 })
+///     .collect();
+/// let loads: Vec<AtomicUsize> = [5, 2, 7].into_iter().map(AtomicUsize::new).collect();
+/// let view = WorkerView::new(&infos, &loads, 10);
+/// assert_eq!(Average::default().get_proper_worker(&view, None), 1);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Average {
+    next: usize,
+}
+
+impl Average {
+    /// A least-loaded balancer.
+    pub fn new() -> Self {
+        Average::default()
+    }
+}
+
+impl LoadBalancer for Average {
+    fn get_proper_worker(&mut self, workers: &WorkerView<'_>, _meta: Option<&Meta>) -> usize {
+        let count = workers.len();
+        let mut best: Option<(usize, usize)> = None;
+        for step in 0..count {
+            let worker = (self.next + step) % count;
+            if !workers.is_available(worker) {
+                continue;
+            }
+            let load = workers.workload(worker);
+            if best.is_none_or(|(_, best_load)| load < best_load) {
+                best = Some((worker, load));
+            }
+        }
+        let chosen = best.map_or(0, |(worker, _)| worker);
+        self.next = (chosen + 1) % count.max(1);
+        chosen
+    }
+}

@@ -1,0 +1,39 @@
+//! Load balancers for aplex pools, and everything needed to write your own.
+//!
+//! A balancer picks the worker for each work. The pool asks it only when at least one
+//! worker is below `max_works_per_worker`, and shows it a [`WorkerView`]: the workers,
+//! their workloads, the cap, and which are available.
+//!
+//! - [`RoundRobin`] (the default): the next available worker after the last one chosen.
+//! - [`Random`]: a uniformly random available worker.
+//! - [`Average`]: an available worker with the smallest workload.
+//!
+//! This crate re-exports the [`LoadBalancer`] trait and the types it uses, so a custom
+//! balancer depends on `aplex-balance` alone:
+//!
+//! ```
+//! use aplex_balance::{LoadBalancer, Meta, WorkerView};
+//!
+//! /// Sends a work to the worker whose index the caller passed as meta, if it is free.
+//! #[derive(Debug, Default)]
+//! struct Pinned;
+//!
+//! impl LoadBalancer for Pinned {
+//!     fn get_proper_worker(&mut self, workers: &WorkerView<'_>, meta: Option<&Meta>) -> usize {
+//!         match meta.and_then(|meta| meta.downcast_ref::<usize>()) {
+//!             Some(&wanted) if workers.is_available(wanted) => wanted,
+//!             _ => workers.available_workers().next().unwrap_or(0),
+//!         }
+//!     }
+//! }
+//! ```
+#![forbid(unsafe_code)]
+
+mod average;
+mod random;
+mod round_robin;
+
+pub use aplex_core::{LoadBalancer, Meta, WorkerInfo, WorkerView};
+pub use average::Average;
+pub use random::Random;
+pub use round_robin::RoundRobin;

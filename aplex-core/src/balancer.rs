@@ -1,0 +1,135 @@
+//! The `LoadBalancer` trait and `WorkerView`, the picture of the pool a balancer chooses
+//! from.
+//!
+//! A balancer is only asked when at least one worker is available (below
+//! `max_works_per_worker`); the executor then claims a slot on the worker it chose. The
+//! view is built from the live workload counters at the moment of the choice.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::worker::WorkerInfo;
+
+/// The `load_balancing_meta` a caller attached to a submit or map, as the balancer sees
+/// it. Downcast it to the type you passed.
+pub type Meta = dyn Any + Send + Sync;
+
+/// Chooses the worker for each work.
+///
+/// Implement it to balance by your own rule; `aplex-balance` has the built-ins
+/// (`RoundRobin`, `Random`, `Average`) and re-exports this trait, so a custom balancer
+/// needs only that crate.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{LoadBalancer, Meta, WorkerView};
+///
+/// /// Sends everything to the first available worker.
+/// #[derive(Debug, Default)]
+/// struct FirstAvailable;
+///
+/// impl LoadBalancer for FirstAvailable {
+///     fn get_proper_worker(&mut self, workers: &WorkerView<'_>, _meta: Option<&Meta>) -> usize {
+///         workers.available_workers().next().expect("the executor asks only when one is available")
+///     }
+/// }
+/// ```
+pub trait LoadBalancer: Send + 'static {
+    /// Returns the index of an available worker for the next work.
+    ///
+    /// Called only when [`WorkerView::available_workers`] is not empty. `meta` is the
+    /// `load_balancing_meta` given to `submit_with_meta` or `map(..).meta(..)`, if any.
+    /// An index that is out of range or not available is replaced by the first available
+    /// worker, so a faulty balancer can never push a worker past its cap.
+    fn get_proper_worker(&mut self, workers: &WorkerView<'_>, meta: Option<&Meta>) -> usize;
+}
+
+impl LoadBalancer for Box<dyn LoadBalancer> {
+    fn get_proper_worker(&mut self, workers: &WorkerView<'_>, meta: Option<&Meta>) -> usize {
+        (**self).get_proper_worker(workers, meta)
+    }
+}
+
+/// The workers of a pool and their current workloads, as a balancer sees them.
+pub struct WorkerView<'a> {
+    infos: &'a [WorkerInfo],
+    workloads: &'a [AtomicUsize],
+    max_works_per_worker: usize,
+}
+
+impl<'a> WorkerView<'a> {
+    /// Builds a view; `infos` and `workloads` are indexed by worker.
+    ///
+    /// # Panics
+    ///
+    /// If the two slices differ in length.
+    pub fn new(
+        infos: &'a [WorkerInfo],
+        workloads: &'a [AtomicUsize],
+        max_works_per_worker: usize,
+    ) -> Self {
+        assert_eq!(infos.len(), workloads.len(), "one workload per worker");
+        WorkerView {
+            infos,
+            workloads,
+            max_works_per_worker,
+        }
+    }
+
+    /// The number of workers.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Whether the pool has no workers (never true for a built pool).
+    pub fn is_empty(&self) -> bool {
+        self.infos.is_empty()
+    }
+
+    /// All workers, by index.
+    pub fn workers(&self) -> &'a [WorkerInfo] {
+        self.infos
+    }
+
+    /// The number of works `worker` is running now (dispatched and not yet over).
+    ///
+    /// # Panics
+    ///
+    /// If `worker >= self.len()`.
+    pub fn workload(&self, worker: usize) -> usize {
+        self.workloads[worker].load(Ordering::Acquire)
+    }
+
+    /// Every worker's workload, by index.
+    pub fn workloads(&self) -> impl Iterator<Item = usize> + '_ {
+        self.workloads
+            .iter()
+            .map(|load| load.load(Ordering::Acquire))
+    }
+
+    /// The most works one worker may run at once.
+    pub fn max_works_per_worker(&self) -> usize {
+        self.max_works_per_worker
+    }
+
+    /// Whether `worker` is below `max_works_per_worker` (out-of-range indices are not).
+    pub fn is_available(&self, worker: usize) -> bool {
+        worker < self.len() && self.workload(worker) < self.max_works_per_worker
+    }
+
+    /// The indices of the workers below `max_works_per_worker`, in order.
+    pub fn available_workers(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).filter(move |&worker| self.is_available(worker))
+    }
+}
+
+impl fmt::Debug for WorkerView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerView")
+            .field("workloads", &self.workloads().collect::<Vec<_>>())
+            .field("max_works_per_worker", &self.max_works_per_worker)
+            .finish()
+    }
+}

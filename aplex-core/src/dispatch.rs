@@ -1,0 +1,270 @@
+//! The executor's shared state and its dispatch rule: per-worker workload counters, the
+//! FIFO pending queue, and the balancer behind one mutex.
+//!
+//! 1. A submit takes the queue lock. If nothing is pending and some worker is below
+//!    `max_works_per_worker`, the balancer picks one, its workload is claimed, and the job
+//!    is handed over at once.
+//! 2. Otherwise the work joins the back of the pending queue (waiting for room, or
+//!    failing fast, when the queue is bounded and full).
+//! 3. When a worker reports a work over, its workload is released; if anything is
+//!    pending, the queue is drained front-first while workers are available.
+//! 4. Works cancelled while queued stay in the queue, resolved, and are skipped when they
+//!    reach the front.
+//!
+//! Workloads only grow under the lock and only shrink outside it, so an availability
+//! seen under the lock stays true until the claim. The pending count is published before
+//! a queued work re-checks availability, and a finishing worker checks it after
+//! releasing its workload, so no work is left waiting while a worker is free.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use crate::balancer::{LoadBalancer, Meta, WorkerView};
+use crate::future::{CancelRunning, Tracked};
+use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo};
+use crate::Error;
+
+/// The pool accepts works.
+pub(crate) const RUNNING: u8 = 0;
+/// Intake stopped; queued and running works finish.
+pub(crate) const DRAINING: u8 = 1;
+
+/// Whether a submit may wait for room in a bounded pending queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Wait until the queue has room (or the pool shuts down).
+    Wait,
+    /// Fail at once with [`Error::QueueFull`].
+    FailFast,
+}
+
+pub(crate) struct Pending<J> {
+    job: J,
+    tracked: Arc<dyn Tracked>,
+    meta: Option<Arc<Meta>>,
+}
+
+impl<J> Pending<J> {
+    /// Resolves the queued work as cancelled, then drops its job.
+    pub(crate) fn cancel(self) {
+        self.tracked.fail(Error::Cancelled);
+        drop(self.job);
+    }
+}
+
+pub(crate) struct Queue<J> {
+    balancer: Box<dyn LoadBalancer>,
+    pub(crate) pending: VecDeque<Pending<J>>,
+}
+
+pub(crate) struct Shared<W: Worker> {
+    pub(crate) workers: OnceLock<Vec<W>>,
+    pub(crate) infos: OnceLock<Vec<WorkerInfo>>,
+    pub(crate) workloads: Box<[AtomicUsize]>,
+    pub(crate) max_works_per_worker: usize,
+    pub(crate) max_pending: Option<usize>,
+    pub(crate) queue: Mutex<Queue<W::Job>>,
+    /// Signalled when the pending queue shrinks (bounded submits wait on it).
+    pub(crate) room: Condvar,
+    /// Signalled when the pending queue becomes empty (a draining shutdown waits on it).
+    pub(crate) emptied: Condvar,
+    pub(crate) pending_len: AtomicUsize,
+    pub(crate) phase: AtomicU8,
+    workers_closed: AtomicBool,
+    next_id: AtomicU64,
+}
+
+impl<W: Worker> Shared<W> {
+    pub(crate) fn new(
+        pool_size: usize,
+        max_works_per_worker: usize,
+        max_pending: Option<usize>,
+        balancer: Box<dyn LoadBalancer>,
+    ) -> Self {
+        Shared {
+            workers: OnceLock::new(),
+            infos: OnceLock::new(),
+            workloads: (0..pool_size).map(|_| AtomicUsize::new(0)).collect(),
+            max_works_per_worker,
+            max_pending,
+            queue: Mutex::new(Queue {
+                balancer,
+                pending: VecDeque::new(),
+            }),
+            room: Condvar::new(),
+            emptied: Condvar::new(),
+            pending_len: AtomicUsize::new(0),
+            phase: AtomicU8::new(RUNNING),
+            workers_closed: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn workers(&self) -> &[W] {
+        self.workers.get().map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn lock_queue(&self) -> MutexGuard<'_, Queue<W::Job>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.phase.load(Ordering::SeqCst) == RUNNING
+    }
+
+    fn any_available(&self) -> bool {
+        self.workloads
+            .iter()
+            .any(|load| load.load(Ordering::SeqCst) < self.max_works_per_worker)
+    }
+
+    /// Admits one work, under the queue lock; `build` makes its job only once admitted.
+    pub(crate) fn admit(
+        &self,
+        tracked: Arc<dyn Tracked>,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+        build: impl FnOnce() -> W::Job,
+    ) -> Result<(), Error> {
+        let mut queue = self.lock_queue();
+        if !self.is_running() {
+            return Err(Error::ShutDown);
+        }
+        if queue.pending.is_empty() && self.any_available() {
+            self.dispatch(&mut queue, build(), tracked, meta.as_deref());
+            return Ok(());
+        }
+        if let Some(capacity) = self.max_pending {
+            queue = self.wait_for_room(queue, capacity, admission)?;
+        }
+        queue.pending.push_back(Pending {
+            job: build(),
+            tracked,
+            meta,
+        });
+        self.pending_len.fetch_add(1, Ordering::SeqCst);
+        self.drain(&mut queue);
+        Ok(())
+    }
+
+    fn wait_for_room<'a>(
+        &'a self,
+        mut queue: MutexGuard<'a, Queue<W::Job>>,
+        capacity: usize,
+        admission: Admission,
+    ) -> Result<MutexGuard<'a, Queue<W::Job>>, Error> {
+        loop {
+            if queue.pending.len() >= capacity {
+                self.purge_resolved(&mut queue);
+            }
+            if queue.pending.len() < capacity {
+                return Ok(queue);
+            }
+            if admission == Admission::FailFast {
+                return Err(Error::QueueFull { capacity });
+            }
+            queue = self
+                .room
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+            if !self.is_running() {
+                return Err(Error::ShutDown);
+            }
+        }
+    }
+
+    fn purge_resolved(&self, queue: &mut Queue<W::Job>) {
+        let before = queue.pending.len();
+        queue
+            .pending
+            .retain(|pending| !pending.tracked.is_resolved());
+        let removed = before - queue.pending.len();
+        self.pending_len.fetch_sub(removed, Ordering::SeqCst);
+    }
+
+    /// Dispatches queued works, front first, while some worker is available.
+    pub(crate) fn drain(&self, queue: &mut Queue<W::Job>) {
+        let mut popped = false;
+        while let Some(front) = queue.pending.front() {
+            if !front.tracked.is_resolved() && !self.any_available() {
+                break;
+            }
+            let Some(pending) = queue.pending.pop_front() else {
+                break;
+            };
+            self.pending_len.fetch_sub(1, Ordering::SeqCst);
+            popped = true;
+            if !pending.tracked.is_resolved() {
+                let meta = pending.meta.as_deref();
+                self.dispatch(queue, pending.job, pending.tracked, meta);
+            }
+        }
+        if popped {
+            self.room.notify_all();
+        }
+        if queue.pending.is_empty() {
+            self.emptied.notify_all();
+            if !self.is_running() {
+                self.close_workers(CloseMode::Drain);
+            }
+        }
+    }
+
+    /// Sends one work to the worker the balancer picks. Needs an available worker.
+    fn dispatch(
+        &self,
+        queue: &mut Queue<W::Job>,
+        job: W::Job,
+        tracked: Arc<dyn Tracked>,
+        meta: Option<&Meta>,
+    ) {
+        let infos = self.infos.get().map_or(&[][..], Vec::as_slice);
+        let view = WorkerView::new(infos, &self.workloads, self.max_works_per_worker);
+        let mut worker = queue.balancer.get_proper_worker(&view, meta);
+        if !view.is_available(worker) {
+            worker = view.available_workers().next().unwrap_or(0);
+        }
+        let id = WorkId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        if !tracked.start(worker, id) {
+            return;
+        }
+        self.workloads[worker].fetch_add(1, Ordering::SeqCst);
+        if let Err(job) = self.workers()[worker].dispatch(id, job) {
+            self.workloads[worker].fetch_sub(1, Ordering::SeqCst);
+            tracked.fail(Error::PoolBroken {
+                reason: format!("worker {worker} is gone"),
+            });
+            drop(job);
+        }
+    }
+
+    /// Tells every worker to stop; a draining close is sent once, an aborting one always.
+    pub(crate) fn close_workers(&self, mode: CloseMode) {
+        if mode == CloseMode::Drain && self.workers_closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.workers_closed.store(true, Ordering::SeqCst);
+        for worker in self.workers() {
+            worker.close(mode);
+        }
+    }
+}
+
+impl<W: Worker> WorkerEvents for Shared<W> {
+    fn work_finished(&self, worker: usize) {
+        self.workloads[worker].fetch_sub(1, Ordering::SeqCst);
+        if self.pending_len.load(Ordering::SeqCst) > 0 {
+            let mut queue = self.lock_queue();
+            self.drain(&mut queue);
+        }
+    }
+}
+
+impl<W: Worker> CancelRunning for Shared<W> {
+    fn cancel_running(&self, worker: usize, id: WorkId) {
+        if let Some(worker) = self.workers().get(worker) {
+            worker.cancel(id);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The one error type of aplex: everything a work, a future, a map or a pool can fail with.
+//!
+//! Every variant is something a caller can match on and act upon, and every message says
+//! what to do about it. The type is `Clone` so one failure (a crashed worker, a broken
+//! pool) can be handed to every future it ends.
+
+use std::fmt;
+
+/// Everything that can go wrong between submitting a work and reading its result.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::Error;
+///
+/// let err = Error::Panicked { message: "boom".into() };
+/// assert_eq!(err.to_string(), "the work panicked: boom");
+/// assert!(matches!(err, Error::Panicked { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The work was cancelled (by [`WorkFuture::cancel`](crate::WorkFuture::cancel), a
+    /// dropped map, or a shutdown that cancels) before it produced a result.
+    #[error("the work was cancelled before it produced a result")]
+    Cancelled,
+
+    /// Waiting for a result took longer than the timeout given. The work may still be
+    /// running; cancel its future to stop it.
+    #[error("timed out waiting for the result; the work may still be running (cancel its future to stop it)")]
+    TimedOut,
+
+    /// The pool no longer accepts works because it has been shut down.
+    #[error("the pool has been shut down and accepts no more works; build a new pool")]
+    ShutDown,
+
+    /// The work panicked; the message is the panic's payload when it was a string.
+    #[error("the work panicked: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+
+    /// The worker running the work died (a process worker exited or was killed) before
+    /// the work finished. The pool replaces the worker; resubmit the work if it is safe
+    /// to run again.
+    #[error("worker {worker} died ({exit}) while running the work; the pool replaces it, resubmit if the work is safe to repeat")]
+    WorkerCrashed {
+        /// Index of the worker slot that crashed.
+        worker: usize,
+        /// How the worker ended.
+        exit: WorkerExit,
+    },
+
+    /// The pool cannot run works any more (the seeds' `AplexWorkerError`): for example,
+    /// its workers crashed too often. Build a new pool.
+    #[error("the pool is broken ({reason}); build a new pool")]
+    PoolBroken {
+        /// Why the pool gave up.
+        reason: String,
+    },
+
+    /// Arguments or an output could not be encoded or decoded for the trip between
+    /// processes.
+    #[error("could not {direction} the {what} of work `{work}`: {message}; check that its serde impls round-trip")]
+    Serialization {
+        /// The work's registered name.
+        work: String,
+        /// `"arguments"` or `"output"`.
+        what: &'static str,
+        /// `"encode"` or `"decode"`.
+        direction: &'static str,
+        /// The codec's message.
+        message: String,
+    },
+
+    /// The work is not registered, so a process worker cannot find it by name.
+    #[error("work `{name}` is not registered; put #[aplex::work] on a module-level fn to run it in a process pool")]
+    UnknownWork {
+        /// The name that was looked up.
+        name: String,
+    },
+
+    /// A pool or map setting is out of range.
+    #[error("invalid setting `{setting}`: {message}")]
+    InvalidConfig {
+        /// The builder method or option at fault.
+        setting: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+
+    /// The bounded pending queue is full (only from `try_submit`).
+    #[error("the pending queue is full ({capacity} works waiting); retry later, use submit (which waits) or raise max_pending")]
+    QueueFull {
+        /// The queue's bound.
+        capacity: usize,
+    },
+
+    /// A worker could not be started (its runtime factory failed or its thread/process
+    /// could not be spawned).
+    #[error("worker {worker} failed to start: {reason}")]
+    WorkerStart {
+        /// Index of the worker slot.
+        worker: usize,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A blocking wait (`result()`, a blocking map iterator) was called on a thread that
+    /// drives a tokio runtime, where it would stall every task of that runtime and could
+    /// deadlock.
+    #[error("a blocking wait was called on an async runtime thread, which could deadlock; `.await` the future (or use map(..).into_stream()) instead")]
+    BlockingInRuntime,
+}
+
+impl Error {
+    /// Builds an [`Error::InvalidConfig`].
+    pub fn invalid_config(setting: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidConfig {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+/// How a worker ended, carried by [`Error::WorkerCrashed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorkerExit {
+    /// The worker process exited with this status code.
+    Code(i32),
+    /// The worker process was killed by this signal.
+    Signal(i32),
+    /// The worker's channel closed and its exit status could not be read.
+    Unknown,
+}
+
+impl fmt::Display for WorkerExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkerExit::Code(code) => write!(f, "exit code {code}"),
+            WorkerExit::Signal(signal) => write!(f, "killed by signal {signal}"),
+            WorkerExit::Unknown => f.write_str("exit status unknown"),
+        }
+    }
+}
+
+/// Turns a caught panic payload into the message carried by [`Error::Panicked`].
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&'static str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+/// A submission the pool refused, with the work handed back so nothing is lost.
+///
+/// Returned by the pools' `try_submit` methods.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct Refused<W> {
+    /// Why the work was refused ([`Error::QueueFull`] or [`Error::ShutDown`]).
+    pub error: Error,
+    /// The work and its arguments, untouched.
+    pub work: W,
+}

@@ -1,0 +1,233 @@
+//! `Executor`, the backend-independent pool: it starts the workers a backend spawns,
+//! admits works, and shuts down.
+//!
+//! A backend's pool type owns an `Executor` and adds typed `submit`/`map` methods on top;
+//! see `dispatch.rs` for how works reach workers. Shutdown, in numbered steps:
+//!
+//! 1. `shutdown(wait)` stops intake (later submits fail with [`Error::ShutDown`]).
+//! 2. Queued works keep being dispatched as workers free up; once the queue is empty,
+//!    every worker is told to close after its in-flight works ([`CloseMode::Drain`]).
+//! 3. With `wait`, the caller blocks until the queue has emptied and every worker has
+//!    stopped.
+//! 4. `shutdown_now` instead cancels every queued work, tells workers to abort their
+//!    running async works ([`CloseMode::Abort`]) and joins them; `terminate` does the
+//!    same with a deadline, for `Drop`.
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Instant;
+
+use crate::balancer::{LoadBalancer, Meta};
+use crate::dispatch::{Admission, Shared, DRAINING};
+use crate::future::{CancelRunning, WorkFuture};
+use crate::options::PoolOptions;
+use crate::worker::{CloseMode, Worker, WorkerEvents, WorkerInfo, WorkerSeat};
+use crate::Error;
+
+/// A handle to a running pool of `W` workers. Cheap to clone; the pool lives until its
+/// owner shuts it down.
+pub struct Executor<W: Worker> {
+    shared: Arc<Shared<W>>,
+}
+
+impl<W: Worker> Clone for Executor<W> {
+    fn clone(&self) -> Self {
+        Executor {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<W: Worker> fmt::Debug for Executor<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executor")
+            .field("pool_size", &self.pool_size())
+            .field("workloads", &self.workloads())
+            .field("pending", &self.pending_len())
+            .field("shut_down", &self.is_shut_down())
+            .finish()
+    }
+}
+
+impl<W: Worker> Executor<W> {
+    /// Validates `options`, then starts `pool_size` workers with `spawn`.
+    ///
+    /// `default_balancer` is used when the options name none. If any worker fails to
+    /// start, the ones already started are closed and joined.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a bad setting, or the first error `spawn` returns.
+    pub fn start(
+        mut options: PoolOptions,
+        default_balancer: impl FnOnce() -> Box<dyn LoadBalancer>,
+        mut spawn: impl FnMut(WorkerSeat) -> Result<W, Error>,
+    ) -> Result<Self, Error> {
+        options.validate()?;
+        let pool_size = options.resolved_pool_size();
+        let balancer = options
+            .load_balancer
+            .take()
+            .unwrap_or_else(default_balancer);
+        let shared = Arc::new(Shared::<W>::new(
+            pool_size,
+            options.max_works_per_worker,
+            options.max_pending,
+            balancer,
+        ));
+        let events: Arc<dyn WorkerEvents> = Arc::clone(&shared) as Arc<dyn WorkerEvents>;
+        let mut workers = Vec::with_capacity(pool_size);
+        for index in 0..pool_size {
+            let seat = WorkerSeat {
+                index,
+                events: Arc::clone(&events),
+            };
+            match spawn(seat) {
+                Ok(worker) => workers.push(worker),
+                Err(error) => {
+                    for worker in &workers {
+                        worker.close(CloseMode::Abort);
+                    }
+                    for worker in &workers {
+                        worker.join(None);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        let infos = workers.iter().map(Worker::info).collect();
+        let _ = shared.infos.set(infos);
+        let _ = shared.workers.set(workers);
+        Ok(Executor { shared })
+    }
+
+    /// Admits one work whose future is `future`; `build` makes the job, and is called only
+    /// if the work is admitted.
+    ///
+    /// On refusal the future is resolved with the error too, so it can be handed back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShutDown`] after shutdown; [`Error::QueueFull`] when the bounded pending
+    /// queue is full and `admission` is [`Admission::FailFast`].
+    pub fn submit<T: Send + 'static>(
+        &self,
+        future: &mut WorkFuture<T>,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+        build: impl FnOnce() -> W::Job,
+    ) -> Result<(), Error> {
+        future.set_canceller(Arc::clone(&self.shared) as Arc<dyn CancelRunning>);
+        let tracked = future.tracked();
+        let admitted = self
+            .shared
+            .admit(Arc::clone(&tracked), meta, admission, build);
+        if let Err(error) = &admitted {
+            tracked.fail(error.clone());
+        }
+        admitted
+    }
+
+    /// Stops intake; queued and running works still finish. With `wait`, blocks until
+    /// they have and every worker has stopped.
+    pub fn shutdown(&self, wait: bool) {
+        let shared = &self.shared;
+        shared.phase.store(DRAINING, Ordering::SeqCst);
+        let mut queue = shared.lock_queue();
+        shared.room.notify_all();
+        if queue.pending.is_empty() {
+            shared.close_workers(CloseMode::Drain);
+        }
+        if !wait {
+            return;
+        }
+        while !queue.pending.is_empty() {
+            queue = shared
+                .emptied
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(queue);
+        shared.close_workers(CloseMode::Drain);
+        self.join_workers(None);
+    }
+
+    /// Stops intake, cancels every queued work, aborts running async works and waits for
+    /// every worker to stop (running blocking works are waited for).
+    pub fn shutdown_now(&self) {
+        self.cancel_everything();
+        self.join_workers(None);
+    }
+
+    /// Like [`shutdown_now`](Self::shutdown_now), but stops waiting at `deadline`;
+    /// returns whether every worker stopped in time.
+    pub fn terminate(&self, deadline: Instant) -> bool {
+        self.cancel_everything();
+        self.join_workers(Some(deadline))
+    }
+
+    fn cancel_everything(&self) {
+        let shared = &self.shared;
+        shared.phase.store(DRAINING, Ordering::SeqCst);
+        let cancelled: Vec<_> = {
+            let mut queue = shared.lock_queue();
+            let cancelled = queue.pending.drain(..).collect();
+            shared.pending_len.store(0, Ordering::SeqCst);
+            shared.room.notify_all();
+            shared.emptied.notify_all();
+            cancelled
+        };
+        for pending in cancelled {
+            pending.cancel();
+        }
+        shared.close_workers(CloseMode::Abort);
+    }
+
+    fn join_workers(&self, deadline: Option<Instant>) -> bool {
+        let mut all = true;
+        for worker in self.shared.workers() {
+            all &= worker.join(deadline);
+        }
+        all
+    }
+
+    /// The number of workers.
+    pub fn pool_size(&self) -> usize {
+        self.shared.workloads.len()
+    }
+
+    /// The most works one worker runs at once.
+    pub fn max_works_per_worker(&self) -> usize {
+        self.shared.max_works_per_worker
+    }
+
+    /// Each worker's current workload, by index.
+    pub fn workloads(&self) -> Vec<usize> {
+        self.shared
+            .workloads
+            .iter()
+            .map(|load| load.load(Ordering::SeqCst))
+            .collect()
+    }
+
+    /// The number of works waiting in the pending queue for a free worker.
+    pub fn pending_len(&self) -> usize {
+        self.shared.pending_len.load(Ordering::SeqCst)
+    }
+
+    /// What the workers are, by index.
+    pub fn worker_infos(&self) -> Vec<WorkerInfo> {
+        self.shared.infos.get().cloned().unwrap_or_default()
+    }
+
+    /// Whether shutdown has begun (submits are refused).
+    pub fn is_shut_down(&self) -> bool {
+        !self.shared.is_running()
+    }
+
+    /// The workers, for backends (stats, tests).
+    pub fn workers(&self) -> &[W] {
+        self.shared.workers()
+    }
+}

@@ -1,0 +1,355 @@
+//! `WorkFuture`, the handle to one submitted work, and `WorkPromise`, the side a worker
+//! fills in.
+//!
+//! Both share one `WorkCell`: a small mutex-guarded state machine
+//! (queued → running → resolved → taken) with the outcome and the waker. The first outcome
+//! to arrive wins: a result, a failure, or a cancellation; later ones are dropped. The
+//! executor sees a cell only through the object-safe [`Tracked`] trait, so it never needs
+//! to know the work's output type.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::wait::{block_until, ensure_blocking_allowed};
+use crate::worker::WorkId;
+use crate::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Queued,
+    Running { worker: usize, id: WorkId },
+    Resolved,
+    Taken,
+}
+
+struct CellState<T> {
+    phase: Phase,
+    outcome: Option<Result<T, Error>>,
+    waker: Option<Waker>,
+}
+
+pub(crate) struct WorkCell<T> {
+    state: Mutex<CellState<T>>,
+    abortable: bool,
+}
+
+impl<T> WorkCell<T> {
+    fn lock(&self) -> MutexGuard<'_, CellState<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores the outcome unless one is already there; returns whether it was stored.
+    fn resolve(&self, outcome: Result<T, Error>) -> bool {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return false;
+        }
+        state.phase = Phase::Resolved;
+        state.outcome = Some(outcome);
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+}
+
+/// The executor's type-erased view of a work's cell.
+pub(crate) trait Tracked: Send + Sync {
+    /// Records that the work was handed to `worker` as `id`; false if it is already
+    /// resolved (cancelled while queued), in which case it must not be dispatched.
+    fn start(&self, worker: usize, id: WorkId) -> bool;
+    /// Resolves the work with `error` unless it already has an outcome.
+    fn fail(&self, error: Error);
+    /// Whether the work already has an outcome.
+    fn is_resolved(&self) -> bool;
+}
+
+impl<T: Send> Tracked for WorkCell<T> {
+    fn start(&self, worker: usize, id: WorkId) -> bool {
+        let mut state = self.lock();
+        if state.phase != Phase::Queued {
+            return false;
+        }
+        state.phase = Phase::Running { worker, id };
+        true
+    }
+
+    fn fail(&self, error: Error) {
+        self.resolve(Err(error));
+    }
+
+    fn is_resolved(&self) -> bool {
+        matches!(self.lock().phase, Phase::Resolved | Phase::Taken)
+    }
+}
+
+/// Asks the executor to stop a running work (implemented by the executor's shared state).
+pub(crate) trait CancelRunning: Send + Sync {
+    fn cancel_running(&self, worker: usize, id: WorkId);
+}
+
+/// The handle to one submitted work: await it on any runtime, or wait for it from
+/// blocking code.
+///
+/// `WorkFuture<T>` implements [`Future`]`<Output = Result<T, Error>>` and is woken by a
+/// waker, so it can be `.await`ed on tokio, async-std, `futures::executor::block_on` or
+/// anything else; no event loop has to be named (Python aplex's `awaitable`,
+/// `future_loop` and `set_future_loop` are not needed). Dropping it detaches the work: it
+/// still runs and its result is discarded.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::WorkFuture;
+///
+/// let (promise, future) = WorkFuture::<u32>::pair(true);
+/// assert!(!future.done());
+/// promise.complete(Ok(7));
+/// assert!(future.done());
+/// assert_eq!(future.result(), Ok(7));
+/// ```
+///
+/// # Cancel safety
+///
+/// Dropping a `.await` on it midway loses nothing: the outcome stays in the future until
+/// it is read.
+#[must_use = "dropping a WorkFuture detaches the work; its result is discarded"]
+pub struct WorkFuture<T> {
+    cell: Arc<WorkCell<T>>,
+    canceller: Option<Arc<dyn CancelRunning>>,
+}
+
+impl<T: Send + 'static> WorkFuture<T> {
+    /// Creates a connected promise and future, for backends and tests; `abortable` says
+    /// whether the work can be stopped while it runs (async works can, blocking ones
+    /// cannot).
+    pub fn pair(abortable: bool) -> (WorkPromise<T>, WorkFuture<T>) {
+        let cell = Arc::new(WorkCell {
+            state: Mutex::new(CellState {
+                phase: Phase::Queued,
+                outcome: None,
+                waker: None,
+            }),
+            abortable,
+        });
+        let promise = WorkPromise {
+            cell: Some(Arc::clone(&cell)),
+        };
+        (
+            promise,
+            WorkFuture {
+                cell,
+                canceller: None,
+            },
+        )
+    }
+
+    /// A future that is already resolved with `error` (a refused submission).
+    pub fn failed(error: Error) -> WorkFuture<T> {
+        let (promise, future) = WorkFuture::pair(false);
+        promise.complete(Err(error));
+        future
+    }
+
+    pub(crate) fn tracked(&self) -> Arc<dyn Tracked> {
+        Arc::clone(&self.cell) as Arc<dyn Tracked>
+    }
+}
+
+impl<T> WorkFuture<T> {
+    pub(crate) fn set_canceller(&mut self, canceller: Arc<dyn CancelRunning>) {
+        self.canceller = Some(canceller);
+    }
+
+    /// Tries to cancel the work; returns whether it was cancelled.
+    ///
+    /// A queued work is removed and never runs. A running async work is aborted at its
+    /// next `.await` on the worker (its future is dropped there). A running blocking work
+    /// cannot be stopped: `cancel` returns `false` and its result still arrives. A work
+    /// that already has an outcome is not changed (`false`). After a successful cancel the
+    /// future resolves to [`Error::Cancelled`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::{Error, WorkFuture};
+    ///
+    /// let (_promise, future) = WorkFuture::<u32>::pair(true);
+    /// assert!(future.cancel());
+    /// assert!(future.cancelled());
+    /// assert_eq!(future.result(), Err(Error::Cancelled));
+    /// ```
+    pub fn cancel(&self) -> bool {
+        let mut state = self.cell.lock();
+        let running = match state.phase {
+            Phase::Resolved | Phase::Taken => return false,
+            Phase::Running { .. } if !self.cell.abortable => return false,
+            Phase::Running { worker, id } => Some((worker, id)),
+            Phase::Queued => None,
+        };
+        state.phase = Phase::Resolved;
+        state.outcome = Some(Err(Error::Cancelled));
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if let (Some((worker, id)), Some(canceller)) = (running, &self.canceller) {
+            canceller.cancel_running(worker, id);
+        }
+        true
+    }
+
+    /// Whether the work has an outcome (a result, an error, or a cancellation).
+    pub fn done(&self) -> bool {
+        matches!(self.cell.lock().phase, Phase::Resolved | Phase::Taken)
+    }
+
+    /// Whether the work ended by being cancelled.
+    pub fn cancelled(&self) -> bool {
+        matches!(self.cell.lock().outcome, Some(Err(Error::Cancelled)))
+    }
+
+    /// Whether the work is running on a worker right now (dispatched, no outcome yet).
+    pub fn running(&self) -> bool {
+        matches!(self.cell.lock().phase, Phase::Running { .. })
+    }
+
+    /// Blocks until the work has an outcome or `timeout` passes; returns whether it has
+    /// one. The outcome stays in the future.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BlockingInRuntime`] when called on a tokio runtime thread.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
+        ensure_blocking_allowed()?;
+        let mut done = DoneSignal(self);
+        Ok(block_until(&mut done, Some(Instant::now() + timeout)).is_some())
+    }
+
+    /// Blocks the current thread until the work has an outcome and returns it.
+    ///
+    /// # Errors
+    ///
+    /// The work's error ([`Error::Panicked`], [`Error::Cancelled`], ...), or
+    /// [`Error::BlockingInRuntime`] when called on a tokio runtime thread, where `.await`
+    /// is the way to wait.
+    pub fn result(mut self) -> Result<T, Error> {
+        ensure_blocking_allowed()?;
+        block_until(&mut self, None).unwrap_or(Err(Error::TimedOut))
+    }
+
+    /// Like [`result`](Self::result), but gives up after `timeout` with
+    /// [`Error::TimedOut`]; the work keeps running (it is detached, as on drop).
+    ///
+    /// # Errors
+    ///
+    /// As [`result`](Self::result), plus [`Error::TimedOut`].
+    pub fn result_timeout(mut self, timeout: Duration) -> Result<T, Error> {
+        ensure_blocking_allowed()?;
+        block_until(&mut self, Some(Instant::now() + timeout)).unwrap_or(Err(Error::TimedOut))
+    }
+}
+
+/// Resolves when the cell has an outcome, without taking it.
+struct DoneSignal<'a, T>(&'a WorkFuture<T>);
+
+impl<T> Future for DoneSignal<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.0.cell.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return Poll::Ready(());
+        }
+        store_waker(&mut state.waker, cx);
+        Poll::Pending
+    }
+}
+
+fn store_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
+impl<T> Future for WorkFuture<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.cell.lock();
+        if let Some(outcome) = state.outcome.take() {
+            state.phase = Phase::Taken;
+            return Poll::Ready(outcome);
+        }
+        assert!(
+            state.phase != Phase::Taken,
+            "WorkFuture polled again after it returned its result"
+        );
+        store_waker(&mut state.waker, cx);
+        Poll::Pending
+    }
+}
+
+impl<T> Unpin for WorkFuture<T> {}
+
+impl<T> fmt::Debug for WorkFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.cell.lock();
+        f.debug_struct("WorkFuture")
+            .field("phase", &state.phase)
+            .field("has_outcome", &state.outcome.is_some())
+            .finish()
+    }
+}
+
+/// The writing side of a [`WorkFuture`], held by whoever runs the work.
+///
+/// Dropping it without calling [`complete`](Self::complete) resolves the future to
+/// [`Error::Cancelled`], so a work lost on the way (a worker torn down) never leaves its
+/// future hanging.
+pub struct WorkPromise<T> {
+    cell: Option<Arc<WorkCell<T>>>,
+}
+
+impl<T> WorkPromise<T> {
+    /// Resolves the future with `outcome`; returns `false` (dropping the outcome) if it
+    /// already had one, e.g. it was cancelled.
+    pub fn complete(mut self, outcome: Result<T, Error>) -> bool {
+        match self.cell.take() {
+            Some(cell) => cell.resolve(outcome),
+            None => false,
+        }
+    }
+
+    /// Whether the future already has an outcome (cancelled before the work started), in
+    /// which case the work should not be run.
+    pub fn is_resolved(&self) -> bool {
+        self.cell
+            .as_ref()
+            .is_none_or(|cell| matches!(cell.lock().phase, Phase::Resolved | Phase::Taken))
+    }
+}
+
+impl<T> Drop for WorkPromise<T> {
+    fn drop(&mut self) {
+        if let Some(cell) = self.cell.take() {
+            cell.resolve(Err(Error::Cancelled));
+        }
+    }
+}
+
+impl<T> fmt::Debug for WorkPromise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkPromise")
+            .field("resolved", &self.is_resolved())
+            .finish()
+    }
+}

@@ -1,0 +1,33 @@
+//! The core of aplex: the types every pool shares and the backend-independent executor.
+//!
+//! - [`WorkFuture`]: the handle to a submitted work, awaitable on any runtime and
+//!   waitable from blocking code; [`WorkPromise`] is the side a worker fills in.
+//! - [`Worker`]: what a backend (threads, processes) implements for one worker.
+//! - [`LoadBalancer`] and [`WorkerView`]: how a worker is chosen for each work.
+//! - [`Executor`]: dispatch through the balancer, per-worker workloads capped at
+//!   `max_works_per_worker`, the FIFO pending queue, cancel and shutdown.
+//! - [`Map`]: a work over an input, lazily, as an iterator or a stream.
+//! - [`Error`]: the one error type.
+//!
+//! Users normally reach all of this through the `aplex` crate.
+#![forbid(unsafe_code)]
+
+mod balancer;
+mod dispatch;
+mod error;
+mod executor;
+mod future;
+mod map;
+mod options;
+mod wait;
+mod worker;
+
+pub use balancer::{LoadBalancer, Meta, WorkerView};
+pub use dispatch::Admission;
+pub use error::{panic_message, Error, Refused, WorkerExit};
+pub use executor::Executor;
+pub use future::{WorkFuture, WorkPromise};
+pub use map::{ChunkFuture, Map, MapStream, SubmitChunk};
+pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
+pub use wait::{allow_blocking_on_this_thread, block_until, ensure_blocking_allowed};
+pub use worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo, WorkerSeat};

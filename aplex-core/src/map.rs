@@ -1,0 +1,295 @@
+//! `Map`: a work applied to every item of an input, with results as a blocking iterator or
+//! an async `Stream`, in input order or as completed.
+//!
+//! The input is pulled lazily: at most `window` chunks of `chunksize` items are in
+//! flight, so an endless iterator works and memory stays bounded. The first error (a
+//! failed work, or the timeout) is yielded once, then everything still in flight is
+//! cancelled and the map ends. Dropping a map cancels what it still has in flight.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use futures_timer::Delay;
+
+use crate::balancer::Meta;
+use crate::future::WorkFuture;
+use crate::wait::{block_until, ensure_blocking_allowed};
+use crate::Error;
+
+/// The future of one chunk: one result per item, in the chunk's order.
+pub type ChunkFuture<T> = WorkFuture<Vec<Result<T, Error>>>;
+
+/// Submits one chunk of items (with the map's meta) and returns its future.
+pub type SubmitChunk<'a, A, T> =
+    Box<dyn FnMut(Vec<A>, Option<Arc<Meta>>) -> ChunkFuture<T> + Send + 'a>;
+
+/// Results of a work mapped over an input; made by a pool's `map`.
+///
+/// Configure it with the builder methods, then iterate it (blocking), or turn it into a
+/// [`Stream`] with [`into_stream`](Self::into_stream). Results come in input order unless
+/// [`unordered`](Self::unordered) is set. Each item is a `Result`: the first `Err` ends
+/// the map and cancels the rest.
+///
+/// # Cancel safety
+///
+/// Dropping the map (or its stream) cancels every work it still has in flight.
+#[must_use = "a map does nothing until it is iterated or streamed"]
+pub struct Map<'a, A, T> {
+    submit: SubmitChunk<'a, A, T>,
+    input: Box<dyn Iterator<Item = A> + Send + 'a>,
+    input_done: bool,
+    chunksize: usize,
+    window: usize,
+    ordered: bool,
+    started: Instant,
+    timeout: Option<Duration>,
+    delay: Option<Delay>,
+    meta: Option<Arc<Meta>>,
+    in_order: VecDeque<ChunkFuture<T>>,
+    as_completed: FuturesUnordered<ChunkFuture<T>>,
+    ready: VecDeque<Result<T, Error>>,
+    finished: bool,
+}
+
+impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
+    /// Creates a map; pools call this. `window` is the default bound on chunks in flight.
+    pub fn new(
+        input: impl Iterator<Item = A> + Send + 'a,
+        window: usize,
+        submit: SubmitChunk<'a, A, T>,
+    ) -> Self {
+        Map {
+            submit,
+            input: Box::new(input),
+            input_done: false,
+            chunksize: 1,
+            window: window.max(1),
+            ordered: true,
+            started: Instant::now(),
+            timeout: None,
+            delay: None,
+            meta: None,
+            in_order: VecDeque::new(),
+            as_completed: FuturesUnordered::new(),
+            ready: VecDeque::new(),
+            finished: false,
+        }
+    }
+
+    /// Sends items to workers in chunks of `chunksize` (default 1): one dispatch per
+    /// chunk, fewer round trips for tiny works. `0` makes the map yield
+    /// [`Error::InvalidConfig`].
+    pub fn chunksize(mut self, chunksize: usize) -> Self {
+        self.chunksize = chunksize;
+        self
+    }
+
+    /// Gives up with [`Error::TimedOut`] if a result is not there `timeout` after the
+    /// call to `map` (as in `concurrent.futures`); the rest is then cancelled.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Passes `meta` to the load balancer for every chunk (the seeds'
+    /// `load_balancing_meta`).
+    pub fn meta<M: std::any::Any + Send + Sync>(mut self, meta: M) -> Self {
+        self.meta = Some(Arc::new(meta));
+        self
+    }
+
+    /// Bounds the chunks in flight at once (default: `pool_size × max_works_per_worker`);
+    /// the input is pulled no further ahead than this.
+    pub fn window(mut self, chunks: usize) -> Self {
+        self.window = chunks.max(1);
+        self
+    }
+
+    /// Yields results as they complete instead of in input order.
+    pub fn unordered(mut self) -> Self {
+        self.ordered = false;
+        self
+    }
+
+    /// Turns the map into an async [`Stream`] of results, for any runtime.
+    pub fn into_stream(self) -> MapStream<'a, A, T> {
+        MapStream { map: self }
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_order.len() + self.as_completed.len()
+    }
+
+    fn refill(&mut self) {
+        while !self.input_done && self.in_flight() < self.window {
+            let chunk: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
+            if chunk.is_empty() {
+                self.input_done = true;
+                break;
+            }
+            let future = (self.submit)(chunk, self.meta.clone());
+            if self.ordered {
+                self.in_order.push_back(future);
+            } else {
+                self.as_completed.push(future);
+            }
+        }
+    }
+
+    /// Ends the map, cancelling everything in flight.
+    fn finish(&mut self) {
+        self.finished = true;
+        self.ready.clear();
+        for future in self.in_order.drain(..) {
+            future.cancel();
+        }
+        for future in self.as_completed.iter() {
+            future.cancel();
+        }
+        self.as_completed.clear();
+    }
+
+    fn yield_item(&mut self, item: Result<T, Error>) -> Poll<Option<Result<T, Error>>> {
+        if item.is_err() {
+            self.finish();
+        }
+        Poll::Ready(Some(item))
+    }
+
+    fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Vec<Result<T, Error>>, Error>>> {
+        if self.ordered {
+            let Some(front) = self.in_order.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let outcome = std::task::ready!(Pin::new(front).poll(cx));
+            self.in_order.pop_front();
+            Poll::Ready(Some(outcome))
+        } else {
+            self.as_completed.poll_next_unpin(cx)
+        }
+    }
+
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(timeout) = self.timeout else {
+            return Poll::Pending;
+        };
+        let deadline = self.started + timeout;
+        let delay = self
+            .delay
+            .get_or_insert_with(|| Delay::new(deadline.saturating_duration_since(Instant::now())));
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        Pin::new(delay).poll(cx)
+    }
+
+    /// The next result, polled: the engine behind both the iterator and the stream.
+    fn poll_next_result(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        if self.chunksize == 0 {
+            self.finish();
+            return Poll::Ready(Some(Err(Error::invalid_config(
+                "chunksize",
+                "chunksize must be at least 1",
+            ))));
+        }
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return self.yield_item(item);
+            }
+            self.refill();
+            match self.poll_chunk(cx) {
+                Poll::Ready(None) => {
+                    self.finished = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Ok(results))) => self.ready.extend(results),
+                Poll::Ready(Some(Err(error))) => return self.yield_item(Err(error)),
+                Poll::Pending => break,
+            }
+        }
+        if self.poll_deadline(cx).is_ready() {
+            return self.yield_item(Err(Error::TimedOut));
+        }
+        Poll::Pending
+    }
+}
+
+impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
+    type Item = Result<T, Error>;
+
+    /// Blocks until the next result.
+    ///
+    /// On a tokio runtime thread this yields [`Error::BlockingInRuntime`] and ends; use
+    /// [`Map::into_stream`] there.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        if let Err(error) = ensure_blocking_allowed() {
+            self.finish();
+            return Some(Err(error));
+        }
+        let mut next = futures::future::poll_fn(|cx| self.poll_next_result(cx));
+        block_until(&mut next, None).flatten()
+    }
+}
+
+impl<A, T> Drop for Map<'_, A, T> {
+    fn drop(&mut self) {
+        for future in self.in_order.iter() {
+            future.cancel();
+        }
+        for future in self.as_completed.iter() {
+            future.cancel();
+        }
+    }
+}
+
+impl<A, T> fmt::Debug for Map<'_, A, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Map")
+            .field("chunksize", &self.chunksize)
+            .field("window", &self.window)
+            .field("ordered", &self.ordered)
+            .field("timeout", &self.timeout)
+            .field(
+                "in_flight",
+                &(self.in_order.len() + self.as_completed.len()),
+            )
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+/// A [`Map`] as an async [`Stream`] of results; made by [`Map::into_stream`].
+///
+/// # Cancel safety
+///
+/// Dropping the stream cancels every work it still has in flight.
+#[must_use = "streams do nothing unless polled"]
+#[derive(Debug)]
+pub struct MapStream<'a, A, T> {
+    map: Map<'a, A, T>,
+}
+
+impl<'a, A: 'a, T: Send + 'static> Stream for MapStream<'a, A, T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.map.poll_next_result(cx)
+    }
+}
+
+impl<A, T> Unpin for MapStream<'_, A, T> {}

@@ -1,0 +1,89 @@
+//! `PoolOptions`: the settings every pool has, whatever its backend, and their checks.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use crate::balancer::LoadBalancer;
+use crate::Error;
+
+/// The default for `max_works_per_worker`, as in Python aplex.
+pub const DEFAULT_MAX_WORKS_PER_WORKER: usize = 300;
+
+/// The default time `Drop` lets workers finish before giving up on them.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Backend-independent pool settings, filled in by a backend's builder.
+pub struct PoolOptions {
+    /// Number of workers; `None` means the number of CPUs.
+    pub pool_size: Option<usize>,
+    /// The most works one worker runs at once.
+    pub max_works_per_worker: usize,
+    /// Bound on the parent-side queue of works waiting for a free worker; `None` is
+    /// unbounded.
+    pub max_pending: Option<usize>,
+    /// The balancer; `None` means the backend's default (`RoundRobin`).
+    pub load_balancer: Option<Box<dyn LoadBalancer>>,
+    /// How long `Drop` waits for workers to stop before leaving them behind (threads) or
+    /// killing them (processes).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            pool_size: None,
+            max_works_per_worker: DEFAULT_MAX_WORKS_PER_WORKER,
+            max_pending: None,
+            load_balancer: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+impl fmt::Debug for PoolOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolOptions")
+            .field("pool_size", &self.pool_size)
+            .field("max_works_per_worker", &self.max_works_per_worker)
+            .field("max_pending", &self.max_pending)
+            .field("custom_load_balancer", &self.load_balancer.is_some())
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish()
+    }
+}
+
+impl PoolOptions {
+    /// The pool size these options give: the set one, or the number of CPUs.
+    pub fn resolved_pool_size(&self) -> usize {
+        self.pool_size
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+    }
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first setting out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.pool_size == Some(0) {
+            return Err(Error::invalid_config(
+                "pool_size",
+                "a pool needs at least 1 worker",
+            ));
+        }
+        if self.max_works_per_worker == 0 {
+            return Err(Error::invalid_config(
+                "max_works_per_worker",
+                "each worker must be allowed at least 1 work at a time",
+            ));
+        }
+        if self.max_pending == Some(0) {
+            return Err(Error::invalid_config(
+                "max_pending",
+                "the pending queue bound must be at least 1 (or unset for unbounded)",
+            ));
+        }
+        Ok(())
+    }
+}

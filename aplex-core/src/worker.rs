@@ -1,0 +1,94 @@
+//! The `Worker` trait: a backend's handle to one worker (a thread or a process), and the
+//! `WorkerEvents` a worker reports back through.
+//!
+//! The executor owns the workers, decides which one gets each work, and counts workloads;
+//! a backend only has to ship jobs, forward cancels, close, and say when a work is over.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Identifies one dispatched work (or chunk of a map) within its pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkId(pub u64);
+
+impl fmt::Display for WorkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "work#{}", self.0)
+    }
+}
+
+/// What a load balancer (and a user) may know about one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerInfo {
+    /// Position of the worker in the pool, `0..pool_size`.
+    pub index: usize,
+    /// A readable name: the worker thread's name, or a process worker's label.
+    pub name: String,
+    /// The OS process id the worker runs in.
+    pub pid: u32,
+}
+
+/// How a worker should stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseMode {
+    /// Finish every work already handed over, then exit.
+    Drain,
+    /// Abort running async works now (their futures resolve cancelled), let running
+    /// blocking works end, then exit.
+    Abort,
+}
+
+/// A backend's handle to one worker.
+///
+/// Implemented by the thread and process backends, each on its own; the executor in this
+/// crate drives it. Calls never block on the worker: a backend queues what it is given.
+pub trait Worker: Send + Sync + 'static {
+    /// What the backend ships to its worker for one work (a boxed closure for threads,
+    /// a work name and encoded arguments for processes).
+    type Job: Send + 'static;
+
+    /// Describes the worker for balancers and stats.
+    fn info(&self) -> WorkerInfo;
+
+    /// Hands `job` to the worker. When it is over, however it ended, the worker must call
+    /// [`WorkerEvents::work_finished`] exactly once for it.
+    ///
+    /// # Errors
+    ///
+    /// Gives the job back if the worker is gone; the executor then fails the work.
+    fn dispatch(&self, id: WorkId, job: Self::Job) -> Result<(), Self::Job>;
+
+    /// Asks the worker to abort the running async work `id`; unknown ids are ignored.
+    fn cancel(&self, id: WorkId);
+
+    /// Asks the worker to stop, as `mode` says. Idempotent.
+    fn close(&self, mode: CloseMode);
+
+    /// Waits until the worker has stopped, or `deadline` passes; returns whether it has
+    /// stopped (and its resources are released).
+    fn join(&self, deadline: Option<Instant>) -> bool;
+}
+
+/// How a worker tells its executor what happened.
+pub trait WorkerEvents: Send + Sync + 'static {
+    /// Work dispatched to `worker` is over: completed, failed, panicked, aborted, or lost.
+    fn work_finished(&self, worker: usize);
+}
+
+/// Everything a backend needs to start the worker for one slot.
+#[derive(Clone)]
+pub struct WorkerSeat {
+    /// The slot's index, `0..pool_size`.
+    pub index: usize,
+    /// Where the worker reports back.
+    pub events: Arc<dyn WorkerEvents>,
+}
+
+impl fmt::Debug for WorkerSeat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerSeat")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}

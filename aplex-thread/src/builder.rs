@@ -1,0 +1,151 @@
+//! `ThreadPoolBuilder`: the settings of a thread pool, checked by `build()`.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aplex_balance::{LoadBalancer, RoundRobin};
+use aplex_core::{Error, Executor, PoolOptions};
+use tokio::runtime::Runtime;
+
+use crate::pool::ThreadAsyncPoolExecutor;
+use crate::worker::ThreadWorker;
+
+/// Builds each worker's tokio runtime (the seeds' `worker_loop_factory`).
+pub type RuntimeFactory = Arc<dyn Fn() -> io::Result<Runtime> + Send + Sync>;
+
+/// The default `worker_loop_factory`: a current-thread runtime with I/O and time.
+pub fn default_runtime() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+/// Configures and builds a [`ThreadAsyncPoolExecutor`].
+///
+/// # Examples
+///
+/// ```
+/// use aplex_thread::ThreadAsyncPoolExecutor;
+/// use aplex_balance::Average;
+///
+/// let pool = ThreadAsyncPoolExecutor::builder()
+///     .pool_size(2)
+///     .max_works_per_worker(100)
+///     .load_balancer(Average::default())
+///     .build()?;
+/// assert_eq!(pool.pool_size(), 2);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ThreadPoolBuilder {
+    options: PoolOptions,
+    factory: RuntimeFactory,
+    thread_name_prefix: String,
+}
+
+impl Default for ThreadPoolBuilder {
+    fn default() -> Self {
+        ThreadPoolBuilder {
+            options: PoolOptions::default(),
+            factory: Arc::new(default_runtime),
+            thread_name_prefix: "aplex-worker-".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for ThreadPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPoolBuilder")
+            .field("options", &self.options)
+            .field("thread_name_prefix", &self.thread_name_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThreadPoolBuilder {
+    /// The number of worker threads (default: the number of CPUs). Must be at least 1.
+    pub fn pool_size(mut self, pool_size: usize) -> Self {
+        self.options.pool_size = Some(pool_size);
+        self
+    }
+
+    /// The most works one worker runs at once (default 300). Must be at least 1. More
+    /// works wait in the pool's pending queue.
+    pub fn max_works_per_worker(mut self, max: usize) -> Self {
+        self.options.max_works_per_worker = max;
+        self
+    }
+
+    /// The balancer choosing a worker for each work (default [`RoundRobin`]).
+    pub fn load_balancer(mut self, balancer: impl LoadBalancer) -> Self {
+        self.options.load_balancer = Some(Box::new(balancer));
+        self
+    }
+
+    /// Bounds the pending queue: beyond `max` waiting works, `submit` blocks and
+    /// `try_submit` fails with [`Error::QueueFull`] (default: unbounded).
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.options.max_pending = Some(max);
+        self
+    }
+
+    /// How long dropping the pool waits for workers to stop (default 5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.options.shutdown_grace = grace;
+        self
+    }
+
+    /// How each worker builds its tokio runtime (the seeds' `worker_loop_factory`);
+    /// default [`default_runtime`]. Called once on each worker thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    ///
+    /// let pool = ThreadAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .worker_loop_factory(|| {
+    ///         tokio::runtime::Builder::new_current_thread()
+    ///             .enable_all()
+    ///             .max_blocking_threads(4)
+    ///             .build()
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn worker_loop_factory(
+        mut self,
+        factory: impl Fn() -> io::Result<Runtime> + Send + Sync + 'static,
+    ) -> Self {
+        self.factory = Arc::new(factory);
+        self
+    }
+
+    /// Names worker threads `{prefix}{index}` (default `aplex-worker-`).
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name_prefix = prefix.into();
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a setting out of range (pool size 0, cap 0, bound 0);
+    /// [`Error::WorkerStart`] if a thread or its runtime could not be started (the
+    /// workers already started are stopped first).
+    pub fn build(self) -> Result<ThreadAsyncPoolExecutor, Error> {
+        let grace = self.options.shutdown_grace;
+        let factory = self.factory;
+        let prefix = self.thread_name_prefix;
+        let executor = Executor::start(
+            self.options,
+            || Box::new(RoundRobin::default()),
+            |seat| ThreadWorker::spawn(seat, &prefix, Arc::clone(&factory)),
+        )?;
+        Ok(ThreadAsyncPoolExecutor::from_executor(executor, grace))
+    }
+}

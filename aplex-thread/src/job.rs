@@ -1,0 +1,118 @@
+//! `ThreadJob`: what a thread worker is handed for one work or one map chunk, and the
+//! wrappers that run a work, catch its panic and fill in its promise.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use aplex_core::{allow_blocking_on_this_thread, panic_message, Error, WorkPromise};
+use futures::future::{join_all, LocalBoxFuture};
+use futures::FutureExt;
+
+/// One unit of work for a thread worker.
+pub(crate) enum ThreadJob {
+    /// Makes, on the worker thread, a future run there as a local task.
+    Async(Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>),
+    /// Runs on the worker runtime's blocking pool.
+    Blocking(Box<dyn FnOnce() + Send>),
+}
+
+/// Runs an async work once, unless its future was cancelled before it started.
+pub(crate) fn async_job<F, A, Fut>(work: F, args: A, promise: WorkPromise<Fut::Output>) -> ThreadJob
+where
+    F: FnOnce(A) -> Fut + Send + 'static,
+    A: Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    ThreadJob::Async(Box::new(move || {
+        Box::pin(async move {
+            if promise.is_resolved() {
+                return;
+            }
+            let outcome = catch_async(async move { work(args).await }).await;
+            promise.complete(outcome);
+        })
+    }))
+}
+
+/// Runs a blocking work once on the blocking pool, unless cancelled before it started.
+pub(crate) fn blocking_job<F, A, R>(work: F, args: A, promise: WorkPromise<R>) -> ThreadJob
+where
+    F: FnOnce(A) -> R + Send + 'static,
+    A: Send + 'static,
+    R: Send + 'static,
+{
+    ThreadJob::Blocking(Box::new(move || {
+        if promise.is_resolved() {
+            return;
+        }
+        allow_blocking_on_this_thread();
+        promise.complete(catch_blocking(move || work(args)));
+    }))
+}
+
+/// Runs an async work over a chunk of items, concurrently, one result per item.
+pub(crate) fn async_chunk_job<F, A, Fut>(
+    work: Arc<F>,
+    chunk: Vec<A>,
+    promise: WorkPromise<Vec<Result<Fut::Output, Error>>>,
+) -> ThreadJob
+where
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    A: Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    ThreadJob::Async(Box::new(move || {
+        Box::pin(async move {
+            if promise.is_resolved() {
+                return;
+            }
+            let runs = chunk.into_iter().map(|item| {
+                let work = Arc::clone(&work);
+                catch_async(async move { work(item).await })
+            });
+            promise.complete(Ok(join_all(runs).await));
+        })
+    }))
+}
+
+/// Runs a blocking work over a chunk of items, in order, one result per item.
+pub(crate) fn blocking_chunk_job<F, A, R>(
+    work: Arc<F>,
+    chunk: Vec<A>,
+    promise: WorkPromise<Vec<Result<R, Error>>>,
+) -> ThreadJob
+where
+    F: Fn(A) -> R + Send + Sync + 'static,
+    A: Send + 'static,
+    R: Send + 'static,
+{
+    ThreadJob::Blocking(Box::new(move || {
+        if promise.is_resolved() {
+            return;
+        }
+        allow_blocking_on_this_thread();
+        let results = chunk
+            .into_iter()
+            .map(|item| catch_blocking(|| work(item)))
+            .collect();
+        promise.complete(Ok(results));
+    }))
+}
+
+async fn catch_async<T>(run: impl Future<Output = T>) -> Result<T, Error> {
+    AssertUnwindSafe(run)
+        .catch_unwind()
+        .await
+        .map_err(|payload| Error::Panicked {
+            message: panic_message(&*payload),
+        })
+}
+
+fn catch_blocking<T>(run: impl FnOnce() -> T) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(run)).map_err(|payload| Error::Panicked {
+        message: panic_message(&*payload),
+    })
+}

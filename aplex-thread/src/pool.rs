@@ -1,0 +1,469 @@
+//! `ThreadAsyncPoolExecutor`: the thread pool and its typed submit/map API.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aplex_core::{
+    Admission, Error, Executor, Map, Meta, Refused, WorkFuture, WorkPromise, WorkerInfo,
+};
+
+use crate::builder::ThreadPoolBuilder;
+use crate::job::{async_chunk_job, async_job, blocking_chunk_job, blocking_job, ThreadJob};
+use crate::worker::ThreadWorker;
+
+/// A pool of worker threads, each driving its own tokio runtime, running async works
+/// and blocking works (the seeds' `ThreadAsyncPoolExecutor`).
+///
+/// Async works (`async fn`s, closures returning futures) run as local tasks on a worker's
+/// runtime, so their futures need not be `Send`. Blocking works run on that runtime's
+/// blocking pool, so they never stall the worker's async works. Results come back as
+/// [`WorkFuture`]s: `.await` them on any runtime or wait with [`WorkFuture::result`].
+///
+/// Dropping the pool cancels what is left (queued works, running async works), gives
+/// workers [`shutdown_grace`](ThreadPoolBuilder::shutdown_grace) to stop and joins them;
+/// call [`shutdown(true)`](Self::shutdown) first to let everything finish.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_thread::ThreadAsyncPoolExecutor;
+///
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+/// assert_eq!(pool.submit(double, 21).result()?, 42);
+/// let doubled: Vec<u64> = pool.map(double, 0..5).collect::<Result<_, _>>()?;
+/// assert_eq!(doubled, [0, 2, 4, 6, 8]);
+/// pool.shutdown(true);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
+pub struct ThreadAsyncPoolExecutor {
+    executor: Executor<ThreadWorker>,
+    grace: Duration,
+}
+
+impl ThreadAsyncPoolExecutor {
+    /// A builder with the defaults: one worker per CPU, 300 works per worker,
+    /// `RoundRobin`, a current-thread runtime per worker.
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::default()
+    }
+
+    /// A pool with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WorkerStart`] if a worker could not be started.
+    pub fn new() -> Result<Self, Error> {
+        Self::builder().build()
+    }
+
+    pub(crate) fn from_executor(executor: Executor<ThreadWorker>, grace: Duration) -> Self {
+        ThreadAsyncPoolExecutor { executor, grace }
+    }
+
+    /// Runs the async work `work(args)` on a worker and returns its future.
+    ///
+    /// Several arguments travel as a tuple: `pool.submit(|(a, b)| async move { a + b }, (1, 2))`.
+    /// If the pool is shut down, the future resolves to [`Error::ShutDown`]. When the
+    /// pending queue is bounded and full, this waits for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let future = pool.submit(double, 21);
+    /// assert_eq!(future.result()?, 42);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit<F, A, Fut>(&self, work: F, args: A) -> WorkFuture<Fut::Output>
+    where
+        F: FnOnce(A) -> Fut + Send + 'static,
+        A: Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.submit_job(None, Admission::Wait, true, |promise| {
+            async_job(work, args, promise)
+        })
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit`](Self::submit), passing `meta` to the load balancer (the seeds'
+    /// `load_balancing_meta`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let future = pool.submit_with_meta(|x: u32| async move { x + 1 }, 1, "high-priority");
+    /// assert_eq!(future.result()?, 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_with_meta<F, A, Fut, M>(
+        &self,
+        work: F,
+        args: A,
+        meta: M,
+    ) -> WorkFuture<Fut::Output>
+    where
+        F: FnOnce(A) -> Fut + Send + 'static,
+        A: Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+        M: Any + Send + Sync,
+    {
+        self.submit_job(Some(Arc::new(meta)), Admission::Wait, true, |promise| {
+            async_job(work, args, promise)
+        })
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Runs the plain function `work(args)` on a worker runtime's blocking pool and
+    /// returns its future. A running blocking work cannot be cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// assert_eq!(pool.submit_blocking(square, 7).result()?, 49);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_blocking<F, A, R>(&self, work: F, args: A) -> WorkFuture<R>
+    where
+        F: FnOnce(A) -> R + Send + 'static,
+        A: Send + 'static,
+        R: Send + 'static,
+    {
+        self.submit_job(None, Admission::Wait, false, |promise| {
+            blocking_job(work, args, promise)
+        })
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit_blocking`](Self::submit_blocking), passing `meta` to the balancer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let future = pool.submit_blocking_with_meta(|x: u32| x * 3, 3, 0_usize);
+    /// assert_eq!(future.result()?, 9);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_blocking_with_meta<F, A, R, M>(&self, work: F, args: A, meta: M) -> WorkFuture<R>
+    where
+        F: FnOnce(A) -> R + Send + 'static,
+        A: Send + 'static,
+        R: Send + 'static,
+        M: Any + Send + Sync,
+    {
+        self.submit_job(Some(Arc::new(meta)), Admission::Wait, false, |promise| {
+            blocking_job(work, args, promise)
+        })
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit`](Self::submit), but never waits: if the bounded pending queue is
+    /// full or the pool is shut down, the work and its arguments are handed back.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`] carrying [`Error::QueueFull`] or [`Error::ShutDown`] and `(work, args)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// pool.shutdown(true);
+    /// let refused = pool.try_submit(|x: u8| async move { x }, 5).unwrap_err();
+    /// assert_eq!(refused.error, aplex_core::Error::ShutDown);
+    /// let (_work, args) = refused.work;
+    /// assert_eq!(args, 5);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    #[allow(clippy::result_large_err)] // the refusal hands back the caller's own values
+    pub fn try_submit<F, A, Fut>(
+        &self,
+        work: F,
+        args: A,
+    ) -> Result<WorkFuture<Fut::Output>, Refused<(F, A)>>
+    where
+        F: FnOnce(A) -> Fut + Send + 'static,
+        A: Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let mut parts = Some((work, args));
+        let submitted = self.submit_job(None, Admission::FailFast, true, |promise| {
+            let (work, args) = parts.take().expect("the job is built once");
+            async_job(work, args, promise)
+        });
+        refuse_with(submitted, parts)
+    }
+
+    /// Like [`submit_blocking`](Self::submit_blocking), but never waits; see
+    /// [`try_submit`](Self::try_submit).
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`] carrying [`Error::QueueFull`] or [`Error::ShutDown`] and `(work, args)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let future = pool.try_submit_blocking(|x: u8| x + 1, 1).expect("room in the queue");
+    /// assert_eq!(future.result()?, 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    #[allow(clippy::result_large_err)] // the refusal hands back the caller's own values
+    pub fn try_submit_blocking<F, A, R>(
+        &self,
+        work: F,
+        args: A,
+    ) -> Result<WorkFuture<R>, Refused<(F, A)>>
+    where
+        F: FnOnce(A) -> R + Send + 'static,
+        A: Send + 'static,
+        R: Send + 'static,
+    {
+        let mut parts = Some((work, args));
+        let submitted = self.submit_job(None, Admission::FailFast, false, |promise| {
+            let (work, args) = parts.take().expect("the job is built once");
+            blocking_job(work, args, promise)
+        });
+        refuse_with(submitted, parts)
+    }
+
+    /// Applies the async `work` to every item of `items`, like `concurrent.futures`' map.
+    ///
+    /// Returns a lazy [`Map`]: set `chunksize`, `timeout`, `meta`, `window` or
+    /// `unordered` on it, then iterate it (blocking) or call `into_stream()`. Results
+    /// come in input order by default; the first error ends the map and cancels the rest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let doubled: Vec<u64> = pool
+    ///     .map(double, 0..1000)
+    ///     .chunksize(64)
+    ///     .timeout(Duration::from_secs(30))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled[999], 1998);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn map<'a, F, I, Fut>(&self, work: F, items: I) -> Map<'a, I::Item, Fut::Output>
+    where
+        F: Fn(I::Item) -> Fut + Send + Sync + 'static,
+        I: IntoIterator,
+        I::IntoIter: Send + 'a,
+        I::Item: Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let work = Arc::new(work);
+        let pool = self.handle();
+        Map::new(
+            items.into_iter(),
+            self.default_window(),
+            Box::new(move |chunk, meta| {
+                let work = Arc::clone(&work);
+                pool.submit_job(meta, Admission::Wait, true, |promise| {
+                    async_chunk_job(work, chunk, promise)
+                })
+                .unwrap_or_else(|(_, future)| future)
+            }),
+        )
+    }
+
+    /// Applies the plain function `work` to every item of `items` on the workers'
+    /// blocking pools; otherwise as [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let squares: Vec<u64> = pool
+    ///     .map_blocking(|x: u64| x * x, 1..=4)
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(squares, [1, 4, 9, 16]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn map_blocking<'a, F, I, R>(&self, work: F, items: I) -> Map<'a, I::Item, R>
+    where
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        I: IntoIterator,
+        I::IntoIter: Send + 'a,
+        I::Item: Send + 'static,
+        R: Send + 'static,
+    {
+        let work = Arc::new(work);
+        let pool = self.handle();
+        Map::new(
+            items.into_iter(),
+            self.default_window(),
+            Box::new(move |chunk, meta| {
+                let work = Arc::clone(&work);
+                pool.submit_job(meta, Admission::Wait, false, |promise| {
+                    blocking_chunk_job(work, chunk, promise)
+                })
+                .unwrap_or_else(|(_, future)| future)
+            }),
+        )
+    }
+
+    /// Stops accepting works. Queued and running works still finish; with `wait`, blocks
+    /// until they have and every worker thread has been joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let future = pool.submit(|x: u8| async move { x }, 1);
+    /// pool.shutdown(true);
+    /// assert_eq!(future.result()?, 1);
+    /// assert_eq!(pool.submit(|x: u8| async move { x }, 2).result(), Err(aplex_core::Error::ShutDown));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn shutdown(&self, wait: bool) {
+        self.executor.shutdown(wait);
+    }
+
+    /// Stops accepting works, cancels every queued work, aborts running async works and
+    /// joins the workers (running blocking works are waited for, as they cannot be
+    /// stopped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let sleeper = pool.submit(|()| tokio::time::sleep(std::time::Duration::from_secs(3600)), ());
+    /// pool.shutdown_now();
+    /// assert_eq!(sleeper.result(), Err(aplex_core::Error::Cancelled));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn shutdown_now(&self) {
+        self.executor.shutdown_now();
+    }
+
+    /// The number of worker threads.
+    pub fn pool_size(&self) -> usize {
+        self.executor.pool_size()
+    }
+
+    /// The most works one worker runs at once.
+    pub fn max_works_per_worker(&self) -> usize {
+        self.executor.max_works_per_worker()
+    }
+
+    /// Each worker's current number of works, by index.
+    pub fn workloads(&self) -> Vec<usize> {
+        self.executor.workloads()
+    }
+
+    /// The number of works waiting for a free worker.
+    pub fn pending(&self) -> usize {
+        self.executor.pending_len()
+    }
+
+    /// The workers (index, thread name, pid).
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.executor.worker_infos()
+    }
+
+    /// Whether the pool has been shut down.
+    pub fn is_shut_down(&self) -> bool {
+        self.executor.is_shut_down()
+    }
+
+    fn default_window(&self) -> usize {
+        self.pool_size()
+            .saturating_mul(self.max_works_per_worker())
+            .max(1)
+    }
+
+    fn handle(&self) -> PoolHandle {
+        PoolHandle {
+            executor: self.executor.clone(),
+        }
+    }
+
+    fn submit_job<T: Send + 'static>(
+        &self,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+        abortable: bool,
+        make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
+    ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
+        submit_to(&self.executor, meta, admission, abortable, make)
+    }
+}
+
+/// What a map keeps of its pool: enough to submit chunks, without owning the pool.
+struct PoolHandle {
+    executor: Executor<ThreadWorker>,
+}
+
+impl PoolHandle {
+    fn submit_job<T: Send + 'static>(
+        &self,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+        abortable: bool,
+        make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
+    ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
+        submit_to(&self.executor, meta, admission, abortable, make)
+    }
+}
+
+fn submit_to<T: Send + 'static>(
+    executor: &Executor<ThreadWorker>,
+    meta: Option<Arc<Meta>>,
+    admission: Admission,
+    abortable: bool,
+    make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
+) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
+    let (promise, mut future) = WorkFuture::pair(abortable);
+    match executor.submit(&mut future, meta, admission, move || make(promise)) {
+        Ok(()) => Ok(future),
+        Err(error) => Err((error, future)),
+    }
+}
+
+#[allow(clippy::result_large_err)] // the refusal hands back the caller's own values
+fn refuse_with<T, P>(
+    submitted: Result<WorkFuture<T>, (Error, WorkFuture<T>)>,
+    parts: Option<P>,
+) -> Result<WorkFuture<T>, Refused<P>> {
+    match (submitted, parts) {
+        (Ok(future), _) => Ok(future),
+        (Err((error, _)), Some(work)) => Err(Refused { error, work }),
+        (Err((_, future)), None) => Ok(future),
+    }
+}
+
+impl Drop for ThreadAsyncPoolExecutor {
+    fn drop(&mut self) {
+        self.executor.terminate(Instant::now() + self.grace);
+    }
+}
+
+impl fmt::Debug for ThreadAsyncPoolExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadAsyncPoolExecutor")
+            .field("executor", &self.executor)
+            .finish()
+    }
+}

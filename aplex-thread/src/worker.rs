@@ -1,0 +1,122 @@
+//! `ThreadWorker`: the pool's handle to one worker thread, implementing
+//! [`aplex_core::Worker`].
+
+use std::fmt;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+
+use crate::builder::RuntimeFactory;
+use crate::job::ThreadJob;
+use crate::worker_loop::{run_worker, Message};
+
+/// One worker: an OS thread named `aplex-worker-N` driving its own tokio runtime.
+pub(crate) struct ThreadWorker {
+    info: WorkerInfo,
+    sender: UnboundedSender<Message>,
+    thread: Mutex<Option<Running>>,
+}
+
+/// The thread while it has not been joined; `exited` disconnects when its body returns.
+struct Running {
+    handle: JoinHandle<()>,
+    exited: Receiver<()>,
+}
+
+impl ThreadWorker {
+    /// Starts the worker thread for `seat` and waits until its runtime is built.
+    pub(crate) fn spawn(
+        seat: WorkerSeat,
+        name_prefix: &str,
+        factory: RuntimeFactory,
+    ) -> Result<ThreadWorker, Error> {
+        let index = seat.index;
+        let name = format!("{name_prefix}{index}");
+        let (sender, receiver) = unbounded_channel();
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let (exited_tx, exited) = mpsc::channel::<()>();
+        let handle = thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                let _exited = exited_tx;
+                run_worker(seat, factory, receiver, ready_tx);
+            })
+            .map_err(|error| Error::WorkerStart {
+                worker: index,
+                reason: format!("could not spawn thread: {error}"),
+            })?;
+        let started = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err("the worker thread ended before its runtime started".into()));
+        if let Err(reason) = started {
+            let _ = handle.join();
+            return Err(Error::WorkerStart {
+                worker: index,
+                reason,
+            });
+        }
+        Ok(ThreadWorker {
+            info: WorkerInfo {
+                index,
+                name,
+                pid: std::process::id(),
+            },
+            sender,
+            thread: Mutex::new(Some(Running { handle, exited })),
+        })
+    }
+}
+
+impl Worker for ThreadWorker {
+    type Job = ThreadJob;
+
+    fn info(&self) -> WorkerInfo {
+        self.info.clone()
+    }
+
+    fn dispatch(&self, id: WorkId, job: ThreadJob) -> Result<(), ThreadJob> {
+        self.sender
+            .send(Message::Run(id, job))
+            .map_err(|error| match error.0 {
+                Message::Run(_, job) => job,
+                _ => unreachable!("the message sent was a Run"),
+            })
+    }
+
+    fn cancel(&self, id: WorkId) {
+        let _ = self.sender.send(Message::Cancel(id));
+    }
+
+    fn close(&self, mode: CloseMode) {
+        let _ = self.sender.send(Message::Close(mode));
+    }
+
+    fn join(&self, deadline: Option<Instant>) -> bool {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(running) = thread.as_ref() else {
+            return true;
+        };
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(RecvTimeoutError::Timeout) = running.exited.recv_timeout(left) {
+                return false;
+            }
+        }
+        if let Some(running) = thread.take() {
+            let _ = running.handle.join();
+        }
+        true
+    }
+}
+
+impl fmt::Debug for ThreadWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadWorker")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}

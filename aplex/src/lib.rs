@@ -1,0 +1,74 @@
+//! aplex, the asynchronous pool executor: run async works and plain functions in a pool
+//! of worker threads (or processes), each worker driving its own tokio runtime, and get
+//! the results back as futures you can `.await` on any runtime or wait on from blocking
+//! code.
+//!
+//! ```text
+//!   your code ── submit / map ──► Executor ── LoadBalancer picks a worker ──► worker 0 ┐
+//!       ▲                          │ (workload per worker ≤ max_works_per_worker;     │ each worker:
+//!       │                          │  beyond that, works wait in a FIFO queue)   ... │ its own thread
+//!       │                          └───────────────────────────────────────► worker N ┘ + tokio runtime
+//!       └──────────── WorkFuture (await it, or .result()) ◄── result / error ──┘
+//! ```
+//!
+//! - A **work** is an async function (run as a local task on a worker's runtime) or a
+//!   plain function (run on that runtime's blocking pool, so it never stalls the async
+//!   works).
+//! - A **worker** is a thread ([`ThreadAsyncPoolExecutor`]); process workers are coming
+//!   in the `process` feature.
+//! - A **future** ([`WorkFuture`]) is `.await`able on any runtime and also offers
+//!   blocking [`result`](WorkFuture::result), [`cancel`](WorkFuture::cancel),
+//!   [`done`](WorkFuture::done) and [`cancelled`](WorkFuture::cancelled).
+//! - A **balancer** ([`balance`]) chooses the worker for each work.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use aplex::{Error, ThreadAsyncPoolExecutor};
+//! use aplex::balance::Average;
+//!
+//! async fn double(x: u64) -> u64 { x * 2 }
+//! fn square(x: u64) -> u64 { x * x }
+//!
+//! let pool = ThreadAsyncPoolExecutor::builder()
+//!     .pool_size(4)
+//!     .max_works_per_worker(300)
+//!     .load_balancer(Average::default())
+//!     .build()?;
+//! assert_eq!(pool.submit(double, 21).result()?, 42);
+//! assert_eq!(futures::executor::block_on(pool.submit_blocking(square, 7))?, 49);
+//! let doubled: Vec<u64> = pool
+//!     .map(double, 0..10_000)
+//!     .chunksize(64)
+//!     .timeout(Duration::from_secs(30))
+//!     .collect::<Result<_, Error>>()?;
+//! assert_eq!(doubled.len(), 10_000);
+//! pool.shutdown(true);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # From Python aplex
+//!
+//! `awaitable=True`, `future_loop` and `set_future_loop` have no Rust counterpart because
+//! none is needed: every [`WorkFuture`] is woken by a waker, so it can be awaited on
+//! whatever runtime the caller uses, and waited on from blocking code too. The
+//! `worker_loop_factory` builds each worker's tokio runtime instead of an asyncio loop.
+#![forbid(unsafe_code)]
+
+pub use aplex_core::{
+    Error, LoadBalancer, Map, MapStream, Meta, Refused, WorkFuture, WorkerExit, WorkerInfo,
+    WorkerView, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
+};
+
+#[cfg(feature = "thread")]
+pub use aplex_thread::{
+    default_runtime, RuntimeFactory, ThreadAsyncPoolExecutor, ThreadPoolBuilder,
+};
+
+/// Load balancers: [`RoundRobin`](balance::RoundRobin) (the default),
+/// [`Random`](balance::Random), [`Average`](balance::Average), and what a custom one
+/// needs.
+pub mod balance {
+    pub use aplex_balance::*;
+}
