@@ -159,12 +159,32 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// A submission the pool refused, with the work handed back so nothing is lost.
 ///
-/// Returned by the pools' `try_submit` methods.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{error}")]
+/// Returned by the pools' `try_submit` methods. Its `Debug` shows only the error, so
+/// `unwrap()` works even when the work is a closure.
+#[derive(Clone)]
 pub struct Refused<W> {
     /// Why the work was refused ([`Error::QueueFull`] or [`Error::ShutDown`]).
     pub error: Error,
     /// The work and its arguments, untouched.
     pub work: W,
+}
+
+impl<W> fmt::Debug for Refused<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refused")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> fmt::Display for Refused<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<W> std::error::Error for Refused<W> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
 }

@@ -120,12 +120,18 @@ impl<W: Worker> Executor<W> {
     ) -> Result<(), Error> {
         future.set_canceller(Arc::clone(&self.shared) as Arc<dyn CancelRunning>);
         let tracked = future.tracked();
+        // Keep the unbuilt job here: it owns the work's promise, and dropping that before
+        // the refusal is recorded would resolve the future as cancelled instead.
+        let mut unbuilt = Some(build);
         let admitted = self
             .shared
-            .admit(Arc::clone(&tracked), meta, admission, build);
+            .admit(Arc::clone(&tracked), meta, admission, || {
+                (unbuilt.take().expect("a job is built at most once"))()
+            });
         if let Err(error) = &admitted {
             tracked.fail(error.clone());
         }
+        drop(unbuilt);
         admitted
     }
 

@@ -216,7 +216,8 @@ impl<T> WorkFuture<T> {
         matches!(self.cell.lock().outcome, Some(Err(Error::Cancelled)))
     }
 
-    /// Whether the work is running on a worker right now (dispatched, no outcome yet).
+    /// Whether the work has been handed to a worker and has no outcome yet (it may still
+    /// be in the worker's inbox, about to start).
     pub fn running(&self) -> bool {
         matches!(self.cell.lock().phase, Phase::Running { .. })
     }

@@ -22,8 +22,11 @@ use crate::future::WorkFuture;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::Error;
 
-/// The future of one chunk: one result per item, in the chunk's order.
-pub type ChunkFuture<T> = WorkFuture<Vec<Result<T, Error>>>;
+/// One result per item of a chunk, in the chunk's order.
+pub type ChunkResults<T> = Vec<Result<T, Error>>;
+
+/// The future of one chunk.
+pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 
 /// Submits one chunk of items (with the map's meta) and returns its future.
 pub type SubmitChunk<'a, A, T> =
@@ -162,10 +165,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         Poll::Ready(Some(item))
     }
 
-    fn poll_chunk(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Vec<Result<T, Error>>, Error>>> {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<ChunkResults<T>, Error>>> {
         if self.ordered {
             let Some(front) = self.in_order.front_mut() else {
                 return Poll::Ready(None);

@@ -72,3 +72,8 @@ pub use aplex_thread::{
 pub mod balance {
     pub use aplex_balance::*;
 }
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

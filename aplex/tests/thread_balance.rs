@@ -1,0 +1,248 @@
+//! Load balancing on the thread pool: each built-in balancer's rule, observed from inside
+//! the works (by worker thread name), a custom balancer, and `load_balancing_meta`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use aplex::balance::{Average, LoadBalancer, Meta, Random, RoundRobin, WorkerView};
+use aplex::ThreadAsyncPoolExecutor;
+use common::{thread_name, wait_until, Gate};
+
+fn pool_with(
+    prefix: &str,
+    size: usize,
+    cap: usize,
+    balancer: impl LoadBalancer,
+) -> ThreadAsyncPoolExecutor {
+    ThreadAsyncPoolExecutor::builder()
+        .pool_size(size)
+        .max_works_per_worker(cap)
+        .load_balancer(balancer)
+        .thread_name_prefix(prefix)
+        .build()
+        .unwrap()
+}
+
+async fn where_am_i(_: ()) -> String {
+    thread_name()
+}
+
+#[test]
+fn round_robin_visits_workers_in_order() {
+    let pool = pool_with("rr-", 3, 300, RoundRobin::default());
+    let one_at_a_time: Vec<String> = (0..7)
+        .map(|_| pool.submit(where_am_i, ()).result().unwrap())
+        .collect();
+    assert_eq!(
+        one_at_a_time,
+        ["rr-0", "rr-1", "rr-2", "rr-0", "rr-1", "rr-2", "rr-0"]
+    );
+    let gate = Gate::new();
+    let all_at_once: Vec<_> = (0..6)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.submit(
+                move |()| async move {
+                    gate.pass().await;
+                    thread_name()
+                },
+                (),
+            )
+        })
+        .collect();
+    gate.open();
+    let names: Vec<String> = all_at_once
+        .into_iter()
+        .map(|f| f.result().unwrap())
+        .collect();
+    assert_eq!(names, ["rr-1", "rr-2", "rr-0", "rr-1", "rr-2", "rr-0"]);
+}
+
+#[test]
+fn round_robin_skips_full_workers() {
+    let pool = pool_with("rrfull-", 2, 1, RoundRobin::default());
+    let gate = Gate::new();
+    let g = gate.clone();
+    let holder = pool.submit(
+        move |()| async move {
+            g.pass().await;
+            thread_name()
+        },
+        (),
+    );
+    wait_until("worker 0 is full", || pool.workloads() == [1, 0]);
+    let next = pool.submit(where_am_i, ()).result().unwrap();
+    let after = pool.submit(where_am_i, ()).result().unwrap();
+    assert_eq!((next.as_str(), after.as_str()), ("rrfull-1", "rrfull-1"));
+    gate.open();
+    assert_eq!(holder.result().unwrap(), "rrfull-0");
+}
+
+/// A work that waits at the gate of the worker it runs on, then returns that worker.
+fn held_per_worker(
+    gates: &Arc<Vec<Gate>>,
+) -> impl FnOnce(()) -> std::pin::Pin<Box<dyn std::future::Future<Output = String>>> + Send + 'static
+{
+    let gates = Arc::clone(gates);
+    move |()| {
+        Box::pin(async move {
+            let me = thread_name();
+            let index: usize = me.trim_start_matches("avg-").parse().unwrap();
+            gates[index].pass().await;
+            me
+        })
+    }
+}
+
+#[test]
+fn average_sends_each_work_to_a_least_loaded_worker() {
+    let pool = pool_with("avg-", 3, 100, Average::default());
+    let first_gates = Arc::new((0..3).map(|_| Gate::new()).collect::<Vec<_>>());
+    let first: Vec<_> = (0..6)
+        .map(|_| pool.submit(held_per_worker(&first_gates), ()))
+        .collect();
+    wait_until("loads are even", || pool.workloads() == [2, 2, 2]);
+    first_gates[1].open();
+    wait_until("worker 1 is idle", || pool.workloads() == [2, 0, 2]);
+    let second_gates = Arc::new((0..3).map(|_| Gate::new()).collect::<Vec<_>>());
+    let second: Vec<_> = (0..2)
+        .map(|_| pool.submit(held_per_worker(&second_gates), ()))
+        .collect();
+    assert_eq!(
+        pool.workloads(),
+        [2, 2, 2],
+        "both new works went to the idle worker"
+    );
+    for gate in first_gates.iter().chain(second_gates.iter()) {
+        gate.open();
+    }
+    let names: Vec<String> = second.into_iter().map(|f| f.result().unwrap()).collect();
+    assert_eq!(names, ["avg-1", "avg-1"]);
+    let mut first_names: Vec<String> = first.into_iter().map(|f| f.result().unwrap()).collect();
+    first_names.sort();
+    assert_eq!(
+        first_names,
+        ["avg-0", "avg-0", "avg-1", "avg-1", "avg-2", "avg-2"]
+    );
+}
+
+#[test]
+fn random_only_picks_available_workers() {
+    let pool = pool_with("rnd-", 4, 1, Random::with_seed(7));
+    for _round in 0..20 {
+        wait_until("every worker is idle", || pool.workloads() == [0, 0, 0, 0]);
+        let gate = Gate::new();
+        let round: Vec<_> = (0..4)
+            .map(|_| {
+                let gate = gate.clone();
+                pool.submit(
+                    move |()| async move {
+                        gate.pass().await;
+                        thread_name()
+                    },
+                    (),
+                )
+            })
+            .collect();
+        let extra = pool.submit(where_am_i, ());
+        assert_eq!(
+            pool.pending(),
+            1,
+            "with every worker full, the fifth work waits"
+        );
+        gate.open();
+        let names: HashSet<String> = round.into_iter().map(|f| f.result().unwrap()).collect();
+        assert_eq!(
+            names.len(),
+            4,
+            "each full worker got exactly one work: {names:?}"
+        );
+        extra.result().unwrap();
+    }
+}
+
+/// Always picks worker 0, and records every meta it is given.
+#[derive(Clone, Default)]
+struct AlwaysFirst {
+    metas: Arc<Mutex<Vec<String>>>,
+}
+
+impl LoadBalancer for AlwaysFirst {
+    fn get_proper_worker(&mut self, _workers: &WorkerView<'_>, meta: Option<&Meta>) -> usize {
+        let seen = match meta {
+            None => "none".to_owned(),
+            Some(meta) => match (meta.downcast_ref::<&str>(), meta.downcast_ref::<u32>()) {
+                (Some(text), _) => (*text).to_owned(),
+                (_, Some(number)) => number.to_string(),
+                _ => "other".to_owned(),
+            },
+        };
+        self.metas.lock().unwrap().push(seen);
+        0
+    }
+}
+
+#[test]
+fn a_custom_balancer_that_picks_worker_zero_gets_every_work_there() {
+    let balancer = AlwaysFirst::default();
+    let pool = pool_with("first-", 3, 300, balancer.clone());
+    let names: HashSet<String> = (0..20)
+        .map(|_| pool.submit(where_am_i, ()))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|f| f.result().unwrap())
+        .collect();
+    assert_eq!(names, HashSet::from(["first-0".to_owned()]));
+    assert_eq!(balancer.metas.lock().unwrap().len(), 20);
+}
+
+#[test]
+fn the_meta_passed_at_submit_and_map_reaches_the_balancer() {
+    let balancer = AlwaysFirst::default();
+    let pool = pool_with("meta-", 2, 300, balancer.clone());
+    pool.submit_with_meta(where_am_i, (), "urgent")
+        .result()
+        .unwrap();
+    pool.submit_blocking_with_meta(|x: u8| x, 1, 7_u32)
+        .result()
+        .unwrap();
+    pool.submit(where_am_i, ()).result().unwrap();
+    let mapped: Vec<u8> = pool
+        .map(|x: u8| async move { x }, 0..3)
+        .meta("batch")
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(mapped, [0, 1, 2]);
+    let metas = balancer.metas.lock().unwrap().clone();
+    assert_eq!(metas, ["urgent", "7", "none", "batch", "batch", "batch"]);
+}
+
+#[test]
+fn a_balancer_returning_a_full_or_unknown_worker_cannot_break_the_cap() {
+    struct Faulty;
+    impl LoadBalancer for Faulty {
+        fn get_proper_worker(&mut self, _workers: &WorkerView<'_>, _meta: Option<&Meta>) -> usize {
+            99
+        }
+    }
+    let pool = pool_with("faulty-", 2, 1, Faulty);
+    let gate = Gate::new();
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.submit(
+                move |()| async move {
+                    gate.pass().await;
+                    thread_name()
+                },
+                (),
+            )
+        })
+        .collect();
+    wait_until("both workers hold one work", || pool.workloads() == [1, 1]);
+    gate.open();
+    let names: HashSet<String> = held.into_iter().map(|f| f.result().unwrap()).collect();
+    assert_eq!(names.len(), 2);
+}

@@ -1,0 +1,255 @@
+//! `map` on the thread pool: order, chunking, errors, timeouts, laziness over endless
+//! inputs, cancellation on drop, unordered results and the async `Stream`.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aplex::{Error, ThreadAsyncPoolExecutor};
+use common::{wait_until, DropCounter};
+use futures::StreamExt;
+
+async fn double(x: u64) -> u64 {
+    x * 2
+}
+
+fn pool() -> ThreadAsyncPoolExecutor {
+    ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn results_come_in_input_order() {
+    let pool = pool();
+    // Later items finish first, so order must be restored.
+    let slow_first = |x: u64| async move {
+        tokio::time::sleep(Duration::from_micros(500 * (20 - x))).await;
+        x
+    };
+    let got: Vec<u64> = pool
+        .map(slow_first, 0..20)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn chunksize_1_and_64_give_the_same_results() {
+    let pool = pool();
+    let one: Vec<u64> = pool
+        .map(double, 0..1000)
+        .chunksize(1)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let many: Vec<u64> = pool
+        .map(double, 0..1000)
+        .chunksize(64)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let blocking: Vec<u64> = pool
+        .map_blocking(|x: u64| x * 2, 0..1000)
+        .chunksize(64)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<u64> = (0..1000).map(|x| x * 2).collect();
+    assert_eq!(one, expected);
+    assert_eq!(many, expected);
+    assert_eq!(blocking, expected);
+}
+
+#[test]
+fn chunksize_0_is_an_error() {
+    let pool = pool();
+    let mut map = pool.map(double, 0..10).chunksize(0);
+    assert!(matches!(
+        map.next(),
+        Some(Err(Error::InvalidConfig {
+            setting: "chunksize",
+            ..
+        }))
+    ));
+    assert_eq!(map.next(), None);
+}
+
+#[test]
+fn an_empty_input_gives_no_results() {
+    let pool = pool();
+    assert_eq!(pool.map(double, std::iter::empty()).count(), 0);
+}
+
+#[test]
+fn timeout_yields_a_timeout_error_and_cancels_the_rest() {
+    let pool = pool();
+    let started = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (s, d) = (Arc::clone(&started), Arc::clone(&dropped));
+    let never_done = move |_: u64| {
+        let (s, d) = (Arc::clone(&s), Arc::clone(&d));
+        async move {
+            s.fetch_add(1, Ordering::SeqCst);
+            let _guard = DropCounter(d);
+            std::future::pending::<u64>().await
+        }
+    };
+    let mut map = pool
+        .map(never_done, 0..100)
+        .timeout(Duration::from_millis(50));
+    assert_eq!(map.next(), Some(Err(Error::TimedOut)));
+    assert_eq!(map.next(), None);
+    wait_until("every started work is aborted", || {
+        let started = started.load(Ordering::SeqCst);
+        started > 0 && dropped.load(Ordering::SeqCst) == started && pool.workloads() == [0, 0]
+    });
+}
+
+#[test]
+fn a_failing_work_yields_its_error_and_cancels_what_remains() {
+    let pool = pool();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let (s, d) = (Arc::clone(&started), Arc::clone(&dropped));
+    let work = move |x: u64| {
+        let (s, d) = (Arc::clone(&s), Arc::clone(&d));
+        async move {
+            match x {
+                0..5 => x,
+                5 => panic!("item five is bad"),
+                _ => {
+                    s.fetch_add(1, Ordering::SeqCst);
+                    let _guard = DropCounter(d);
+                    std::future::pending().await
+                }
+            }
+        }
+    };
+    let got: Vec<Result<u64, Error>> = pool.map(work, 0..50).collect();
+    let mut expected: Vec<Result<u64, Error>> = (0..5).map(Ok).collect();
+    expected.push(Err(Error::Panicked {
+        message: "item five is bad".into(),
+    }));
+    assert_eq!(got, expected);
+    wait_until("the remaining works are aborted", || {
+        dropped.load(Ordering::SeqCst) == started.load(Ordering::SeqCst)
+            && pool.workloads() == [0, 0]
+    });
+}
+
+#[test]
+fn an_endless_input_is_pulled_lazily_and_dropping_the_map_cancels_in_flight_works() {
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .max_works_per_worker(50)
+        .build()
+        .unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let endless = (0u64..).inspect(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let started = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (s, d) = (Arc::clone(&started), Arc::clone(&dropped));
+    let work = move |x: u64| {
+        let (s, d) = (Arc::clone(&s), Arc::clone(&d));
+        async move {
+            if x >= 1000 {
+                s.fetch_add(1, Ordering::SeqCst);
+                let _guard = DropCounter(d);
+                std::future::pending::<()>().await;
+            }
+            x
+        }
+    };
+    let window = 30;
+    let chunksize = 4;
+    let mut map = pool.map(work, endless).chunksize(chunksize).window(window);
+    let first: Vec<u64> = map.by_ref().take(1000).collect::<Result<_, _>>().unwrap();
+    assert_eq!(first, (0..1000).collect::<Vec<_>>());
+    let pulled_now = pulled.load(Ordering::SeqCst);
+    assert!(
+        pulled_now <= 1000 + window * chunksize,
+        "pulled {pulled_now} items for 1000 results with a window of {window} chunks of {chunksize}"
+    );
+    wait_until("the works past 1000 have started", || {
+        started.load(Ordering::SeqCst) > 0
+    });
+    drop(map);
+    wait_until("every in-flight work is aborted", || {
+        dropped.load(Ordering::SeqCst) == started.load(Ordering::SeqCst)
+            && pool.workloads() == [0, 0]
+    });
+    assert_eq!(pool.pending(), 0);
+}
+
+#[test]
+fn the_default_window_bounds_the_input_too() {
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .max_works_per_worker(300)
+        .build()
+        .unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let endless = (0u64..).inspect(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut map = pool.map(double, endless);
+    assert_eq!(map.by_ref().take(1000).count(), 1000);
+    assert!(pulled.load(Ordering::SeqCst) <= 1000 + 2 * 300);
+}
+
+#[test]
+fn unordered_yields_every_result_as_completed() {
+    let pool = pool();
+    let slow_first = |x: u64| async move {
+        tokio::time::sleep(Duration::from_micros(300 * (30 - x))).await;
+        x
+    };
+    let mut got: Vec<u64> = pool
+        .map(slow_first, 0..30)
+        .unordered()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    got.sort_unstable();
+    assert_eq!(got, (0..30).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_is_ordered_and_works_on_tokio() {
+    let pool = pool();
+    let got: Vec<u64> = pool
+        .map(double, 0..10_000)
+        .chunksize(16)
+        .into_stream()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(got, (0..10_000).map(|x| x * 2).collect::<Vec<_>>());
+    let mut unordered: Vec<u64> = pool
+        .map(double, 0..100)
+        .unordered()
+        .into_stream()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    unordered.sort_unstable();
+    assert_eq!(unordered, (0..100).map(|x| x * 2).collect::<Vec<_>>());
+    tokio::task::spawn_blocking(move || drop(pool))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn the_stream_times_out_on_any_runtime() {
+    let pool = pool();
+    let stream = pool
+        .map(|_: u8| std::future::pending::<u8>(), 0..4)
+        .timeout(Duration::from_millis(30))
+        .into_stream();
+    let got: Vec<Result<u8, Error>> = futures::executor::block_on(stream.collect());
+    assert_eq!(got, [Err(Error::TimedOut)]);
+}

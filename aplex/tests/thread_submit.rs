@@ -1,0 +1,244 @@
+//! submit / submit_blocking on the thread pool: results by blocking wait and by `.await`
+//! on different runtimes, panics, refusals, invalid settings, and compile-time
+//! `Send`/`Sync` guarantees.
+
+mod common;
+
+use aplex::{Error, ThreadAsyncPoolExecutor, WorkFuture};
+
+async fn double(x: u64) -> u64 {
+    x * 2
+}
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn pool(size: usize) -> ThreadAsyncPoolExecutor {
+    ThreadAsyncPoolExecutor::builder()
+        .pool_size(size)
+        .build()
+        .expect("pool builds")
+}
+
+#[test]
+fn results_by_blocking_wait() {
+    let pool = pool(2);
+    assert_eq!(pool.submit(double, 21).result(), Ok(42));
+    assert_eq!(pool.submit_blocking(square, 7).result(), Ok(49));
+    let several = pool.submit(
+        |(a, b): (u64, String)| async move { format!("{b}{a}") },
+        (3, "x".to_owned()),
+    );
+    assert_eq!(several.result(), Ok("x3".to_owned()));
+}
+
+#[test]
+fn async_works_need_not_be_send() {
+    let pool = pool(1);
+    let future = pool.submit(
+        |x: u64| async move {
+            let shared = std::rc::Rc::new(x);
+            tokio::task::yield_now().await;
+            *shared + 1
+        },
+        41,
+    );
+    assert_eq!(future.result(), Ok(42));
+}
+
+#[test]
+fn results_by_await_on_futures_block_on() {
+    let pool = pool(2);
+    let (a, b) = futures::executor::block_on(async {
+        (
+            pool.submit(double, 21).await,
+            pool.submit_blocking(square, 7).await,
+        )
+    });
+    assert_eq!((a, b), (Ok(42), Ok(49)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_by_await_on_tokio() {
+    let pool = pool(2);
+    assert_eq!(pool.submit(double, 21).await, Ok(42));
+    assert_eq!(pool.submit_blocking(square, 7).await, Ok(49));
+    let all = futures::future::join_all((0..100).map(|x| pool.submit(double, x))).await;
+    let expected: Vec<Result<u64, Error>> = (0..100).map(|x| Ok(x * 2)).collect();
+    assert_eq!(all, expected);
+    tokio::task::spawn_blocking(move || drop(pool))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn blocking_wait_on_a_runtime_thread_is_an_error() {
+    let pool = pool(1);
+    let future = pool.submit(double, 1);
+    assert_eq!(future.result(), Err(Error::BlockingInRuntime));
+    let mut map = pool.map(double, 0..3);
+    assert_eq!(map.next(), Some(Err(Error::BlockingInRuntime)));
+    assert_eq!(map.next(), None);
+    tokio::task::spawn_blocking(move || drop(pool))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn blocking_wait_inside_a_blocking_work_is_allowed() {
+    let pool = std::sync::Arc::new(pool(2));
+    let inner = std::sync::Arc::clone(&pool);
+    let nested = pool.submit_blocking(move |x: u64| inner.submit(double, x).result(), 5);
+    assert_eq!(nested.result(), Ok(Ok(10)));
+}
+
+#[test]
+fn a_panicking_work_reports_its_message_and_the_worker_keeps_serving() {
+    let pool = pool(1);
+    let boom = pool.submit(
+        |x: u32| async move {
+            if x > 0 {
+                panic!("boom {x}")
+            }
+            x
+        },
+        7,
+    );
+    assert_eq!(
+        boom.result(),
+        Err(Error::Panicked {
+            message: "boom 7".into()
+        })
+    );
+    let blocking_boom = pool.submit_blocking(
+        |_: ()| -> u8 { panic!("{}", String::from("owned message")) },
+        (),
+    );
+    assert_eq!(
+        blocking_boom.result(),
+        Err(Error::Panicked {
+            message: "owned message".into()
+        })
+    );
+    assert_eq!(pool.submit(double, 4).result(), Ok(8));
+    assert_eq!(pool.submit_blocking(square, 4).result(), Ok(16));
+}
+
+#[test]
+fn submit_after_shutdown_is_a_shut_down_error() {
+    let pool = pool(1);
+    pool.shutdown(true);
+    assert!(pool.is_shut_down());
+    assert_eq!(pool.submit(double, 1).result(), Err(Error::ShutDown));
+    assert_eq!(
+        pool.submit_blocking(square, 1).result(),
+        Err(Error::ShutDown)
+    );
+    assert_eq!(
+        pool.submit_with_meta(double, 1, ()).result(),
+        Err(Error::ShutDown)
+    );
+    let mut map = pool.map(double, 0..3);
+    assert_eq!(map.next(), Some(Err(Error::ShutDown)));
+    assert_eq!(map.next(), None);
+    let refused = pool.try_submit_blocking(square, 9).unwrap_err();
+    assert_eq!(refused.error, Error::ShutDown);
+    assert_eq!(refused.work.1, 9);
+    assert!(refused.to_string().contains("shut down"));
+}
+
+#[test]
+fn invalid_settings_are_typed_errors() {
+    let size = ThreadAsyncPoolExecutor::builder()
+        .pool_size(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        size,
+        Error::InvalidConfig {
+            setting: "pool_size",
+            ..
+        }
+    ));
+    let cap = ThreadAsyncPoolExecutor::builder()
+        .max_works_per_worker(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        cap,
+        Error::InvalidConfig {
+            setting: "max_works_per_worker",
+            ..
+        }
+    ));
+    let bound = ThreadAsyncPoolExecutor::builder()
+        .max_pending(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        bound,
+        Error::InvalidConfig {
+            setting: "max_pending",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_failing_runtime_factory_fails_build() {
+    let error = ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .worker_loop_factory(|| Err(std::io::Error::other("no runtime today")))
+        .build()
+        .unwrap_err();
+    match error {
+        Error::WorkerStart { worker: 0, reason } => {
+            assert!(reason.contains("no runtime today"), "{reason}")
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
+#[test]
+fn a_custom_runtime_factory_is_used_by_every_worker() {
+    let built = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&built);
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(3)
+        .worker_loop_factory(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+        })
+        .build()
+        .unwrap();
+    assert_eq!(built.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(pool.submit(double, 2).result(), Ok(4));
+}
+
+#[test]
+fn defaults_follow_aplex() {
+    let pool = ThreadAsyncPoolExecutor::new().unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(pool.pool_size(), cpus);
+    assert_eq!(pool.max_works_per_worker(), 300);
+    let names: Vec<String> = pool.workers().into_iter().map(|info| info.name).collect();
+    let expected: Vec<String> = (0..cpus)
+        .map(|index| format!("aplex-worker-{index}"))
+        .collect();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn pools_futures_and_maps_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<ThreadAsyncPoolExecutor>();
+    send_sync::<WorkFuture<u64>>();
+    send::<aplex::Map<'static, u64, u64>>();
+    send::<aplex::MapStream<'static, u64, u64>>();
+    send_sync::<Error>();
+}
