@@ -48,11 +48,27 @@ pub struct ThreadAsyncPoolExecutor {
 impl ThreadAsyncPoolExecutor {
     /// A builder with the defaults: one worker per CPU, 300 works per worker,
     /// `RoundRobin`, a current-thread runtime per worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(3).build()?;
+    /// assert_eq!(pool.pool_size(), 3);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn builder() -> ThreadPoolBuilder {
         ThreadPoolBuilder::default()
     }
 
     /// A pool with the default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::new()?;
+    /// assert_eq!(pool.max_works_per_worker(), 300);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -359,31 +375,88 @@ impl ThreadAsyncPoolExecutor {
     }
 
     /// The number of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.pool_size(), 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn pool_size(&self) -> usize {
         self.executor.pool_size()
     }
 
     /// The most works one worker runs at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().max_works_per_worker(8).build()?;
+    /// assert_eq!(pool.max_works_per_worker(), 8);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn max_works_per_worker(&self) -> usize {
         self.executor.max_works_per_worker()
     }
 
     /// Each worker's current number of works, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let forever = pool.submit(|()| std::future::pending::<()>(), ());
+    /// assert_eq!(pool.workloads().iter().sum::<usize>(), 1);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn workloads(&self) -> Vec<usize> {
         self.executor.workloads()
     }
 
     /// The number of works waiting for a free worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .max_works_per_worker(1)
+    ///     .build()?;
+    /// let running = pool.submit(|()| std::future::pending::<()>(), ());
+    /// let waiting = pool.submit(|()| async {}, ());
+    /// assert_eq!(pool.pending(), 1);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn pending(&self) -> usize {
         self.executor.pending_len()
     }
 
     /// The workers (index, thread name, pid).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let names: Vec<String> = pool.workers().into_iter().map(|w| w.name).collect();
+    /// assert_eq!(names, ["aplex-worker-0", "aplex-worker-1"]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn workers(&self) -> Vec<WorkerInfo> {
         self.executor.worker_infos()
     }
 
     /// Whether the pool has been shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert!(!pool.is_shut_down());
+    /// pool.shutdown(false);
+    /// assert!(pool.is_shut_down());
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         self.executor.is_shut_down()
     }
