@@ -7,6 +7,7 @@
 //! - [`Executor`]: dispatch through the balancer, per-worker workloads capped at
 //!   `max_works_per_worker`, the FIFO pending queue, cancel and shutdown.
 //! - [`Map`]: a work over an input, lazily, as an iterator or a stream.
+//! - [`local`]: the loop that runs works on one worker's tokio runtime.
 //! - [`Error`]: the one error type.
 //!
 //! Users normally reach all of this through the `aplex` crate.
@@ -17,6 +18,7 @@ mod dispatch;
 mod error;
 mod executor;
 mod future;
+pub mod local;
 mod map;
 mod options;
 mod wait;

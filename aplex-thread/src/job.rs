@@ -1,21 +1,15 @@
-//! `ThreadJob`: what a thread worker is handed for one work or one map chunk, and the
-//! wrappers that run a work, catch its panic and fill in its promise.
+//! The jobs a thread worker is handed for one work or one map chunk: closures that run
+//! the work, catch its panic and fill in its promise.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use aplex_core::{allow_blocking_on_this_thread, panic_message, Error, WorkPromise};
-use futures::future::{join_all, LocalBoxFuture};
-use futures::FutureExt;
+use aplex_core::local::{catch_async, catch_blocking, LocalJob};
+use aplex_core::{Error, WorkPromise};
+use futures::future::join_all;
 
-/// One unit of work for a thread worker.
-pub(crate) enum ThreadJob {
-    /// Makes, on the worker thread, a future run there as a local task.
-    Async(Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>),
-    /// Runs on the worker runtime's blocking pool.
-    Blocking(Box<dyn FnOnce() + Send>),
-}
+/// A thread worker's job: the work itself, boxed.
+pub(crate) type ThreadJob = LocalJob;
 
 /// Runs an async work once, unless its future was cancelled before it started.
 pub(crate) fn async_job<F, A, Fut>(work: F, args: A, promise: WorkPromise<Fut::Output>) -> ThreadJob
@@ -47,7 +41,6 @@ where
         if promise.is_resolved() {
             return;
         }
-        allow_blocking_on_this_thread();
         promise.complete(catch_blocking(move || work(args)));
     }))
 }
@@ -93,26 +86,10 @@ where
         if promise.is_resolved() {
             return;
         }
-        allow_blocking_on_this_thread();
         let results = chunk
             .into_iter()
             .map(|item| catch_blocking(|| work(item)))
             .collect();
         promise.complete(Ok(results));
     }))
-}
-
-async fn catch_async<T>(run: impl Future<Output = T>) -> Result<T, Error> {
-    AssertUnwindSafe(run)
-        .catch_unwind()
-        .await
-        .map_err(|payload| Error::Panicked {
-            message: panic_message(&*payload),
-        })
-}
-
-fn catch_blocking<T>(run: impl FnOnce() -> T) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(run)).map_err(|payload| Error::Panicked {
-        message: panic_message(&*payload),
-    })
 }

@@ -7,12 +7,13 @@ use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
+use aplex_core::local::LocalMessage as Message;
 use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use crate::builder::RuntimeFactory;
 use crate::job::ThreadJob;
-use crate::worker_loop::{run_worker, Message};
+use crate::worker_loop::run_worker;
 
 /// One worker: an OS thread named `aplex-worker-N` driving its own tokio runtime.
 pub(crate) struct ThreadWorker {
