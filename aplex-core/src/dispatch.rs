@@ -29,6 +29,8 @@ use crate::Error;
 pub(crate) const RUNNING: u8 = 0;
 /// Intake stopped; queued and running works finish.
 pub(crate) const DRAINING: u8 = 1;
+/// The pool gave up: intake refused with [`Error::PoolBroken`].
+pub(crate) const BROKEN: u8 = 2;
 
 /// Whether a submit may wait for room in a bounded pending queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,7 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) emptied: Condvar,
     pub(crate) pending_len: AtomicUsize,
     pub(crate) phase: AtomicU8,
+    broken_reason: Mutex<Option<String>>,
     workers_closed: AtomicBool,
     next_id: AtomicU64,
 }
@@ -96,6 +99,7 @@ impl<W: Worker> Shared<W> {
             emptied: Condvar::new(),
             pending_len: AtomicUsize::new(0),
             phase: AtomicU8::new(RUNNING),
+            broken_reason: Mutex::new(None),
             workers_closed: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
         }
@@ -111,6 +115,21 @@ impl<W: Worker> Shared<W> {
 
     pub(crate) fn is_running(&self) -> bool {
         self.phase.load(Ordering::SeqCst) == RUNNING
+    }
+
+    /// The error a refused submission gets: shut down, or broken.
+    pub(crate) fn refusal(&self) -> Error {
+        if self.phase.load(Ordering::SeqCst) == BROKEN {
+            let reason = self
+                .broken_reason
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+                .unwrap_or_default();
+            Error::PoolBroken { reason }
+        } else {
+            Error::ShutDown
+        }
     }
 
     fn any_available(&self) -> bool {
@@ -129,7 +148,7 @@ impl<W: Worker> Shared<W> {
     ) -> Result<(), Error> {
         let mut queue = self.lock_queue();
         if !self.is_running() {
-            return Err(Error::ShutDown);
+            return Err(self.refusal());
         }
         if queue.pending.is_empty() && self.any_available() {
             self.dispatch(&mut queue, build(), tracked, meta.as_deref());
@@ -169,7 +188,7 @@ impl<W: Worker> Shared<W> {
                 .wait(queue)
                 .unwrap_or_else(PoisonError::into_inner);
             if !self.is_running() {
-                return Err(Error::ShutDown);
+                return Err(self.refusal());
             }
         }
     }
@@ -258,6 +277,34 @@ impl<W: Worker> WorkerEvents for Shared<W> {
             let mut queue = self.lock_queue();
             self.drain(&mut queue);
         }
+    }
+
+    fn pool_broken(&self, reason: String) {
+        self.break_pool(reason);
+    }
+}
+
+impl<W: Worker> Shared<W> {
+    fn break_pool(&self, reason: String) {
+        *self
+            .broken_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
+        self.phase.store(BROKEN, Ordering::SeqCst);
+        let failed: Vec<Pending<W::Job>> = {
+            let mut queue = self.lock_queue();
+            let failed = queue.pending.drain(..).collect();
+            self.pending_len.store(0, Ordering::SeqCst);
+            self.room.notify_all();
+            self.emptied.notify_all();
+            failed
+        };
+        for pending in failed {
+            pending.tracked.fail(Error::PoolBroken {
+                reason: reason.clone(),
+            });
+        }
+        self.close_workers(CloseMode::Drain);
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use crate::balancer::{LoadBalancer, Meta};
-use crate::dispatch::{Admission, Shared, DRAINING};
+use crate::dispatch::{Admission, Shared, DRAINING, RUNNING};
 use crate::future::{CancelRunning, WorkFuture};
 use crate::options::PoolOptions;
 use crate::worker::{CloseMode, Worker, WorkerEvents, WorkerInfo, WorkerSeat};
@@ -139,7 +139,10 @@ impl<W: Worker> Executor<W> {
     /// they have and every worker has stopped.
     pub fn shutdown(&self, wait: bool) {
         let shared = &self.shared;
-        shared.phase.store(DRAINING, Ordering::SeqCst);
+        let _ =
+            shared
+                .phase
+                .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
         let mut queue = shared.lock_queue();
         shared.room.notify_all();
         if queue.pending.is_empty() {
@@ -175,7 +178,10 @@ impl<W: Worker> Executor<W> {
 
     fn cancel_everything(&self) {
         let shared = &self.shared;
-        shared.phase.store(DRAINING, Ordering::SeqCst);
+        let _ =
+            shared
+                .phase
+                .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
         let cancelled: Vec<_> = {
             let mut queue = shared.lock_queue();
             let cancelled = queue.pending.drain(..).collect();
@@ -225,6 +231,12 @@ impl<W: Worker> Executor<W> {
     /// What the workers are, by index.
     pub fn worker_infos(&self) -> Vec<WorkerInfo> {
         self.shared.infos.get().cloned().unwrap_or_default()
+    }
+
+    /// Whether the pool has given up (its workers crashed too often); submits then fail
+    /// with [`Error::PoolBroken`].
+    pub fn is_broken(&self) -> bool {
+        self.shared.refusal() != Error::ShutDown
     }
 
     /// Whether shutdown has begun (submits are refused).

@@ -74,6 +74,13 @@ pub trait Worker: Send + Sync + 'static {
 pub trait WorkerEvents: Send + Sync + 'static {
     /// Work dispatched to `worker` is over: completed, failed, panicked, aborted, or lost.
     fn work_finished(&self, worker: usize);
+
+    /// The pool cannot go on (the seeds' `AplexWorkerError`), e.g. its workers crash too
+    /// often: refuse new works, fail the queued ones with [`Error::PoolBroken`], and let
+    /// the healthy workers finish what they hold.
+    ///
+    /// [`Error::PoolBroken`]: crate::Error::PoolBroken
+    fn pool_broken(&self, reason: String);
 }
 
 /// Everything a backend needs to start the worker for one slot.

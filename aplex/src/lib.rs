@@ -66,6 +66,23 @@ pub use aplex_thread::{
     default_runtime, RuntimeFactory, ThreadAsyncPoolExecutor, ThreadPoolBuilder,
 };
 
+#[cfg(feature = "process")]
+pub use aplex_process::{
+    work, CrashLimit, ProcessAsyncPoolExecutor, ProcessPoolBuilder, RuntimeConfig, RuntimeFlavor,
+    DEFAULT_START_TIMEOUT,
+};
+
+/// What `#[aplex::work]` expands to; not a public API.
+#[cfg(feature = "process")]
+#[doc(hidden)]
+pub mod __private {
+    pub use aplex_process::__private::*;
+}
+
+/// serde, re-exported so that works' argument and output types can derive its traits.
+#[cfg(feature = "process")]
+pub use serde;
+
 /// Load balancers: [`RoundRobin`](balance::RoundRobin) (the default),
 /// [`Random`](balance::Random), [`Average`](balance::Average), and what a custom one
 /// needs.

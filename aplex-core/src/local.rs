@@ -1,0 +1,199 @@
+//! The loop that runs works on one worker's tokio runtime: the same for a worker thread
+//! and for a worker process's main thread.
+//!
+//! 1. Messages arrive on an unbounded channel and are taken in batches.
+//! 2. An async job becomes a local task (`spawn_local`; its future need not be `Send`)
+//!    whose abort handle is kept by work id; a blocking job runs on the runtime's blocking
+//!    pool, awaited by a local task, so it never stalls the async works.
+//! 3. Every task carries a guard that, however the task ends (done, panicked, aborted),
+//!    forgets its abort handle and calls the loop's `on_finished` with the work id.
+//! 4. `Close(Drain)` makes the loop return once no task is left; `Close(Abort)` (or the
+//!    channel closing) also aborts every async task first.
+//!
+//! Run [`serve_local`] inside a `tokio::task::LocalSet`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::error::panic_message;
+use crate::wait::allow_blocking_on_this_thread;
+use crate::worker::{CloseMode, WorkId};
+use crate::Error;
+
+/// One unit of work for a worker's loop.
+pub enum LocalJob {
+    /// Makes, on the worker's thread, a future that runs there as a local task.
+    Async(Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>),
+    /// Runs on the worker runtime's blocking pool.
+    Blocking(Box<dyn FnOnce() + Send>),
+}
+
+impl fmt::Debug for LocalJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LocalJob::Async(_) => "LocalJob::Async",
+            LocalJob::Blocking(_) => "LocalJob::Blocking",
+        })
+    }
+}
+
+/// What a worker's loop is sent.
+#[derive(Debug)]
+pub enum LocalMessage {
+    /// Start a work.
+    Run(WorkId, LocalJob),
+    /// Abort the running async work with this id, if any.
+    Cancel(WorkId),
+    /// Stop, as the mode says.
+    Close(CloseMode),
+}
+
+/// The most messages taken from the channel in one go.
+const BATCH: usize = 256;
+
+struct LoopState {
+    on_finished: Box<dyn Fn(WorkId)>,
+    abortable: RefCell<HashMap<WorkId, AbortHandle>>,
+    live: Cell<usize>,
+    idle: Notify,
+}
+
+/// Reports one task over, however it ends.
+struct TaskGuard {
+    state: Rc<LoopState>,
+    id: WorkId,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let state = &self.state;
+        state.abortable.borrow_mut().remove(&self.id);
+        state.live.set(state.live.get() - 1);
+        if state.live.get() == 0 {
+            state.idle.notify_one();
+        }
+        (state.on_finished)(self.id);
+    }
+}
+
+/// Serves `receiver` until closed; must run inside a `LocalSet`.
+///
+/// `on_finished` is called once per work, when it is over however it ended.
+pub async fn serve_local(
+    mut receiver: UnboundedReceiver<LocalMessage>,
+    on_finished: impl Fn(WorkId) + 'static,
+) {
+    let state = Rc::new(LoopState {
+        on_finished: Box::new(on_finished),
+        abortable: RefCell::new(HashMap::new()),
+        live: Cell::new(0),
+        idle: Notify::new(),
+    });
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut closing = false;
+    let mut open = true;
+    loop {
+        if closing && state.live.get() == 0 {
+            break;
+        }
+        tokio::select! {
+            biased;
+            received = receiver.recv_many(&mut batch, BATCH), if open => {
+                if received == 0 {
+                    open = false;
+                    closing = true;
+                    abort_all(&state);
+                }
+                for message in batch.drain(..) {
+                    closing |= handle(&state, message);
+                }
+            }
+            () = state.idle.notified(), if closing => {}
+        }
+    }
+}
+
+/// Acts on one message; returns whether it asks the loop to close.
+fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
+    match message {
+        LocalMessage::Run(id, job) => {
+            start(state, id, job);
+            false
+        }
+        LocalMessage::Cancel(id) => {
+            let handle = state.abortable.borrow().get(&id).cloned();
+            if let Some(handle) = handle {
+                handle.abort();
+            }
+            false
+        }
+        LocalMessage::Close(mode) => {
+            if mode == CloseMode::Abort {
+                abort_all(state);
+            }
+            true
+        }
+    }
+}
+
+fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
+    state.live.set(state.live.get() + 1);
+    let guard = TaskGuard {
+        state: Rc::clone(state),
+        id,
+    };
+    match job {
+        LocalJob::Async(make) => {
+            let future = make();
+            let task = tokio::task::spawn_local(async move {
+                let _guard = guard;
+                future.await;
+            });
+            state.abortable.borrow_mut().insert(id, task.abort_handle());
+        }
+        LocalJob::Blocking(run) => {
+            tokio::task::spawn_local(async move {
+                let _guard = guard;
+                let _ = tokio::task::spawn_blocking(move || {
+                    allow_blocking_on_this_thread();
+                    run();
+                })
+                .await;
+            });
+        }
+    }
+}
+
+fn abort_all(state: &LoopState) {
+    let handles: Vec<AbortHandle> = state.abortable.borrow().values().cloned().collect();
+    for handle in handles {
+        handle.abort();
+    }
+}
+
+/// Runs an async work, turning a panic into [`Error::Panicked`] with its message.
+pub async fn catch_async<T>(run: impl Future<Output = T>) -> Result<T, Error> {
+    AssertUnwindSafe(run)
+        .catch_unwind()
+        .await
+        .map_err(|payload| Error::Panicked {
+            message: panic_message(&*payload),
+        })
+}
+
+/// Runs a blocking work, turning a panic into [`Error::Panicked`] with its message.
+pub fn catch_blocking<T>(run: impl FnOnce() -> T) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(run)).map_err(|payload| Error::Panicked {
+        message: panic_message(&*payload),
+    })
+}

@@ -1,0 +1,97 @@
+//! `#[aplex::work]`: registers a function so that process workers can run it by name.
+//!
+//! The function is left exactly as written (callers can still call it, and the thread
+//! pool can run it). Next to it the attribute adds, in a `const _` block, a link-time
+//! registry entry holding
+//!
+//! - the work's name: `std::any::type_name` of the function item, the same expression the
+//!   pool evaluates at submit time, so parent and child always agree;
+//! - a trampoline that decodes the arguments, runs the work and encodes its output.
+//!
+//! A work takes exactly one argument (several travel as a tuple) and may not be generic
+//! or a method: the worker must know the concrete types.
+//!
+//! Use it through the `aplex` crate with its `process` feature: `#[aplex::work]`.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::quote;
+use syn::spanned::Spanned;
+use syn::{parse_macro_input, FnArg, ItemFn};
+
+/// Registers an `async fn` or a plain `fn` as a work that process workers can run.
+///
+/// The function must take exactly one argument (use a tuple for several) whose type
+/// implements `serde::Deserialize`, and return a type implementing `serde::Serialize`.
+#[proc_macro_attribute]
+pub fn work(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    if !attr.is_empty() {
+        let error = syn::Error::new(Span::call_site(), "#[aplex::work] takes no arguments");
+        return with_error(&function, error);
+    }
+    match registration(&function) {
+        Ok(registration) => quote! { #function #registration }.into(),
+        Err(error) => with_error(&function, error),
+    }
+}
+
+/// Keeps the function (so the only error shown is ours) and adds the error.
+fn with_error(function: &ItemFn, error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote! { #function #error }.into()
+}
+
+fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
+    let signature = &function.sig;
+    if let Some(FnArg::Receiver(receiver)) = signature.inputs.first() {
+        return Err(syn::Error::new(
+            receiver.span(),
+            "an aplex work cannot be a method; make it a free function",
+        ));
+    }
+    if signature.inputs.len() != 1 {
+        return Err(syn::Error::new(
+            signature
+                .inputs
+                .span()
+                .join(signature.ident.span())
+                .unwrap_or(signature.ident.span()),
+            "an aplex work takes exactly one argument; pass several as a tuple, \
+             e.g. `fn add((a, b): (u64, u64)) -> u64`",
+        ));
+    }
+    if !signature.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            signature.generics.span(),
+            "an aplex work cannot be generic: a worker process must know its concrete types",
+        ));
+    }
+    let name = &signature.ident;
+    let (run_type, run_body, entry) = if signature.asyncness.is_some() {
+        (
+            quote! { ::aplex::__private::AsyncOutcome },
+            quote! { ::aplex::__private::run_async(__aplex_name(), args, #name) },
+            quote! { ::aplex::__private::WorkEntry::asynchronous(__aplex_name, __aplex_run) },
+        )
+    } else {
+        (
+            quote! { ::aplex::__private::BlockingOutcome },
+            quote! { ::aplex::__private::run_blocking(__aplex_name(), args, #name) },
+            quote! { ::aplex::__private::WorkEntry::blocking(__aplex_name, __aplex_run) },
+        )
+    };
+    Ok(quote! {
+        const _: () = {
+            fn __aplex_name() -> &'static str {
+                ::aplex::__private::type_name_of(&#name)
+            }
+            fn __aplex_run(args: ::aplex::__private::ByteBuf) -> #run_type {
+                #run_body
+            }
+            #[::aplex::__private::linkme::distributed_slice(::aplex::__private::WORKS)]
+            #[linkme(crate = ::aplex::__private::linkme)]
+            static __APLEX_WORK: ::aplex::__private::WorkEntry = #entry;
+        };
+    })
+}

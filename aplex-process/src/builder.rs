@@ -1,0 +1,132 @@
+//! `ProcessPoolBuilder`: the settings of a process pool, checked by `build()`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aplex_balance::{LoadBalancer, RoundRobin};
+use aplex_core::{Error, Executor, PoolOptions};
+
+use crate::bootstrap;
+use crate::crash_limit::{CrashLimit, CrashWindow};
+use crate::pool::ProcessAsyncPoolExecutor;
+use crate::runtime_config::RuntimeConfig;
+use crate::slot::PoolContext;
+use crate::worker::ProcessWorker;
+
+/// The default bound on a worker process's start-up (spawn and handshake).
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Configures and builds a [`ProcessAsyncPoolExecutor`].
+///
+/// # Examples
+///
+/// ```
+/// use aplex_process::{CrashLimit, ProcessAsyncPoolExecutor};
+/// use aplex_balance::Average;
+///
+/// let pool = ProcessAsyncPoolExecutor::builder()
+///     .pool_size(2)
+///     .max_works_per_worker(100)
+///     .load_balancer(Average::default())
+///     .crash_limit(CrashLimit::default())
+///     .build()?;
+/// assert_eq!(pool.pool_size(), 2);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
+#[must_use = "a builder does nothing until build() is called"]
+#[derive(Debug, Default)]
+pub struct ProcessPoolBuilder {
+    options: PoolOptions,
+    runtime: RuntimeConfig,
+    start_timeout: Option<Duration>,
+    crash_limit: CrashLimit,
+}
+
+impl ProcessPoolBuilder {
+    /// The number of worker processes (default: the number of CPUs). At least 1.
+    pub fn pool_size(mut self, pool_size: usize) -> Self {
+        self.options.pool_size = Some(pool_size);
+        self
+    }
+
+    /// The most works one worker runs at once (default 300). At least 1.
+    pub fn max_works_per_worker(mut self, max: usize) -> Self {
+        self.options.max_works_per_worker = max;
+        self
+    }
+
+    /// The balancer choosing a worker for each work (default [`RoundRobin`]).
+    pub fn load_balancer(mut self, balancer: impl LoadBalancer) -> Self {
+        self.options.load_balancer = Some(Box::new(balancer));
+        self
+    }
+
+    /// Bounds the parent-side pending queue (default: unbounded); see the thread pool's
+    /// builder.
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.options.max_pending = Some(max);
+        self
+    }
+
+    /// How long dropping the pool lets workers stop before killing them (default 5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.options.shutdown_grace = grace;
+        self
+    }
+
+    /// How each worker process builds its tokio runtime (the seeds'
+    /// `worker_loop_factory`); default: current-thread with I/O and time.
+    pub fn worker_loop_factory(mut self, runtime: RuntimeConfig) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// How long a worker process may take to start and shake hands (default 10 s); a
+    /// worker slower than this fails `build()` (or counts as a crash when replacing one).
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = Some(timeout);
+        self
+    }
+
+    /// When crashing workers make the pool give up (default: more than 10 in 60 s).
+    pub fn crash_limit(mut self, limit: CrashLimit) -> Self {
+        self.crash_limit = limit;
+        self
+    }
+
+    /// Starts the worker processes and waits for each one's handshake.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a setting out of range; [`Error::WorkerStart`] if a
+    /// worker process could not start, died, or did not shake hands within the start
+    /// timeout (the workers already started are stopped first).
+    pub fn build(self) -> Result<ProcessAsyncPoolExecutor, Error> {
+        bootstrap::ensure_linked();
+        let start_timeout = self.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT);
+        if start_timeout.is_zero() {
+            return Err(Error::invalid_config(
+                "start_timeout",
+                "must be longer than zero",
+            ));
+        }
+        if self.crash_limit.window.is_zero() {
+            return Err(Error::invalid_config(
+                "crash_limit",
+                "the window must be longer than zero",
+            ));
+        }
+        let context = Arc::new(PoolContext {
+            runtime: self.runtime,
+            start_timeout,
+            crashes: CrashWindow::new(self.crash_limit),
+        });
+        let grace = self.options.shutdown_grace;
+        let executor = Executor::start(
+            self.options,
+            || Box::new(RoundRobin::default()),
+            |seat| ProcessWorker::spawn(seat, Arc::clone(&context)),
+        )?;
+        Ok(ProcessAsyncPoolExecutor::from_executor(executor, grace))
+    }
+}

@@ -1,0 +1,244 @@
+//! The worker process: handshake with the parent, then run works until closed.
+//!
+//! 1. Ignore SIGINT (a terminal's Ctrl-C is the parent's to handle) and SIGPIPE, and ask
+//!    to be killed if the parent dies.
+//! 2. Connect to the parent's one-shot server and send `Hello`: pid, registry digest, and
+//!    the child's ends of a fresh channel pair.
+//! 3. Build the runtime from the first frame (`Start`), then split into three threads:
+//!    a reader (blocking `recv` of frame batches, turning them into local jobs), a writer
+//!    (batching every finished outcome into one `send`) and the runtime thread running
+//!    [`aplex_core::local::serve_local`].
+//! 4. Every `Run` gets exactly one reply, even when the work is aborted or never starts: a
+//!    reply guard sends `Cancelled` if dropped unsent.
+//! 5. On `Close`, the loop ends when its works are over; the writer is flushed and the
+//!    process exits 0. If the parent's channel closes (the parent died), exit at once.
+
+use std::process;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+
+use aplex_core::local::{catch_async, catch_blocking, serve_local, LocalJob, LocalMessage};
+use aplex_core::{CloseMode, WorkId};
+use futures::future::join_all;
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use serde_bytes::ByteBuf;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::LocalSet;
+
+use crate::registry::{registry, Trampoline};
+use crate::signals;
+use crate::wire::{Bootstrap, DownFrame, Hello, ItemOutcome, UpFrame, WireError};
+
+/// Exit status of a worker that could not start (nobody to talk to, bad protocol).
+pub(crate) const EXIT_NO_PARENT: i32 = 70;
+
+/// The most frames packed into one reply message.
+const MAX_BATCH: usize = 4096;
+
+/// Becomes a worker for the pool whose one-shot server is `server`; never returns.
+pub(crate) fn run(server: String) -> ! {
+    let outcome = std::panic::catch_unwind(|| serve_parent(&server));
+    match outcome {
+        Ok(Ok(())) => process::exit(0),
+        Ok(Err(message)) => {
+            eprintln!("aplex worker process {}: {message}", process::id());
+            process::exit(EXIT_NO_PARENT)
+        }
+        Err(_) => process::exit(101),
+    }
+}
+
+fn serve_parent(server: &str) -> Result<(), String> {
+    signals::prepare_worker_process();
+    let bootstrap = IpcSender::<Bootstrap>::connect(server.to_owned()).map_err(|error| {
+        format!(
+            "cannot reach the aplex pool that should have started this process ({error}); \
+             worker processes are started by a process pool, not by hand"
+        )
+    })?;
+    let (down_tx, down_rx) = ipc::channel::<Vec<DownFrame>>().map_err(|e| e.to_string())?;
+    let (up_tx, up_rx) = ipc::channel::<Vec<UpFrame>>().map_err(|e| e.to_string())?;
+    let hello = Hello {
+        pid: process::id(),
+        registry_digest: registry().digest(),
+        down: down_tx,
+        up: up_rx,
+    };
+    bootstrap
+        .send(Bootstrap::Hello(hello))
+        .map_err(|error| format!("handshake failed: {error}"))?;
+    drop(bootstrap);
+
+    let mut first = down_rx
+        .recv()
+        .map_err(|error| format!("the pool went away before starting this worker: {error}"))?
+        .into_iter();
+    let Some(DownFrame::Start(config)) = first.next() else {
+        return Err("protocol error: the first frame was not Start".into());
+    };
+    let runtime = config
+        .build()
+        .map_err(|error| format!("cannot build the worker runtime: {error}"))?;
+
+    let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (reply_tx, reply_rx) = mpsc::channel();
+    let writer = thread::Builder::new()
+        .name("aplex-child-writer".into())
+        .spawn(move || write_replies(reply_rx, up_tx))
+        .map_err(|e| e.to_string())?;
+    for frame in first {
+        deliver(frame, &loop_tx, &reply_tx);
+    }
+    let reader_replies = reply_tx.clone();
+    thread::Builder::new()
+        .name("aplex-child-reader".into())
+        .spawn(move || read_frames(down_rx, loop_tx, reader_replies))
+        .map_err(|e| e.to_string())?;
+
+    let local = LocalSet::new();
+    runtime.block_on(local.run_until(serve_local(loop_rx, |_| {})));
+    drop(local);
+    drop(runtime);
+    flush(&reply_tx);
+    drop(writer);
+    Ok(())
+}
+
+/// What the writer thread is sent.
+enum Outgoing {
+    Frame(UpFrame),
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// Waits until every reply queued so far has been sent.
+fn flush(replies: &Sender<Outgoing>) {
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    if replies.send(Outgoing::Flush(done_tx)).is_ok() {
+        let _ = done_rx.recv();
+    }
+}
+
+fn read_frames(
+    down: IpcReceiver<Vec<DownFrame>>,
+    work_loop: UnboundedSender<LocalMessage>,
+    replies: Sender<Outgoing>,
+) {
+    loop {
+        match down.recv() {
+            Ok(frames) => {
+                for frame in frames {
+                    deliver(frame, &work_loop, &replies);
+                }
+            }
+            // The parent is gone: nobody wants our results.
+            Err(_) => process::exit(0),
+        }
+    }
+}
+
+fn write_replies(outgoing: Receiver<Outgoing>, up: IpcSender<Vec<UpFrame>>) {
+    let mut batch = Vec::new();
+    let mut flushes = Vec::new();
+    while let Ok(first) = outgoing.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Outgoing::Frame(frame) => batch.push(frame),
+                Outgoing::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < MAX_BATCH {
+                next = outgoing.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() && up.send(std::mem::take(&mut batch)).is_err() {
+            process::exit(0);
+        }
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn deliver(
+    frame: DownFrame,
+    work_loop: &UnboundedSender<LocalMessage>,
+    replies: &Sender<Outgoing>,
+) {
+    let message = match frame {
+        DownFrame::Run { id, work, items } => {
+            let reply = Reply {
+                id,
+                replies: Some(replies.clone()),
+            };
+            match job(work, items, reply) {
+                Some(job) => LocalMessage::Run(WorkId(id), job),
+                None => return,
+            }
+        }
+        DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
+        DownFrame::Close { abort } => LocalMessage::Close(if abort {
+            CloseMode::Abort
+        } else {
+            CloseMode::Drain
+        }),
+        DownFrame::Start(_) => return,
+    };
+    let _ = work_loop.send(message);
+}
+
+/// Builds the local job for `Run`; answers at once (and gives no job) for an unknown work.
+fn job(work: u32, items: Vec<ByteBuf>, reply: Reply) -> Option<LocalJob> {
+    let Some((_, trampoline)) = registry().get(work) else {
+        reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));
+        return None;
+    };
+    Some(match trampoline {
+        Trampoline::Async(run) => LocalJob::Async(Box::new(move || {
+            Box::pin(async move {
+                let runs = items
+                    .into_iter()
+                    .map(|item| async move { flatten(catch_async(run(item)).await) });
+                reply.send(Ok(join_all(runs).await));
+            })
+        })),
+        Trampoline::Blocking(run) => LocalJob::Blocking(Box::new(move || {
+            let outcomes = items
+                .into_iter()
+                .map(|item| flatten(catch_blocking(|| run(item))))
+                .collect();
+            reply.send(Ok(outcomes));
+        })),
+    })
+}
+
+fn flatten(outcome: Result<Result<ByteBuf, aplex_core::Error>, aplex_core::Error>) -> ItemOutcome {
+    outcome.and_then(|inner| inner).map_err(WireError::from)
+}
+
+/// The one reply a `Run` gets; sends `Cancelled` if dropped unsent (aborted, never run).
+struct Reply {
+    id: u64,
+    replies: Option<Sender<Outgoing>>,
+}
+
+impl Reply {
+    fn send(mut self, outcome: Result<Vec<ItemOutcome>, WireError>) {
+        if let Some(replies) = self.replies.take() {
+            let _ = replies.send(Outgoing::Frame(UpFrame {
+                id: self.id,
+                outcome,
+            }));
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if let Some(replies) = self.replies.take() {
+            let _ = replies.send(Outgoing::Frame(UpFrame {
+                id: self.id,
+                outcome: Err(WireError::Cancelled),
+            }));
+        }
+    }
+}

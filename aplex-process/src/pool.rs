@@ -1,0 +1,365 @@
+//! `ProcessAsyncPoolExecutor`: the process pool and its typed submit/map API.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aplex_core::{
+    Admission, Error, Executor, Map, Meta, Refused, WorkFuture, WorkPromise, WorkerInfo,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::builder::ProcessPoolBuilder;
+use crate::job::{chunk_job, encode_items, single_job};
+use crate::registry::lookup;
+use crate::slot::ProcessJob;
+use crate::wire::encode;
+use crate::worker::ProcessWorker;
+
+/// A pool of worker processes, each driving its own tokio runtime, running registered
+/// async and blocking works (the seeds' `ProcessAsyncPoolExecutor`).
+///
+/// Works are functions marked `#[aplex::work]`; they travel by name, and their argument
+/// and output travel as serde values. Each worker is a child process running this same
+/// executable, which turns into a worker before `main` (see the crate docs). A worker
+/// that dies fails only its own in-flight works with [`Error::WorkerCrashed`] and is
+/// replaced; too many crashes too fast break the pool ([`Error::PoolBroken`]).
+///
+/// Dropping the pool cancels what is left, gives workers
+/// [`shutdown_grace`](ProcessPoolBuilder::shutdown_grace) to exit, kills any that remain
+/// and reaps them all.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// use aplex::ProcessAsyncPoolExecutor;
+///
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+/// assert_eq!(pool.submit(double, 21).result()?, 42);
+/// pool.shutdown(true);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
+pub struct ProcessAsyncPoolExecutor {
+    executor: Executor<ProcessWorker>,
+    grace: Duration,
+}
+
+impl ProcessAsyncPoolExecutor {
+    /// A builder with the defaults: one worker per CPU, 300 works per worker,
+    /// `RoundRobin`, a current-thread runtime per worker.
+    pub fn builder() -> ProcessPoolBuilder {
+        ProcessPoolBuilder::default()
+    }
+
+    /// A pool with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WorkerStart`] if a worker process could not start.
+    pub fn new() -> Result<Self, Error> {
+        Self::builder().build()
+    }
+
+    pub(crate) fn from_executor(executor: Executor<ProcessWorker>, grace: Duration) -> Self {
+        ProcessAsyncPoolExecutor { executor, grace }
+    }
+
+    /// Runs the registered async work `work(args)` in a worker process.
+    ///
+    /// The future resolves to [`Error::UnknownWork`] if `work` is not marked
+    /// `#[aplex::work]`, to [`Error::Serialization`] if `args` cannot be encoded or the
+    /// output decoded, and to [`Error::ShutDown`] after shutdown.
+    pub fn submit<F, A, Fut>(&self, work: F, args: A) -> WorkFuture<Fut::Output>
+    where
+        F: FnOnce(A) -> Fut + 'static,
+        A: Serialize,
+        Fut: Future,
+        Fut::Output: DeserializeOwned + Send + 'static,
+    {
+        drop(work);
+        self.submit_work::<F, A, Fut::Output>(true, &args, None, Admission::Wait)
+            .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit`](Self::submit), passing `meta` to the load balancer.
+    pub fn submit_with_meta<F, A, Fut, M>(
+        &self,
+        work: F,
+        args: A,
+        meta: M,
+    ) -> WorkFuture<Fut::Output>
+    where
+        F: FnOnce(A) -> Fut + 'static,
+        A: Serialize,
+        Fut: Future,
+        Fut::Output: DeserializeOwned + Send + 'static,
+        M: Any + Send + Sync,
+    {
+        drop(work);
+        self.submit_work::<F, A, Fut::Output>(true, &args, Some(Arc::new(meta)), Admission::Wait)
+            .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Runs the registered plain function `work(args)` on a worker process's blocking
+    /// pool. A running blocking work cannot be cancelled.
+    pub fn submit_blocking<F, A, R>(&self, work: F, args: A) -> WorkFuture<R>
+    where
+        F: FnOnce(A) -> R + 'static,
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+    {
+        drop(work);
+        self.submit_work::<F, A, R>(false, &args, None, Admission::Wait)
+            .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit_blocking`](Self::submit_blocking), passing `meta` to the balancer.
+    pub fn submit_blocking_with_meta<F, A, R, M>(&self, work: F, args: A, meta: M) -> WorkFuture<R>
+    where
+        F: FnOnce(A) -> R + 'static,
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        M: Any + Send + Sync,
+    {
+        drop(work);
+        self.submit_work::<F, A, R>(false, &args, Some(Arc::new(meta)), Admission::Wait)
+            .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit`](Self::submit), but never waits; any refusal hands the work and its
+    /// arguments back.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`] with [`Error::QueueFull`], [`Error::ShutDown`], [`Error::UnknownWork`]
+    /// or [`Error::Serialization`], and `(work, args)`.
+    #[allow(clippy::result_large_err)] // the refusal hands back the caller's own values
+    pub fn try_submit<F, A, Fut>(
+        &self,
+        work: F,
+        args: A,
+    ) -> Result<WorkFuture<Fut::Output>, Refused<(F, A)>>
+    where
+        F: FnOnce(A) -> Fut + 'static,
+        A: Serialize,
+        Fut: Future,
+        Fut::Output: DeserializeOwned + Send + 'static,
+    {
+        match self.submit_work::<F, A, Fut::Output>(true, &args, None, Admission::FailFast) {
+            Ok(future) => Ok(future),
+            Err((error, _)) => Err(Refused {
+                error,
+                work: (work, args),
+            }),
+        }
+    }
+
+    /// Like [`submit_blocking`](Self::submit_blocking), but never waits; see
+    /// [`try_submit`](Self::try_submit).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_submit`](Self::try_submit).
+    #[allow(clippy::result_large_err)] // the refusal hands back the caller's own values
+    pub fn try_submit_blocking<F, A, R>(
+        &self,
+        work: F,
+        args: A,
+    ) -> Result<WorkFuture<R>, Refused<(F, A)>>
+    where
+        F: FnOnce(A) -> R + 'static,
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+    {
+        match self.submit_work::<F, A, R>(false, &args, None, Admission::FailFast) {
+            Ok(future) => Ok(future),
+            Err((error, _)) => Err(Refused {
+                error,
+                work: (work, args),
+            }),
+        }
+    }
+
+    /// Applies the registered async `work` to every item, in worker processes; a lazy
+    /// [`Map`] as on the thread pool (chunks travel as one frame each).
+    pub fn map<'a, F, I, Fut>(&self, work: F, items: I) -> Map<'a, I::Item, Fut::Output>
+    where
+        F: Fn(I::Item) -> Fut + 'static,
+        I: IntoIterator,
+        I::IntoIter: Send + 'a,
+        I::Item: Serialize + 'a,
+        Fut: Future,
+        Fut::Output: DeserializeOwned + Send + 'static,
+    {
+        drop(work);
+        self.map_work::<F, I, Fut::Output>(true, items)
+    }
+
+    /// Applies the registered plain function `work` to every item, in worker processes'
+    /// blocking pools; otherwise as [`map`](Self::map).
+    pub fn map_blocking<'a, F, I, R>(&self, work: F, items: I) -> Map<'a, I::Item, R>
+    where
+        F: Fn(I::Item) -> R + 'static,
+        I: IntoIterator,
+        I::IntoIter: Send + 'a,
+        I::Item: Serialize + 'a,
+        R: DeserializeOwned + Send + 'static,
+    {
+        drop(work);
+        self.map_work::<F, I, R>(false, items)
+    }
+
+    /// Stops accepting works; queued and running works still finish. With `wait`, blocks
+    /// until they have and every worker process has exited and been reaped.
+    pub fn shutdown(&self, wait: bool) {
+        self.executor.shutdown(wait);
+    }
+
+    /// Stops accepting works, cancels queued works, aborts running async works, and waits
+    /// for every worker process to exit (running blocking works are waited for).
+    pub fn shutdown_now(&self) {
+        self.executor.shutdown_now();
+    }
+
+    /// The number of worker processes.
+    pub fn pool_size(&self) -> usize {
+        self.executor.pool_size()
+    }
+
+    /// The most works one worker runs at once.
+    pub fn max_works_per_worker(&self) -> usize {
+        self.executor.max_works_per_worker()
+    }
+
+    /// Each worker's current number of works, by index.
+    pub fn workloads(&self) -> Vec<usize> {
+        self.executor.workloads()
+    }
+
+    /// The number of works waiting for a free worker.
+    pub fn pending(&self) -> usize {
+        self.executor.pending_len()
+    }
+
+    /// The workers as they started (index, name, first pid).
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.executor.worker_infos()
+    }
+
+    /// The pid of each worker process now, by index (`None` while one is being replaced
+    /// or after shutdown).
+    pub fn worker_pids(&self) -> Vec<Option<u32>> {
+        self.executor
+            .workers()
+            .iter()
+            .map(ProcessWorker::pid)
+            .collect()
+    }
+
+    /// How many times each worker process has been replaced after dying, by index.
+    pub fn restarts(&self) -> Vec<u64> {
+        self.executor
+            .workers()
+            .iter()
+            .map(ProcessWorker::restarts)
+            .collect()
+    }
+
+    /// Whether the pool has been shut down (or broken).
+    pub fn is_shut_down(&self) -> bool {
+        self.executor.is_shut_down()
+    }
+
+    /// Whether the pool gave up because its workers crashed too often.
+    pub fn is_broken(&self) -> bool {
+        self.executor.is_broken()
+    }
+
+    fn default_window(&self) -> usize {
+        self.pool_size()
+            .saturating_mul(self.max_works_per_worker())
+            .max(1)
+    }
+
+    fn submit_work<F, A: Serialize, T: DeserializeOwned + Send + 'static>(
+        &self,
+        want_async: bool,
+        args: &A,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+    ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
+        let prepared = lookup::<F>(want_async)
+            .and_then(|(index, name)| Ok((index, name, encode(args, name, "arguments")?)));
+        let (index, name, bytes) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => return Err((error.clone(), WorkFuture::failed(error))),
+        };
+        submit_to(&self.executor, meta, admission, want_async, |promise| {
+            single_job(index, name, bytes, promise)
+        })
+    }
+
+    fn map_work<'a, F, I, T>(&self, want_async: bool, items: I) -> Map<'a, I::Item, T>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'a,
+        I::Item: Serialize + 'a,
+        T: DeserializeOwned + Send + 'static,
+    {
+        let target = lookup::<F>(want_async);
+        let executor = self.executor.clone();
+        Map::new(
+            items.into_iter(),
+            self.default_window(),
+            Box::new(move |chunk: Vec<I::Item>, meta| {
+                let (index, name) = match &target {
+                    Ok(target) => *target,
+                    Err(error) => return WorkFuture::failed(error.clone()),
+                };
+                let encoded = match encode_items(&chunk, name) {
+                    Ok(encoded) => encoded,
+                    Err(error) => return WorkFuture::failed(error),
+                };
+                submit_to(&executor, meta, Admission::Wait, want_async, |promise| {
+                    chunk_job(index, name, encoded, promise)
+                })
+                .unwrap_or_else(|(_, future)| future)
+            }),
+        )
+    }
+}
+
+fn submit_to<T: Send + 'static>(
+    executor: &Executor<ProcessWorker>,
+    meta: Option<Arc<Meta>>,
+    admission: Admission,
+    abortable: bool,
+    make: impl FnOnce(WorkPromise<T>) -> ProcessJob,
+) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
+    let (promise, mut future) = WorkFuture::pair(abortable);
+    match executor.submit(&mut future, meta, admission, move || make(promise)) {
+        Ok(()) => Ok(future),
+        Err(error) => Err((error, future)),
+    }
+}
+
+impl Drop for ProcessAsyncPoolExecutor {
+    fn drop(&mut self) {
+        self.executor.terminate(Instant::now() + self.grace);
+    }
+}
+
+impl fmt::Debug for ProcessAsyncPoolExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessAsyncPoolExecutor")
+            .field("executor", &self.executor)
+            .finish()
+    }
+}

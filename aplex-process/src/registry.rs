@@ -1,0 +1,172 @@
+//! The registry of works a process worker can run, filled at link time by
+//! `#[aplex::work]`.
+//!
+//! Python pickles a function by its qualified name; here a work is found by the name the
+//! compiler gives its function item (`std::any::type_name`), which parent and child — the
+//! same executable — compute alike. Each entry holds a monomorphic trampoline that decodes
+//! the arguments, runs the work and encodes its output. Entries are sorted by name, so a
+//! work travels as its index, and the handshake compares a digest of the names.
+
+use std::any::type_name;
+use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::OnceLock;
+
+use aplex_core::Error;
+use futures::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_bytes::ByteBuf;
+
+use crate::wire::{decode, encode};
+
+/// Runs an async work on encoded arguments, giving its encoded output.
+pub type AsyncTrampoline = fn(ByteBuf) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
+
+/// Runs a blocking work on encoded arguments, giving its encoded output.
+pub type BlockingTrampoline = fn(ByteBuf) -> Result<ByteBuf, Error>;
+
+/// How a registered work runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Trampoline {
+    /// An `async fn`: runs as a local task on the worker's runtime.
+    Async(AsyncTrampoline),
+    /// A plain `fn`: runs on the worker runtime's blocking pool.
+    Blocking(BlockingTrampoline),
+}
+
+/// One registered work; made by `#[aplex::work]`, not by hand.
+#[derive(Debug)]
+pub struct WorkEntry {
+    name: fn() -> &'static str,
+    trampoline: Trampoline,
+}
+
+impl WorkEntry {
+    /// An entry for an async work.
+    pub const fn asynchronous(name: fn() -> &'static str, run: AsyncTrampoline) -> Self {
+        WorkEntry {
+            name,
+            trampoline: Trampoline::Async(run),
+        }
+    }
+
+    /// An entry for a blocking work.
+    pub const fn blocking(name: fn() -> &'static str, run: BlockingTrampoline) -> Self {
+        WorkEntry {
+            name,
+            trampoline: Trampoline::Blocking(run),
+        }
+    }
+}
+
+/// Every work registered with `#[aplex::work]` in this executable.
+#[linkme::distributed_slice]
+pub static WORKS: [WorkEntry];
+
+/// The registry name of the function item `work`.
+pub fn type_name_of<F>(_work: &F) -> &'static str {
+    type_name::<F>()
+}
+
+/// The trampoline body of an async work: decode, run, encode.
+pub fn run_async<F, A, Fut>(
+    name: &'static str,
+    args: ByteBuf,
+    work: F,
+) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>
+where
+    F: FnOnce(A) -> Fut + 'static,
+    A: DeserializeOwned + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Serialize,
+{
+    Box::pin(async move {
+        let args: A = decode(&args, name, "arguments")?;
+        let output = work(args).await;
+        encode(&output, name, "output")
+    })
+}
+
+/// The trampoline body of a blocking work: decode, run, encode.
+pub fn run_blocking<F, A, R>(name: &'static str, args: ByteBuf, work: F) -> Result<ByteBuf, Error>
+where
+    F: FnOnce(A) -> R,
+    A: DeserializeOwned,
+    R: Serialize,
+{
+    let args: A = decode(&args, name, "arguments")?;
+    encode(&work(args), name, "output")
+}
+
+/// The registered works, sorted by name.
+pub(crate) struct Registry {
+    entries: Vec<(&'static str, Trampoline)>,
+    digest: u64,
+}
+
+impl Registry {
+    fn collect() -> Registry {
+        let mut entries: Vec<(&'static str, Trampoline)> = WORKS
+            .iter()
+            .map(|entry| ((entry.name)(), entry.trampoline))
+            .collect();
+        entries.sort_by_key(|(name, _)| *name);
+        entries.dedup_by_key(|(name, _)| *name);
+        let mut hasher = DefaultHasher::new();
+        for (name, _) in &entries {
+            name.hash(&mut hasher);
+        }
+        Registry {
+            digest: hasher.finish(),
+            entries,
+        }
+    }
+
+    /// The index of the work called `name`.
+    pub(crate) fn index_of(&self, name: &str) -> Option<u32> {
+        let index = self
+            .entries
+            .binary_search_by_key(&name, |(entry, _)| entry)
+            .ok()?;
+        u32::try_from(index).ok()
+    }
+
+    /// The work at `index`.
+    pub(crate) fn get(&self, index: u32) -> Option<(&'static str, Trampoline)> {
+        self.entries.get(usize::try_from(index).ok()?).copied()
+    }
+
+    /// A digest of every registered name, compared at the handshake.
+    pub(crate) fn digest(&self) -> u64 {
+        self.digest
+    }
+}
+
+/// This executable's registry.
+pub(crate) fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::collect)
+}
+
+/// Finds `F`'s registry index, checking it is registered with the right kind.
+pub(crate) fn lookup<F>(want_async: bool) -> Result<(u32, &'static str), Error> {
+    let name = type_name::<F>();
+    let registry = registry();
+    let index = registry.index_of(name).ok_or_else(|| Error::UnknownWork {
+        name: name.to_owned(),
+    })?;
+    let is_async = matches!(registry.get(index), Some((_, Trampoline::Async(_))));
+    if is_async != want_async {
+        let (kind, method) = if is_async {
+            ("an async work", "submit/map")
+        } else {
+            ("a blocking work", "submit_blocking/map_blocking")
+        };
+        return Err(Error::invalid_config(
+            "work",
+            format!("`{name}` is registered as {kind}; use {method} for it"),
+        ));
+    }
+    Ok((index, name))
+}

@@ -1,0 +1,99 @@
+//! `RuntimeConfig`: how a worker process builds its tokio runtime (the seeds'
+//! `worker_loop_factory`), as data the parent can send to the child.
+
+use std::io;
+
+use serde::{Deserialize, Serialize};
+
+/// Which tokio scheduler a worker process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// One thread drives every async work of the worker (the default, as one asyncio loop
+    /// per aplex worker).
+    CurrentThread,
+    /// A multi-threaded runtime with this many threads inside the worker process.
+    MultiThread {
+        /// The runtime's worker threads; at least 1.
+        worker_threads: usize,
+    },
+}
+
+/// How each worker process builds its tokio runtime; the process pool's
+/// `worker_loop_factory`.
+///
+/// A closure cannot cross into another process, so the runtime is described by this
+/// serialisable value and rebuilt in each child. I/O and time drivers are always enabled.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_process::{RuntimeConfig, RuntimeFlavor};
+///
+/// let config = RuntimeConfig {
+///     flavor: RuntimeFlavor::MultiThread { worker_threads: 2 },
+///     max_blocking_threads: Some(8),
+///     ..RuntimeConfig::default()
+/// };
+/// let runtime = config.build()?;
+/// assert_eq!(runtime.block_on(async { 1 + 1 }), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// The scheduler.
+    pub flavor: RuntimeFlavor,
+    /// Bound on the blocking pool that runs blocking works (tokio's default, 512, if
+    /// unset).
+    pub max_blocking_threads: Option<usize>,
+    /// Stack size of the runtime's threads, in bytes (tokio's default if unset).
+    pub thread_stack_size: Option<usize>,
+    /// Ticks between polls of external events (tokio's default if unset).
+    pub event_interval: Option<u32>,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            flavor: RuntimeFlavor::CurrentThread,
+            max_blocking_threads: None,
+            thread_stack_size: None,
+            event_interval: None,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// Builds the runtime this config describes.
+    ///
+    /// # Errors
+    ///
+    /// Whatever tokio's builder returns, or `InvalidInput` for zero threads.
+    pub fn build(&self) -> io::Result<tokio::runtime::Runtime> {
+        let mut builder = match self.flavor {
+            RuntimeFlavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            RuntimeFlavor::MultiThread { worker_threads } => {
+                if worker_threads == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a multi-thread runtime needs at least 1 worker thread",
+                    ));
+                }
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(worker_threads);
+                builder
+            }
+        };
+        builder.enable_all();
+        if let Some(max) = self.max_blocking_threads {
+            builder.max_blocking_threads(max);
+        }
+        if let Some(size) = self.thread_stack_size {
+            builder.thread_stack_size(size);
+        }
+        if let Some(interval) = self.event_interval {
+            builder.event_interval(interval);
+        }
+        builder.build()
+    }
+}

@@ -1,0 +1,240 @@
+//! `Slot`: the parent's state for one worker position, shared by the executor's calls
+//! and the slot's supervisor thread.
+//!
+//! A slot outlives the processes that fill it. It keeps the works in flight (by id, with
+//! the completer that decodes each reply into its future), the queue of the current
+//! process's writer thread, and an outbox for frames sent while no process is attached
+//! (between a crash and the respawn), which the next process receives first.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use aplex_core::{CloseMode, Error, WorkerEvents};
+use serde_bytes::ByteBuf;
+
+use crate::crash_limit::CrashWindow;
+use crate::runtime_config::RuntimeConfig;
+use crate::signals;
+use crate::wire::{DownFrame, ItemOutcome, UpFrame};
+
+/// Turns the reply to one `Run` into its future's outcome.
+pub(crate) type Completer = Box<dyn FnOnce(Result<Vec<ItemOutcome>, Error>) + Send>;
+
+/// What a process worker is handed for one work or map chunk.
+pub(crate) struct ProcessJob {
+    pub(crate) work: u32,
+    pub(crate) items: Vec<ByteBuf>,
+    pub(crate) complete: Completer,
+}
+
+/// Settings and state shared by every slot of one pool.
+#[derive(Debug)]
+pub(crate) struct PoolContext {
+    pub(crate) runtime: RuntimeConfig,
+    pub(crate) start_timeout: std::time::Duration,
+    pub(crate) crashes: CrashWindow,
+}
+
+#[derive(Default)]
+struct SlotState {
+    writer: Option<Sender<DownFrame>>,
+    pid: Option<u32>,
+    in_flight: HashMap<u64, Completer>,
+    outbox: Vec<DownFrame>,
+    close: Option<CloseMode>,
+    stopped: bool,
+}
+
+impl SlotState {
+    fn send(&mut self, frame: DownFrame) {
+        let unsent = match &self.writer {
+            Some(writer) => writer.send(frame).err().map(|error| error.0),
+            None => Some(frame),
+        };
+        if let Some(frame) = unsent {
+            self.outbox.push(frame);
+        }
+    }
+}
+
+/// One worker position of a process pool.
+pub(crate) struct Slot {
+    pub(crate) index: usize,
+    pub(crate) events: Arc<dyn WorkerEvents>,
+    pub(crate) context: Arc<PoolContext>,
+    state: Mutex<SlotState>,
+    stopped: Condvar,
+    /// Processes that have filled this slot after the first.
+    pub(crate) restarts: AtomicU64,
+}
+
+impl Slot {
+    pub(crate) fn new(
+        index: usize,
+        events: Arc<dyn WorkerEvents>,
+        context: Arc<PoolContext>,
+    ) -> Self {
+        Slot {
+            index,
+            events,
+            context,
+            state: Mutex::new(SlotState::default()),
+            stopped: Condvar::new(),
+            restarts: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The pid of the process filling the slot now, if any.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.lock().pid
+    }
+
+    pub(crate) fn dispatch(&self, id: u64, job: ProcessJob) -> Result<(), ProcessJob> {
+        let mut state = self.lock();
+        if state.stopped {
+            return Err(job);
+        }
+        state.in_flight.insert(id, job.complete);
+        state.send(DownFrame::Run {
+            id,
+            work: job.work,
+            items: job.items,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn cancel(&self, id: u64) {
+        let mut state = self.lock();
+        if state.in_flight.contains_key(&id) {
+            state.send(DownFrame::Cancel { id });
+        }
+    }
+
+    pub(crate) fn close(&self, mode: CloseMode) {
+        let mut state = self.lock();
+        if state.stopped || state.close == Some(CloseMode::Abort) {
+            return;
+        }
+        state.close = Some(mode);
+        state.send(DownFrame::Close {
+            abort: mode == CloseMode::Abort,
+        });
+    }
+
+    /// Whether the slot has been asked to close.
+    pub(crate) fn closing(&self) -> bool {
+        self.lock().close.is_some()
+    }
+
+    /// Waits until the slot has stopped; at `deadline`, kills its process and waits for
+    /// the supervisor to reap it.
+    pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
+        let mut state = self.lock();
+        while !state.stopped {
+            let Some(deadline) = deadline else {
+                state = self
+                    .stopped
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                if let Some(pid) = state.pid {
+                    signals::kill(pid);
+                }
+                state = self
+                    .stopped
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            state = self
+                .stopped
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+
+    /// A new process fills the slot: frames queued meanwhile (and a pending close) go to it.
+    pub(crate) fn attach(&self, pid: u32, writer: Sender<DownFrame>) {
+        let mut state = self.lock();
+        state.pid = Some(pid);
+        let outbox = std::mem::take(&mut state.outbox);
+        for frame in outbox {
+            let _ = writer.send(frame);
+        }
+        if let Some(mode) = state.close {
+            let _ = writer.send(DownFrame::Close {
+                abort: mode == CloseMode::Abort,
+            });
+        }
+        state.writer = Some(writer);
+    }
+
+    /// The process is gone: detach it and take every work it had.
+    pub(crate) fn detach(&self) -> Vec<Completer> {
+        let mut state = self.lock();
+        state.writer = None;
+        state.pid = None;
+        state.outbox.clear();
+        state
+            .in_flight
+            .drain()
+            .map(|(_, completer)| completer)
+            .collect()
+    }
+
+    /// Resolves the works a lost process had, and releases their workload.
+    pub(crate) fn fail(&self, lost: Vec<Completer>, error: &Error) {
+        for completer in lost {
+            completer(Err(error.clone()));
+            self.events.work_finished(self.index);
+        }
+    }
+
+    /// Hands replies to their works.
+    pub(crate) fn complete(&self, frames: Vec<UpFrame>) {
+        let finished: Vec<_> = {
+            let mut state = self.lock();
+            frames
+                .into_iter()
+                .filter_map(|frame| {
+                    let completer = state.in_flight.remove(&frame.id)?;
+                    Some((completer, frame.outcome))
+                })
+                .collect()
+        };
+        for (completer, outcome) in finished {
+            completer(outcome.map_err(Error::from));
+            self.events.work_finished(self.index);
+        }
+    }
+
+    /// No process will fill the slot again: fail what is left with `error`, wake joiners.
+    pub(crate) fn stop(&self, error: &Error) {
+        let lost = {
+            let mut state = self.lock();
+            state.stopped = true;
+            state.writer = None;
+            state.pid = None;
+            state.outbox.clear();
+            state
+                .in_flight
+                .drain()
+                .map(|(_, completer)| completer)
+                .collect()
+        };
+        self.fail(lost, error);
+        self.stopped.notify_all();
+    }
+}

@@ -1,0 +1,123 @@
+//! Starting one worker process and completing its handshake within a deadline.
+//!
+//! ipc-channel's `accept()` cannot time out, so it runs on a helper thread while the
+//! caller watches for the child exiting early and for the deadline. If either comes first,
+//! the child is killed and reaped, and the caller connects to its own server and sends
+//! `Abandon`, which releases the helper thread.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+
+use crate::registry::registry;
+use crate::runtime_config::RuntimeConfig;
+use crate::signals::worker_exit;
+use crate::wire::{Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
+
+/// A started, handshaken worker process and its channels.
+pub(crate) struct Incarnation {
+    pub(crate) child: Child,
+    pub(crate) pid: u32,
+    pub(crate) down: IpcSender<Vec<DownFrame>>,
+    pub(crate) up: IpcReceiver<Vec<UpFrame>>,
+}
+
+/// Starts worker process `index`, waits for its handshake (at most `timeout`) and sends
+/// it `Start(config)`.
+pub(crate) fn spawn_worker(
+    index: usize,
+    config: &RuntimeConfig,
+    timeout: Duration,
+) -> Result<Incarnation, String> {
+    let (server, name) =
+        IpcOneShotServer::<Bootstrap>::new().map_err(|e| format!("cannot open a server: {e}"))?;
+    let mut child = Command::new("/proc/self/exe")
+        .arg0(format!("aplex-worker-{index}"))
+        .env(WORKER_MARKER, &name)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start /proc/self/exe: {e}"))?;
+    let (accepted_tx, accepted) = mpsc::sync_channel(1);
+    let acceptor = thread::Builder::new()
+        .name("aplex-accept".into())
+        .spawn(move || {
+            let _ = accepted_tx.send(server.accept());
+        })
+        .map_err(|e| format!("cannot start the accept thread: {e}"))?;
+
+    let deadline = Instant::now() + timeout;
+    let mut poll = Duration::from_micros(50);
+    let outcome = loop {
+        match accepted.recv_timeout(poll) {
+            Ok(Ok((_, Bootstrap::Hello(hello)))) => break Ok(hello),
+            Ok(Ok((_, Bootstrap::Abandon))) => break Err("the handshake was abandoned".into()),
+            Ok(Err(error)) => break Err(format!("the handshake failed: {error}")),
+            Err(RecvTimeoutError::Disconnected) => break Err("the accept thread died".into()),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            abandon(&name);
+            break Err(format!(
+                "the worker process exited before its handshake ({})",
+                worker_exit(status)
+            ));
+        }
+        if Instant::now() >= deadline {
+            abandon(&name);
+            break Err(format!(
+                "the worker process did not complete its handshake within {timeout:?}"
+            ));
+        }
+        poll = (poll * 2).min(Duration::from_millis(5));
+    };
+    let _ = acceptor.join();
+    let hello = match outcome {
+        Ok(hello) => hello,
+        Err(reason) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(reason);
+        }
+    };
+    let started = check_hello(hello.pid, hello.registry_digest, &child).and_then(|()| {
+        hello
+            .down
+            .send(vec![DownFrame::Start(config.clone())])
+            .map_err(|e| e.to_string())
+    });
+    if let Err(reason) = started {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(reason);
+    }
+    Ok(Incarnation {
+        pid: hello.pid,
+        child,
+        down: hello.down,
+        up: hello.up,
+    })
+}
+
+fn check_hello(pid: u32, digest: u64, child: &Child) -> Result<(), String> {
+    if pid != child.id() {
+        return Err(format!(
+            "the handshake came from pid {pid}, not from the worker {}",
+            child.id()
+        ));
+    }
+    if digest != registry().digest() {
+        return Err("the worker's registered works differ from the pool's".into());
+    }
+    Ok(())
+}
+
+/// Releases an accept that will never see its child.
+fn abandon(name: &str) {
+    if let Ok(sender) = IpcSender::<Bootstrap>::connect(name.to_owned()) {
+        let _ = sender.send(Bootstrap::Abandon);
+    }
+}

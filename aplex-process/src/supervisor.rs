@@ -1,0 +1,167 @@
+//! The supervisor thread of one slot: it starts the slot's worker processes, reads their
+//! replies, and replaces them when they die.
+//!
+//! 1. Spawn a process and complete its handshake (`spawn.rs`); the first outcome is
+//!    reported to `build()`. Spawning from this long-lived thread keeps the child's
+//!    parent-death signal tied to the slot, not to whichever thread built the pool.
+//! 2. Start a writer thread that batches every queued frame into one `send`, attach it to
+//!    the slot (flushing the outbox), then read reply batches until the channel closes.
+//! 3. The channel closes when the process exits (or is killed). Detach it, join the
+//!    writer, reap the process (killing it if it lingers) and learn its exit status.
+//! 4. If the slot was closing, its remaining works resolve `Cancelled` and the slot
+//!    stops. Otherwise it crashed: exactly its in-flight works fail with
+//!    `WorkerCrashed { exit }`, the crash is counted, and the loop respawns — unless the
+//!    pool's crash limit is exceeded, which breaks the pool.
+
+use std::process::Child;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use aplex_core::{Error, WorkerExit};
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
+
+use crate::signals::worker_exit;
+use crate::slot::Slot;
+use crate::spawn::{spawn_worker, Incarnation};
+use crate::wire::{DownFrame, UpFrame};
+
+/// The most frames packed into one message to a worker.
+const MAX_BATCH: usize = 4096;
+
+/// How long a process whose channel closed may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs the slot's supervision loop; `started` receives the first process's pid or why it
+/// could not start.
+pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>>) {
+    let mut started = Some(started);
+    loop {
+        if started.is_none() && slot.closing() {
+            slot.stop(&Error::Cancelled);
+            return;
+        }
+        let context = &slot.context;
+        let incarnation = match spawn_worker(slot.index, &context.runtime, context.start_timeout) {
+            Ok(incarnation) => incarnation,
+            Err(reason) => {
+                if let Some(started) = started.take() {
+                    let _ = started.send(Err(reason));
+                    slot.stop(&Error::Cancelled);
+                    return;
+                }
+                if give_up_after_crash(&slot, &reason) {
+                    return;
+                }
+                continue;
+            }
+        };
+        match started.take() {
+            Some(started) => {
+                let _ = started.send(Ok(incarnation.pid));
+            }
+            None => {
+                slot.restarts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let exit = serve_incarnation(&slot, incarnation);
+        if slot.closing() {
+            slot.stop(&Error::Cancelled);
+            return;
+        }
+        let reason = format!("worker {} died ({exit})", slot.index);
+        if give_up_after_crash(&slot, &reason) {
+            return;
+        }
+    }
+}
+
+/// Serves one process until it is gone; fails its in-flight works and returns its exit.
+fn serve_incarnation(slot: &Slot, incarnation: Incarnation) -> WorkerExit {
+    let Incarnation {
+        mut child,
+        pid,
+        down,
+        up,
+    } = incarnation;
+    let (writer_tx, writer_rx) = mpsc::channel();
+    let writer = thread::Builder::new()
+        .name(format!("aplex-writer-{}", slot.index))
+        .spawn(move || write_frames(writer_rx, down));
+    slot.attach(pid, writer_tx);
+    read_replies(slot, &up);
+    let lost = slot.detach();
+    if let Ok(writer) = writer {
+        let _ = writer.join();
+    }
+    let exit = reap(&mut child);
+    let error = if slot.closing() {
+        Error::Cancelled
+    } else {
+        Error::WorkerCrashed {
+            worker: slot.index,
+            exit,
+        }
+    };
+    slot.fail(lost, &error);
+    exit
+}
+
+/// Counts a crash; if that exceeds the pool's limit, breaks the pool and stops the slot.
+fn give_up_after_crash(slot: &Slot, reason: &str) -> bool {
+    let context = &slot.context;
+    if !context.crashes.record() {
+        return false;
+    }
+    let limit = context.crashes.limit();
+    let reason = format!(
+        "more than {} worker crashes within {:?}, the last: {reason}",
+        limit.max_crashes, limit.window
+    );
+    slot.events.pool_broken(reason.clone());
+    slot.stop(&Error::PoolBroken { reason });
+    true
+}
+
+fn read_replies(slot: &Slot, up: &IpcReceiver<Vec<UpFrame>>) {
+    while let Ok(frames) = up.recv() {
+        slot.complete(frames);
+    }
+}
+
+fn write_frames(frames: Receiver<DownFrame>, down: IpcSender<Vec<DownFrame>>) {
+    while let Ok(first) = frames.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match frames.try_recv() {
+                Ok(frame) => batch.push(frame),
+                Err(_) => break,
+            }
+        }
+        if down.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// Waits for a process whose channel has closed; kills it if it lingers.
+fn reap(child: &mut Child) -> WorkerExit {
+    let deadline = Instant::now() + EXIT_GRACE;
+    let mut poll = Duration::from_micros(100);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return worker_exit(status),
+            Ok(None) if Instant::now() < deadline => {
+                thread::sleep(poll);
+                poll = (poll * 2).min(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                return child.wait().map_or(WorkerExit::Unknown, worker_exit);
+            }
+            Err(_) => return WorkerExit::Unknown,
+        }
+    }
+}

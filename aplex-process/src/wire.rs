@@ -1,0 +1,161 @@
+//! What parent and child say to each other over ipc-channel, and how a work's values are
+//! encoded.
+//!
+//! One long-lived channel pair per child: `Down` messages to it, `Up` messages back. A
+//! message is a batch of frames (every frame that was ready when it was sent), and frames
+//! carry work ids, so thousands of tiny works cost a handful of syscalls. Arguments and
+//! outputs are postcard bytes inside `ByteBuf`s, which ipc-channel's encoder copies as one
+//! block rather than element by element.
+
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use aplex_core::Error;
+
+use crate::runtime_config::RuntimeConfig;
+
+/// The environment variable that marks a process as a worker; its value is the name of
+/// the parent's one-shot server to connect to.
+pub(crate) const WORKER_MARKER: &str = "APLEX_PROCESS_WORKER";
+
+/// The first message of a new child, or the parent releasing its own accept.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum Bootstrap {
+    /// The child's handshake.
+    Hello(Hello),
+    /// Sent by the parent to itself to unblock an accept it has given up on.
+    Abandon,
+}
+
+/// A child's handshake: who it is, which works it has, and its ends of the channels.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Hello {
+    pub(crate) pid: u32,
+    pub(crate) registry_digest: u64,
+    pub(crate) down: IpcSender<Vec<DownFrame>>,
+    pub(crate) up: IpcReceiver<Vec<UpFrame>>,
+}
+
+/// A frame from parent to child.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum DownFrame {
+    /// Always the first frame: how to build the worker's runtime.
+    Start(RuntimeConfig),
+    /// Run registered work number `work` once per item (one item for a submit, a chunk
+    /// for a map) and reply with one result per item.
+    Run {
+        id: u64,
+        work: u32,
+        items: Vec<ByteBuf>,
+    },
+    /// Abort the running async work `id`.
+    Cancel { id: u64 },
+    /// Stop: finish (`abort: false`) or abort (`abort: true`) the works in hand, then exit.
+    Close { abort: bool },
+}
+
+/// A frame from child to parent: the outcome of one `Run`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct UpFrame {
+    pub(crate) id: u64,
+    pub(crate) outcome: Result<Vec<ItemOutcome>, WireError>,
+}
+
+/// One item's encoded output, or why it failed.
+pub(crate) type ItemOutcome = Result<ByteBuf, WireError>;
+
+/// The errors a child can report; turned into [`Error`] in the parent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum WireError {
+    Panicked(String),
+    Cancelled,
+    Serialization {
+        work: String,
+        what: String,
+        direction: String,
+        message: String,
+    },
+    UnknownWork(String),
+}
+
+impl From<WireError> for Error {
+    fn from(error: WireError) -> Error {
+        match error {
+            WireError::Panicked(message) => Error::Panicked { message },
+            WireError::Cancelled => Error::Cancelled,
+            WireError::Serialization {
+                work,
+                what,
+                direction,
+                message,
+            } => Error::Serialization {
+                work,
+                what: if what == "output" {
+                    "output"
+                } else {
+                    "arguments"
+                },
+                direction: if direction == "encode" {
+                    "encode"
+                } else {
+                    "decode"
+                },
+                message,
+            },
+            WireError::UnknownWork(name) => Error::UnknownWork { name },
+        }
+    }
+}
+
+impl From<Error> for WireError {
+    fn from(error: Error) -> WireError {
+        match error {
+            Error::Panicked { message } => WireError::Panicked(message),
+            Error::Cancelled => WireError::Cancelled,
+            Error::Serialization {
+                work,
+                what,
+                direction,
+                message,
+            } => WireError::Serialization {
+                work,
+                what: what.to_owned(),
+                direction: direction.to_owned(),
+                message,
+            },
+            Error::UnknownWork { name } => WireError::UnknownWork(name),
+            other => WireError::Panicked(other.to_string()),
+        }
+    }
+}
+
+/// Encodes a work's arguments or output.
+pub(crate) fn encode<T: Serialize>(
+    value: &T,
+    work: &str,
+    what: &'static str,
+) -> Result<ByteBuf, Error> {
+    postcard::to_allocvec(value)
+        .map(ByteBuf::from)
+        .map_err(|error| Error::Serialization {
+            work: work.to_owned(),
+            what,
+            direction: "encode",
+            message: error.to_string(),
+        })
+}
+
+/// Decodes a work's arguments or output.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    work: &str,
+    what: &'static str,
+) -> Result<T, Error> {
+    postcard::from_bytes(bytes).map_err(|error| Error::Serialization {
+        work: work.to_owned(),
+        what,
+        direction: "decode",
+        message: error.to_string(),
+    })
+}

@@ -1,0 +1,112 @@
+//! `ProcessWorker`: the executor's handle to one slot of a process pool, implementing
+//! [`aplex_core::Worker`].
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
+
+use crate::slot::{PoolContext, ProcessJob, Slot};
+use crate::supervisor::supervise;
+
+/// One worker position of a process pool: a supervisor thread and the process it keeps
+/// alive.
+pub(crate) struct ProcessWorker {
+    slot: Arc<Slot>,
+    first_pid: u32,
+    supervisor: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ProcessWorker {
+    /// Starts the slot's supervisor and waits for its first process's handshake.
+    pub(crate) fn spawn(seat: WorkerSeat, context: Arc<PoolContext>) -> Result<Self, Error> {
+        let index = seat.index;
+        let slot = Arc::new(Slot::new(index, seat.events, context));
+        let (started_tx, started_rx) = mpsc::sync_channel(1);
+        let supervised = Arc::clone(&slot);
+        let supervisor = thread::Builder::new()
+            .name(format!("aplex-supervisor-{index}"))
+            .spawn(move || supervise(supervised, started_tx))
+            .map_err(|error| Error::WorkerStart {
+                worker: index,
+                reason: format!("cannot start the supervisor thread: {error}"),
+            })?;
+        let started = started_rx
+            .recv()
+            .unwrap_or_else(|_| Err("the supervisor thread died".into()));
+        match started {
+            Ok(first_pid) => Ok(ProcessWorker {
+                slot,
+                first_pid,
+                supervisor: Mutex::new(Some(supervisor)),
+            }),
+            Err(reason) => {
+                let _ = supervisor.join();
+                Err(Error::WorkerStart {
+                    worker: index,
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// The pid of the process filling the slot now (`None` while it is being replaced).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.slot.pid()
+    }
+
+    /// How many processes replaced the first one.
+    pub(crate) fn restarts(&self) -> u64 {
+        self.slot.restarts.load(Ordering::Relaxed)
+    }
+}
+
+impl Worker for ProcessWorker {
+    type Job = ProcessJob;
+
+    fn info(&self) -> WorkerInfo {
+        WorkerInfo {
+            index: self.slot.index,
+            name: format!("aplex-worker-{}", self.slot.index),
+            pid: self.first_pid,
+        }
+    }
+
+    fn dispatch(&self, id: WorkId, job: ProcessJob) -> Result<(), ProcessJob> {
+        self.slot.dispatch(id.0, job)
+    }
+
+    fn cancel(&self, id: WorkId) {
+        self.slot.cancel(id.0);
+    }
+
+    fn close(&self, mode: CloseMode) {
+        self.slot.close(mode);
+    }
+
+    fn join(&self, deadline: Option<Instant>) -> bool {
+        self.slot.join(deadline);
+        let supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(supervisor) = supervisor {
+            let _ = supervisor.join();
+        }
+        true
+    }
+}
+
+impl fmt::Debug for ProcessWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessWorker")
+            .field("index", &self.slot.index)
+            .field("pid", &self.pid())
+            .finish_non_exhaustive()
+    }
+}
