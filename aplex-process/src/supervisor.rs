@@ -14,6 +14,7 @@
 //!    pool's crash limit is exceeded, which breaks the pool.
 
 use std::process::Child;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread;
@@ -57,16 +58,10 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
                 continue;
             }
         };
-        match started.take() {
-            Some(started) => {
-                let _ = started.send(Ok(incarnation.pid));
-            }
-            None => {
-                slot.restarts
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+        if started.is_none() {
+            slot.restarts.fetch_add(1, Ordering::Relaxed);
         }
-        let exit = serve_incarnation(&slot, incarnation);
+        let exit = serve_incarnation(&slot, incarnation, started.take());
         if slot.closing() {
             slot.stop(&Error::Cancelled);
             return;
@@ -79,7 +74,12 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
 }
 
 /// Serves one process until it is gone; fails its in-flight works and returns its exit.
-fn serve_incarnation(slot: &Slot, incarnation: Incarnation) -> WorkerExit {
+/// `started` hears of the process once it is attached to the slot.
+fn serve_incarnation(
+    slot: &Slot,
+    incarnation: Incarnation,
+    started: Option<SyncSender<Result<u32, String>>>,
+) -> WorkerExit {
     let Incarnation {
         mut child,
         pid,
@@ -91,6 +91,9 @@ fn serve_incarnation(slot: &Slot, incarnation: Incarnation) -> WorkerExit {
         .name(format!("aplex-writer-{}", slot.index))
         .spawn(move || write_frames(writer_rx, down));
     slot.attach(pid, writer_tx);
+    if let Some(started) = started {
+        let _ = started.send(Ok(pid));
+    }
     read_replies(slot, &up);
     let lost = slot.detach();
     if let Ok(writer) = writer {

@@ -1,0 +1,402 @@
+//! submit and map on the process pool: registered async and blocking works run in other
+//! processes, results by `result()` and `.await`, panics and (de)serialisation failures
+//! as errors, unregistered works refused, big byte payloads intact, and registered works
+//! running unchanged on the thread pool.
+
+mod common;
+
+use aplex::serde::{Deserialize, Serialize};
+use aplex::{Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
+use futures::StreamExt;
+
+#[aplex::work]
+async fn double(x: u64) -> u64 {
+    tokio::task::yield_now().await;
+    x * 2
+}
+
+#[aplex::work]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[aplex::work]
+async fn where_async(_: ()) -> u32 {
+    std::process::id()
+}
+
+#[aplex::work]
+fn where_blocking(_: ()) -> u32 {
+    std::process::id()
+}
+
+#[aplex::work]
+fn add((a, b, label): (u64, u64, String)) -> String {
+    format!("{label}{}", a + b)
+}
+
+#[aplex::work]
+async fn explode(message: String) -> u8 {
+    panic!("{message}")
+}
+
+#[aplex::work]
+fn explode_blocking(code: u8) -> u8 {
+    if code > 0 {
+        panic!("blocking boom {code}");
+    }
+    code
+}
+
+#[aplex::work]
+fn echo_bytes(data: serde_bytes::ByteBuf) -> serde_bytes::ByteBuf {
+    data
+}
+
+#[aplex::work]
+fn echo_vec(data: Vec<u8>) -> Vec<u8> {
+    data
+}
+
+/// Serialises only when `ok`: an argument that cannot be encoded.
+#[derive(Debug)]
+struct Fragile {
+    ok: bool,
+}
+
+impl Serialize for Fragile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.ok {
+            serializer.serialize_bool(true)
+        } else {
+            Err(serde::ser::Error::custom(
+                "this value refuses to be encoded",
+            ))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Fragile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let ok = bool::deserialize(deserializer)?;
+        if ok {
+            Ok(Fragile { ok })
+        } else {
+            Err(serde::de::Error::custom("this value refuses to be decoded"))
+        }
+    }
+}
+
+#[aplex::work]
+fn fragile_in(value: Fragile) -> bool {
+    value.ok
+}
+
+#[aplex::work]
+fn fragile_out(ok: bool) -> Fragile {
+    Fragile { ok }
+}
+
+/// Always encodes, but decodes only from `true`: a value the receiving side rejects.
+#[derive(Debug, Serialize)]
+struct Picky(bool);
+
+impl<'de> Deserialize<'de> for Picky {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if bool::deserialize(deserializer)? {
+            Ok(Picky(true))
+        } else {
+            Err(serde::de::Error::custom("only true decodes"))
+        }
+    }
+}
+
+#[aplex::work]
+fn picky_in(value: Picky) -> bool {
+    value.0
+}
+
+#[aplex::work]
+fn picky_out(value: bool) -> Picky {
+    Picky(value)
+}
+
+fn pool() -> ProcessAsyncPoolExecutor {
+    ProcessAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .build()
+        .expect("pool builds")
+}
+
+#[test]
+fn async_and_blocking_works_run_in_other_processes() {
+    let pool = pool();
+    let me = std::process::id();
+    let worker_pids: Vec<u32> = pool.worker_pids().into_iter().map(Option::unwrap).collect();
+    assert_eq!(worker_pids.len(), 2);
+    assert!(!worker_pids.contains(&me));
+    let ran_async = pool.submit(where_async, ()).result().unwrap();
+    let ran_blocking = pool.submit_blocking(where_blocking, ()).result().unwrap();
+    assert!(
+        worker_pids.contains(&ran_async),
+        "{ran_async} not in {worker_pids:?}"
+    );
+    assert!(worker_pids.contains(&ran_blocking));
+    let infos = pool.workers();
+    assert_eq!(infos.iter().map(|w| w.pid).collect::<Vec<_>>(), worker_pids);
+}
+
+#[test]
+fn results_by_result_and_by_await() {
+    let pool = pool();
+    assert_eq!(pool.submit(double, 21).result(), Ok(42));
+    assert_eq!(pool.submit_blocking(square, 7).result(), Ok(49));
+    assert_eq!(
+        pool.submit_blocking(add, (1, 2, "sum ".to_owned()))
+            .result(),
+        Ok("sum 3".to_owned())
+    );
+    let (a, b) = futures::executor::block_on(async {
+        (
+            pool.submit(double, 5).await,
+            pool.submit_blocking(square, 5).await,
+        )
+    });
+    assert_eq!((a, b), (Ok(10), Ok(25)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let awaited = runtime.block_on(async {
+        futures::future::join_all((0..50).map(|x| pool.submit(double, x))).await
+    });
+    assert_eq!(awaited, (0..50).map(|x| Ok(x * 2)).collect::<Vec<_>>());
+}
+
+#[test]
+fn map_of_async_and_blocking_works_in_order_with_any_chunksize() {
+    let pool = pool();
+    let expected: Vec<u64> = (0..2000).map(|x| x * 2).collect();
+    for chunksize in [1, 64] {
+        let got: Vec<u64> = pool
+            .map(double, 0..2000)
+            .chunksize(chunksize)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(got, expected, "chunksize {chunksize}");
+    }
+    let squares: Vec<u64> = pool
+        .map_blocking(square, 0..500)
+        .chunksize(16)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(squares, (0..500).map(|x| x * x).collect::<Vec<_>>());
+    let mut unordered: Vec<u64> = pool
+        .map(double, 0..300)
+        .unordered()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    unordered.sort_unstable();
+    assert_eq!(unordered, (0..300).map(|x| x * 2).collect::<Vec<_>>());
+    let streamed: Vec<u64> = futures::executor::block_on(
+        pool.map(double, 0..300)
+            .chunksize(8)
+            .into_stream()
+            .map(Result::unwrap)
+            .collect(),
+    );
+    assert_eq!(streamed, (0..300).map(|x| x * 2).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panicking_work_reports_its_message_and_the_worker_survives() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let pid = pool.worker_pids()[0];
+    assert_eq!(
+        pool.submit(explode, "kaboom".to_owned()).result(),
+        Err(Error::Panicked {
+            message: "kaboom".into()
+        })
+    );
+    assert_eq!(
+        pool.submit_blocking(explode_blocking, 3).result(),
+        Err(Error::Panicked {
+            message: "blocking boom 3".into()
+        })
+    );
+    assert_eq!(pool.submit(double, 1).result(), Ok(2));
+    assert_eq!(pool.worker_pids()[0], pid, "the same process kept serving");
+    let mapped: Vec<Result<u8, Error>> =
+        pool.map_blocking(explode_blocking, [0, 0, 4, 0]).collect();
+    assert_eq!(mapped.len(), 3, "the map ends at the first error");
+    assert_eq!(
+        mapped[2],
+        Err(Error::Panicked {
+            message: "blocking boom 4".into()
+        })
+    );
+}
+
+#[test]
+fn serialisation_failures_name_the_work_and_the_worker_survives() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let pid = pool.worker_pids()[0];
+    let encode_args = pool
+        .submit_blocking(fragile_in, Fragile { ok: false })
+        .result()
+        .unwrap_err();
+    assert_serialization(&encode_args, "fragile_in", "arguments", "encode");
+    let decode_args = pool
+        .submit_blocking(picky_in, Picky(false))
+        .result()
+        .unwrap_err();
+    assert_serialization(&decode_args, "picky_in", "arguments", "decode");
+    let encode_output = pool
+        .submit_blocking(fragile_out, false)
+        .result()
+        .unwrap_err();
+    assert_serialization(&encode_output, "fragile_out", "output", "encode");
+    let decode_output = pool.submit_blocking(picky_out, false).result().unwrap_err();
+    assert_serialization(&decode_output, "picky_out", "output", "decode");
+    assert!(pool
+        .submit_blocking(fragile_in, Fragile { ok: true })
+        .result()
+        .unwrap());
+    assert!(pool.submit_blocking(picky_out, true).result().unwrap().0);
+    assert_eq!(
+        pool.worker_pids()[0],
+        pid,
+        "the worker survived every failure"
+    );
+    assert!(
+        encode_args.to_string().contains("fragile_in"),
+        "{encode_args}"
+    );
+}
+
+fn assert_serialization(error: &Error, work: &str, what: &str, direction: &str) {
+    match error {
+        Error::Serialization {
+            work: name,
+            what: w,
+            direction: d,
+            ..
+        } => {
+            assert!(name.ends_with(work), "{name} should name {work}");
+            assert_eq!((*w, *d), (what, direction), "{error}");
+        }
+        other => panic!("expected a serialisation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unregistered_work_is_refused_at_submit_naming_it() {
+    let pool = pool();
+    fn not_registered(x: u8) -> u8 {
+        x
+    }
+    match pool.submit_blocking(not_registered, 1).result() {
+        Err(Error::UnknownWork { name }) => assert!(name.ends_with("not_registered"), "{name}"),
+        other => panic!("expected UnknownWork, got {other:?}"),
+    }
+    let closure = pool.submit(|x: u8| async move { x }, 1).result();
+    assert!(
+        matches!(closure, Err(Error::UnknownWork { .. })),
+        "{closure:?}"
+    );
+    let refused = pool.try_submit_blocking(not_registered, 9).unwrap_err();
+    assert!(matches!(refused.error, Error::UnknownWork { .. }));
+    assert_eq!(refused.work.1, 9);
+    let mut map = pool.map_blocking(not_registered, 0..3);
+    assert!(matches!(map.next(), Some(Err(Error::UnknownWork { .. }))));
+    assert!(map.next().is_none());
+    assert!(Error::UnknownWork { name: "x".into() }
+        .to_string()
+        .contains("#[aplex::work]"));
+}
+
+#[test]
+fn a_mebibyte_of_bytes_round_trips_intact() {
+    let pool = pool();
+    let data: Vec<u8> = (0..1024 * 1024).map(|i| (i * 31 % 251) as u8).collect();
+    let echoed = pool
+        .submit_blocking(echo_bytes, serde_bytes::ByteBuf::from(data.clone()))
+        .result()
+        .unwrap();
+    assert_eq!(echoed.into_vec(), data);
+    let echoed = pool
+        .submit_blocking(echo_vec, data.clone())
+        .result()
+        .unwrap();
+    assert_eq!(echoed, data);
+}
+
+#[test]
+fn registered_works_run_unchanged_on_the_thread_pool() {
+    let threads = ThreadAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    assert_eq!(threads.submit(double, 4).result(), Ok(8));
+    assert_eq!(threads.submit_blocking(square, 4).result(), Ok(16));
+    assert_eq!(
+        threads.submit(where_async, ()).result(),
+        Ok(std::process::id())
+    );
+    // ...and the functions stay ordinary functions.
+    assert_eq!(square(3), 9);
+    assert_eq!(futures::executor::block_on(double(3)), 6);
+}
+
+#[test]
+fn submit_after_shutdown_is_refused() {
+    let pool = pool();
+    pool.shutdown(true);
+    assert_eq!(pool.submit(double, 1).result(), Err(Error::ShutDown));
+    assert_eq!(pool.worker_pids(), [None, None]);
+}
+
+#[test]
+fn invalid_settings_are_typed_errors() {
+    let size = ProcessAsyncPoolExecutor::builder()
+        .pool_size(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        size,
+        Error::InvalidConfig {
+            setting: "pool_size",
+            ..
+        }
+    ));
+    let cap = ProcessAsyncPoolExecutor::builder()
+        .max_works_per_worker(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        cap,
+        Error::InvalidConfig {
+            setting: "max_works_per_worker",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_worker_runtime_can_be_configured() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .worker_loop_factory(aplex::RuntimeConfig {
+            flavor: aplex::RuntimeFlavor::MultiThread { worker_threads: 2 },
+            ..aplex::RuntimeConfig::default()
+        })
+        .build()
+        .unwrap();
+    assert_eq!(pool.submit(double, 8).result(), Ok(16));
+}
