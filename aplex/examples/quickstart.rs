@@ -1,9 +1,13 @@
 //! Quickstart: the seeds' demo, for real and offline.
 //!
-//! It starts a small HTTP server on 127.0.0.1 inside this example, then a pool of 4
-//! workers fetches from it with async works: one `submit` waited on with `result()`, a
-//! `map` over 1,000 requests with a timeout, and the same awaited from async code. It
-//! prints the statuses, how many requests each worker served, and the elapsed time.
+//! It starts a small HTTP server on 127.0.0.1 inside this example, then a
+//! `ProcessAsyncPoolExecutor` with 4 worker processes fetches from it with an async work:
+//! one `submit` waited on with `result()`, a `map` over 1,000 requests with a timeout,
+//! and the same awaited from async code. It prints the statuses, how many requests each
+//! worker process served, and the elapsed time.
+//!
+//! The worker processes are this same program, started again: they become workers
+//! before `main` runs, so the server below runs only in the parent.
 //!
 //! Run it with `cargo run --release --example quickstart`.
 
@@ -11,7 +15,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use aplex::{Error, ThreadAsyncPoolExecutor};
+use aplex::{Error, ProcessAsyncPoolExecutor};
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -19,7 +23,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 /// What one fetch gives: the HTTP status and the worker that fetched it, or why it failed.
 type Fetched = Result<(u16, String), String>;
 
-/// The work: GET `url` and return its HTTP status and the worker that fetched it.
+/// The work: GET `url` and return its HTTP status and the worker process that fetched it.
+#[aplex::work]
 async fn demo(url: String) -> Fetched {
     let address = url.trim_start_matches("http://");
     let (host, path) = address.split_once('/').unwrap_or((address, ""));
@@ -39,7 +44,7 @@ async fn demo(url: String) -> Fetched {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or("no status line in the response")?;
-    let worker = std::thread::current().name().unwrap_or("?").to_owned();
+    let worker = format!("pid {}", std::process::id());
     Ok((status, worker))
 }
 
@@ -105,7 +110,12 @@ fn tally(outcomes: &[Result<Fetched, Error>]) -> String {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = format!("http://{}/", start_server());
     let started = Instant::now();
-    let pool = ThreadAsyncPoolExecutor::builder().pool_size(4).build()?;
+    let pool = ProcessAsyncPoolExecutor::builder().pool_size(4).build()?;
+    let pids: Vec<u32> = pool.worker_pids().into_iter().flatten().collect();
+    println!(
+        "parent pid {}, worker processes {pids:?}",
+        std::process::id()
+    );
 
     // Submit one work and wait for it: `?` for the pool's error, `?` for the fetch's.
     let (status, worker) = pool.submit(demo, url.clone()).result()??;
