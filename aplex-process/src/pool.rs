@@ -54,11 +54,29 @@ pub struct ProcessAsyncPoolExecutor {
 impl ProcessAsyncPoolExecutor {
     /// A builder with the defaults: one worker per CPU, 300 works per worker,
     /// `RoundRobin`, a current-thread runtime per worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.pool_size(), 1);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn builder() -> ProcessPoolBuilder {
         ProcessPoolBuilder::default()
     }
 
     /// A pool with the default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::new()?;
+    /// assert_eq!(pool.max_works_per_worker(), 300);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -76,6 +94,18 @@ impl ProcessAsyncPoolExecutor {
     /// The future resolves to [`Error::UnknownWork`] if `work` is not marked
     /// `#[aplex::work]`, to [`Error::Serialization`] if `args` cannot be encoded or the
     /// output decoded, and to [`Error::ShutDown`] after shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn add((a, b): (u64, u64)) -> u64 { a + b }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit(add, (2, 3)).result()?, 5);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn submit<F, A, Fut>(&self, work: F, args: A) -> WorkFuture<Fut::Output>
     where
         F: FnOnce(A) -> Fut + 'static,
@@ -89,6 +119,18 @@ impl ProcessAsyncPoolExecutor {
     }
 
     /// Like [`submit`](Self::submit), passing `meta` to the load balancer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn id(x: u8) -> u8 { x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit_with_meta(id, 7, "any meta").result()?, 7);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn submit_with_meta<F, A, Fut, M>(
         &self,
         work: F,
@@ -109,6 +151,18 @@ impl ProcessAsyncPoolExecutor {
 
     /// Runs the registered plain function `work(args)` on a worker process's blocking
     /// pool. A running blocking work cannot be cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit_blocking(square, 7).result()?, 49);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn submit_blocking<F, A, R>(&self, work: F, args: A) -> WorkFuture<R>
     where
         F: FnOnce(A) -> R + 'static,
@@ -121,6 +175,18 @@ impl ProcessAsyncPoolExecutor {
     }
 
     /// Like [`submit_blocking`](Self::submit_blocking), passing `meta` to the balancer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit_blocking_with_meta(square, 3, 0_usize).result()?, 9);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn submit_blocking_with_meta<F, A, R, M>(&self, work: F, args: A, meta: M) -> WorkFuture<R>
     where
         F: FnOnce(A) -> R + 'static,
@@ -135,6 +201,21 @@ impl ProcessAsyncPoolExecutor {
 
     /// Like [`submit`](Self::submit), but never waits; any refusal hands the work and its
     /// arguments back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn id(x: u8) -> u8 { x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// pool.shutdown(true);
+    /// let refused = pool.try_submit(id, 4).unwrap_err();
+    /// assert_eq!(refused.error, aplex_core::Error::ShutDown);
+    /// assert_eq!(refused.work.1, 4);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -164,6 +245,19 @@ impl ProcessAsyncPoolExecutor {
     /// Like [`submit_blocking`](Self::submit_blocking), but never waits; see
     /// [`try_submit`](Self::try_submit).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let future = pool.try_submit_blocking(square, 5).expect("room in the queue");
+    /// assert_eq!(future.result()?, 25);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`try_submit`](Self::try_submit).
@@ -189,6 +283,19 @@ impl ProcessAsyncPoolExecutor {
 
     /// Applies the registered async `work` to every item, in worker processes; a lazy
     /// [`Map`] as on the thread pool (chunks travel as one frame each).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let doubled: Vec<u64> = pool.map(double, 0..100).chunksize(10).collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled[99], 198);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn map<'a, F, I, Fut>(&self, work: F, items: I) -> Map<'a, I::Item, Fut::Output>
     where
         F: Fn(I::Item) -> Fut + 'static,
@@ -204,6 +311,19 @@ impl ProcessAsyncPoolExecutor {
 
     /// Applies the registered plain function `work` to every item, in worker processes'
     /// blocking pools; otherwise as [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let squares: Vec<u64> = pool.map_blocking(square, 1..=3).collect::<Result<_, _>>()?;
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn map_blocking<'a, F, I, R>(&self, work: F, items: I) -> Map<'a, I::Item, R>
     where
         F: Fn(I::Item) -> R + 'static,
@@ -218,43 +338,128 @@ impl ProcessAsyncPoolExecutor {
 
     /// Stops accepting works; queued and running works still finish. With `wait`, blocks
     /// until they have and every worker process has exited and been reaped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn id(x: u8) -> u8 { x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let future = pool.submit(id, 1);
+    /// pool.shutdown(true);
+    /// assert_eq!(future.result()?, 1);
+    /// assert_eq!(pool.worker_pids(), [None]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn shutdown(&self, wait: bool) {
         self.executor.shutdown(wait);
     }
 
     /// Stops accepting works, cancels queued works, aborts running async works, and waits
     /// for every worker process to exit (running blocking works are waited for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn nap(seconds: u64) { tokio::time::sleep(std::time::Duration::from_secs(seconds)).await }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let napping = pool.submit(nap, 3600);
+    /// pool.shutdown_now();
+    /// assert_eq!(napping.result(), Err(aplex_core::Error::Cancelled));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn shutdown_now(&self) {
         self.executor.shutdown_now();
     }
 
     /// The number of worker processes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.pool_size(), 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn pool_size(&self) -> usize {
         self.executor.pool_size()
     }
 
     /// The most works one worker runs at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).max_works_per_worker(5).build()?;
+    /// assert_eq!(pool.max_works_per_worker(), 5);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn max_works_per_worker(&self) -> usize {
         self.executor.max_works_per_worker()
     }
 
     /// Each worker's current number of works, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.workloads(), [0, 0]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn workloads(&self) -> Vec<usize> {
         self.executor.workloads()
     }
 
     /// The number of works waiting for a free worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.pending(), 0);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn pending(&self) -> usize {
         self.executor.pending_len()
     }
 
     /// The workers as they started (index, name, first pid).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let names: Vec<String> = pool.workers().into_iter().map(|w| w.name).collect();
+    /// assert_eq!(names, ["aplex-worker-0", "aplex-worker-1"]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn workers(&self) -> Vec<WorkerInfo> {
         self.executor.worker_infos()
     }
 
     /// The pid of each worker process now, by index (`None` while one is being replaced
     /// or after shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let pids = pool.worker_pids();
+    /// assert!(pids.iter().all(|pid| pid.is_some_and(|pid| pid != std::process::id())));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn worker_pids(&self) -> Vec<Option<u32>> {
         self.executor
             .workers()
@@ -264,6 +469,15 @@ impl ProcessAsyncPoolExecutor {
     }
 
     /// How many times each worker process has been replaced after dying, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.restarts(), [0, 0]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn restarts(&self) -> Vec<u64> {
         self.executor
             .workers()
@@ -273,11 +487,30 @@ impl ProcessAsyncPoolExecutor {
     }
 
     /// Whether the pool has been shut down (or broken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// pool.shutdown(false);
+    /// assert!(pool.is_shut_down());
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         self.executor.is_shut_down()
     }
 
     /// Whether the pool gave up because its workers crashed too often.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert!(!pool.is_broken());
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn is_broken(&self) -> bool {
         self.executor.is_broken()
     }

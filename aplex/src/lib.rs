@@ -14,8 +14,11 @@
 //! - A **work** is an async function (run as a local task on a worker's runtime) or a
 //!   plain function (run on that runtime's blocking pool, so it never stalls the async
 //!   works).
-//! - A **worker** is a thread ([`ThreadAsyncPoolExecutor`]); process workers are coming
-//!   in the `process` feature.
+//! - A **worker** is a thread ([`ThreadAsyncPoolExecutor`]) or a child process
+//!   ([`ProcessAsyncPoolExecutor`], feature `process`, Linux). Process works are
+//!   functions marked [`#[aplex::work]`](macro@work); they travel by name and their
+//!   argument and output as serde values. Worker processes are this same program,
+//!   started again; they become workers before `main` runs, so only the parent runs it.
 //! - A **future** ([`WorkFuture`]) is `.await`able on any runtime and also offers
 //!   blocking [`result`](WorkFuture::result), [`cancel`](WorkFuture::cancel),
 //!   [`done`](WorkFuture::done) and [`cancelled`](WorkFuture::cancelled).
@@ -44,6 +47,24 @@
 //!     .timeout(Duration::from_secs(30))
 //!     .collect::<Result<_, Error>>()?;
 //! assert_eq!(doubled.len(), 10_000);
+//! pool.shutdown(true);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! The process pool has the same API:
+//!
+//! ```
+//! use aplex::{Error, ProcessAsyncPoolExecutor};
+//!
+//! #[aplex::work]
+//! async fn double(x: u64) -> u64 { x * 2 }
+//!
+//! #[aplex::work]
+//! fn whoami(_: ()) -> u32 { std::process::id() }
+//!
+//! let pool = ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+//! assert_eq!(pool.submit(double, 21).result()?, 42);
+//! assert_ne!(pool.submit_blocking(whoami, ()).result()?, std::process::id());
 //! pool.shutdown(true);
 //! # Ok::<(), Error>(())
 //! ```
