@@ -117,6 +117,14 @@ impl<W: Worker> Shared<W> {
         self.phase.load(Ordering::SeqCst) == RUNNING
     }
 
+    /// Moves a running pool to draining (a broken one stays broken). Called with the
+    /// queue lock held, so intake stops atomically with whatever the caller does next.
+    pub(crate) fn stop_intake(&self) {
+        let _ = self
+            .phase
+            .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
     /// The error a refused submission gets: shut down, or broken.
     pub(crate) fn refusal(&self) -> Error {
         if self.phase.load(Ordering::SeqCst) == BROKEN {
@@ -290,9 +298,9 @@ impl<W: Worker> Shared<W> {
             .broken_reason
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
-        self.phase.store(BROKEN, Ordering::SeqCst);
         let failed: Vec<Pending<W::Job>> = {
             let mut queue = self.lock_queue();
+            self.phase.store(BROKEN, Ordering::SeqCst);
             let failed = queue.pending.drain(..).collect();
             self.pending_len.store(0, Ordering::SeqCst);
             self.room.notify_all();

@@ -19,7 +19,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use crate::balancer::{LoadBalancer, Meta};
-use crate::dispatch::{Admission, Shared, DRAINING, RUNNING};
+use crate::dispatch::{Admission, Shared};
 use crate::future::{CancelRunning, WorkFuture};
 use crate::options::PoolOptions;
 use crate::worker::{CloseMode, Worker, WorkerEvents, WorkerInfo, WorkerSeat};
@@ -139,11 +139,8 @@ impl<W: Worker> Executor<W> {
     /// they have and every worker has stopped.
     pub fn shutdown(&self, wait: bool) {
         let shared = &self.shared;
-        let _ =
-            shared
-                .phase
-                .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
         let mut queue = shared.lock_queue();
+        shared.stop_intake();
         shared.room.notify_all();
         if queue.pending.is_empty() {
             shared.close_workers(CloseMode::Drain);
@@ -178,12 +175,11 @@ impl<W: Worker> Executor<W> {
 
     fn cancel_everything(&self) {
         let shared = &self.shared;
-        let _ =
-            shared
-                .phase
-                .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
         let cancelled: Vec<_> = {
+            // Stop intake and empty the queue under one lock: from here on nothing more
+            // is dispatched, not even by a worker finishing meanwhile.
             let mut queue = shared.lock_queue();
+            shared.stop_intake();
             let cancelled = queue.pending.drain(..).collect();
             shared.pending_len.store(0, Ordering::SeqCst);
             shared.room.notify_all();
