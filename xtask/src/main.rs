@@ -1,15 +1,31 @@
 //! Development tasks for the aplex workspace, run as `cargo xtask <task>`.
 //!
-//! `main` only dispatches; each task lives in its own module. Tasks so far: none beyond
-//! `help` — `bench` arrives with the benchmark issue.
+//! `main` only dispatches; each task lives in its own module.
+//!
+//! - `bench [--smoke] [--runs N] [--json PATH] [CASE...]`: measure the pools against the
+//!   raw limits and the peers (see `bench.rs`).
+
+mod bench;
+mod figures;
+mod targets;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => match bench::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("cargo xtask bench: {message}");
+                ExitCode::FAILURE
+            }
+        },
         None | Some("help" | "--help" | "-h") => {
-            println!("usage: cargo xtask <task>\n\ntasks:\n  help    this message");
+            println!(
+                "usage: cargo xtask <task>\n\ntasks:\n  bench [--smoke] [--runs N] [--json PATH] [CASE...]\n          \
+                 measure the pools against the raw limits and the peers\n  help    this message"
+            );
             ExitCode::SUCCESS
         }
         Some(other) => {

@@ -1,0 +1,371 @@
+//! The cases: each builds what it measures (pool size 2), warms up, measures ours, the
+//! raw limit and the peer, and prints its figures.
+
+use std::time::Duration;
+
+use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
+use serde_bytes::ByteBuf;
+
+use crate::measure::{latencies, quantile, rate, rss_bytes, seconds};
+use crate::raw::{EchoChild, EchoMessage, RawThread};
+use crate::report::{print, Figure};
+use crate::works::{burn, calibrate_burn, echo, echo_bytes, sleep_ms};
+
+/// Every case, in the order the table shows them.
+pub(crate) const NAMES: &[&str] = &[
+    "thread_latency",
+    "thread_map_cs1",
+    "thread_map_cs256",
+    "process_latency",
+    "process_map_cs1",
+    "process_map_cs256",
+    "thread_sleepers",
+    "process_sleepers",
+    "cpu_bound",
+    "bytes_echo",
+    "startup",
+];
+
+/// Sizes of one run.
+struct Size {
+    calls: usize,
+    map_items: usize,
+    peer_items: usize,
+    sleepers: usize,
+    sleep_ms: u64,
+    burn_seconds: f64,
+    echoes: usize,
+}
+
+const FULL: Size = Size {
+    calls: 3000,
+    map_items: 200_000,
+    peer_items: 2_000,
+    sleepers: 100_000,
+    sleep_ms: 200,
+    burn_seconds: 0.25,
+    echoes: 60,
+};
+
+const SMOKE: Size = Size {
+    calls: 50,
+    map_items: 2_560,
+    peer_items: 200,
+    sleepers: 1_000,
+    sleep_ms: 20,
+    burn_seconds: 0.005,
+    echoes: 3,
+};
+
+const POOL_SIZE: usize = 2;
+
+pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
+    let size = if smoke { &SMOKE } else { &FULL };
+    match case {
+        "thread_latency" => thread_latency(size),
+        "thread_map_cs1" => thread_map(size, 1),
+        "thread_map_cs256" => thread_map(size, 256),
+        "process_latency" => process_latency(size),
+        "process_map_cs1" => process_map(size, 1),
+        "process_map_cs256" => process_map(size, 256),
+        "thread_sleepers" => thread_sleepers(size),
+        "process_sleepers" => process_sleepers(size),
+        "cpu_bound" => cpu_bound(size),
+        "bytes_echo" => bytes_echo(size),
+        "startup" => startup(),
+        other => return Err(format!("unknown case `{other}`; see --list")),
+    }
+    Ok(())
+}
+
+fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
+    ThreadAsyncPoolExecutor::builder()
+        .pool_size(POOL_SIZE)
+        .max_works_per_worker(cap)
+        .build()
+        .expect("thread pool")
+}
+
+fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
+    ProcessAsyncPoolExecutor::builder()
+        .pool_size(POOL_SIZE)
+        .max_works_per_worker(cap)
+        .build()
+        .expect("process pool")
+}
+
+fn latency_figures(names: [&'static str; 2], ours: &[f64], limit: &[f64], peer: &[f64]) {
+    for (name, q) in names.into_iter().zip([0.5, 0.99]) {
+        print(&Figure {
+            name,
+            unit: "us",
+            ours: quantile(ours, q),
+            limit: Some(quantile(limit, q)),
+            peer: Some(quantile(peer, q)),
+        });
+    }
+}
+
+fn thread_latency(size: &Size) {
+    let pool = thread_pool(300);
+    let raw = RawThread::start();
+    let peer = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
+    let peer_call =
+        |x: u64| futures::executor::block_on(peer.spawn_pinned(move || async move { x })).unwrap();
+    for x in 0..500 {
+        pool.submit(echo, x).result().unwrap();
+        raw.round_trip(x);
+        peer_call(x);
+    }
+    let ours = latencies(size.calls, |x| {
+        assert_eq!(pool.submit(echo, x).result(), Ok(x))
+    });
+    let limit = latencies(size.calls, |x| assert_eq!(raw.round_trip(x), x));
+    let peer = latencies(size.calls, |x| assert_eq!(peer_call(x), x));
+    latency_figures(
+        ["thread_latency_median", "thread_latency_p99"],
+        &ours,
+        &limit,
+        &peer,
+    );
+}
+
+fn thread_map(size: &Size, chunksize: usize) {
+    let pool = thread_pool(300);
+    let raw = RawThread::start();
+    let items = size.map_items;
+    let count = |chunksize| pool.map(echo, 0..items as u64).chunksize(chunksize).count();
+    assert_eq!(count(chunksize), items);
+    let ours = rate(items, || assert_eq!(count(chunksize), items));
+    let (name, limit, peer) = if chunksize == 1 {
+        let peer_pool = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
+        let peer = rate(items, || {
+            let handles: Vec<_> = (0..items as u64)
+                .map(|x| peer_pool.spawn_pinned(move || async move { x }))
+                .collect();
+            futures::executor::block_on(futures::future::join_all(handles));
+        });
+        ("thread_map_cs1", raw.throughput_one(items), Some(peer))
+    } else {
+        (
+            "thread_map_cs256",
+            raw.throughput_batched(items, chunksize),
+            None,
+        )
+    };
+    print(&Figure {
+        name,
+        unit: "works/s",
+        ours,
+        limit: Some(limit),
+        peer,
+    });
+}
+
+fn procspawn_pool() -> procspawn::Pool {
+    procspawn::Pool::new(POOL_SIZE).expect("procspawn pool")
+}
+
+fn process_latency(size: &Size) {
+    let pool = process_pool(300);
+    let (raw, _) = EchoChild::start();
+    let peer = procspawn_pool();
+    let peer_call = |x: u64| peer.spawn(x, |x: u64| x).join().unwrap();
+    for x in 0..300 {
+        pool.submit(echo, x).result().unwrap();
+        raw.round_trip(EchoMessage::One(x));
+        peer_call(x);
+    }
+    let ours = latencies(size.calls, |x| {
+        assert_eq!(pool.submit(echo, x).result(), Ok(x))
+    });
+    let limit = latencies(size.calls, |x| {
+        raw.round_trip(EchoMessage::One(x));
+    });
+    let peer_latencies = latencies(size.calls, |x| assert_eq!(peer_call(x), x));
+    latency_figures(
+        ["process_latency_median", "process_latency_p99"],
+        &ours,
+        &limit,
+        &peer_latencies,
+    );
+    peer.shutdown();
+}
+
+fn process_map(size: &Size, chunksize: usize) {
+    let pool = process_pool(300);
+    let (raw, _) = EchoChild::start();
+    let items = size.map_items;
+    let count = |chunksize| pool.map(echo, 0..items as u64).chunksize(chunksize).count();
+    assert_eq!(count(chunksize), items);
+    let ours = rate(items, || assert_eq!(count(chunksize), items));
+    let limit = raw.throughput(items, chunksize);
+    let peer = (chunksize == 1).then(|| {
+        let peer_pool = procspawn_pool();
+        let peer_items = size.peer_items;
+        let peer = rate(peer_items, || {
+            let handles: Vec<_> = (0..peer_items as u64)
+                .map(|x| peer_pool.spawn(x, |x: u64| x))
+                .collect();
+            for handle in handles {
+                handle.join().unwrap();
+            }
+        });
+        peer_pool.shutdown();
+        peer
+    });
+    let name = if chunksize == 1 {
+        "process_map_cs1"
+    } else {
+        "process_map_cs256"
+    };
+    print(&Figure {
+        name,
+        unit: "works/s",
+        ours,
+        limit: Some(limit),
+        peer,
+    });
+}
+
+/// Submits `count` sleepers, measures the parent's RSS growth with all in flight, then
+/// waits for all; returns (wall ms, bytes per in-flight work).
+fn sleepers<T>(
+    count: usize,
+    submit: impl Fn(u64) -> aplex::WorkFuture<T>,
+    in_flight: impl Fn() -> usize,
+) -> (f64, f64) {
+    let baseline = rss_bytes();
+    let mut growth = 0;
+    let wall = seconds(|| {
+        let futures: Vec<_> = (0..count as u64).map(&submit).collect();
+        while in_flight() < count && futures.iter().any(|f| !f.done()) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        growth = rss_bytes().saturating_sub(baseline);
+        for future in futures {
+            future.result().unwrap();
+        }
+    });
+    (wall * 1e3, growth as f64 / count as f64)
+}
+
+fn sleeper_figures(names: [&'static str; 2], size: &Size, (wall, bytes): (f64, f64)) {
+    print(&Figure {
+        name: names[0],
+        unit: "ms",
+        ours: wall,
+        limit: Some(size.sleep_ms as f64),
+        peer: None,
+    });
+    print(&Figure {
+        name: names[1],
+        unit: "bytes/work",
+        ours: bytes,
+        limit: None,
+        peer: None,
+    });
+}
+
+fn thread_sleepers(size: &Size) {
+    let pool = thread_pool(size.sleepers);
+    pool.submit(sleep_ms, 1).result().unwrap();
+    let ms = size.sleep_ms;
+    let outcome = sleepers(
+        size.sleepers,
+        |_| pool.submit(sleep_ms, ms),
+        || pool.workloads().iter().sum(),
+    );
+    sleeper_figures(
+        ["thread_sleepers_wall", "thread_sleepers_memory"],
+        size,
+        outcome,
+    );
+}
+
+fn process_sleepers(size: &Size) {
+    let pool = process_pool(size.sleepers);
+    pool.submit(sleep_ms, 1).result().unwrap();
+    let ms = size.sleep_ms;
+    let outcome = sleepers(
+        size.sleepers,
+        |_| pool.submit(sleep_ms, ms),
+        || pool.workloads().iter().sum(),
+    );
+    sleeper_figures(
+        ["process_sleepers_wall", "process_sleepers_memory"],
+        size,
+        outcome,
+    );
+}
+
+fn cpu_bound(size: &Size) {
+    let pool = process_pool(300);
+    pool.submit_blocking(burn, 1).result().unwrap();
+    let rounds = calibrate_burn(size.burn_seconds);
+    let sequential = seconds(|| {
+        for _ in 0..8 {
+            std::hint::black_box(burn(rounds));
+        }
+    });
+    let parallel = seconds(|| {
+        let done = pool
+            .map_blocking(burn, std::iter::repeat_n(rounds, 8))
+            .count();
+        assert_eq!(done, 8);
+    });
+    print(&Figure {
+        name: "cpu_bound_speedup",
+        unit: "x",
+        ours: sequential / parallel,
+        limit: Some(POOL_SIZE as f64),
+        peer: None,
+    });
+}
+
+fn bytes_echo(size: &Size) {
+    let pool = process_pool(300);
+    let (raw, _) = EchoChild::start();
+    let payload = ByteBuf::from(vec![7u8; 1024 * 1024]);
+    pool.submit_blocking(echo_bytes, payload.clone())
+        .result()
+        .unwrap();
+    raw.round_trip(EchoMessage::Bytes(payload.clone()));
+    let ours = rate(size.echoes, || {
+        for _ in 0..size.echoes {
+            let echoed = pool
+                .submit_blocking(echo_bytes, payload.clone())
+                .result()
+                .unwrap();
+            assert_eq!(echoed.len(), payload.len());
+        }
+    });
+    let limit = rate(size.echoes, || {
+        for _ in 0..size.echoes {
+            raw.round_trip(EchoMessage::Bytes(payload.clone()));
+        }
+    });
+    print(&Figure {
+        name: "bytes_echo_1mib",
+        unit: "MiB/s",
+        ours,
+        limit: Some(limit),
+        peer: None,
+    });
+}
+
+fn startup() {
+    let (_raw, limit) = EchoChild::start();
+    let started = std::time::Instant::now();
+    let pool = process_pool(300);
+    pool.submit(echo, 1).result().unwrap();
+    let ours = started.elapsed().as_secs_f64();
+    drop(pool);
+    print(&Figure {
+        name: "startup",
+        unit: "ms",
+        ours: ours * 1e3,
+        limit: Some(limit * 1e3),
+        peer: None,
+    });
+}

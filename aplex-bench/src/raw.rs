@@ -1,0 +1,184 @@
+//! The raw limits aplex is measured against, on this machine, in the same run:
+//!
+//! - a bare round trip to a thread driving a current-thread tokio runtime (tokio mpsc in,
+//!   oneshot back), one item per message or pipelined in batches;
+//! - a bare ipc-channel echo with a child process (this binary re-executed with
+//!   `APLEX_BENCH_ECHO`), one item per message or 256 packed in one, or bytes.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use tokio::sync::{mpsc, oneshot};
+
+const ECHO_MARKER: &str = "APLEX_BENCH_ECHO";
+
+/// What travels to and from the echo child.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum EchoMessage {
+    One(u64),
+    Packed(Vec<u64>),
+    Bytes(ByteBuf),
+}
+
+type EchoEnds = (IpcSender<EchoMessage>, IpcReceiver<EchoMessage>);
+
+/// If this process was started as the echo child, echo until the parent goes away.
+pub(crate) fn become_echo_child_if_asked() {
+    let Ok(server) = std::env::var(ECHO_MARKER) else {
+        return;
+    };
+    let bootstrap = IpcSender::<EchoEnds>::connect(server).expect("connect to the bench");
+    let (down_tx, down_rx) = ipc::channel::<EchoMessage>().expect("channel");
+    let (up_tx, up_rx) = ipc::channel::<EchoMessage>().expect("channel");
+    bootstrap.send((down_tx, up_rx)).expect("handshake");
+    while let Ok(message) = down_rx.recv() {
+        if up_tx.send(message).is_err() {
+            break;
+        }
+    }
+    std::process::exit(0);
+}
+
+/// An echo child process and the parent's ends of its channel.
+pub(crate) struct EchoChild {
+    child: Child,
+    pub(crate) to_child: IpcSender<EchoMessage>,
+    pub(crate) from_child: IpcReceiver<EchoMessage>,
+}
+
+impl EchoChild {
+    /// Spawns the child and completes the handshake; also returns how long that took.
+    pub(crate) fn start() -> (EchoChild, f64) {
+        let started = Instant::now();
+        let (server, name) = IpcOneShotServer::<EchoEnds>::new().expect("server");
+        let child = Command::new("/proc/self/exe")
+            .env(ECHO_MARKER, name)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn the echo child");
+        let (_, (to_child, from_child)) = server.accept().expect("handshake");
+        let elapsed = started.elapsed().as_secs_f64();
+        (
+            EchoChild {
+                child,
+                to_child,
+                from_child,
+            },
+            elapsed,
+        )
+    }
+
+    /// One round trip of `message`.
+    pub(crate) fn round_trip(&self, message: EchoMessage) -> EchoMessage {
+        self.to_child.send(message).expect("send");
+        self.from_child.recv().expect("recv")
+    }
+
+    /// Items per second echoing `items` items, `per_message` to a message, with the
+    /// sending on its own thread so the pipe stays full.
+    pub(crate) fn throughput(&self, items: usize, per_message: usize) -> f64 {
+        let messages = items / per_message;
+        let sender = self.to_child.clone();
+        let started = Instant::now();
+        let feeder = std::thread::spawn(move || {
+            for m in 0..messages as u64 {
+                let message = if per_message == 1 {
+                    EchoMessage::One(m)
+                } else {
+                    EchoMessage::Packed((m..m + per_message as u64).collect())
+                };
+                sender.send(message).expect("send");
+            }
+        });
+        let mut received = 0;
+        for _ in 0..messages {
+            received += match self.from_child.recv().expect("recv") {
+                EchoMessage::One(_) => 1,
+                EchoMessage::Packed(values) => values.len(),
+                EchoMessage::Bytes(_) => 0,
+            };
+        }
+        feeder.join().expect("feeder");
+        assert_eq!(received, messages * per_message);
+        received as f64 / started.elapsed().as_secs_f64()
+    }
+}
+
+impl Drop for EchoChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A thread driving a current-thread tokio runtime that answers every request.
+pub(crate) struct RawThread {
+    one: mpsc::UnboundedSender<(u64, oneshot::Sender<u64>)>,
+    batch: mpsc::UnboundedSender<(Vec<u64>, oneshot::Sender<Vec<u64>>)>,
+}
+
+impl RawThread {
+    pub(crate) fn start() -> RawThread {
+        let (one, mut one_rx) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
+        let (batch, mut batch_rx) =
+            mpsc::unbounded_channel::<(Vec<u64>, oneshot::Sender<Vec<u64>>)>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                loop {
+                    tokio::select! {
+                        Some((x, reply)) = one_rx.recv() => { let _ = reply.send(x); }
+                        Some((xs, reply)) = batch_rx.recv() => { let _ = reply.send(xs); }
+                        else => break,
+                    }
+                }
+            });
+        });
+        RawThread { one, batch }
+    }
+
+    /// One round trip, waited on by blocking.
+    pub(crate) fn round_trip(&self, x: u64) -> u64 {
+        let (reply, answer) = oneshot::channel();
+        self.one.send((x, reply)).expect("send");
+        answer.blocking_recv().expect("answer")
+    }
+
+    /// Items per second, one item per message, all in flight at once.
+    pub(crate) fn throughput_one(&self, items: usize) -> f64 {
+        crate::measure::rate(items, || {
+            let answers: Vec<_> = (0..items as u64)
+                .map(|x| {
+                    let (reply, answer) = oneshot::channel();
+                    self.one.send((x, reply)).expect("send");
+                    answer
+                })
+                .collect();
+            for answer in answers {
+                answer.blocking_recv().expect("answer");
+            }
+        })
+    }
+
+    /// Items per second, `per_message` items per message, all in flight at once.
+    pub(crate) fn throughput_batched(&self, items: usize, per_message: usize) -> f64 {
+        crate::measure::rate(items, || {
+            let answers: Vec<_> = (0..(items / per_message) as u64)
+                .map(|m| {
+                    let (reply, answer) = oneshot::channel();
+                    let values = (m..m + per_message as u64).collect();
+                    self.batch.send((values, reply)).expect("send");
+                    answer
+                })
+                .collect();
+            for answer in answers {
+                answer.blocking_recv().expect("answer");
+            }
+        })
+    }
+}
