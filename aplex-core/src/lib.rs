@@ -18,6 +18,7 @@ mod dispatch;
 mod error;
 mod executor;
 mod future;
+pub mod join;
 pub mod local;
 mod map;
 mod options;

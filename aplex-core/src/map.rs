@@ -129,7 +129,15 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self.in_order.len() + self.as_completed.len()
     }
 
+    /// Tops the window up, in bursts: nothing is pulled until at most half the window is
+    /// in flight, then it is filled. Submitting many works at once lets workers take
+    /// them in one batch and lets results pile up between wake-ups, instead of one
+    /// cross-thread wake-up per work at the steady state.
     fn refill(&mut self) {
+        let in_flight = self.in_flight();
+        if in_flight > 0 && in_flight > self.window / 2 {
+            return;
+        }
         while !self.input_done && self.in_flight() < self.window {
             let chunk: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
             if chunk.is_empty() {

@@ -19,7 +19,6 @@ use std::thread;
 
 use aplex_core::local::{catch_async, catch_blocking, serve_local, LocalJob, LocalMessage};
 use aplex_core::{CloseMode, WorkId};
-use futures::future::join_all;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use serde_bytes::ByteBuf;
 use tokio::sync::mpsc::UnboundedSender;
@@ -27,7 +26,7 @@ use tokio::task::LocalSet;
 
 use crate::registry::{registry, Trampoline};
 use crate::signals;
-use crate::wire::{Bootstrap, DownFrame, Hello, ItemOutcome, UpFrame, WireError};
+use crate::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
@@ -165,12 +164,12 @@ fn deliver(
     replies: &Sender<Outgoing>,
 ) {
     let message = match frame {
-        DownFrame::Run { id, work, items } => {
+        DownFrame::Run { id, work, args } => {
             let reply = Reply {
                 id,
                 replies: Some(replies.clone()),
             };
-            match job(work, items, reply) {
+            match job(work, args, reply) {
                 Some(job) => LocalMessage::Run(WorkId(id), job),
                 None => return,
             }
@@ -187,7 +186,7 @@ fn deliver(
 }
 
 /// Builds the local job for `Run`; answers at once (and gives no job) for an unknown work.
-fn job(work: u32, items: Vec<ByteBuf>, reply: Reply) -> Option<LocalJob> {
+fn job(work: u32, args: ByteBuf, reply: Reply) -> Option<LocalJob> {
     let Some((_, trampoline)) = registry().get(work) else {
         reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));
         return None;
@@ -195,24 +194,15 @@ fn job(work: u32, items: Vec<ByteBuf>, reply: Reply) -> Option<LocalJob> {
     Some(match trampoline {
         Trampoline::Async(run) => LocalJob::Async(Box::new(move || {
             Box::pin(async move {
-                let runs = items
-                    .into_iter()
-                    .map(|item| async move { flatten(catch_async(run(item)).await) });
-                reply.send(Ok(join_all(runs).await));
+                let outcome = catch_async(run(args)).await.and_then(|inner| inner);
+                reply.send(outcome.map_err(WireError::from));
             })
         })),
         Trampoline::Blocking(run) => LocalJob::Blocking(Box::new(move || {
-            let outcomes = items
-                .into_iter()
-                .map(|item| flatten(catch_blocking(|| run(item))))
-                .collect();
-            reply.send(Ok(outcomes));
+            let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
+            reply.send(outcome.map_err(WireError::from));
         })),
     })
-}
-
-fn flatten(outcome: Result<Result<ByteBuf, aplex_core::Error>, aplex_core::Error>) -> ItemOutcome {
-    outcome.and_then(|inner| inner).map_err(WireError::from)
 }
 
 /// The one reply a `Run` gets; sends `Cancelled` if dropped unsent (aborted, never run).
@@ -222,7 +212,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn send(mut self, outcome: Result<Vec<ItemOutcome>, WireError>) {
+    fn send(mut self, outcome: Result<ByteBuf, WireError>) {
         if let Some(replies) = self.replies.take() {
             let _ = replies.send(Outgoing::Frame(UpFrame {
                 id: self.id,

@@ -1,37 +1,37 @@
-//! Turning a typed submission into a `ProcessJob`: the work's registry index, its encoded
-//! arguments, and a completer that decodes the reply into the typed future.
+//! Turning a typed submission into a `ProcessJob`: the work's registry index, its chunk
+//! of arguments encoded as one buffer, and a completer that decodes the reply into the
+//! typed future.
 
 use aplex_core::{Error, WorkPromise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_bytes::ByteBuf;
 
 use crate::slot::{Completer, ProcessJob};
-use crate::wire::{decode, encode, ItemOutcome};
+use crate::wire::{decode, encode, WireError};
 
-/// Encodes every item's arguments for work `name`.
-pub(crate) fn encode_items<A: Serialize>(items: &[A], name: &str) -> Result<Vec<ByteBuf>, Error> {
-    items
-        .iter()
-        .map(|item| encode(item, name, "arguments"))
-        .collect()
+/// Encodes a chunk of arguments (one item for a submit) as one buffer.
+pub(crate) fn encode_chunk<A: Serialize>(
+    items: &[A],
+    name: &str,
+) -> Result<serde_bytes::ByteBuf, Error> {
+    encode(&items, name, "arguments")
 }
 
-/// A job for one submitted work.
+/// A job for one submitted work, whose arguments `encode_chunk` made from one item.
 pub(crate) fn single_job<T>(
     work: u32,
     name: &'static str,
-    args: ByteBuf,
+    args: serde_bytes::ByteBuf,
     promise: WorkPromise<T>,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
 {
     let complete: Completer = Box::new(move |outcome| {
-        let result = outcome.and_then(|items| {
-            let mut items = items.into_iter();
-            match (items.next(), items.next()) {
-                (Some(item), None) => decode_item(item, name),
+        let result = outcome.and_then(|bytes| {
+            let mut outcomes = decode_outcomes::<T>(&bytes, name)?.into_iter();
+            match (outcomes.next(), outcomes.next()) {
+                (Some(outcome), None) => outcome,
                 _ => Err(protocol_error(name)),
             }
         });
@@ -39,44 +39,49 @@ where
     });
     ProcessJob {
         work,
-        items: vec![args],
+        args,
         complete,
     }
 }
 
-/// A job for one chunk of a map: one result per item.
+/// A job for one chunk of a map of `expected` items: one result per item.
 pub(crate) fn chunk_job<T>(
     work: u32,
     name: &'static str,
-    items: Vec<ByteBuf>,
+    args: serde_bytes::ByteBuf,
+    expected: usize,
     promise: WorkPromise<Vec<Result<T, Error>>>,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
 {
-    let expected = items.len();
     let complete: Completer = Box::new(move |outcome| {
-        let result = outcome.and_then(|outcomes| {
-            if outcomes.len() != expected {
-                return Err(protocol_error(name));
+        let result = outcome.and_then(|bytes| {
+            let outcomes = decode_outcomes::<T>(&bytes, name)?;
+            if outcomes.len() == expected {
+                Ok(outcomes)
+            } else {
+                Err(protocol_error(name))
             }
-            Ok(outcomes
-                .into_iter()
-                .map(|item| decode_item(item, name))
-                .collect())
         });
         promise.complete(result);
     });
     ProcessJob {
         work,
-        items,
+        args,
         complete,
     }
 }
 
-fn decode_item<T: DeserializeOwned>(item: ItemOutcome, name: &str) -> Result<T, Error> {
-    let bytes = item.map_err(Error::from)?;
-    decode(&bytes, name, "output")
+fn decode_outcomes<T: DeserializeOwned>(
+    bytes: &[u8],
+    name: &str,
+) -> Result<Vec<Result<T, Error>>, Error> {
+    let outcomes: Vec<Result<T, WireError>> = decode(bytes, name, "output")?;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.map_err(Error::from))
+        .collect())
 }
 
 fn protocol_error(name: &str) -> Error {

@@ -13,10 +13,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::builder::ProcessPoolBuilder;
-use crate::job::{chunk_job, encode_items, single_job};
+use crate::job::{chunk_job, encode_chunk, single_job};
 use crate::registry::lookup;
 use crate::slot::ProcessJob;
-use crate::wire::encode;
 use crate::worker::ProcessWorker;
 
 /// A pool of worker processes, each driving its own tokio runtime, running registered
@@ -528,8 +527,9 @@ impl ProcessAsyncPoolExecutor {
         meta: Option<Arc<Meta>>,
         admission: Admission,
     ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
-        let prepared = lookup::<F>(want_async)
-            .and_then(|(index, name)| Ok((index, name, encode(args, name, "arguments")?)));
+        let prepared = lookup::<F>(want_async).and_then(|(index, name)| {
+            Ok((index, name, encode_chunk(std::slice::from_ref(args), name)?))
+        });
         let (index, name, bytes) = match prepared {
             Ok(prepared) => prepared,
             Err(error) => return Err((error.clone(), WorkFuture::failed(error))),
@@ -556,12 +556,13 @@ impl ProcessAsyncPoolExecutor {
                     Ok(target) => *target,
                     Err(error) => return WorkFuture::failed(error.clone()),
                 };
-                let encoded = match encode_items(&chunk, name) {
+                let encoded = match encode_chunk(&chunk, name) {
                     Ok(encoded) => encoded,
                     Err(error) => return WorkFuture::failed(error),
                 };
+                let expected = chunk.len();
                 submit_to(&executor, meta, Admission::Wait, want_async, |promise| {
-                    chunk_job(index, name, encoded, promise)
+                    chunk_job(index, name, encoded, expected, promise)
                 })
                 .unwrap_or_else(|(_, future)| future)
             }),

@@ -18,12 +18,15 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::wire::{decode, encode};
+use aplex_core::join::join_inline;
+use aplex_core::local::{catch_async, catch_blocking};
 
-/// Runs an async work on encoded arguments, giving its encoded output.
+use crate::wire::{decode, encode, WireError};
+
+/// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
 pub type AsyncTrampoline = fn(ByteBuf) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
 
-/// Runs a blocking work on encoded arguments, giving its encoded output.
+/// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
 pub type BlockingTrampoline = fn(ByteBuf) -> Result<ByteBuf, Error>;
 
 /// How a registered work runs.
@@ -69,34 +72,67 @@ pub fn type_name_of<F>(_work: &F) -> &'static str {
     type_name::<F>()
 }
 
-/// The trampoline body of an async work: decode, run, encode.
+/// The trampoline body of an async work: decode the chunk, run every item
+/// concurrently (a panic fails only its item), encode the outcomes.
 pub fn run_async<F, A, Fut>(
     name: &'static str,
     args: ByteBuf,
     work: F,
 ) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>
 where
-    F: FnOnce(A) -> Fut + 'static,
+    F: Fn(A) -> Fut + Copy + 'static,
     A: DeserializeOwned + 'static,
     Fut: Future + 'static,
     Fut::Output: Serialize,
 {
     Box::pin(async move {
-        let args: A = decode(&args, name, "arguments")?;
-        let output = work(args).await;
-        encode(&output, name, "output")
+        let items: Vec<A> = decode(&args, name, "arguments")?;
+        let runs = items.into_iter().map(|item| catch_async(work(item)));
+        let outcomes = join_inline(runs).await;
+        encode_outcomes(outcomes, name)
     })
 }
 
-/// The trampoline body of a blocking work: decode, run, encode.
+/// The trampoline body of a blocking work: decode the chunk, run every item in turn (a
+/// panic fails only its item), encode the outcomes.
 pub fn run_blocking<F, A, R>(name: &'static str, args: ByteBuf, work: F) -> Result<ByteBuf, Error>
 where
-    F: FnOnce(A) -> R,
+    F: Fn(A) -> R,
     A: DeserializeOwned,
     R: Serialize,
 {
-    let args: A = decode(&args, name, "arguments")?;
-    encode(&work(args), name, "output")
+    let items: Vec<A> = decode(&args, name, "arguments")?;
+    let outcomes = items
+        .into_iter()
+        .map(|item| catch_blocking(|| work(item)))
+        .collect();
+    encode_outcomes(outcomes, name)
+}
+
+/// Encodes one outcome per item; an output that cannot be encoded becomes that item's
+/// serialisation error rather than failing its whole chunk.
+fn encode_outcomes<T: Serialize>(
+    outcomes: Vec<Result<T, Error>>,
+    name: &str,
+) -> Result<ByteBuf, Error> {
+    let outcomes: Vec<Result<T, WireError>> = outcomes
+        .into_iter()
+        .map(|outcome| outcome.map_err(WireError::from))
+        .collect();
+    if let Ok(bytes) = encode(&outcomes, name, "output") {
+        return Ok(bytes);
+    }
+    let checked: Vec<Result<T, WireError>> = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok(output) => match encode(&output, name, "output") {
+                Ok(_) => Ok(output),
+                Err(error) => Err(WireError::from(error)),
+            },
+            Err(error) => Err(error),
+        })
+        .collect();
+    encode(&checked, name, "output")
 }
 
 /// The registered works, sorted by name.

@@ -18,15 +18,15 @@ use serde_bytes::ByteBuf;
 use crate::crash_limit::CrashWindow;
 use crate::runtime_config::RuntimeConfig;
 use crate::signals;
-use crate::wire::{DownFrame, ItemOutcome, UpFrame};
+use crate::wire::{DownFrame, UpFrame};
 
 /// Turns the reply to one `Run` into its future's outcome.
-pub(crate) type Completer = Box<dyn FnOnce(Result<Vec<ItemOutcome>, Error>) + Send>;
+pub(crate) type Completer = Box<dyn FnOnce(Result<ByteBuf, Error>) + Send>;
 
 /// What a process worker is handed for one work or map chunk.
 pub(crate) struct ProcessJob {
     pub(crate) work: u32,
-    pub(crate) items: Vec<ByteBuf>,
+    pub(crate) args: ByteBuf,
     pub(crate) complete: Completer,
 }
 
@@ -105,7 +105,7 @@ impl Slot {
         state.send(DownFrame::Run {
             id,
             work: job.work,
-            items: job.items,
+            args: job.args,
         });
         Ok(())
     }

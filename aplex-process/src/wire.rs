@@ -3,9 +3,10 @@
 //!
 //! One long-lived channel pair per child: `Down` messages to it, `Up` messages back. A
 //! message is a batch of frames (every frame that was ready when it was sent), and frames
-//! carry work ids, so thousands of tiny works cost a handful of syscalls. Arguments and
-//! outputs are postcard bytes inside `ByteBuf`s, which ipc-channel's encoder copies as one
-//! block rather than element by element.
+//! carry work ids, so thousands of tiny works cost a handful of syscalls. A `Run` carries
+//! a whole chunk (one item for a submit) as one postcard buffer of `Vec<A>`, and its reply
+//! one buffer of `Vec<Result<Output, WireError>>`; the buffers travel as `ByteBuf`s, which
+//! ipc-channel's encoder copies as one block rather than element by element.
 
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use serde::{Deserialize, Serialize};
@@ -42,40 +43,42 @@ pub(crate) struct Hello {
 pub(crate) enum DownFrame {
     /// Always the first frame: how to build the worker's runtime.
     Start(RuntimeConfig),
-    /// Run registered work number `work` once per item (one item for a submit, a chunk
-    /// for a map) and reply with one result per item.
-    Run {
-        id: u64,
-        work: u32,
-        items: Vec<ByteBuf>,
-    },
+    /// Run registered work number `work` once per item of `args` (postcard `Vec<A>`:
+    /// one item for a submit, a chunk for a map) and reply with one result per item.
+    Run { id: u64, work: u32, args: ByteBuf },
     /// Abort the running async work `id`.
     Cancel { id: u64 },
     /// Stop: finish (`abort: false`) or abort (`abort: true`) the works in hand, then exit.
     Close { abort: bool },
 }
 
-/// A frame from child to parent: the outcome of one `Run`.
+/// A frame from child to parent: the outcome of one `Run`, postcard
+/// `Vec<Result<Output, WireError>>`, or why the whole chunk failed.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct UpFrame {
     pub(crate) id: u64,
-    pub(crate) outcome: Result<Vec<ItemOutcome>, WireError>,
+    pub(crate) outcome: Result<ByteBuf, WireError>,
 }
-
-/// One item's encoded output, or why it failed.
-pub(crate) type ItemOutcome = Result<ByteBuf, WireError>;
 
 /// The errors a child can report; turned into [`Error`] in the parent.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum WireError {
+    /// The work panicked with this message.
     Panicked(String),
+    /// The work was aborted.
     Cancelled,
+    /// A value could not be encoded or decoded.
     Serialization {
+        /// The work's name.
         work: String,
+        /// `"arguments"` or `"output"`.
         what: String,
+        /// `"encode"` or `"decode"`.
         direction: String,
+        /// The codec's message.
         message: String,
     },
+    /// No work has this registry index.
     UnknownWork(String),
 }
 

@@ -4,9 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use aplex_core::join::join_inline;
 use aplex_core::local::{catch_async, catch_blocking, LocalJob};
 use aplex_core::{Error, WorkPromise};
-use futures::future::join_all;
 
 /// A thread worker's job: the work itself, boxed.
 pub(crate) type ThreadJob = LocalJob;
@@ -66,7 +66,7 @@ where
                 let work = Arc::clone(&work);
                 catch_async(async move { work(item).await })
             });
-            promise.complete(Ok(join_all(runs).await));
+            promise.complete(Ok(join_inline(runs).await));
         })
     }))
 }
