@@ -2,9 +2,10 @@
 //! and for a worker process's main thread.
 //!
 //! 1. Messages arrive on an unbounded channel and are taken in batches.
-//! 2. An async job becomes a local task (`spawn_local`; its future need not be `Send`)
-//!    whose abort handle is kept by work id; a blocking job runs on the runtime's blocking
-//!    pool, awaited by a local task, so it never stalls the async works.
+//! 2. An async job's future (which need not be `Send`) is polled once on the spot; if it
+//!    is not done, it becomes a local task (`spawn_local`) whose abort handle is kept by
+//!    work id. A blocking job runs on the runtime's blocking pool, awaited by a local
+//!    task, so it never stalls the async works.
 //! 3. Every task carries a guard that, however the task ends (done, panicked, aborted),
 //!    forgets its abort handle and calls the loop's `on_finished` with the work id.
 //! 4. `Close(Drain)` makes the loop return once no task is left; `Close(Abort)` (or the
@@ -18,6 +19,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
@@ -114,9 +116,14 @@ pub async fn serve_local(
                     closing = true;
                     abort_all(&state);
                 }
-                for message in batch.drain(..) {
-                    closing |= handle(&state, message);
-                }
+                closing |= std::future::poll_fn(|cx| {
+                    let mut close = false;
+                    for message in batch.drain(..) {
+                        close |= handle(&state, message, cx);
+                    }
+                    Poll::Ready(close)
+                })
+                .await;
             }
             () = state.idle.notified(), if closing => {}
         }
@@ -124,10 +131,10 @@ pub async fn serve_local(
 }
 
 /// Acts on one message; returns whether it asks the loop to close.
-fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
+fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) -> bool {
     match message {
         LocalMessage::Run(id, job) => {
-            start(state, id, job);
+            start(state, id, job, cx);
             false
         }
         LocalMessage::Cancel(id) => {
@@ -146,7 +153,7 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
     }
 }
 
-fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
+fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>) {
     state.live.set(state.live.get() + 1);
     let guard = TaskGuard {
         state: Rc::clone(state),
@@ -154,7 +161,16 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
     };
     match job {
         LocalJob::Async(make) => {
-            let future = make();
+            let mut future = make();
+            // Most tiny works finish on their first poll: run that poll here, and give
+            // only the works still pending a task of their own (and an abort handle).
+            // Jobs catch their works' panics; this guards the loop if one slips through.
+            let first = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+            if !matches!(first, Ok(Poll::Pending)) {
+                drop(future);
+                drop(guard);
+                return;
+            }
             let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
                 future.await;
