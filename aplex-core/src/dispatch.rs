@@ -58,6 +58,8 @@ impl<J> Pending<J> {
 pub(crate) struct Queue<J> {
     balancer: Box<dyn LoadBalancer>,
     pub(crate) pending: VecDeque<Pending<J>>,
+    /// Workers with dispatched jobs not yet flushed.
+    staged: Vec<bool>,
 }
 
 pub(crate) struct Shared<W: Worker> {
@@ -94,6 +96,7 @@ impl<W: Worker> Shared<W> {
             queue: Mutex::new(Queue {
                 balancer,
                 pending: VecDeque::new(),
+                staged: vec![false; pool_size],
             }),
             room: Condvar::new(),
             emptied: Condvar::new(),
@@ -147,11 +150,14 @@ impl<W: Worker> Shared<W> {
     }
 
     /// Admits one work, under the queue lock; `build` makes its job only once admitted.
+    /// With `flush`, what this dispatched is sent at once; otherwise it waits for the
+    /// caller's [`flush_staged`](Self::flush_staged) (a map refilling its window).
     pub(crate) fn admit(
         &self,
         tracked: Arc<dyn Tracked>,
         meta: Option<Arc<Meta>>,
         admission: Admission,
+        flush: bool,
         build: impl FnOnce() -> W::Job,
     ) -> Result<(), Error> {
         let mut queue = self.lock_queue();
@@ -160,6 +166,9 @@ impl<W: Worker> Shared<W> {
         }
         if queue.pending.is_empty() && self.any_available() {
             self.dispatch(&mut queue, build(), tracked, meta.as_deref());
+            if flush {
+                self.flush(&mut queue);
+            }
             return Ok(());
         }
         if let Some(capacity) = self.max_pending {
@@ -172,7 +181,24 @@ impl<W: Worker> Shared<W> {
         });
         self.pending_len.fetch_add(1, Ordering::SeqCst);
         self.drain(&mut queue);
+        if flush {
+            self.flush(&mut queue);
+        }
         Ok(())
+    }
+
+    /// Sends what was dispatched but not yet flushed.
+    pub(crate) fn flush_staged(&self) {
+        let mut queue = self.lock_queue();
+        self.flush(&mut queue);
+    }
+
+    fn flush(&self, queue: &mut Queue<W::Job>) {
+        for (worker, staged) in queue.staged.iter_mut().enumerate() {
+            if std::mem::take(staged) {
+                self.workers()[worker].flush();
+            }
+        }
     }
 
     fn wait_for_room<'a>(
@@ -257,6 +283,7 @@ impl<W: Worker> Shared<W> {
             return;
         }
         self.workloads[worker].fetch_add(1, Ordering::SeqCst);
+        queue.staged[worker] = true;
         if let Err(job) = self.workers()[worker].dispatch(id, job) {
             self.workloads[worker].fetch_sub(1, Ordering::SeqCst);
             tracked.fail(Error::PoolBroken {
@@ -284,6 +311,7 @@ impl<W: Worker> WorkerEvents for Shared<W> {
         if self.pending_len.load(Ordering::SeqCst) > 0 {
             let mut queue = self.lock_queue();
             self.drain(&mut queue);
+            self.flush(&mut queue);
         }
     }
 

@@ -118,6 +118,39 @@ impl<W: Worker> Executor<W> {
         admission: Admission,
         build: impl FnOnce() -> W::Job,
     ) -> Result<(), Error> {
+        self.submit_with(future, meta, admission, true, build)
+    }
+
+    /// Like [`submit`](Self::submit), but what it dispatches stays staged in the worker
+    /// until [`flush`](Self::flush): a map submits a burst of works, then flushes once,
+    /// so each worker gets the burst as one message.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_staged<T: Send + 'static>(
+        &self,
+        future: &mut WorkFuture<T>,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+        build: impl FnOnce() -> W::Job,
+    ) -> Result<(), Error> {
+        self.submit_with(future, meta, admission, false, build)
+    }
+
+    /// Sends every job dispatched by [`submit_staged`](Self::submit_staged) so far.
+    pub fn flush(&self) {
+        self.shared.flush_staged();
+    }
+
+    fn submit_with<T: Send + 'static>(
+        &self,
+        future: &mut WorkFuture<T>,
+        meta: Option<Arc<Meta>>,
+        admission: Admission,
+        flush: bool,
+        build: impl FnOnce() -> W::Job,
+    ) -> Result<(), Error> {
         future.set_canceller(Arc::clone(&self.shared) as Arc<dyn CancelRunning>);
         let tracked = future.tracked();
         // Keep the unbuilt job here: it owns the work's promise, and dropping that before
@@ -125,7 +158,7 @@ impl<W: Worker> Executor<W> {
         let mut unbuilt = Some(build);
         let admitted = self
             .shared
-            .admit(Arc::clone(&tracked), meta, admission, || {
+            .admit(Arc::clone(&tracked), meta, admission, flush, || {
                 (unbuilt.take().expect("a job is built at most once"))()
             });
         if let Err(error) = &admitted {

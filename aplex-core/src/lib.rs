@@ -30,7 +30,7 @@ pub use dispatch::Admission;
 pub use error::{panic_message, Error, Refused, WorkerExit};
 pub use executor::Executor;
 pub use future::{WorkFuture, WorkPromise};
-pub use map::{ChunkFuture, ChunkResults, Map, MapStream, SubmitChunk};
+pub use map::{ChunkFuture, ChunkResults, FlushChunks, Map, MapStream, SubmitChunk};
 pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
 pub use wait::{allow_blocking_on_this_thread, block_until, ensure_blocking_allowed};
 pub use worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo, WorkerSeat};

@@ -54,6 +54,8 @@ impl fmt::Debug for LocalJob {
 pub enum LocalMessage {
     /// Start a work.
     Run(WorkId, LocalJob),
+    /// Start several works, in order (a burst staged by the pool).
+    RunBatch(Vec<(WorkId, LocalJob)>),
     /// Abort the running async work with this id, if any.
     Cancel(WorkId),
     /// Stop, as the mode says.
@@ -135,6 +137,12 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) ->
     match message {
         LocalMessage::Run(id, job) => {
             start(state, id, job, cx);
+            false
+        }
+        LocalMessage::RunBatch(jobs) => {
+            for (id, job) in jobs {
+                start(state, id, job, cx);
+            }
             false
         }
         LocalMessage::Cancel(id) => {

@@ -28,9 +28,13 @@ pub type ChunkResults<T> = Vec<Result<T, Error>>;
 /// The future of one chunk.
 pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 
-/// Submits one chunk of items (with the map's meta) and returns its future.
+/// Submits one chunk of items (with the map's meta) and returns its future; what it
+/// dispatches may stay staged until [`FlushChunks`] is called.
 pub type SubmitChunk<'a, A, T> =
     Box<dyn FnMut(Vec<A>, Option<Arc<Meta>>) -> ChunkFuture<T> + Send + 'a>;
+
+/// Sends the chunks submitted since the last call (see `Executor::submit_staged`).
+pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 
 /// Results of a work mapped over an input; made by a pool's `map`.
 ///
@@ -45,6 +49,7 @@ pub type SubmitChunk<'a, A, T> =
 #[must_use = "a map does nothing until it is iterated or streamed"]
 pub struct Map<'a, A, T> {
     submit: SubmitChunk<'a, A, T>,
+    flush: FlushChunks<'a>,
     input: Box<dyn Iterator<Item = A> + Send + 'a>,
     input_done: bool,
     chunksize: usize,
@@ -61,14 +66,17 @@ pub struct Map<'a, A, T> {
 }
 
 impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
-    /// Creates a map; pools call this. `window` is the default bound on chunks in flight.
+    /// Creates a map; pools call this. `window` is the default bound on chunks in flight;
+    /// `flush` is called after each burst of `submit`s.
     pub fn new(
         input: impl Iterator<Item = A> + Send + 'a,
         window: usize,
         submit: SubmitChunk<'a, A, T>,
+        flush: FlushChunks<'a>,
     ) -> Self {
         Map {
             submit,
+            flush,
             input: Box::new(input),
             input_done: false,
             chunksize: 1,
@@ -138,6 +146,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         if in_flight > 0 && in_flight > self.window / 2 {
             return;
         }
+        let mut submitted = false;
         while !self.input_done && self.in_flight() < self.window {
             let chunk: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
             if chunk.is_empty() {
@@ -145,11 +154,15 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                 break;
             }
             let future = (self.submit)(chunk, self.meta.clone());
+            submitted = true;
             if self.ordered {
                 self.in_order.push_back(future);
             } else {
                 self.as_completed.push(future);
             }
+        }
+        if submitted {
+            (self.flush)();
         }
     }
 

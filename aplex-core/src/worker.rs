@@ -51,13 +51,22 @@ pub trait Worker: Send + Sync + 'static {
     /// Describes the worker for balancers and stats.
     fn info(&self) -> WorkerInfo;
 
-    /// Hands `job` to the worker. When it is over, however it ended, the worker must call
+    /// Hands `job` to the worker (or stages it until the next [`flush`](Self::flush)).
+    /// When it is over, however it ended, the worker must call
     /// [`WorkerEvents::work_finished`] exactly once for it.
     ///
     /// # Errors
     ///
     /// Gives the job back if the worker is gone; the executor then fails the work.
     fn dispatch(&self, id: WorkId, job: Self::Job) -> Result<(), Self::Job>;
+
+    /// Sends everything [`dispatch`](Self::dispatch) has staged since the last flush.
+    ///
+    /// The executor calls it after every submit, every drain of its pending queue and
+    /// every map refill, so a backend may stage dispatched jobs and ship them together
+    /// here (one message, one wake-up) instead of one at a time. The default does
+    /// nothing, for backends whose `dispatch` sends at once.
+    fn flush(&self) {}
 
     /// Asks the worker to abort the running async work `id`; unknown ids are ignored.
     fn cancel(&self, id: WorkId);

@@ -548,6 +548,7 @@ impl ProcessAsyncPoolExecutor {
     {
         let target = lookup::<F>(want_async);
         let executor = self.executor.clone();
+        let flusher = self.executor.clone();
         Map::new(
             items.into_iter(),
             self.default_window(),
@@ -561,11 +562,12 @@ impl ProcessAsyncPoolExecutor {
                     Err(error) => return WorkFuture::failed(error),
                 };
                 let expected = chunk.len();
-                submit_to(&executor, meta, Admission::Wait, want_async, |promise| {
-                    chunk_job(index, name, encoded, expected, promise)
-                })
-                .unwrap_or_else(|(_, future)| future)
+                let (promise, mut future) = WorkFuture::pair(want_async);
+                let job = || chunk_job(index, name, encoded, expected, promise);
+                let _ = executor.submit_staged(&mut future, meta, Admission::Wait, job);
+                future
             }),
+            Box::new(move || flusher.flush()),
         )
     }
 }

@@ -40,7 +40,9 @@ pub(crate) struct PoolContext {
 
 #[derive(Default)]
 struct SlotState {
-    writer: Option<Sender<DownFrame>>,
+    /// Run frames dispatched since the last flush.
+    staged: Vec<DownFrame>,
+    writer: Option<Sender<Vec<DownFrame>>>,
     pid: Option<u32>,
     in_flight: HashMap<u64, Completer>,
     outbox: Vec<DownFrame>,
@@ -49,13 +51,20 @@ struct SlotState {
 }
 
 impl SlotState {
-    fn send(&mut self, frame: DownFrame) {
+    /// Hands the staged frames, then `frame` if any, to the writer as one batch (or to
+    /// the outbox while no process is attached).
+    fn send(&mut self, frame: Option<DownFrame>) {
+        let mut frames = std::mem::take(&mut self.staged);
+        frames.extend(frame);
+        if frames.is_empty() {
+            return;
+        }
         let unsent = match &self.writer {
-            Some(writer) => writer.send(frame).err().map(|error| error.0),
-            None => Some(frame),
+            Some(writer) => writer.send(frames).err().map(|error| error.0),
+            None => Some(frames),
         };
-        if let Some(frame) = unsent {
-            self.outbox.push(frame);
+        if let Some(frames) = unsent {
+            self.outbox.extend(frames);
         }
     }
 }
@@ -102,7 +111,7 @@ impl Slot {
             return Err(job);
         }
         state.in_flight.insert(id, job.complete);
-        state.send(DownFrame::Run {
+        state.staged.push(DownFrame::Run {
             id,
             work: job.work,
             args: job.args,
@@ -110,10 +119,15 @@ impl Slot {
         Ok(())
     }
 
+    /// Sends the frames staged by `dispatch` as one batch.
+    pub(crate) fn flush(&self) {
+        self.lock().send(None);
+    }
+
     pub(crate) fn cancel(&self, id: u64) {
         let mut state = self.lock();
         if state.in_flight.contains_key(&id) {
-            state.send(DownFrame::Cancel { id });
+            state.send(Some(DownFrame::Cancel { id }));
         }
     }
 
@@ -123,9 +137,9 @@ impl Slot {
             return;
         }
         state.close = Some(mode);
-        state.send(DownFrame::Close {
+        state.send(Some(DownFrame::Close {
             abort: mode == CloseMode::Abort,
-        });
+        }));
     }
 
     /// Whether the slot has been asked to close.
@@ -166,17 +180,17 @@ impl Slot {
     }
 
     /// A new process fills the slot: frames queued meanwhile (and a pending close) go to it.
-    pub(crate) fn attach(&self, pid: u32, writer: Sender<DownFrame>) {
+    pub(crate) fn attach(&self, pid: u32, writer: Sender<Vec<DownFrame>>) {
         let mut state = self.lock();
         state.pid = Some(pid);
-        let outbox = std::mem::take(&mut state.outbox);
-        for frame in outbox {
-            let _ = writer.send(frame);
-        }
+        let mut frames = std::mem::take(&mut state.outbox);
         if let Some(mode) = state.close {
-            let _ = writer.send(DownFrame::Close {
+            frames.push(DownFrame::Close {
                 abort: mode == CloseMode::Abort,
             });
+        }
+        if !frames.is_empty() {
+            let _ = writer.send(frames);
         }
         state.writer = Some(writer);
     }
@@ -228,6 +242,7 @@ impl Slot {
             state.writer = None;
             state.pid = None;
             state.outbox.clear();
+            state.staged.clear();
             state
                 .in_flight
                 .drain()

@@ -134,12 +134,11 @@ fn read_replies(slot: &Slot, up: &IpcReceiver<Vec<UpFrame>>) {
     }
 }
 
-fn write_frames(frames: Receiver<DownFrame>, down: IpcSender<Vec<DownFrame>>) {
-    while let Ok(first) = frames.recv() {
-        let mut batch = vec![first];
+fn write_frames(batches: Receiver<Vec<DownFrame>>, down: IpcSender<Vec<DownFrame>>) {
+    while let Ok(mut batch) = batches.recv() {
         while batch.len() < MAX_BATCH {
-            match frames.try_recv() {
-                Ok(frame) => batch.push(frame),
+            match batches.try_recv() {
+                Ok(more) => batch.extend(more),
                 Err(_) => break,
             }
         }

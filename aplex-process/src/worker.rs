@@ -80,6 +80,10 @@ impl Worker for ProcessWorker {
         self.slot.dispatch(id.0, job)
     }
 
+    fn flush(&self) {
+        self.slot.flush();
+    }
+
     fn cancel(&self, id: WorkId) {
         self.slot.cancel(id.0);
     }

@@ -290,17 +290,18 @@ impl ThreadAsyncPoolExecutor {
         Fut::Output: Send + 'static,
     {
         let work = Arc::new(work);
-        let pool = self.handle();
+        let executor = self.executor.clone();
+        let flusher = self.executor.clone();
         Map::new(
             items.into_iter(),
             self.default_window(),
             Box::new(move |chunk, meta| {
                 let work = Arc::clone(&work);
-                pool.submit_job(meta, Admission::Wait, true, |promise| {
+                submit_chunk(&executor, meta, true, |promise| {
                     async_chunk_job(work, chunk, promise)
                 })
-                .unwrap_or_else(|(_, future)| future)
             }),
+            Box::new(move || flusher.flush()),
         )
     }
 
@@ -326,17 +327,18 @@ impl ThreadAsyncPoolExecutor {
         R: Send + 'static,
     {
         let work = Arc::new(work);
-        let pool = self.handle();
+        let executor = self.executor.clone();
+        let flusher = self.executor.clone();
         Map::new(
             items.into_iter(),
             self.default_window(),
             Box::new(move |chunk, meta| {
                 let work = Arc::clone(&work);
-                pool.submit_job(meta, Admission::Wait, false, |promise| {
+                submit_chunk(&executor, meta, false, |promise| {
                     blocking_chunk_job(work, chunk, promise)
                 })
-                .unwrap_or_else(|(_, future)| future)
             }),
+            Box::new(move || flusher.flush()),
         )
     }
 
@@ -467,29 +469,6 @@ impl ThreadAsyncPoolExecutor {
             .max(1)
     }
 
-    fn handle(&self) -> PoolHandle {
-        PoolHandle {
-            executor: self.executor.clone(),
-        }
-    }
-
-    fn submit_job<T: Send + 'static>(
-        &self,
-        meta: Option<Arc<Meta>>,
-        admission: Admission,
-        abortable: bool,
-        make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
-    ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
-        submit_to(&self.executor, meta, admission, abortable, make)
-    }
-}
-
-/// What a map keeps of its pool: enough to submit chunks, without owning the pool.
-struct PoolHandle {
-    executor: Executor<ThreadWorker>,
-}
-
-impl PoolHandle {
     fn submit_job<T: Send + 'static>(
         &self,
         meta: Option<Arc<Meta>>,
@@ -513,6 +492,18 @@ fn submit_to<T: Send + 'static>(
         Ok(()) => Ok(future),
         Err(error) => Err((error, future)),
     }
+}
+
+/// Submits one map chunk, staged until the map flushes its burst.
+fn submit_chunk<T: Send + 'static>(
+    executor: &Executor<ThreadWorker>,
+    meta: Option<Arc<Meta>>,
+    abortable: bool,
+    make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
+) -> WorkFuture<T> {
+    let (promise, mut future) = WorkFuture::pair(abortable);
+    let _ = executor.submit_staged(&mut future, meta, Admission::Wait, move || make(promise));
+    future
 }
 
 #[allow(clippy::result_large_err)] // the refusal hands back the caller's own values

@@ -19,6 +19,8 @@ use crate::worker_loop::run_worker;
 pub(crate) struct ThreadWorker {
     info: WorkerInfo,
     sender: UnboundedSender<Message>,
+    /// Jobs dispatched since the last flush, sent together as one message.
+    staged: Mutex<Vec<(WorkId, ThreadJob)>>,
     thread: Mutex<Option<Running>>,
 }
 
@@ -67,8 +69,15 @@ impl ThreadWorker {
                 pid: std::process::id(),
             },
             sender,
+            staged: Mutex::new(Vec::new()),
             thread: Mutex::new(Some(Running { handle, exited })),
         })
+    }
+}
+
+impl ThreadWorker {
+    fn lock_staged(&self) -> std::sync::MutexGuard<'_, Vec<(WorkId, ThreadJob)>> {
+        self.staged.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -80,19 +89,35 @@ impl Worker for ThreadWorker {
     }
 
     fn dispatch(&self, id: WorkId, job: ThreadJob) -> Result<(), ThreadJob> {
-        self.sender
-            .send(Message::Run(id, job))
-            .map_err(|error| match error.0 {
-                Message::Run(_, job) => job,
-                _ => unreachable!("the message sent was a Run"),
-            })
+        if self.sender.is_closed() {
+            return Err(job);
+        }
+        self.lock_staged().push((id, job));
+        Ok(())
+    }
+
+    fn flush(&self) {
+        let mut staged = self.lock_staged();
+        let message = match staged.len() {
+            0 => return,
+            1 => {
+                let (id, job) = staged.pop().expect("one staged job");
+                Message::Run(id, job)
+            }
+            _ => Message::RunBatch(std::mem::take(&mut *staged)),
+        };
+        // A closed channel means the worker is gone; dropping the jobs resolves their
+        // futures as cancelled.
+        let _ = self.sender.send(message);
     }
 
     fn cancel(&self, id: WorkId) {
+        self.flush();
         let _ = self.sender.send(Message::Cancel(id));
     }
 
     fn close(&self, mode: CloseMode) {
+        self.flush();
         let _ = self.sender.send(Message::Close(mode));
     }
 
