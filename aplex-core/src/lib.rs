@@ -22,6 +22,8 @@ pub mod join;
 pub mod local;
 mod map;
 mod options;
+#[cfg(feature = "progress")]
+mod progress;
 mod wait;
 mod worker;
 

@@ -63,6 +63,8 @@ pub struct Map<'a, A, T> {
     as_completed: FuturesUnordered<ChunkFuture<T>>,
     ready: VecDeque<Result<T, Error>>,
     finished: bool,
+    #[cfg(feature = "progress")]
+    progress: crate::progress::Progress,
 }
 
 impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
@@ -90,6 +92,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             as_completed: FuturesUnordered::new(),
             ready: VecDeque::new(),
             finished: false,
+            #[cfg(feature = "progress")]
+            progress: crate::progress::Progress::default(),
         }
     }
 
@@ -125,6 +129,24 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// Yields results as they complete instead of in input order.
     pub fn unordered(mut self) -> Self {
         self.ordered = false;
+        self
+    }
+
+    /// Shows a progress bar (on stderr) that advances with every result: a bar when the
+    /// input's length is known, a counter otherwise. Needs the `progress` feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::Map;
+    ///
+    /// fn with_progress<A: 'static, T: Send + 'static>(map: Map<'_, A, T>) -> Map<'_, A, T> {
+    ///     map.progress()
+    /// }
+    /// ```
+    #[cfg(feature = "progress")]
+    pub fn progress(mut self) -> Self {
+        self.progress.enable(self.input.size_hint());
         self
     }
 
@@ -168,6 +190,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
 
     /// Ends the map, cancelling everything in flight.
     fn finish(&mut self) {
+        #[cfg(feature = "progress")]
+        self.progress.finish();
         self.finished = true;
         self.ready.clear();
         for future in self.in_order.drain(..) {
@@ -180,6 +204,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     fn yield_item(&mut self, item: Result<T, Error>) -> Poll<Option<Result<T, Error>>> {
+        #[cfg(feature = "progress")]
+        self.progress.advance();
         if item.is_err() {
             self.finish();
         }
@@ -232,7 +258,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             self.refill();
             match self.poll_chunk(cx) {
                 Poll::Ready(None) => {
-                    self.finished = true;
+                    self.finish();
                     return Poll::Ready(None);
                 }
                 Poll::Ready(Some(Ok(results))) => self.ready.extend(results),
