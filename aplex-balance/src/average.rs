@@ -28,6 +28,13 @@ pub struct Average {
 
 impl Average {
     /// A least-loaded balancer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let balancer = aplex_balance::Average::new();
+    /// # let _ = balancer;
+    /// ```
     pub fn new() -> Self {
         Average::default()
     }

@@ -26,6 +26,22 @@ pub struct Random {
 
 impl Random {
     /// A generator with a fixed seed, for reproducible choices.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicUsize;
+    /// use aplex_balance::{LoadBalancer, Random, WorkerInfo, WorkerView};
+    ///
+    /// let infos: Vec<WorkerInfo> = (0..4).map(|index| WorkerInfo { index, name: String::new(), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+    /// let view = WorkerView::new(&infos, &loads, 1);
+    /// let picks = |seed| -> Vec<usize> {
+    ///     let mut random = Random::with_seed(seed);
+    ///     (0..8).map(|_| random.get_proper_worker(&view, None)).collect()
+    /// };
+    /// assert_eq!(picks(42), picks(42), "the same seed, the same choices");
+    /// ```
     pub fn with_seed(seed: u64) -> Self {
         Random { state: seed | 1 }
     }

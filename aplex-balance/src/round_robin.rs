@@ -27,6 +27,13 @@ pub struct RoundRobin {
 
 impl RoundRobin {
     /// A round-robin balancer starting at worker 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let balancer = aplex_balance::RoundRobin::new();
+    /// # let _ = balancer;
+    /// ```
     pub fn new() -> Self {
         RoundRobin::default()
     }

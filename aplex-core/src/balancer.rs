@@ -13,6 +13,15 @@ use crate::worker::WorkerInfo;
 
 /// The `load_balancing_meta` a caller attached to a submit or map, as the balancer sees
 /// it. Downcast it to the type you passed.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::Meta;
+///
+/// let meta: &Meta = &"urgent";
+/// assert_eq!(meta.downcast_ref::<&str>(), Some(&"urgent"));
+/// ```
 pub type Meta = dyn Any + Send + Sync;
 
 /// Chooses the worker for each work.
@@ -53,6 +62,17 @@ impl LoadBalancer for Box<dyn LoadBalancer> {
 }
 
 /// The workers of a pool and their current workloads, as a balancer sees them.
+///
+/// # Examples
+///
+/// ```
+/// # use std::sync::atomic::AtomicUsize;
+/// # use aplex_core::{WorkerInfo, WorkerView};
+/// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+/// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+/// let view = WorkerView::new(&infos, &loads, 2);
+/// assert_eq!(view.available_workers().collect::<Vec<_>>(), [1, 2]);
+/// ```
 pub struct WorkerView<'a> {
     infos: &'a [WorkerInfo],
     workloads: &'a [AtomicUsize],
@@ -61,6 +81,17 @@ pub struct WorkerView<'a> {
 
 impl<'a> WorkerView<'a> {
     /// Builds a view; `infos` and `workloads` are indexed by worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.len(), 3);
+    /// ```
     ///
     /// # Panics
     ///
@@ -79,21 +110,65 @@ impl<'a> WorkerView<'a> {
     }
 
     /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.infos.len()
     }
 
     /// Whether the pool has no workers (never true for a built pool).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert!(!view.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.infos.is_empty()
     }
 
     /// All workers, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.workers()[1].name, "w1");
+    /// ```
     pub fn workers(&self) -> &'a [WorkerInfo] {
         self.infos
     }
 
     /// The number of works `worker` is running now (dispatched and not yet over).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.workload(0), 2);
+    /// ```
     ///
     /// # Panics
     ///
@@ -103,6 +178,17 @@ impl<'a> WorkerView<'a> {
     }
 
     /// Every worker's workload, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.workloads().collect::<Vec<_>>(), [2, 0, 1]);
+    /// ```
     pub fn workloads(&self) -> impl Iterator<Item = usize> + '_ {
         self.workloads
             .iter()
@@ -110,16 +196,51 @@ impl<'a> WorkerView<'a> {
     }
 
     /// The most works one worker may run at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.max_works_per_worker(), 2);
+    /// ```
     pub fn max_works_per_worker(&self) -> usize {
         self.max_works_per_worker
     }
 
     /// Whether `worker` is below `max_works_per_worker` (out-of-range indices are not).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert!(!view.is_available(0), "worker 0 is at its cap");
+    /// assert!(view.is_available(1));
+    /// assert!(!view.is_available(7), "no such worker");
+    /// ```
     pub fn is_available(&self, worker: usize) -> bool {
         worker < self.len() && self.workload(worker) < self.max_works_per_worker
     }
 
     /// The indices of the workers below `max_works_per_worker`, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::AtomicUsize;
+    /// # use aplex_core::{WorkerInfo, WorkerView};
+    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
+    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
+    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// assert_eq!(view.available_workers().collect::<Vec<_>>(), [1, 2]);
+    /// ```
     pub fn available_workers(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len()).filter(move |&worker| self.is_available(worker))
     }

@@ -33,6 +33,15 @@ pub(crate) const DRAINING: u8 = 1;
 pub(crate) const BROKEN: u8 = 2;
 
 /// Whether a submit may wait for room in a bounded pending queue.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::Admission;
+///
+/// // `submit` waits for room in a bounded queue; `try_submit` fails fast.
+/// assert_ne!(Admission::Wait, Admission::FailFast);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     /// Wait until the queue has room (or the pool shuts down).

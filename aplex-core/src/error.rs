@@ -116,6 +116,15 @@ pub enum Error {
 
 impl Error {
     /// Builds an [`Error::InvalidConfig`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::Error;
+    ///
+    /// let error = Error::invalid_config("chunksize", "must be at least 1");
+    /// assert_eq!(error.to_string(), "invalid setting `chunksize`: must be at least 1");
+    /// ```
     pub fn invalid_config(setting: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidConfig {
             setting,
@@ -125,6 +134,15 @@ impl Error {
 }
 
 /// How a worker ended, carried by [`Error::WorkerCrashed`].
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::WorkerExit;
+///
+/// assert_eq!(WorkerExit::Code(3).to_string(), "exit code 3");
+/// assert_eq!(WorkerExit::Signal(9).to_string(), "killed by signal 9");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WorkerExit {
@@ -147,6 +165,13 @@ impl fmt::Display for WorkerExit {
 }
 
 /// Turns a caught panic payload into the message carried by [`Error::Panicked`].
+///
+/// # Examples
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
+/// assert_eq!(aplex_core::panic_message(&*payload), "boom 7");
+/// ```
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&'static str>() {
         (*text).to_owned()
@@ -161,6 +186,16 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 ///
 /// Returned by the pools' `try_submit` methods. Its `Debug` shows only the error, so
 /// `unwrap()` works even when the work is a closure.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{Error, Refused};
+///
+/// let refused = Refused { error: Error::QueueFull { capacity: 8 }, work: ("my work", 42) };
+/// let (_work, args) = refused.work;
+/// assert_eq!(args, 42, "nothing is lost");
+/// ```
 #[derive(Clone)]
 pub struct Refused<W> {
     /// Why the work was refused ([`Error::QueueFull`] or [`Error::ShutDown`]).

@@ -27,6 +27,41 @@ use crate::Error;
 
 /// A handle to a running pool of `W` workers. Cheap to clone; the pool lives until its
 /// owner shuts it down.
+///
+/// # Examples
+///
+/// ```
+/// # use std::time::Instant;
+/// # use aplex_core::*;
+/// # /// A worker that runs each job at once on the submitting thread.
+/// # struct Inline(WorkerSeat);
+/// # impl Worker for Inline {
+/// #     type Job = Box<dyn FnOnce() + Send>;
+/// #     fn info(&self) -> WorkerInfo {
+/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+/// #     }
+/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+/// #         job();
+/// #         self.0.events.work_finished(self.0.index);
+/// #         Ok(())
+/// #     }
+/// #     fn cancel(&self, _id: WorkId) {}
+/// #     fn close(&self, _mode: CloseMode) {}
+/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+/// # }
+/// # struct First;
+/// # impl LoadBalancer for First {
+/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+/// # }
+/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+/// let (promise, mut future) = WorkFuture::pair(false);
+/// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+///     Box::new(move || { promise.complete(Ok(6 * 7)); })
+/// })?;
+/// assert_eq!(future.result()?, 42);
+/// # Ok::<(), Error>(())
+/// ```
 pub struct Executor<W: Worker> {
     shared: Arc<Shared<W>>,
 }
@@ -55,6 +90,37 @@ impl<W: Worker> Executor<W> {
     ///
     /// `default_balancer` is used when the options name none. If any worker fails to
     /// start, the ones already started are closed and joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.pool_size(), 2);
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -107,6 +173,41 @@ impl<W: Worker> Executor<W> {
     ///
     /// On refusal the future is resolved with the error too, so it can be handed back.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let (promise, mut future) = WorkFuture::pair(false);
+    /// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+    ///     Box::new(move || { promise.complete(Ok(6 * 7)); })
+    /// })?;
+    /// assert_eq!(future.result()?, 42);
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::ShutDown`] after shutdown; [`Error::QueueFull`] when the bounded pending
@@ -125,6 +226,42 @@ impl<W: Worker> Executor<W> {
     /// until [`flush`](Self::flush): a map submits a burst of works, then flushes once,
     /// so each worker gets the burst as one message.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let (promise, mut future) = WorkFuture::pair(false);
+    /// executor.submit_staged(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+    ///     Box::new(move || { promise.complete(Ok(1)); })
+    /// })?;
+    /// executor.flush();
+    /// assert_eq!(future.result()?, 1);
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`submit`](Self::submit).
@@ -139,6 +276,37 @@ impl<W: Worker> Executor<W> {
     }
 
     /// Sends every job dispatched by [`submit_staged`](Self::submit_staged) so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// executor.flush(); // nothing staged: nothing sent
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn flush(&self) {
         self.shared.flush_staged();
     }
@@ -170,6 +338,38 @@ impl<W: Worker> Executor<W> {
 
     /// Stops intake; queued and running works still finish. With `wait`, blocks until
     /// they have and every worker has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// executor.shutdown(true);
+    /// assert!(executor.is_shut_down());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn shutdown(&self, wait: bool) {
         let shared = &self.shared;
         let mut queue = shared.lock_queue();
@@ -194,6 +394,38 @@ impl<W: Worker> Executor<W> {
 
     /// Stops intake, cancels every queued work, aborts running async works and waits for
     /// every worker to stop (running blocking works are waited for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// executor.shutdown_now();
+    /// assert!(executor.is_shut_down());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn shutdown_now(&self) {
         self.cancel_everything();
         self.join_workers(None);
@@ -201,6 +433,37 @@ impl<W: Worker> Executor<W> {
 
     /// Like [`shutdown_now`](Self::shutdown_now), but stops waiting at `deadline`;
     /// returns whether every worker stopped in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert!(executor.terminate(Instant::now()));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn terminate(&self, deadline: Instant) -> bool {
         self.cancel_everything();
         self.join_workers(Some(deadline))
@@ -234,16 +497,109 @@ impl<W: Worker> Executor<W> {
     }
 
     /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.pool_size(), 2);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn pool_size(&self) -> usize {
         self.shared.workloads.len()
     }
 
     /// The most works one worker runs at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.max_works_per_worker(), DEFAULT_MAX_WORKS_PER_WORKER);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn max_works_per_worker(&self) -> usize {
         self.shared.max_works_per_worker
     }
 
     /// Each worker's current workload, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.workloads(), [0, 0]);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn workloads(&self) -> Vec<usize> {
         self.shared
             .workloads
@@ -253,27 +609,182 @@ impl<W: Worker> Executor<W> {
     }
 
     /// The number of works waiting in the pending queue for a free worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.pending_len(), 0);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn pending_len(&self) -> usize {
         self.shared.pending_len.load(Ordering::SeqCst)
     }
 
     /// What the workers are, by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.worker_infos()[1].index, 1);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn worker_infos(&self) -> Vec<WorkerInfo> {
         self.shared.infos.get().cloned().unwrap_or_default()
     }
 
     /// Whether the pool has given up (its workers crashed too often); submits then fail
     /// with [`Error::PoolBroken`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert!(!executor.is_broken());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn is_broken(&self) -> bool {
         self.shared.refusal() != Error::ShutDown
     }
 
     /// Whether shutdown has begun (submits are refused).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert!(!executor.is_shut_down());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn is_shut_down(&self) -> bool {
         !self.shared.is_running()
     }
 
     /// The workers, for backends (stats, tests).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert_eq!(executor.workers().len(), 2);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn workers(&self) -> &[W] {
         self.shared.workers()
     }

@@ -129,6 +129,16 @@ impl<T: Send + 'static> WorkFuture<T> {
     /// Creates a connected promise and future, for backends and tests; `abortable` says
     /// whether the work can be stopped while it runs (async works can, blocking ones
     /// cannot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (promise, future) = WorkFuture::pair(false);
+    /// promise.complete(Ok(String::from("made by a worker")));
+    /// assert_eq!(future.result().unwrap(), "made by a worker");
+    /// ```
     pub fn pair(abortable: bool) -> (WorkPromise<T>, WorkFuture<T>) {
         let cell = Arc::new(WorkCell {
             state: Mutex::new(CellState {
@@ -151,6 +161,15 @@ impl<T: Send + 'static> WorkFuture<T> {
     }
 
     /// A future that is already resolved with `error` (a refused submission).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::{Error, WorkFuture};
+    ///
+    /// let refused = WorkFuture::<u8>::failed(Error::ShutDown);
+    /// assert_eq!(refused.result(), Err(Error::ShutDown));
+    /// ```
     pub fn failed(error: Error) -> WorkFuture<T> {
         let (promise, future) = WorkFuture::pair(false);
         promise.complete(Err(error));
@@ -207,23 +226,67 @@ impl<T> WorkFuture<T> {
     }
 
     /// Whether the work has an outcome (a result, an error, or a cancellation).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// assert!(!future.done());
+    /// promise.complete(Ok(1));
+    /// assert!(future.done());
+    /// ```
     pub fn done(&self) -> bool {
         matches!(self.cell.lock().phase, Phase::Resolved | Phase::Taken)
     }
 
     /// Whether the work ended by being cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (_promise, future) = WorkFuture::<u8>::pair(true);
+    /// assert!(!future.cancelled());
+    /// future.cancel();
+    /// assert!(future.cancelled());
+    /// ```
     pub fn cancelled(&self) -> bool {
         matches!(self.cell.lock().outcome, Some(Err(Error::Cancelled)))
     }
 
     /// Whether the work has been handed to a worker and has no outcome yet (it may still
     /// be in the worker's inbox, about to start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (_promise, queued) = WorkFuture::<u8>::pair(true);
+    /// assert!(!queued.running(), "not handed to a worker yet");
+    /// ```
     pub fn running(&self) -> bool {
         matches!(self.cell.lock().phase, Phase::Running { .. })
     }
 
     /// Blocks until the work has an outcome or `timeout` passes; returns whether it has
     /// one. The outcome stays in the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// assert_eq!(future.wait_timeout(Duration::from_millis(1)), Ok(false));
+    /// promise.complete(Ok(3));
+    /// assert_eq!(future.wait_timeout(Duration::from_millis(1)), Ok(true));
+    /// assert_eq!(future.result(), Ok(3));
+    /// ```
     ///
     /// # Errors
     ///
@@ -235,6 +298,16 @@ impl<T> WorkFuture<T> {
     }
 
     /// Blocks the current thread until the work has an outcome and returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (promise, future) = WorkFuture::<&str>::pair(true);
+    /// std::thread::spawn(move || promise.complete(Ok("done")));
+    /// assert_eq!(future.result(), Ok("done"));
+    /// ```
     ///
     /// # Errors
     ///
@@ -248,6 +321,16 @@ impl<T> WorkFuture<T> {
 
     /// Like [`result`](Self::result), but gives up after `timeout` with
     /// [`Error::TimedOut`]; the work keeps running (it is detached, as on drop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aplex_core::{Error, WorkFuture};
+    ///
+    /// let (_promise, future) = WorkFuture::<u8>::pair(true);
+    /// assert_eq!(future.result_timeout(Duration::from_millis(5)), Err(Error::TimedOut));
+    /// ```
     ///
     /// # Errors
     ///
@@ -316,6 +399,16 @@ impl<T> fmt::Debug for WorkFuture<T> {
 /// Dropping it without calling [`complete`](Self::complete) resolves the future to
 /// [`Error::Cancelled`], so a work lost on the way (a worker torn down) never leaves its
 /// future hanging.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{Error, WorkFuture};
+///
+/// let (promise, future) = WorkFuture::<u8>::pair(true);
+/// drop(promise); // lost on the way
+/// assert_eq!(future.result(), Err(Error::Cancelled));
+/// ```
 pub struct WorkPromise<T> {
     cell: Option<Arc<WorkCell<T>>>,
 }
@@ -323,6 +416,16 @@ pub struct WorkPromise<T> {
 impl<T> WorkPromise<T> {
     /// Resolves the future with `outcome`; returns `false` (dropping the outcome) if it
     /// already had one, e.g. it was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// future.cancel();
+    /// assert!(!promise.complete(Ok(1)), "the cancellation came first");
+    /// ```
     pub fn complete(mut self, outcome: Result<T, Error>) -> bool {
         match self.cell.take() {
             Some(cell) => cell.resolve(outcome),
@@ -332,6 +435,17 @@ impl<T> WorkPromise<T> {
 
     /// Whether the future already has an outcome (cancelled before the work started), in
     /// which case the work should not be run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkFuture;
+    ///
+    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// assert!(!promise.is_resolved());
+    /// future.cancel();
+    /// assert!(promise.is_resolved(), "cancelled before it started: do not run it");
+    /// ```
     pub fn is_resolved(&self) -> bool {
         self.cell
             .as_ref()

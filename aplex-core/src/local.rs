@@ -33,6 +33,24 @@ use crate::worker::{CloseMode, WorkId};
 use crate::Error;
 
 /// One unit of work for a worker's loop.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex_core::{CloseMode, WorkId};
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+/// let (done_tx, done_rx) = std::sync::mpsc::channel();
+/// sender.send(LocalMessage::Run(WorkId(1), LocalJob::Async(Box::new(move || {
+///     Box::pin(async move { done_tx.send("ran").unwrap() })
+/// })))).unwrap();
+/// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
+/// let local = tokio::task::LocalSet::new();
+/// runtime.block_on(local.run_until(serve_local(receiver, |id| assert_eq!(id, WorkId(1)))));
+/// assert_eq!(done_rx.recv().unwrap(), "ran");
+/// ```
 pub enum LocalJob {
     /// Makes, on the worker's thread, a future that runs there as a local task.
     Async(Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>),
@@ -50,6 +68,24 @@ impl fmt::Debug for LocalJob {
 }
 
 /// What a worker's loop is sent.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex_core::{CloseMode, WorkId};
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+/// let (done_tx, done_rx) = std::sync::mpsc::channel();
+/// sender.send(LocalMessage::Run(WorkId(1), LocalJob::Async(Box::new(move || {
+///     Box::pin(async move { done_tx.send("ran").unwrap() })
+/// })))).unwrap();
+/// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
+/// let local = tokio::task::LocalSet::new();
+/// runtime.block_on(local.run_until(serve_local(receiver, |id| assert_eq!(id, WorkId(1)))));
+/// assert_eq!(done_rx.recv().unwrap(), "ran");
+/// ```
 #[derive(Debug)]
 pub enum LocalMessage {
     /// Start a work.
@@ -93,6 +129,24 @@ impl Drop for TaskGuard {
 /// Serves `receiver` until closed; must run inside a `LocalSet`.
 ///
 /// `on_finished` is called once per work, when it is over however it ended.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex_core::{CloseMode, WorkId};
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+/// let (done_tx, done_rx) = std::sync::mpsc::channel();
+/// sender.send(LocalMessage::Run(WorkId(1), LocalJob::Async(Box::new(move || {
+///     Box::pin(async move { done_tx.send("ran").unwrap() })
+/// })))).unwrap();
+/// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
+/// let local = tokio::task::LocalSet::new();
+/// runtime.block_on(local.run_until(serve_local(receiver, |id| assert_eq!(id, WorkId(1)))));
+/// assert_eq!(done_rx.recv().unwrap(), "ran");
+/// ```
 pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
     on_finished: impl Fn(WorkId) + 'static,
@@ -206,6 +260,15 @@ fn abort_all(state: &LoopState) {
 }
 
 /// Runs an async work, turning a panic into [`Error::Panicked`] with its message.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{local::catch_async, Error};
+///
+/// let caught = futures::executor::block_on(catch_async(async { panic!("oops") }));
+/// assert_eq!(caught, Err::<(), _>(Error::Panicked { message: "oops".into() }));
+/// ```
 pub async fn catch_async<T>(run: impl Future<Output = T>) -> Result<T, Error> {
     AssertUnwindSafe(run)
         .catch_unwind()
@@ -216,6 +279,15 @@ pub async fn catch_async<T>(run: impl Future<Output = T>) -> Result<T, Error> {
 }
 
 /// Runs a blocking work, turning a panic into [`Error::Panicked`] with its message.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::local::catch_blocking;
+///
+/// assert_eq!(catch_blocking(|| 2 + 2), Ok(4));
+/// assert!(catch_blocking(|| -> u8 { panic!("no") }).is_err());
+/// ```
 pub fn catch_blocking<T>(run: impl FnOnce() -> T) -> Result<T, Error> {
     catch_unwind(AssertUnwindSafe(run)).map_err(|payload| Error::Panicked {
         message: panic_message(&*payload),

@@ -23,17 +23,56 @@ use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::Error;
 
 /// One result per item of a chunk, in the chunk's order.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{ChunkResults, Error};
+///
+/// let chunk: ChunkResults<u8> = vec![Ok(1), Err(Error::Cancelled)];
+/// assert_eq!(chunk.len(), 2);
+/// ```
 pub type ChunkResults<T> = Vec<Result<T, Error>>;
 
 /// The future of one chunk.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{ChunkFuture, WorkFuture};
+///
+/// let (promise, future): (_, ChunkFuture<u8>) = WorkFuture::pair(true);
+/// promise.complete(Ok(vec![Ok(1), Ok(2)]));
+/// assert_eq!(future.result().unwrap().len(), 2);
+/// ```
 pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 
 /// Submits one chunk of items (with the map's meta) and returns its future; what it
 /// dispatches may stay staged until [`FlushChunks`] is called.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{SubmitChunk, WorkFuture};
+///
+/// let _inline: SubmitChunk<'_, u8, u8> = Box::new(|chunk, _meta| {
+///     let (promise, future) = WorkFuture::pair(true);
+///     promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
+///     future
+/// });
+/// ```
 pub type SubmitChunk<'a, A, T> =
     Box<dyn FnMut(Vec<A>, Option<Arc<Meta>>) -> ChunkFuture<T> + Send + 'a>;
 
 /// Sends the chunks submitted since the last call (see `Executor::submit_staged`).
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::FlushChunks;
+///
+/// let _nothing_to_flush: FlushChunks<'_> = Box::new(|| {});
+/// ```
 pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 
 /// Results of a work mapped over an input; made by a pool's `map`.
@@ -42,6 +81,23 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// [`Stream`] with [`into_stream`](Self::into_stream). Results come in input order unless
 /// [`unordered`](Self::unordered) is set. Each item is a `Result`: the first `Err` ends
 /// the map and cancels the rest.
+///
+/// # Examples
+///
+/// ```
+/// # use aplex_core::{Map, WorkFuture};
+/// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+/// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+/// #         let (promise, future) = WorkFuture::pair(true);
+/// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+/// #         future
+/// #     }), Box::new(|| {}))
+/// # }
+/// let doubled: Vec<u64> = doubling_map(0..5).collect::<Result<_, _>>()?;
+/// assert_eq!(doubled, [0, 2, 4, 6, 8]);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 ///
 /// # Cancel safety
 ///
@@ -70,6 +126,21 @@ pub struct Map<'a, A, T> {
 impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// Creates a map; pools call this. `window` is the default bound on chunks in flight;
     /// `flush` is called after each burst of `submit`s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// assert_eq!(doubling_map(1..3).count(), 2);
+    /// ```
     pub fn new(
         input: impl Iterator<Item = A> + Send + 'a,
         window: usize,
@@ -100,6 +171,24 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// Sends items to workers in chunks of `chunksize` (default 1): one dispatch per
     /// chunk, fewer round trips for tiny works. `0` makes the map yield
     /// [`Error::InvalidConfig`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// let doubled: Vec<u64> = doubling_map(0..100).chunksize(10).collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled[99], 198);
+    /// assert!(doubling_map(0..3).chunksize(0).next().unwrap().is_err());
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn chunksize(mut self, chunksize: usize) -> Self {
         self.chunksize = chunksize;
         self
@@ -107,6 +196,24 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
 
     /// Gives up with [`Error::TimedOut`] if a result is not there `timeout` after the
     /// call to `map` (as in `concurrent.futures`); the rest is then cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// use std::time::Duration;
+    /// let doubled: Vec<u64> = doubling_map(0..3).timeout(Duration::from_secs(5)).collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled, [0, 2, 4]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -114,6 +221,23 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
 
     /// Passes `meta` to the load balancer for every chunk (the seeds'
     /// `load_balancing_meta`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// let doubled: Vec<u64> = doubling_map(0..3).meta("batch 7").collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled.len(), 3);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn meta<M: std::any::Any + Send + Sync>(mut self, meta: M) -> Self {
         self.meta = Some(Arc::new(meta));
         self
@@ -121,12 +245,48 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
 
     /// Bounds the chunks in flight at once (default: `pool_size × max_works_per_worker`);
     /// the input is pulled no further ahead than this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// let endless = 0..;
+    /// let first: Vec<u64> = doubling_map(endless).window(4).take(10).collect::<Result<_, _>>()?;
+    /// assert_eq!(first[9], 18);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn window(mut self, chunks: usize) -> Self {
         self.window = chunks.max(1);
         self
     }
 
     /// Yields results as they complete instead of in input order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// let mut doubled: Vec<u64> = doubling_map(0..5).unordered().collect::<Result<_, _>>()?;
+    /// doubled.sort();
+    /// assert_eq!(doubled, [0, 2, 4, 6, 8]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn unordered(mut self) -> Self {
         self.ordered = false;
         self
@@ -151,6 +311,23 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     /// Turns the map into an async [`Stream`] of results, for any runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// use futures::StreamExt;
+    /// let doubled: Vec<_> = futures::executor::block_on(doubling_map(0..3).into_stream().collect());
+    /// assert_eq!(doubled, [Ok(0), Ok(2), Ok(4)]);
+    /// ```
     pub fn into_stream(self) -> MapStream<'a, A, T> {
         MapStream { map: self }
     }
@@ -321,6 +498,23 @@ impl<A, T> fmt::Debug for Map<'_, A, T> {
 }
 
 /// A [`Map`] as an async [`Stream`] of results; made by [`Map::into_stream`].
+///
+/// # Examples
+///
+/// ```
+/// # use aplex_core::{Map, WorkFuture};
+/// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
+/// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+/// #         let (promise, future) = WorkFuture::pair(true);
+/// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+/// #         future
+/// #     }), Box::new(|| {}))
+/// # }
+/// use futures::StreamExt;
+/// let mut stream = doubling_map(5..6).into_stream();
+/// assert_eq!(futures::executor::block_on(stream.next()), Some(Ok(10)));
+/// ```
 ///
 /// # Cancel safety
 ///

@@ -8,12 +8,33 @@ use crate::balancer::LoadBalancer;
 use crate::Error;
 
 /// The default for `max_works_per_worker`, as in Python aplex.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(aplex_core::DEFAULT_MAX_WORKS_PER_WORKER, 300);
+/// ```
 pub const DEFAULT_MAX_WORKS_PER_WORKER: usize = 300;
 
 /// The default time `Drop` lets workers finish before giving up on them.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(aplex_core::DEFAULT_SHUTDOWN_GRACE.as_secs(), 5);
+/// ```
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Backend-independent pool settings, filled in by a backend's builder.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::PoolOptions;
+///
+/// let options = PoolOptions { pool_size: Some(0), ..PoolOptions::default() };
+/// assert!(options.validate().is_err());
+/// ```
 pub struct PoolOptions {
     /// Number of workers; `None` means the number of CPUs.
     pub pool_size: Option<usize>,
@@ -55,12 +76,32 @@ impl fmt::Debug for PoolOptions {
 
 impl PoolOptions {
     /// The pool size these options give: the set one, or the number of CPUs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::PoolOptions;
+    ///
+    /// let options = PoolOptions { pool_size: Some(3), ..PoolOptions::default() };
+    /// assert_eq!(options.resolved_pool_size(), 3);
+    /// assert!(PoolOptions::default().resolved_pool_size() >= 1);
+    /// ```
     pub fn resolved_pool_size(&self) -> usize {
         self.pool_size
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
     }
 
     /// Checks every setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::{Error, PoolOptions};
+    ///
+    /// let zero_cap = PoolOptions { max_works_per_worker: 0, ..PoolOptions::default() };
+    /// assert!(matches!(zero_cap.validate(), Err(Error::InvalidConfig { setting: "max_works_per_worker", .. })));
+    /// assert!(PoolOptions::default().validate().is_ok());
+    /// ```
     ///
     /// # Errors
     ///

@@ -37,11 +37,34 @@ thread_local! {
 /// runtime context is entered (a runtime's blocking-pool thread running a blocking work).
 ///
 /// Backends call this at the start of every blocking work.
+///
+/// # Examples
+///
+/// ```
+/// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// runtime.block_on(async {
+///     let blocking = tokio::task::spawn_blocking(|| {
+///         aplex_core::allow_blocking_on_this_thread();
+///         aplex_core::ensure_blocking_allowed()
+///     });
+///     assert!(blocking.await.unwrap().is_ok());
+/// });
+/// ```
 pub fn allow_blocking_on_this_thread() {
     BLOCKING_ALLOWED.with(|allowed| allowed.set(true));
 }
 
 /// Fails with [`Error::BlockingInRuntime`] when the current thread drives a tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{ensure_blocking_allowed, Error};
+///
+/// assert!(ensure_blocking_allowed().is_ok());
+/// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// runtime.block_on(async { assert_eq!(ensure_blocking_allowed(), Err(Error::BlockingInRuntime)) });
+/// ```
 ///
 /// # Errors
 ///
@@ -60,6 +83,17 @@ pub fn ensure_blocking_allowed() -> Result<(), Error> {
 /// means the deadline passed first.
 ///
 /// This does not check [`ensure_blocking_allowed`]; callers do.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let mut ready = std::future::ready(5);
+/// assert_eq!(aplex_core::block_until(&mut ready, None), Some(5));
+/// let mut never = std::future::pending::<u8>();
+/// assert_eq!(aplex_core::block_until(&mut never, Some(Instant::now() + Duration::from_millis(1))), None);
+/// ```
 pub fn block_until<F: Future + Unpin>(
     future: &mut F,
     deadline: Option<Instant>,

@@ -9,6 +9,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Identifies one dispatched work (or chunk of a map) within its pool.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::WorkId;
+///
+/// assert_eq!(WorkId(7).to_string(), "work#7");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WorkId(pub u64);
 
@@ -19,6 +27,15 @@ impl fmt::Display for WorkId {
 }
 
 /// What a load balancer (and a user) may know about one worker.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::WorkerInfo;
+///
+/// let info = WorkerInfo { index: 0, name: "aplex-worker-0".into(), pid: std::process::id() };
+/// assert_eq!(info.index, 0);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerInfo {
     /// Position of the worker in the pool, `0..pool_size`.
@@ -30,6 +47,14 @@ pub struct WorkerInfo {
 }
 
 /// How a worker should stop.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::CloseMode;
+///
+/// assert_ne!(CloseMode::Drain, CloseMode::Abort);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseMode {
     /// Finish every work already handed over, then exit.
@@ -43,6 +68,41 @@ pub enum CloseMode {
 ///
 /// Implemented by the thread and process backends, each on its own; the executor in this
 /// crate drives it. Calls never block on the worker: a backend queues what it is given.
+///
+/// # Examples
+///
+/// ```
+/// # use std::time::Instant;
+/// # use aplex_core::*;
+/// # /// A worker that runs each job at once on the submitting thread.
+/// # struct Inline(WorkerSeat);
+/// # impl Worker for Inline {
+/// #     type Job = Box<dyn FnOnce() + Send>;
+/// #     fn info(&self) -> WorkerInfo {
+/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+/// #     }
+/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+/// #         job();
+/// #         self.0.events.work_finished(self.0.index);
+/// #         Ok(())
+/// #     }
+/// #     fn cancel(&self, _id: WorkId) {}
+/// #     fn close(&self, _mode: CloseMode) {}
+/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+/// # }
+/// # struct First;
+/// # impl LoadBalancer for First {
+/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+/// # }
+/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+/// let (promise, mut future) = WorkFuture::pair(false);
+/// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+///     Box::new(move || { promise.complete(Ok(6 * 7)); })
+/// })?;
+/// assert_eq!(future.result()?, 42);
+/// # Ok::<(), Error>(())
+/// ```
 pub trait Worker: Send + Sync + 'static {
     /// What the backend ships to its worker for one work (a boxed closure for threads,
     /// a work name and encoded arguments for processes).
@@ -80,6 +140,42 @@ pub trait Worker: Send + Sync + 'static {
 }
 
 /// How a worker tells its executor what happened.
+///
+/// # Examples
+///
+/// ```
+/// # use std::time::Instant;
+/// # use aplex_core::*;
+/// # /// A worker that runs each job at once on the submitting thread.
+/// # struct Inline(WorkerSeat);
+/// # impl Worker for Inline {
+/// #     type Job = Box<dyn FnOnce() + Send>;
+/// #     fn info(&self) -> WorkerInfo {
+/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+/// #     }
+/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+/// #         job();
+/// #         self.0.events.work_finished(self.0.index);
+/// #         Ok(())
+/// #     }
+/// #     fn cancel(&self, _id: WorkId) {}
+/// #     fn close(&self, _mode: CloseMode) {}
+/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+/// # }
+/// # struct First;
+/// # impl LoadBalancer for First {
+/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+/// # }
+/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+/// // Inline::dispatch above reports each job over with `events.work_finished(index)`.
+/// let (promise, mut future) = WorkFuture::pair(false);
+/// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+///     Box::new(move || { promise.complete(Ok(6 * 7)); })
+/// })?;
+/// assert_eq!(executor.workloads(), [0, 0]);
+/// # Ok::<(), Error>(())
+/// ```
 pub trait WorkerEvents: Send + Sync + 'static {
     /// Work dispatched to `worker` is over: completed, failed, panicked, aborted, or lost.
     fn work_finished(&self, worker: usize);
@@ -93,6 +189,38 @@ pub trait WorkerEvents: Send + Sync + 'static {
 }
 
 /// Everything a backend needs to start the worker for one slot.
+///
+/// # Examples
+///
+/// ```
+/// # use std::time::Instant;
+/// # use aplex_core::*;
+/// # /// A worker that runs each job at once on the submitting thread.
+/// # struct Inline(WorkerSeat);
+/// # impl Worker for Inline {
+/// #     type Job = Box<dyn FnOnce() + Send>;
+/// #     fn info(&self) -> WorkerInfo {
+/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+/// #     }
+/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+/// #         job();
+/// #         self.0.events.work_finished(self.0.index);
+/// #         Ok(())
+/// #     }
+/// #     fn cancel(&self, _id: WorkId) {}
+/// #     fn close(&self, _mode: CloseMode) {}
+/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+/// # }
+/// # struct First;
+/// # impl LoadBalancer for First {
+/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+/// # }
+/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+/// // Executor::start hands each new worker its seat: its index and where to report.
+/// assert_eq!(executor.worker_infos().len(), 2);
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Clone)]
 pub struct WorkerSeat {
     /// The slot's index, `0..pool_size`.

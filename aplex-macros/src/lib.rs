@@ -23,6 +23,19 @@ use syn::{parse_macro_input, FnArg, ItemFn};
 ///
 /// The function must take exactly one argument (use a tuple for several) whose type
 /// implements `serde::Deserialize`, and return a type implementing `serde::Serialize`.
+///
+/// # Examples
+///
+/// A proc-macro crate cannot run its own macro in a doctest; this example is compiled
+/// and run in the `aplex` crate's documentation of `work`.
+///
+/// ```ignore
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().build()?;
+/// assert_eq!(pool.submit(double, 21).result()?, 42);
+/// ```
 #[proc_macro_attribute]
 pub fn work(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = parse_macro_input!(item as ItemFn);

@@ -14,6 +14,12 @@ use crate::slot::PoolContext;
 use crate::worker::ProcessWorker;
 
 /// The default bound on a worker process's start-up (spawn and handshake).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(aplex_process::DEFAULT_START_TIMEOUT.as_secs(), 10);
+/// ```
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Configures and builds a [`ProcessAsyncPoolExecutor`].
@@ -44,18 +50,47 @@ pub struct ProcessPoolBuilder {
 
 impl ProcessPoolBuilder {
     /// The number of worker processes (default: the number of CPUs). At least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.worker_pids().len(), 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn pool_size(mut self, pool_size: usize) -> Self {
         self.options.pool_size = Some(pool_size);
         self
     }
 
     /// The most works one worker runs at once (default 300). At least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).max_works_per_worker(4).build()?;
+    /// assert_eq!(pool.max_works_per_worker(), 4);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn max_works_per_worker(mut self, max: usize) -> Self {
         self.options.max_works_per_worker = max;
         self
     }
 
     /// The balancer choosing a worker for each work (default [`RoundRobin`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).load_balancer(aplex_balance::Average::default()).build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn load_balancer(mut self, balancer: impl LoadBalancer) -> Self {
         self.options.load_balancer = Some(Box::new(balancer));
         self
@@ -63,12 +98,31 @@ impl ProcessPoolBuilder {
 
     /// Bounds the parent-side pending queue (default: unbounded); see the thread pool's
     /// builder.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).max_pending(1_000).build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn max_pending(mut self, max: usize) -> Self {
         self.options.max_pending = Some(max);
         self
     }
 
     /// How long dropping the pool lets workers stop before killing them (default 5 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).shutdown_grace(std::time::Duration::from_millis(200)).build()?;
+    /// drop(pool); // workers still busy after 200 ms would be killed
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.options.shutdown_grace = grace;
         self
@@ -76,6 +130,19 @@ impl ProcessPoolBuilder {
 
     /// How each worker process builds its tokio runtime (the seeds'
     /// `worker_loop_factory`); default: current-thread with I/O and time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// use aplex::{RuntimeConfig, RuntimeFlavor};
+    /// let pool = ProcessAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .worker_loop_factory(RuntimeConfig { flavor: RuntimeFlavor::MultiThread { worker_threads: 2 }, ..RuntimeConfig::default() })
+    ///     .build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn worker_loop_factory(mut self, runtime: RuntimeConfig) -> Self {
         self.runtime = runtime;
         self
@@ -83,18 +150,48 @@ impl ProcessPoolBuilder {
 
     /// How long a worker process may take to start and shake hands (default 10 s); a
     /// worker slower than this fails `build()` (or counts as a crash when replacing one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// let impatient = ProcessAsyncPoolExecutor::builder().pool_size(1).start_timeout(std::time::Duration::from_nanos(1)).build();
+    /// assert!(matches!(impatient, Err(aplex_core::Error::WorkerStart { .. })));
+    /// ```
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = Some(timeout);
         self
     }
 
     /// When crashing workers make the pool give up (default: more than 10 in 60 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex::ProcessAsyncPoolExecutor;
+    /// use aplex::CrashLimit;
+    /// let pool = ProcessAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .crash_limit(CrashLimit { max_crashes: 100, window: std::time::Duration::from_secs(10) })
+    ///     .build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn crash_limit(mut self, limit: CrashLimit) -> Self {
         self.crash_limit = limit;
         self
     }
 
     /// Starts the worker processes and waits for each one's handshake.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert!(pool.worker_pids().iter().all(Option::is_some));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

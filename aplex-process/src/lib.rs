@@ -54,8 +54,34 @@ pub mod __private {
     pub use serde_bytes::ByteBuf;
 
     /// What an async trampoline returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+    /// #[aplex::work]
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit(double, 4).result()?, 8);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub type AsyncOutcome =
         futures::future::LocalBoxFuture<'static, Result<ByteBuf, aplex_core::Error>>;
     /// What a blocking trampoline returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+    /// #[aplex::work]
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit(double, 4).result()?, 8);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub type BlockingOutcome = Result<ByteBuf, aplex_core::Error>;
 }

@@ -24,12 +24,51 @@ use aplex_core::local::{catch_async, catch_blocking};
 use crate::wire::{decode, encode, WireError};
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 pub type AsyncTrampoline = fn(ByteBuf) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
 
 /// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 pub type BlockingTrampoline = fn(ByteBuf) -> Result<ByteBuf, Error>;
 
 /// How a registered work runs.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Trampoline {
     /// An `async fn`: runs as a local task on the worker's runtime.
@@ -39,6 +78,19 @@ pub enum Trampoline {
 }
 
 /// One registered work; made by `#[aplex::work]`, not by hand.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct WorkEntry {
     name: fn() -> &'static str,
@@ -47,6 +99,19 @@ pub struct WorkEntry {
 
 impl WorkEntry {
     /// An entry for an async work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+    /// #[aplex::work]
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit(double, 4).result()?, 8);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub const fn asynchronous(name: fn() -> &'static str, run: AsyncTrampoline) -> Self {
         WorkEntry {
             name,
@@ -55,6 +120,19 @@ impl WorkEntry {
     }
 
     /// An entry for a blocking work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+    /// #[aplex::work]
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit(double, 4).result()?, 8);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub const fn blocking(name: fn() -> &'static str, run: BlockingTrampoline) -> Self {
         WorkEntry {
             name,
@@ -68,12 +146,38 @@ impl WorkEntry {
 pub static WORKS: [WorkEntry];
 
 /// The registry name of the function item `work`.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 pub fn type_name_of<F>(_work: &F) -> &'static str {
     type_name::<F>()
 }
 
 /// The trampoline body of an async work: decode the chunk, run every item
 /// concurrently (a panic fails only its item), encode the outcomes.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 pub fn run_async<F, A, Fut>(
     name: &'static str,
     args: ByteBuf,
@@ -95,6 +199,19 @@ where
 
 /// The trampoline body of a blocking work: decode the chunk, run every item in turn (a
 /// panic fails only its item), encode the outcomes.
+///
+/// # Examples
+///
+/// ```
+/// # extern crate aplex_process as aplex;
+/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(double, 4).result()?, 8);
+/// # Ok::<(), aplex_core::Error>(())
+/// ```
 pub fn run_blocking<F, A, R>(name: &'static str, args: ByteBuf, work: F) -> Result<ByteBuf, Error>
 where
     F: Fn(A) -> R,

@@ -6,6 +6,15 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 /// Which tokio scheduler a worker process runs.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_process::{RuntimeConfig, RuntimeFlavor};
+///
+/// let config = RuntimeConfig { flavor: RuntimeFlavor::CurrentThread, ..RuntimeConfig::default() };
+/// assert_eq!(config, RuntimeConfig::default());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum RuntimeFlavor {
@@ -65,6 +74,16 @@ impl Default for RuntimeConfig {
 
 impl RuntimeConfig {
     /// Builds the runtime this config describes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_process::{RuntimeConfig, RuntimeFlavor};
+    ///
+    /// let zero = RuntimeConfig { flavor: RuntimeFlavor::MultiThread { worker_threads: 0 }, ..RuntimeConfig::default() };
+    /// assert!(zero.build().is_err());
+    /// assert!(RuntimeConfig::default().build().is_ok());
+    /// ```
     ///
     /// # Errors
     ///

@@ -13,9 +13,27 @@ use crate::pool::ThreadAsyncPoolExecutor;
 use crate::worker::ThreadWorker;
 
 /// Builds each worker's tokio runtime (the seeds' `worker_loop_factory`).
+///
+/// # Examples
+///
+/// ```
+/// use aplex_thread::RuntimeFactory;
+/// use std::sync::Arc;
+///
+/// let factory: RuntimeFactory = Arc::new(|| tokio::runtime::Builder::new_current_thread().enable_all().build());
+/// assert!(factory().is_ok());
+/// ```
 pub type RuntimeFactory = Arc<dyn Fn() -> io::Result<Runtime> + Send + Sync>;
 
 /// The default `worker_loop_factory`: a current-thread runtime with I/O and time.
+///
+/// # Examples
+///
+/// ```
+/// let runtime = aplex_thread::default_runtime()?;
+/// assert_eq!(runtime.block_on(async { 1 }), 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn default_runtime() -> io::Result<Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -66,6 +84,15 @@ impl fmt::Debug for ThreadPoolBuilder {
 
 impl ThreadPoolBuilder {
     /// The number of worker threads (default: the number of CPUs). Must be at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    /// let pool = ThreadAsyncPoolExecutor::builder().pool_size(3).build()?;
+    /// assert_eq!(pool.pool_size(), 3);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn pool_size(mut self, pool_size: usize) -> Self {
         self.options.pool_size = Some(pool_size);
         self
@@ -73,12 +100,29 @@ impl ThreadPoolBuilder {
 
     /// The most works one worker runs at once (default 300). Must be at least 1. More
     /// works wait in the pool's pending queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    /// let pool = ThreadAsyncPoolExecutor::builder().max_works_per_worker(10).build()?;
+    /// assert_eq!(pool.max_works_per_worker(), 10);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn max_works_per_worker(mut self, max: usize) -> Self {
         self.options.max_works_per_worker = max;
         self
     }
 
     /// The balancer choosing a worker for each work (default [`RoundRobin`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    /// let pool = ThreadAsyncPoolExecutor::builder().load_balancer(aplex_balance::Random::default()).build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn load_balancer(mut self, balancer: impl LoadBalancer) -> Self {
         self.options.load_balancer = Some(Box::new(balancer));
         self
@@ -86,12 +130,33 @@ impl ThreadPoolBuilder {
 
     /// Bounds the pending queue: beyond `max` waiting works, `submit` blocks and
     /// `try_submit` fails with [`Error::QueueFull`] (default: unbounded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    /// let pool = ThreadAsyncPoolExecutor::builder().pool_size(1).max_works_per_worker(1).max_pending(1).build()?;
+    /// let running = pool.submit(|()| std::future::pending::<()>(), ());
+    /// let queued = pool.try_submit(|()| async {}, ()).expect("one place in the queue");
+    /// let refused = pool.try_submit(|()| async {}, ()).unwrap_err();
+    /// assert_eq!(refused.error, aplex_core::Error::QueueFull { capacity: 1 });
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn max_pending(mut self, max: usize) -> Self {
         self.options.max_pending = Some(max);
         self
     }
 
     /// How long dropping the pool waits for workers to stop (default 5 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    /// let pool = ThreadAsyncPoolExecutor::builder().shutdown_grace(std::time::Duration::from_millis(100)).build()?;
+    /// drop(pool); // stops waiting for workers after 100 ms
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.options.shutdown_grace = grace;
         self
@@ -125,12 +190,29 @@ impl ThreadPoolBuilder {
     }
 
     /// Names worker threads `{prefix}{index}` (default `aplex-worker-`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_thread::ThreadAsyncPoolExecutor;
+    /// let pool = ThreadAsyncPoolExecutor::builder().pool_size(1).thread_name_prefix("crawler-").build()?;
+    /// assert_eq!(pool.workers()[0].name, "crawler-0");
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = prefix.into();
         self
     }
 
     /// Starts the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.workers().len(), 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
     ///
     /// # Errors
     ///

@@ -87,9 +87,35 @@ pub use aplex_thread::{
     default_runtime, RuntimeFactory, ThreadAsyncPoolExecutor, ThreadPoolBuilder,
 };
 
+/// Registers a module-level `async fn` or `fn` as a work that process workers can run
+/// by name (it stays an ordinary function; the thread pool runs it too).
+///
+/// The function takes exactly one argument — several travel as a tuple — whose type is
+/// `serde::Deserialize`, and returns a `serde::Serialize` type.
+///
+/// # Examples
+///
+/// ```
+/// use aplex::ProcessAsyncPoolExecutor;
+///
+/// #[aplex::work]
+/// async fn greet(name: String) -> String { format!("hello, {name}") }
+///
+/// #[aplex::work]
+/// fn add((a, b): (i64, i64)) -> i64 { a + b }
+///
+/// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// assert_eq!(pool.submit(greet, "you".to_owned()).result()?, "hello, you");
+/// assert_eq!(pool.submit_blocking(add, (2, -5)).result()?, -3);
+/// assert_eq!(add((1, 1)), 2); // still an ordinary function
+/// # Ok::<(), aplex::Error>(())
+/// ```
+#[cfg(feature = "process")]
+pub use aplex_process::work;
+
 #[cfg(feature = "process")]
 pub use aplex_process::{
-    work, CrashLimit, ProcessAsyncPoolExecutor, ProcessPoolBuilder, RuntimeConfig, RuntimeFlavor,
+    CrashLimit, ProcessAsyncPoolExecutor, ProcessPoolBuilder, RuntimeConfig, RuntimeFlavor,
     DEFAULT_START_TIMEOUT,
 };
 
@@ -107,6 +133,16 @@ pub use serde;
 /// Load balancers: [`RoundRobin`](balance::RoundRobin) (the default),
 /// [`Random`](balance::Random), [`Average`](balance::Average), and what a custom one
 /// needs.
+///
+/// # Examples
+///
+/// ```
+/// use aplex::balance::Average;
+/// use aplex::ThreadAsyncPoolExecutor;
+///
+/// let pool = ThreadAsyncPoolExecutor::builder().load_balancer(Average::default()).build()?;
+/// # Ok::<(), aplex::Error>(())
+/// ```
 pub mod balance {
     pub use aplex_balance::*;
 }
