@@ -18,10 +18,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
-use crate::balancer::{LoadBalancer, Meta, WorkerView};
+use crate::balancer::{LoadBalancer, WorkerView};
+use crate::deadlines::{Deadlines, TimeOut};
 use crate::future::{CancelRunning, Tracked};
+use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo};
 use crate::Error;
 
@@ -53,7 +56,7 @@ pub enum Admission {
 pub(crate) struct Pending<J> {
     job: J,
     tracked: Arc<dyn Tracked>,
-    meta: Option<Arc<Meta>>,
+    options: WorkOptions,
 }
 
 impl<J> Pending<J> {
@@ -77,6 +80,10 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) workloads: Box<[AtomicUsize]>,
     pub(crate) max_works_per_worker: usize,
     pub(crate) max_pending: Option<usize>,
+    default_timeout: Option<Duration>,
+    pub(crate) deadlines: Arc<Deadlines>,
+    /// This shared state, weakly, for the timer to call back into.
+    pub(crate) this: OnceLock<Weak<Shared<W>>>,
     pub(crate) queue: Mutex<Queue<W::Job>>,
     /// Signalled when the pending queue shrinks (bounded submits wait on it).
     pub(crate) room: Condvar,
@@ -94,6 +101,7 @@ impl<W: Worker> Shared<W> {
         pool_size: usize,
         max_works_per_worker: usize,
         max_pending: Option<usize>,
+        default_timeout: Option<Duration>,
         balancer: Box<dyn LoadBalancer>,
     ) -> Self {
         Shared {
@@ -102,6 +110,9 @@ impl<W: Worker> Shared<W> {
             workloads: (0..pool_size).map(|_| AtomicUsize::new(0)).collect(),
             max_works_per_worker,
             max_pending,
+            default_timeout,
+            deadlines: Arc::new(Deadlines::default()),
+            this: OnceLock::new(),
             queue: Mutex::new(Queue {
                 balancer,
                 pending: VecDeque::new(),
@@ -164,7 +175,7 @@ impl<W: Worker> Shared<W> {
     pub(crate) fn admit(
         &self,
         tracked: Arc<dyn Tracked>,
-        meta: Option<Arc<Meta>>,
+        options: WorkOptions,
         admission: Admission,
         flush: bool,
         build: impl FnOnce() -> W::Job,
@@ -174,7 +185,7 @@ impl<W: Worker> Shared<W> {
             return Err(self.refusal());
         }
         if queue.pending.is_empty() && self.any_available() {
-            self.dispatch(&mut queue, build(), tracked, meta.as_deref());
+            self.dispatch(&mut queue, build(), tracked, &options);
             if flush {
                 self.flush(&mut queue);
             }
@@ -186,7 +197,7 @@ impl<W: Worker> Shared<W> {
         queue.pending.push_back(Pending {
             job: build(),
             tracked,
-            meta,
+            options,
         });
         self.pending_len.fetch_add(1, Ordering::SeqCst);
         self.drain(&mut queue);
@@ -258,8 +269,7 @@ impl<W: Worker> Shared<W> {
             self.pending_len.fetch_sub(1, Ordering::SeqCst);
             popped = true;
             if !pending.tracked.is_resolved() {
-                let meta = pending.meta.as_deref();
-                self.dispatch(queue, pending.job, pending.tracked, meta);
+                self.dispatch(queue, pending.job, pending.tracked, &pending.options);
             }
         }
         if popped {
@@ -279,11 +289,13 @@ impl<W: Worker> Shared<W> {
         queue: &mut Queue<W::Job>,
         job: W::Job,
         tracked: Arc<dyn Tracked>,
-        meta: Option<&Meta>,
+        options: &WorkOptions,
     ) {
         let infos = self.infos.get().map_or(&[][..], Vec::as_slice);
         let view = WorkerView::new(infos, &self.workloads, self.max_works_per_worker);
-        let mut worker = queue.balancer.get_proper_worker(&view, meta);
+        let mut worker = queue
+            .balancer
+            .get_proper_worker(&view, options.meta.as_deref());
         if !view.is_available(worker) {
             worker = view.available_workers().next().unwrap_or(0);
         }
@@ -299,6 +311,15 @@ impl<W: Worker> Shared<W> {
                 reason: format!("worker {worker} is gone"),
             });
             drop(job);
+            return;
+        }
+        if let Some(timeout) = options.timeout.or(self.default_timeout) {
+            let stopper: Weak<dyn TimeOut> = match self.this.get() {
+                Some(this) => this.clone(),
+                None => return,
+            };
+            self.deadlines
+                .schedule(Instant::now() + timeout, &tracked, stopper);
         }
     }
 
@@ -350,6 +371,14 @@ impl<W: Worker> Shared<W> {
             });
         }
         self.close_workers(CloseMode::Drain);
+    }
+}
+
+impl<W: Worker> TimeOut for Shared<W> {
+    fn time_out(&self, worker: usize, id: WorkId, abortable: bool) {
+        if let Some(worker) = self.workers().get(worker) {
+            worker.time_out(id, abortable);
+        }
     }
 }
 

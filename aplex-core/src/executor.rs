@@ -18,10 +18,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
-use crate::balancer::{LoadBalancer, Meta};
+use crate::balancer::LoadBalancer;
 use crate::dispatch::{Admission, Shared};
 use crate::future::{CancelRunning, WorkFuture};
 use crate::options::PoolOptions;
+use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, Worker, WorkerEvents, WorkerInfo, WorkerSeat};
 use crate::Error;
 
@@ -56,7 +57,7 @@ use crate::Error;
 /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
 /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
 /// let (promise, mut future) = WorkFuture::pair(false);
-/// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+/// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
 ///     Box::new(move || { promise.complete(Ok(6 * 7)); })
 /// })?;
 /// assert_eq!(future.result()?, 42);
@@ -140,8 +141,10 @@ impl<W: Worker> Executor<W> {
             pool_size,
             options.max_works_per_worker,
             options.max_pending,
+            options.work_timeout,
             balancer,
         ));
+        let _ = shared.this.set(Arc::downgrade(&shared));
         let events: Arc<dyn WorkerEvents> = Arc::clone(&shared) as Arc<dyn WorkerEvents>;
         let mut workers = Vec::with_capacity(pool_size);
         for index in 0..pool_size {
@@ -201,7 +204,7 @@ impl<W: Worker> Executor<W> {
     /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
     /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
     /// let (promise, mut future) = WorkFuture::pair(false);
-    /// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+    /// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
     ///     Box::new(move || { promise.complete(Ok(6 * 7)); })
     /// })?;
     /// assert_eq!(future.result()?, 42);
@@ -215,11 +218,11 @@ impl<W: Worker> Executor<W> {
     pub fn submit<T: Send + 'static>(
         &self,
         future: &mut WorkFuture<T>,
-        meta: Option<Arc<Meta>>,
+        options: WorkOptions,
         admission: Admission,
         build: impl FnOnce() -> W::Job,
     ) -> Result<(), Error> {
-        self.submit_with(future, meta, admission, true, build)
+        self.submit_with(future, options, admission, true, build)
     }
 
     /// Like [`submit`](Self::submit), but what it dispatches stays staged in the worker
@@ -254,7 +257,7 @@ impl<W: Worker> Executor<W> {
     /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
     /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
     /// let (promise, mut future) = WorkFuture::pair(false);
-    /// executor.submit_staged(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+    /// executor.submit_staged(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
     ///     Box::new(move || { promise.complete(Ok(1)); })
     /// })?;
     /// executor.flush();
@@ -268,11 +271,11 @@ impl<W: Worker> Executor<W> {
     pub fn submit_staged<T: Send + 'static>(
         &self,
         future: &mut WorkFuture<T>,
-        meta: Option<Arc<Meta>>,
+        options: WorkOptions,
         admission: Admission,
         build: impl FnOnce() -> W::Job,
     ) -> Result<(), Error> {
-        self.submit_with(future, meta, admission, false, build)
+        self.submit_with(future, options, admission, false, build)
     }
 
     /// Sends every job dispatched by [`submit_staged`](Self::submit_staged) so far.
@@ -314,7 +317,7 @@ impl<W: Worker> Executor<W> {
     fn submit_with<T: Send + 'static>(
         &self,
         future: &mut WorkFuture<T>,
-        meta: Option<Arc<Meta>>,
+        options: WorkOptions,
         admission: Admission,
         flush: bool,
         build: impl FnOnce() -> W::Job,
@@ -326,7 +329,7 @@ impl<W: Worker> Executor<W> {
         let mut unbuilt = Some(build);
         let admitted = self
             .shared
-            .admit(Arc::clone(&tracked), meta, admission, flush, || {
+            .admit(Arc::clone(&tracked), options, admission, flush, || {
                 (unbuilt.take().expect("a job is built at most once"))()
             });
         if let Err(error) = &admitted {
@@ -493,6 +496,7 @@ impl<W: Worker> Executor<W> {
         for worker in self.shared.workers() {
             all &= worker.join(deadline);
         }
+        self.shared.deadlines.stop();
         all
     }
 

@@ -68,6 +68,9 @@ pub(crate) trait Tracked: Send + Sync {
     fn fail(&self, error: Error);
     /// Whether the work already has an outcome.
     fn is_resolved(&self) -> bool;
+    /// The work ran out of time: resolves it [`Error::TimedOut`] unless it already has an
+    /// outcome, and returns where it runs and whether it can be aborted.
+    fn expire(&self) -> Option<(usize, WorkId, bool)>;
 }
 
 impl<T: Send> Tracked for WorkCell<T> {
@@ -86,6 +89,21 @@ impl<T: Send> Tracked for WorkCell<T> {
 
     fn is_resolved(&self) -> bool {
         matches!(self.lock().phase, Phase::Resolved | Phase::Taken)
+    }
+
+    fn expire(&self) -> Option<(usize, WorkId, bool)> {
+        let mut state = self.lock();
+        let Phase::Running { worker, id } = state.phase else {
+            return None;
+        };
+        state.phase = Phase::Resolved;
+        state.outcome = Some(Err(Error::TimedOut));
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Some((worker, id, self.abortable))
     }
 }
 

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod balancer;
+mod deadlines;
 mod dispatch;
 mod error;
 mod executor;
@@ -25,6 +26,7 @@ mod options;
 #[cfg(feature = "progress")]
 mod progress;
 mod wait;
+mod work_options;
 mod worker;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
@@ -35,4 +37,5 @@ pub use future::{WorkFuture, WorkPromise};
 pub use map::{ChunkFuture, ChunkResults, FlushChunks, Map, MapStream, SubmitChunk};
 pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
 pub use wait::{allow_blocking_on_this_thread, block_until, ensure_blocking_allowed};
+pub use work_options::WorkOptions;
 pub use worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo, WorkerSeat};

@@ -10,16 +10,15 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures_timer::Delay;
 
-use crate::balancer::Meta;
 use crate::future::WorkFuture;
 use crate::wait::{block_until, ensure_blocking_allowed};
+use crate::work_options::WorkOptions;
 use crate::Error;
 
 /// One result per item of a chunk, in the chunk's order.
@@ -55,14 +54,13 @@ pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 /// ```
 /// use aplex_core::{SubmitChunk, WorkFuture};
 ///
-/// let _inline: SubmitChunk<'_, u8, u8> = Box::new(|chunk, _meta| {
+/// let _inline: SubmitChunk<'_, u8, u8> = Box::new(|chunk, _options| {
 ///     let (promise, future) = WorkFuture::pair(true);
 ///     promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
 ///     future
 /// });
 /// ```
-pub type SubmitChunk<'a, A, T> =
-    Box<dyn FnMut(Vec<A>, Option<Arc<Meta>>) -> ChunkFuture<T> + Send + 'a>;
+pub type SubmitChunk<'a, A, T> = Box<dyn FnMut(Vec<A>, WorkOptions) -> ChunkFuture<T> + Send + 'a>;
 
 /// Sends the chunks submitted since the last call (see `Executor::submit_staged`).
 ///
@@ -88,7 +86,7 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// # use aplex_core::{Map, WorkFuture};
 /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
 /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
 /// #         let (promise, future) = WorkFuture::pair(true);
 /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
 /// #         future
@@ -114,7 +112,7 @@ pub struct Map<'a, A, T> {
     started: Instant,
     timeout: Option<Duration>,
     delay: Option<Delay>,
-    meta: Option<Arc<Meta>>,
+    options: WorkOptions,
     in_order: VecDeque<ChunkFuture<T>>,
     as_completed: FuturesUnordered<ChunkFuture<T>>,
     ready: VecDeque<Result<T, Error>>,
@@ -133,7 +131,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -158,7 +156,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             started: Instant::now(),
             timeout: None,
             delay: None,
-            meta: None,
+            options: WorkOptions::new(),
             in_order: VecDeque::new(),
             as_completed: FuturesUnordered::new(),
             ready: VecDeque::new(),
@@ -178,7 +176,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -203,7 +201,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -228,7 +226,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -239,7 +237,32 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Ok::<(), aplex_core::Error>(())
     /// ```
     pub fn meta<M: std::any::Any + Send + Sync>(mut self, meta: M) -> Self {
-        self.meta = Some(Arc::new(meta));
+        self.options = std::mem::take(&mut self.options).meta(meta);
+        self
+    }
+
+    /// Gives each chunk (each work, at chunksize 1) at most `timeout` once it starts on
+    /// a worker; see [`WorkOptions::timeout`]. A chunk that runs out of time makes the map
+    /// yield [`Error::TimedOut`] (and end, as for any error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// use std::time::Duration;
+    /// let doubled: Vec<u64> = doubling_map(0..3).work_timeout(Duration::from_secs(1)).collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled, [0, 2, 4]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn work_timeout(mut self, timeout: Duration) -> Self {
+        self.options = std::mem::take(&mut self.options).timeout(timeout);
         self
     }
 
@@ -252,7 +275,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -276,7 +299,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -318,7 +341,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -352,7 +375,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                 self.input_done = true;
                 break;
             }
-            let future = (self.submit)(chunk, self.meta.clone());
+            let future = (self.submit)(chunk, self.options.clone());
             submitted = true;
             if self.ordered {
                 self.in_order.push_back(future);
@@ -505,7 +528,7 @@ impl<A, T> fmt::Debug for Map<'_, A, T> {
 /// # use aplex_core::{Map, WorkFuture};
 /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
 /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _meta| {
+/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
 /// #         let (promise, future) = WorkFuture::pair(true);
 /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
 /// #         future

@@ -48,6 +48,9 @@ pub struct PoolOptions {
     /// How long `Drop` waits for workers to stop before leaving them behind (threads) or
     /// killing them (processes).
     pub shutdown_grace: Duration,
+    /// The timeout of every work that does not set its own (see
+    /// [`WorkOptions::timeout`](crate::WorkOptions::timeout)); `None` for none.
+    pub work_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -58,6 +61,7 @@ impl Default for PoolOptions {
             max_pending: None,
             load_balancer: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            work_timeout: None,
         }
     }
 }
@@ -70,6 +74,7 @@ impl fmt::Debug for PoolOptions {
             .field("max_pending", &self.max_pending)
             .field("custom_load_balancer", &self.load_balancer.is_some())
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("work_timeout", &self.work_timeout)
             .finish()
     }
 }
@@ -117,6 +122,12 @@ impl PoolOptions {
             return Err(Error::invalid_config(
                 "max_works_per_worker",
                 "each worker must be allowed at least 1 work at a time",
+            ));
+        }
+        if self.work_timeout.is_some_and(|timeout| timeout.is_zero()) {
+            return Err(Error::invalid_config(
+                "work_timeout",
+                "a work timeout must be longer than zero (or unset for none)",
             ));
         }
         if self.max_pending == Some(0) {

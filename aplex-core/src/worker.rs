@@ -97,7 +97,7 @@ pub enum CloseMode {
 /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
 /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
 /// let (promise, mut future) = WorkFuture::pair(false);
-/// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+/// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
 ///     Box::new(move || { promise.complete(Ok(6 * 7)); })
 /// })?;
 /// assert_eq!(future.result()?, 42);
@@ -130,6 +130,17 @@ pub trait Worker: Send + Sync + 'static {
 
     /// Asks the worker to abort the running async work `id`; unknown ids are ignored.
     fn cancel(&self, id: WorkId);
+
+    /// Work `id` ran out of time (its future already says [`Error::TimedOut`]). The
+    /// default aborts it if it is an async work and leaves a blocking work to finish; a
+    /// backend may do more (a process pool can kill the worker running it).
+    ///
+    /// [`Error::TimedOut`]: crate::Error::TimedOut
+    fn time_out(&self, id: WorkId, abortable: bool) {
+        if abortable {
+            self.cancel(id);
+        }
+    }
 
     /// Asks the worker to stop, as `mode` says. Idempotent.
     fn close(&self, mode: CloseMode);
@@ -170,7 +181,7 @@ pub trait Worker: Send + Sync + 'static {
 /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
 /// // Inline::dispatch above reports each job over with `events.work_finished(index)`.
 /// let (promise, mut future) = WorkFuture::pair(false);
-/// executor.submit(&mut future, None, Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+/// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
 ///     Box::new(move || { promise.complete(Ok(6 * 7)); })
 /// })?;
 /// assert_eq!(executor.workloads(), [0, 0]);

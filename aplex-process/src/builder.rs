@@ -46,6 +46,7 @@ pub struct ProcessPoolBuilder {
     runtime: RuntimeConfig,
     start_timeout: Option<Duration>,
     crash_limit: CrashLimit,
+    kill_on_timeout: bool,
 }
 
 impl ProcessPoolBuilder {
@@ -125,6 +126,45 @@ impl ProcessPoolBuilder {
     /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.options.shutdown_grace = grace;
+        self
+    }
+
+    /// The timeout of every work that does not set its own with
+    /// [`WorkOptions::timeout`](aplex_core::WorkOptions::timeout) (default: none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .work_timeout(std::time::Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn work_timeout(mut self, timeout: Duration) -> Self {
+        self.options.work_timeout = Some(timeout);
+        self
+    }
+
+    /// Kill the worker process running a *blocking* work that runs out of time (default:
+    /// no). The work stops at once and the process is replaced; the trade-off is that
+    /// every other work in flight on that worker fails with
+    /// [`Error::WorkerCrashed`](aplex_core::Error::WorkerCrashed), and each kill counts
+    /// towards the [`crash_limit`](Self::crash_limit). Without it, a blocking work past
+    /// its time is left to finish while its caller stops waiting. Async works are always
+    /// aborted in place.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .kill_on_timeout(true)
+    ///     .build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn kill_on_timeout(mut self, kill: bool) -> Self {
+        self.kill_on_timeout = kill;
         self
     }
 
@@ -217,6 +257,7 @@ impl ProcessPoolBuilder {
             runtime: self.runtime,
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),
+            kill_on_timeout: self.kill_on_timeout,
         });
         let grace = self.options.shutdown_grace;
         let executor = Executor::start(

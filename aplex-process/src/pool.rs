@@ -3,11 +3,10 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aplex_core::{
-    Admission, Error, Executor, Map, Meta, Refused, WorkFuture, WorkPromise, WorkerInfo,
+    Admission, Error, Executor, Map, Refused, WorkFuture, WorkOptions, WorkPromise, WorkerInfo,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -113,7 +112,7 @@ impl ProcessAsyncPoolExecutor {
         Fut::Output: DeserializeOwned + Send + 'static,
     {
         drop(work);
-        self.submit_work::<F, A, Fut::Output>(true, &args, None, Admission::Wait)
+        self.submit_work::<F, A, Fut::Output>(true, &args, WorkOptions::new(), Admission::Wait)
             .unwrap_or_else(|(_, future)| future)
     }
 
@@ -144,7 +143,82 @@ impl ProcessAsyncPoolExecutor {
         M: Any + Send + Sync,
     {
         drop(work);
-        self.submit_work::<F, A, Fut::Output>(true, &args, Some(Arc::new(meta)), Admission::Wait)
+        self.submit_work::<F, A, Fut::Output>(
+            true,
+            &args,
+            WorkOptions::new().meta(meta),
+            Admission::Wait,
+        )
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit`](Self::submit), with per-work [`WorkOptions`]: the balancer's
+    /// meta and a timeout (past it the work is aborted in its worker and its future says
+    /// [`Error::TimedOut`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use std::time::Duration;
+    /// use aplex_core::{Error, WorkOptions};
+    ///
+    /// #[aplex::work]
+    /// async fn nap(ms: u64) { tokio::time::sleep(Duration::from_millis(ms)).await }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let options = WorkOptions::new().timeout(Duration::from_millis(20));
+    /// assert_eq!(pool.submit_with(nap, 60_000, options).result(), Err(Error::TimedOut));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_with<F, A, Fut>(
+        &self,
+        work: F,
+        args: A,
+        options: WorkOptions,
+    ) -> WorkFuture<Fut::Output>
+    where
+        F: FnOnce(A) -> Fut + 'static,
+        A: Serialize,
+        Fut: Future,
+        Fut::Output: DeserializeOwned + Send + 'static,
+    {
+        drop(work);
+        self.submit_work::<F, A, Fut::Output>(true, &args, options, Admission::Wait)
+            .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit_blocking`](Self::submit_blocking), with per-work [`WorkOptions`].
+    /// A blocking work past its timeout is left to finish (its future says
+    /// [`Error::TimedOut`] at once), unless the pool was built with
+    /// [`kill_on_timeout`](ProcessPoolBuilder::kill_on_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use aplex_core::WorkOptions;
+    ///
+    /// #[aplex::work]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.submit_blocking_with(square, 4, WorkOptions::new()).result()?, 16);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_blocking_with<F, A, R>(
+        &self,
+        work: F,
+        args: A,
+        options: WorkOptions,
+    ) -> WorkFuture<R>
+    where
+        F: FnOnce(A) -> R + 'static,
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+    {
+        drop(work);
+        self.submit_work::<F, A, R>(false, &args, options, Admission::Wait)
             .unwrap_or_else(|(_, future)| future)
     }
 
@@ -169,7 +243,7 @@ impl ProcessAsyncPoolExecutor {
         R: DeserializeOwned + Send + 'static,
     {
         drop(work);
-        self.submit_work::<F, A, R>(false, &args, None, Admission::Wait)
+        self.submit_work::<F, A, R>(false, &args, WorkOptions::new(), Admission::Wait)
             .unwrap_or_else(|(_, future)| future)
     }
 
@@ -194,7 +268,7 @@ impl ProcessAsyncPoolExecutor {
         M: Any + Send + Sync,
     {
         drop(work);
-        self.submit_work::<F, A, R>(false, &args, Some(Arc::new(meta)), Admission::Wait)
+        self.submit_work::<F, A, R>(false, &args, WorkOptions::new().meta(meta), Admission::Wait)
             .unwrap_or_else(|(_, future)| future)
     }
 
@@ -232,7 +306,12 @@ impl ProcessAsyncPoolExecutor {
         Fut: Future,
         Fut::Output: DeserializeOwned + Send + 'static,
     {
-        match self.submit_work::<F, A, Fut::Output>(true, &args, None, Admission::FailFast) {
+        match self.submit_work::<F, A, Fut::Output>(
+            true,
+            &args,
+            WorkOptions::new(),
+            Admission::FailFast,
+        ) {
             Ok(future) => Ok(future),
             Err((error, _)) => Err(Refused {
                 error,
@@ -271,7 +350,7 @@ impl ProcessAsyncPoolExecutor {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        match self.submit_work::<F, A, R>(false, &args, None, Admission::FailFast) {
+        match self.submit_work::<F, A, R>(false, &args, WorkOptions::new(), Admission::FailFast) {
             Ok(future) => Ok(future),
             Err((error, _)) => Err(Refused {
                 error,
@@ -524,7 +603,7 @@ impl ProcessAsyncPoolExecutor {
         &self,
         want_async: bool,
         args: &A,
-        meta: Option<Arc<Meta>>,
+        options: WorkOptions,
         admission: Admission,
     ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
         let prepared = lookup::<F>(want_async).and_then(|(index, name)| {
@@ -534,7 +613,7 @@ impl ProcessAsyncPoolExecutor {
             Ok(prepared) => prepared,
             Err(error) => return Err((error.clone(), WorkFuture::failed(error))),
         };
-        submit_to(&self.executor, meta, admission, want_async, |promise| {
+        submit_to(&self.executor, options, admission, want_async, |promise| {
             single_job(index, name, bytes, promise)
         })
     }
@@ -552,7 +631,7 @@ impl ProcessAsyncPoolExecutor {
         Map::new(
             items.into_iter(),
             self.default_window(),
-            Box::new(move |chunk: Vec<I::Item>, meta| {
+            Box::new(move |chunk: Vec<I::Item>, options| {
                 let (index, name) = match &target {
                     Ok(target) => *target,
                     Err(error) => return WorkFuture::failed(error.clone()),
@@ -564,7 +643,7 @@ impl ProcessAsyncPoolExecutor {
                 let expected = chunk.len();
                 let (promise, mut future) = WorkFuture::pair(want_async);
                 let job = || chunk_job(index, name, encoded, expected, promise);
-                let _ = executor.submit_staged(&mut future, meta, Admission::Wait, job);
+                let _ = executor.submit_staged(&mut future, options, Admission::Wait, job);
                 future
             }),
             Box::new(move || flusher.flush()),
@@ -574,13 +653,13 @@ impl ProcessAsyncPoolExecutor {
 
 fn submit_to<T: Send + 'static>(
     executor: &Executor<ProcessWorker>,
-    meta: Option<Arc<Meta>>,
+    options: WorkOptions,
     admission: Admission,
     abortable: bool,
     make: impl FnOnce(WorkPromise<T>) -> ProcessJob,
 ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
     let (promise, mut future) = WorkFuture::pair(abortable);
-    match executor.submit(&mut future, meta, admission, move || make(promise)) {
+    match executor.submit(&mut future, options, admission, move || make(promise)) {
         Ok(()) => Ok(future),
         Err(error) => Err((error, future)),
     }

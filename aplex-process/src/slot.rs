@@ -36,6 +36,8 @@ pub(crate) struct PoolContext {
     pub(crate) runtime: RuntimeConfig,
     pub(crate) start_timeout: std::time::Duration,
     pub(crate) crashes: CrashWindow,
+    /// Kill the process running a blocking work that runs out of time.
+    pub(crate) kill_on_timeout: bool,
 }
 
 #[derive(Default)]
@@ -128,6 +130,14 @@ impl Slot {
         let mut state = self.lock();
         if state.in_flight.contains_key(&id) {
             state.send(Some(DownFrame::Cancel { id }));
+        }
+    }
+
+    /// Kills the process running work `id`, if it is still in flight here.
+    pub(crate) fn kill_running(&self, id: u64) {
+        let state = self.lock();
+        if let (true, Some(pid)) = (state.in_flight.contains_key(&id), state.pid) {
+            signals::kill(pid);
         }
     }
 

@@ -75,6 +75,17 @@ pub(crate) fn spawn_worker(
         poll = (poll * 2).min(Duration::from_millis(5));
     };
     let _ = acceptor.join();
+    // The deadline is strict: a handshake that arrives after it (the poll above can
+    // overrun on a loaded machine) is as late as one that never came.
+    let outcome = outcome.and_then(|hello| {
+        if Instant::now() > deadline {
+            Err(format!(
+                "the worker process did not complete its handshake within {timeout:?}"
+            ))
+        } else {
+            Ok(hello)
+        }
+    });
     let hello = match outcome {
         Ok(hello) => hello,
         Err(reason) => {

@@ -88,6 +88,14 @@ impl Worker for ProcessWorker {
         self.slot.cancel(id.0);
     }
 
+    fn time_out(&self, id: WorkId, abortable: bool) {
+        if abortable {
+            self.slot.cancel(id.0);
+        } else if self.slot.context.kill_on_timeout {
+            self.slot.kill_running(id.0);
+        }
+    }
+
     fn close(&self, mode: CloseMode) {
         self.slot.close(mode);
     }

@@ -162,6 +162,26 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// The timeout of every work that does not set its own with
+    /// [`WorkOptions::timeout`](aplex_core::WorkOptions::timeout) (default: none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .work_timeout(Duration::from_millis(20))
+    ///     .build()?;
+    /// let stuck = pool.submit(|()| std::future::pending::<()>(), ());
+    /// assert_eq!(stuck.result(), Err(aplex_core::Error::TimedOut));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn work_timeout(mut self, timeout: Duration) -> Self {
+        self.options.work_timeout = Some(timeout);
+        self
+    }
+
     /// How each worker builds its tokio runtime (the seeds' `worker_loop_factory`);
     /// default [`default_runtime`]. Called once on each worker thread.
     ///

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aplex_core::{
-    Admission, Error, Executor, Map, Meta, Refused, WorkFuture, WorkPromise, WorkerInfo,
+    Admission, Error, Executor, Map, Refused, WorkFuture, WorkOptions, WorkPromise, WorkerInfo,
 };
 
 use crate::builder::ThreadPoolBuilder;
@@ -104,7 +104,7 @@ impl ThreadAsyncPoolExecutor {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.submit_job(None, Admission::Wait, true, |promise| {
+        self.submit_job(WorkOptions::new(), Admission::Wait, true, |promise| {
             async_job(work, args, promise)
         })
         .unwrap_or_else(|(_, future)| future)
@@ -134,8 +134,80 @@ impl ThreadAsyncPoolExecutor {
         Fut::Output: Send + 'static,
         M: Any + Send + Sync,
     {
-        self.submit_job(Some(Arc::new(meta)), Admission::Wait, true, |promise| {
+        self.submit_job(
+            WorkOptions::new().meta(meta),
+            Admission::Wait,
+            true,
+            |promise| async_job(work, args, promise),
+        )
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit`](Self::submit), with per-work [`WorkOptions`]: the balancer's
+    /// meta and a timeout (past it the work is aborted and its future says
+    /// [`Error::TimedOut`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aplex_core::{Error, WorkOptions};
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    ///
+    /// let stuck = pool.submit_with(
+    ///     |()| std::future::pending::<()>(),
+    ///     (),
+    ///     WorkOptions::new().timeout(Duration::from_millis(20)),
+    /// );
+    /// assert_eq!(stuck.result(), Err(Error::TimedOut));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_with<F, A, Fut>(
+        &self,
+        work: F,
+        args: A,
+        options: WorkOptions,
+    ) -> WorkFuture<Fut::Output>
+    where
+        F: FnOnce(A) -> Fut + Send + 'static,
+        A: Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.submit_job(options, Admission::Wait, true, |promise| {
             async_job(work, args, promise)
+        })
+        .unwrap_or_else(|(_, future)| future)
+    }
+
+    /// Like [`submit_blocking`](Self::submit_blocking), with per-work [`WorkOptions`].
+    /// A blocking work past its timeout cannot be stopped: its future says
+    /// [`Error::TimedOut`] and the work is left to finish (its slot stays taken until
+    /// then).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::WorkOptions;
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    ///
+    /// let future = pool.submit_blocking_with(|x: u8| x + 1, 1, WorkOptions::new().meta("any"));
+    /// assert_eq!(future.result()?, 2);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn submit_blocking_with<F, A, R>(
+        &self,
+        work: F,
+        args: A,
+        options: WorkOptions,
+    ) -> WorkFuture<R>
+    where
+        F: FnOnce(A) -> R + Send + 'static,
+        A: Send + 'static,
+        R: Send + 'static,
+    {
+        self.submit_job(options, Admission::Wait, false, |promise| {
+            blocking_job(work, args, promise)
         })
         .unwrap_or_else(|(_, future)| future)
     }
@@ -158,7 +230,7 @@ impl ThreadAsyncPoolExecutor {
         A: Send + 'static,
         R: Send + 'static,
     {
-        self.submit_job(None, Admission::Wait, false, |promise| {
+        self.submit_job(WorkOptions::new(), Admission::Wait, false, |promise| {
             blocking_job(work, args, promise)
         })
         .unwrap_or_else(|(_, future)| future)
@@ -181,9 +253,12 @@ impl ThreadAsyncPoolExecutor {
         R: Send + 'static,
         M: Any + Send + Sync,
     {
-        self.submit_job(Some(Arc::new(meta)), Admission::Wait, false, |promise| {
-            blocking_job(work, args, promise)
-        })
+        self.submit_job(
+            WorkOptions::new().meta(meta),
+            Admission::Wait,
+            false,
+            |promise| blocking_job(work, args, promise),
+        )
         .unwrap_or_else(|(_, future)| future)
     }
 
@@ -218,7 +293,7 @@ impl ThreadAsyncPoolExecutor {
         Fut::Output: Send + 'static,
     {
         let mut parts = Some((work, args));
-        let submitted = self.submit_job(None, Admission::FailFast, true, |promise| {
+        let submitted = self.submit_job(WorkOptions::new(), Admission::FailFast, true, |promise| {
             let (work, args) = parts.take().expect("the job is built once");
             async_job(work, args, promise)
         });
@@ -252,10 +327,11 @@ impl ThreadAsyncPoolExecutor {
         R: Send + 'static,
     {
         let mut parts = Some((work, args));
-        let submitted = self.submit_job(None, Admission::FailFast, false, |promise| {
-            let (work, args) = parts.take().expect("the job is built once");
-            blocking_job(work, args, promise)
-        });
+        let submitted =
+            self.submit_job(WorkOptions::new(), Admission::FailFast, false, |promise| {
+                let (work, args) = parts.take().expect("the job is built once");
+                blocking_job(work, args, promise)
+            });
         refuse_with(submitted, parts)
     }
 
@@ -295,9 +371,9 @@ impl ThreadAsyncPoolExecutor {
         Map::new(
             items.into_iter(),
             self.default_window(),
-            Box::new(move |chunk, meta| {
+            Box::new(move |chunk, options| {
                 let work = Arc::clone(&work);
-                submit_chunk(&executor, meta, true, |promise| {
+                submit_chunk(&executor, options, true, |promise| {
                     async_chunk_job(work, chunk, promise)
                 })
             }),
@@ -332,9 +408,9 @@ impl ThreadAsyncPoolExecutor {
         Map::new(
             items.into_iter(),
             self.default_window(),
-            Box::new(move |chunk, meta| {
+            Box::new(move |chunk, options| {
                 let work = Arc::clone(&work);
-                submit_chunk(&executor, meta, false, |promise| {
+                submit_chunk(&executor, options, false, |promise| {
                     blocking_chunk_job(work, chunk, promise)
                 })
             }),
@@ -471,24 +547,24 @@ impl ThreadAsyncPoolExecutor {
 
     fn submit_job<T: Send + 'static>(
         &self,
-        meta: Option<Arc<Meta>>,
+        options: WorkOptions,
         admission: Admission,
         abortable: bool,
         make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
     ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
-        submit_to(&self.executor, meta, admission, abortable, make)
+        submit_to(&self.executor, options, admission, abortable, make)
     }
 }
 
 fn submit_to<T: Send + 'static>(
     executor: &Executor<ThreadWorker>,
-    meta: Option<Arc<Meta>>,
+    options: WorkOptions,
     admission: Admission,
     abortable: bool,
     make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
 ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
     let (promise, mut future) = WorkFuture::pair(abortable);
-    match executor.submit(&mut future, meta, admission, move || make(promise)) {
+    match executor.submit(&mut future, options, admission, move || make(promise)) {
         Ok(()) => Ok(future),
         Err(error) => Err((error, future)),
     }
@@ -497,12 +573,12 @@ fn submit_to<T: Send + 'static>(
 /// Submits one map chunk, staged until the map flushes its burst.
 fn submit_chunk<T: Send + 'static>(
     executor: &Executor<ThreadWorker>,
-    meta: Option<Arc<Meta>>,
+    options: WorkOptions,
     abortable: bool,
     make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
 ) -> WorkFuture<T> {
     let (promise, mut future) = WorkFuture::pair(abortable);
-    let _ = executor.submit_staged(&mut future, meta, Admission::Wait, move || make(promise));
+    let _ = executor.submit_staged(&mut future, options, Admission::Wait, move || make(promise));
     future
 }
 

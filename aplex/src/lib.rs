@@ -78,8 +78,8 @@
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    Error, LoadBalancer, Map, MapStream, Meta, Refused, WorkFuture, WorkerExit, WorkerInfo,
-    WorkerView, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
+    Error, LoadBalancer, Map, MapStream, Meta, Refused, WorkFuture, WorkOptions, WorkerExit,
+    WorkerInfo, WorkerView, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
 };
 
 #[cfg(feature = "thread")]

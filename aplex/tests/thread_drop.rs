@@ -1,5 +1,5 @@
 //! Dropping a thread pool that still has running works: it returns (within the grace
-//! period) and leaves no thread behind. Alone in its binary so that no other test's
+//! period) and leaves no thread behind, its timer thread included. Alone in its binary so that no other test's
 //! threads change the count.
 
 mod common;
@@ -23,6 +23,16 @@ fn dropping_a_busy_pool_returns_and_leaves_no_thread_behind() {
         .collect();
     let quick = pool.submit_blocking(|x: u8| x, 1);
     assert_eq!(quick.result(), Ok(1));
+    // A timed-out work starts the pool's timer thread, which must be joined too.
+    let timed_out = pool.submit_with(
+        |()| std::future::pending::<()>(),
+        (),
+        aplex::WorkOptions::new().timeout(Duration::from_millis(10)),
+    );
+    assert_eq!(timed_out.result(), Err(aplex::Error::TimedOut));
+    assert!(live_thread_names()
+        .iter()
+        .any(|name| name == "aplex-deadlines"));
     wait_until("the sleepers are running", || {
         sleepers.iter().all(|f| f.running())
     });

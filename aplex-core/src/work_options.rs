@@ -1,0 +1,90 @@
+//! `WorkOptions`: what a caller may say about one work besides the work itself.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::balancer::Meta;
+
+/// Per-work settings: the load balancer's meta and a timeout.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use aplex_core::WorkOptions;
+///
+/// let options = WorkOptions::new().meta("urgent").timeout(Duration::from_secs(2));
+/// assert_eq!(options.timeout_value(), Some(Duration::from_secs(2)));
+/// ```
+#[derive(Clone, Default)]
+pub struct WorkOptions {
+    pub(crate) meta: Option<Arc<Meta>>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl WorkOptions {
+    /// No meta, and the pool's default timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(aplex_core::WorkOptions::new().timeout_value(), None);
+    /// ```
+    pub fn new() -> Self {
+        WorkOptions::default()
+    }
+
+    /// Passes `meta` to the load balancer (the seeds' `load_balancing_meta`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = aplex_core::WorkOptions::new().meta(7_u32);
+    /// # let _ = options;
+    /// ```
+    pub fn meta<M: Any + Send + Sync>(mut self, meta: M) -> Self {
+        self.meta = Some(Arc::new(meta));
+        self
+    }
+
+    /// Gives the work at most `timeout` once it starts on a worker (time spent queued
+    /// does not count). Past it the future resolves [`Error::TimedOut`]; a running async
+    /// work is aborted; a blocking work is left to finish (the caller just stops waiting),
+    /// unless the process pool was built to kill its worker.
+    ///
+    /// [`Error::TimedOut`]: crate::Error::TimedOut
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = aplex_core::WorkOptions::new().timeout(Duration::from_millis(500));
+    /// assert_eq!(options.timeout_value(), Some(Duration::from_millis(500)));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The timeout set with [`timeout`](Self::timeout), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(aplex_core::WorkOptions::default().timeout_value(), None);
+    /// ```
+    pub fn timeout_value(&self) -> Option<Duration> {
+        self.timeout
+    }
+}
+
+impl fmt::Debug for WorkOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkOptions")
+            .field("meta", &self.meta.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
