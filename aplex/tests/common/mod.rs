@@ -152,3 +152,15 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// The pids of this process's zombie (exited, not reaped) children.
+pub fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .expect("/proc is readable")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            process_stat(pid).is_some_and(|(state, parent)| parent == me && state == 'Z')
+        })
+        .collect()
+}
