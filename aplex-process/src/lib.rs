@@ -20,6 +20,10 @@
 //!   (`supervisor.rs`, `slot.rs`); [`CrashLimit`] says when to give up.
 #![deny(unsafe_code)]
 
+// Lets `#[aplex::work]` (whose expansion names `::aplex`) be used in this crate's tests.
+#[cfg(test)]
+extern crate self as aplex;
+
 mod bootstrap;
 mod builder;
 mod child;

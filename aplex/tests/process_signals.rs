@@ -130,3 +130,46 @@ fn a_marked_process_with_no_pool_exits_at_once_saying_why() {
         "the test harness never ran in the marked process"
     );
 }
+
+/// The marker a worker was started with, as another local process can read it.
+fn marker_of(pid: u32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ
+        .split(|&byte| byte == 0)
+        .filter_map(|entry| std::str::from_utf8(entry).ok())
+        .find_map(|entry| {
+            entry
+                .strip_prefix("APLEX_PROCESS_WORKER=")
+                .map(str::to_owned)
+        })
+}
+
+#[test]
+fn a_second_process_cannot_join_a_pool() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let worker = pool.worker_pids()[0].unwrap();
+    // Another local process can read the server name the worker was started with...
+    let server = marker_of(worker).expect("the worker's initial environment names its server");
+    // ...but that one-shot server was consumed by the worker's handshake, and the
+    // channels in use are anonymous socket pairs: there is nothing left to connect to.
+    let intruder = Command::new(std::env::current_exe().unwrap())
+        .env("APLEX_PROCESS_WORKER", &server)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        intruder.status.code(),
+        Some(70),
+        "the intruder cannot connect"
+    );
+    assert!(String::from_utf8_lossy(&intruder.stderr).contains("cannot reach the aplex pool"));
+    assert_eq!(
+        pool.submit(worker_pid, ()).result(),
+        Ok(worker),
+        "the pool is untouched"
+    );
+    assert_eq!(pool.restarts(), [0]);
+}
