@@ -47,6 +47,7 @@ pub struct ProcessPoolBuilder {
     start_timeout: Option<Duration>,
     crash_limit: CrashLimit,
     kill_on_timeout: bool,
+    max_works_per_child: Option<usize>,
 }
 
 impl ProcessPoolBuilder {
@@ -168,6 +169,26 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Replaces a worker process after it has been handed `works` works (default: never;
+    /// compare `max_works_per_worker`, the number of works it runs *at once*). The process
+    /// stops taking works, finishes those it has, exits, and a fresh one takes its slot;
+    /// no work fails, and works submitted meanwhile wait for the new process. Useful
+    /// against leaks in the works' code or their libraries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder()
+    ///     .pool_size(2)
+    ///     .max_works_per_child(10_000)
+    ///     .build()?;
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn max_works_per_child(mut self, works: usize) -> Self {
+        self.max_works_per_child = Some(works);
+        self
+    }
+
     /// How each worker process builds its tokio runtime (the seeds'
     /// `worker_loop_factory`); default: current-thread with I/O and time.
     ///
@@ -247,6 +268,12 @@ impl ProcessPoolBuilder {
                 "must be longer than zero",
             ));
         }
+        if self.max_works_per_child == Some(0) {
+            return Err(Error::invalid_config(
+                "max_works_per_child",
+                "a worker process must be allowed at least 1 work (or unset for no limit)",
+            ));
+        }
         if self.crash_limit.window.is_zero() {
             return Err(Error::invalid_config(
                 "crash_limit",
@@ -258,6 +285,7 @@ impl ProcessPoolBuilder {
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),
             kill_on_timeout: self.kill_on_timeout,
+            max_works_per_child: self.max_works_per_child,
         });
         let grace = self.options.shutdown_grace;
         let executor = Executor::start(

@@ -564,6 +564,32 @@ impl ProcessAsyncPoolExecutor {
             .collect()
     }
 
+    /// How many times each worker process has been replaced after reaching
+    /// [`max_works_per_child`](ProcessPoolBuilder::max_works_per_child), by index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn id(x: u8) -> u8 { x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).max_works_per_child(2).build()?;
+    /// for x in 0..5 {
+    ///     assert_eq!(pool.submit(id, x).result()?, x);
+    /// }
+    /// # // The fifth work went to the third process; the second recycle may still be under way.
+    /// assert!(pool.recycles()[0] >= 1);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn recycles(&self) -> Vec<u64> {
+        self.executor
+            .workers()
+            .iter()
+            .map(ProcessWorker::recycles)
+            .collect()
+    }
+
     /// Whether the pool has been shut down (or broken).
     ///
     /// # Examples

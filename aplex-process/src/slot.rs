@@ -38,6 +38,8 @@ pub(crate) struct PoolContext {
     pub(crate) crashes: CrashWindow,
     /// Kill the process running a blocking work that runs out of time.
     pub(crate) kill_on_timeout: bool,
+    /// Replace a process after it has been handed this many works.
+    pub(crate) max_works_per_child: Option<usize>,
 }
 
 #[derive(Default)]
@@ -50,6 +52,10 @@ struct SlotState {
     outbox: Vec<DownFrame>,
     close: Option<CloseMode>,
     stopped: bool,
+    /// Works handed to the current process.
+    handed: usize,
+    /// The current process was asked to drain and exit, to be replaced.
+    recycling: bool,
 }
 
 impl SlotState {
@@ -57,6 +63,10 @@ impl SlotState {
     /// the outbox while no process is attached).
     fn send(&mut self, frame: Option<DownFrame>) {
         let mut frames = std::mem::take(&mut self.staged);
+        if self.recycling {
+            // Works wait for the replacement; the draining process gets no more.
+            self.outbox.append(&mut frames);
+        }
         frames.extend(frame);
         if frames.is_empty() {
             return;
@@ -80,6 +90,8 @@ pub(crate) struct Slot {
     stopped: Condvar,
     /// Processes that have filled this slot after the first.
     pub(crate) restarts: AtomicU64,
+    /// Processes replaced because they reached `max_works_per_child`.
+    pub(crate) recycles: AtomicU64,
 }
 
 impl Slot {
@@ -95,6 +107,7 @@ impl Slot {
             state: Mutex::new(SlotState::default()),
             stopped: Condvar::new(),
             restarts: AtomicU64::new(0),
+            recycles: AtomicU64::new(0),
         }
     }
 
@@ -118,7 +131,23 @@ impl Slot {
             work: job.work,
             args: job.args,
         });
+        if !state.recycling {
+            state.handed += 1;
+            let limit = self.context.max_works_per_child;
+            if limit.is_some_and(|limit| state.handed >= limit) && state.writer.is_some() {
+                // Hand over what is staged, then ask the process to drain and exit.
+                state.send(None);
+                state.recycling = true;
+                state.send(Some(DownFrame::Close { abort: false }));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the process that just exited was being recycled (to be replaced rather
+    /// than counted as a crash).
+    pub(crate) fn was_recycling(&self) -> bool {
+        self.lock().recycling
     }
 
     /// Sends the frames staged by `dispatch` as one batch.
@@ -193,7 +222,28 @@ impl Slot {
     pub(crate) fn attach(&self, pid: u32, writer: Sender<Vec<DownFrame>>) {
         let mut state = self.lock();
         state.pid = Some(pid);
-        let mut frames = std::mem::take(&mut state.outbox);
+        state.recycling = false;
+        // The new process gets the works that waited for it, up to its own limit; the
+        // rest keep waiting for the process after it.
+        let limit = self.context.max_works_per_child.unwrap_or(usize::MAX);
+        let (mut frames, mut keep) = (Vec::new(), Vec::new());
+        let mut runs = 0;
+        for frame in std::mem::take(&mut state.outbox) {
+            match frame {
+                DownFrame::Run { .. } if runs >= limit => keep.push(frame),
+                DownFrame::Run { .. } => {
+                    runs += 1;
+                    frames.push(frame);
+                }
+                other => frames.push(other),
+            }
+        }
+        state.outbox = keep;
+        state.handed = runs;
+        if runs >= limit {
+            state.recycling = true;
+            frames.push(DownFrame::Close { abort: false });
+        }
         if let Some(mode) = state.close {
             frames.push(DownFrame::Close {
                 abort: mode == CloseMode::Abort,
@@ -205,16 +255,41 @@ impl Slot {
         state.writer = Some(writer);
     }
 
-    /// The process is gone: detach it and take every work it had.
+    /// The process is gone: detach it and take every work it had. When it was being
+    /// recycled, the works waiting for its replacement stay.
     pub(crate) fn detach(&self) -> Vec<Completer> {
         let mut state = self.lock();
         state.writer = None;
         state.pid = None;
-        state.outbox.clear();
-        state
+        if !state.recycling {
+            state.outbox.clear();
+            state.staged.clear();
+            return state
+                .in_flight
+                .drain()
+                .map(|(_, completer)| completer)
+                .collect();
+        }
+        // Recycled: the works waiting for the replacement stay; only what the old
+        // process held (normally nothing, as it drained) is lost.
+        let staged = std::mem::take(&mut state.staged);
+        state.outbox.extend(staged);
+        let waiting: std::collections::HashSet<u64> = state
+            .outbox
+            .iter()
+            .filter_map(|frame| match frame {
+                DownFrame::Run { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let lost: Vec<u64> = state
             .in_flight
-            .drain()
-            .map(|(_, completer)| completer)
+            .keys()
+            .copied()
+            .filter(|id| !waiting.contains(id))
+            .collect();
+        lost.iter()
+            .filter_map(|id| state.in_flight.remove(id))
             .collect()
     }
 

@@ -9,9 +9,11 @@
 //! 3. The channel closes when the process exits (or is killed). Detach it, join the
 //!    writer, reap the process (killing it if it lingers) and learn its exit status.
 //! 4. If the slot was closing, its remaining works resolve `Cancelled` and the slot
-//!    stops. Otherwise it crashed: exactly its in-flight works fail with
-//!    `WorkerCrashed { exit }`, the crash is counted, and the loop respawns — unless the
-//!    pool's crash limit is exceeded, which breaks the pool.
+//!    stops. If it was recycled (it reached `max_works_per_child`, drained and exited 0),
+//!    the loop respawns and the works that waited meanwhile go to the new process.
+//!    Otherwise it crashed: exactly its in-flight works fail with `WorkerCrashed { exit }`,
+//!    the crash is counted, and the loop respawns — unless the pool's crash limit is
+//!    exceeded, which breaks the pool.
 
 use std::process::Child;
 use std::sync::atomic::Ordering;
@@ -58,14 +60,17 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
                 continue;
             }
         };
-        if started.is_none() {
-            slot.restarts.fetch_add(1, Ordering::Relaxed);
-        }
         let exit = serve_incarnation(&slot, incarnation, started.take());
         if slot.closing() {
             slot.stop(&Error::Cancelled);
             return;
         }
+        if slot.was_recycling() && exit == WorkerExit::Code(0) {
+            // It drained and exited as asked: replace it. No work failed, no crash.
+            slot.recycles.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        slot.restarts.fetch_add(1, Ordering::Relaxed);
         let reason = format!("worker {} died ({exit})", slot.index);
         if give_up_after_crash(&slot, &reason) {
             return;

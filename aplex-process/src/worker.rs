@@ -59,9 +59,14 @@ impl ProcessWorker {
         self.slot.pid()
     }
 
-    /// How many processes replaced the first one.
+    /// How many processes replaced a crashed one.
     pub(crate) fn restarts(&self) -> u64 {
         self.slot.restarts.load(Ordering::Relaxed)
+    }
+
+    /// How many processes were replaced after reaching `max_works_per_child`.
+    pub(crate) fn recycles(&self) -> u64 {
+        self.slot.recycles.load(Ordering::Relaxed)
     }
 }
 

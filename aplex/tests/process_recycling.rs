@@ -1,0 +1,91 @@
+//! Worker recycling (`max_works_per_child`): a process is replaced after it has been
+//! handed N works — it drains, exits, and a fresh one takes its slot — with no failed
+//! work, whether works come one at a time or many at once.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aplex::{Error, ProcessAsyncPoolExecutor};
+use common::{live_children, wait_until, zombie_children};
+
+#[aplex::work]
+async fn whoami(_: ()) -> u32 {
+    std::process::id()
+}
+
+#[aplex::work]
+async fn nap_then_whoami(ms: u64) -> u32 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    std::process::id()
+}
+
+#[test]
+fn one_work_at_a_time_each_process_serves_at_most_n() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .max_works_per_child(3)
+        .build()
+        .unwrap();
+    let pids: Vec<u32> = (0..10)
+        .map(|_| pool.submit(whoami, ()).result().unwrap())
+        .collect();
+    let distinct: HashSet<u32> = pids.iter().copied().collect();
+    assert!(
+        distinct.len() >= 4,
+        "10 works, at most 3 per process: {pids:?}"
+    );
+    for pid in &distinct {
+        assert!(pids.iter().filter(|p| *p == pid).count() <= 3, "{pids:?}");
+    }
+    assert_eq!(pool.restarts(), [0], "a recycle is not a crash");
+    assert!(pool.recycles()[0] >= 3);
+}
+
+#[test]
+fn many_works_at_once_none_fails_across_recycles() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .max_works_per_child(7)
+        .build()
+        .unwrap();
+    let outcomes: Vec<Result<u32, Error>> =
+        pool.map(nap_then_whoami, (0..200).map(|i| i % 5)).collect();
+    assert_eq!(outcomes.len(), 200);
+    assert!(
+        outcomes.iter().all(Result::is_ok),
+        "no work fails: {outcomes:?}"
+    );
+    let pids: Vec<u32> = outcomes.into_iter().map(Result::unwrap).collect();
+    let distinct: HashSet<u32> = pids.iter().copied().collect();
+    for pid in &distinct {
+        let served = pids.iter().filter(|p| *p == pid).count();
+        assert!(served <= 7, "process {pid} served {served} works");
+    }
+    assert_eq!(pool.restarts(), [0, 0]);
+    wait_until("both slots are filled again", || {
+        pool.worker_pids().iter().all(Option::is_some)
+    });
+    assert_eq!(live_children().len(), 2);
+    assert_eq!(
+        zombie_children(),
+        Vec::<u32>::new(),
+        "every recycled process was reaped"
+    );
+}
+
+#[test]
+fn a_zero_limit_is_an_invalid_setting() {
+    let error = ProcessAsyncPoolExecutor::builder()
+        .max_works_per_child(0)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        Error::InvalidConfig {
+            setting: "max_works_per_child",
+            ..
+        }
+    ));
+}
