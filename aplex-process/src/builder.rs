@@ -48,6 +48,7 @@ pub struct ProcessPoolBuilder {
     crash_limit: CrashLimit,
     kill_on_timeout: bool,
     max_works_per_child: Option<usize>,
+    initializer: Option<Result<(u32, &'static str), Error>>,
 }
 
 impl ProcessPoolBuilder {
@@ -189,6 +190,42 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Runs `init` once in each worker process, before it takes any work (for example,
+    /// to open a connection the works share). `init` is a plain function marked
+    /// `#[aplex::work]` taking `()` and returning `Result<(), String>`. If it fails or
+    /// panics, `build()` fails with [`Error::WorkerStart`] (for a replacement worker,
+    /// the failed start counts towards the crash limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// static READY: AtomicBool = AtomicBool::new(false);
+    ///
+    /// #[aplex::work]
+    /// fn get_ready(_: ()) -> Result<(), String> {
+    ///     READY.store(true, Ordering::SeqCst);
+    ///     Ok(())
+    /// }
+    ///
+    /// #[aplex::work]
+    /// fn is_ready(_: ()) -> bool { READY.load(Ordering::SeqCst) }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).worker_initializer(get_ready).build()?;
+    /// assert!(pool.submit_blocking(is_ready, ()).result()?);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn worker_initializer<F>(mut self, init: F) -> Self
+    where
+        F: FnOnce(()) -> Result<(), String> + 'static,
+    {
+        drop(init);
+        self.initializer = Some(crate::registry::lookup::<F>(false));
+        self
+    }
+
     /// How each worker process builds its tokio runtime (the seeds'
     /// `worker_loop_factory`); default: current-thread with I/O and time.
     ///
@@ -280,12 +317,14 @@ impl ProcessPoolBuilder {
                 "the window must be longer than zero",
             ));
         }
+        let initializer = self.initializer.transpose()?;
         let context = Arc::new(PoolContext {
             runtime: self.runtime,
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),
             kill_on_timeout: self.kill_on_timeout,
             max_works_per_child: self.max_works_per_child,
+            initializer,
         });
         let grace = self.options.shutdown_grace;
         let executor = Executor::start(

@@ -40,6 +40,8 @@ pub(crate) struct PoolContext {
     pub(crate) kill_on_timeout: bool,
     /// Replace a process after it has been handed this many works.
     pub(crate) max_works_per_child: Option<usize>,
+    /// The registered work each new process runs before it takes works.
+    pub(crate) initializer: Option<(u32, &'static str)>,
 }
 
 #[derive(Default)]

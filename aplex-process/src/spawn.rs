@@ -16,7 +16,9 @@ use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
 use crate::registry::registry;
 use crate::runtime_config::RuntimeConfig;
 use crate::signals::worker_exit;
-use crate::wire::{Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
+use aplex_core::Error;
+
+use crate::wire::{decode, encode, Bootstrap, DownFrame, UpFrame, WireError, WORKER_MARKER};
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {
@@ -32,6 +34,7 @@ pub(crate) fn spawn_worker(
     index: usize,
     config: &RuntimeConfig,
     timeout: Duration,
+    initializer: Option<(u32, &'static str)>,
 ) -> Result<Incarnation, String> {
     let (server, name) =
         IpcOneShotServer::<Bootstrap>::new().map_err(|e| format!("cannot open a server: {e}"))?;
@@ -105,12 +108,63 @@ pub(crate) fn spawn_worker(
         let _ = child.wait();
         return Err(reason);
     }
+    if let Some(initializer) = initializer {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Err(reason) = initialize(&hello.down, &hello.up, initializer, left) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(reason);
+        }
+    }
     Ok(Incarnation {
         pid: hello.pid,
         child,
         down: hello.down,
         up: hello.up,
     })
+}
+
+/// The frame id of a worker's initializer run; no work id reaches it.
+const INITIALIZER_ID: u64 = u64::MAX;
+
+/// Runs the pool's initializer in a new worker and waits (at most `timeout`) for it.
+fn initialize(
+    down: &IpcSender<Vec<DownFrame>>,
+    up: &IpcReceiver<Vec<UpFrame>>,
+    (work, name): (u32, &'static str),
+    timeout: Duration,
+) -> Result<(), String> {
+    let args = encode(&[()].as_slice(), name, "arguments").map_err(|error| error.to_string())?;
+    down.send(vec![DownFrame::Run {
+        id: INITIALIZER_ID,
+        work,
+        args,
+    }])
+    .map_err(|error| format!("cannot send the initializer: {error}"))?;
+    let frames = up.try_recv_timeout(timeout).map_err(|_| {
+        format!("the worker initializer `{name}` did not finish within the start timeout")
+    })?;
+    let reply = frames
+        .into_iter()
+        .find(|frame| frame.id == INITIALIZER_ID)
+        .ok_or("the worker replied to something else than its initializer")?;
+    let bytes = reply.outcome.map_err(|error| {
+        format!(
+            "the worker initializer `{name}` failed: {}",
+            Error::from(error)
+        )
+    })?;
+    let outcomes: Vec<Result<Result<(), String>, WireError>> =
+        decode(&bytes, name, "output").map_err(|error| error.to_string())?;
+    match outcomes.into_iter().next() {
+        Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(message))) => Err(format!("the worker initializer `{name}` failed: {message}")),
+        Some(Err(error)) => Err(format!(
+            "the worker initializer `{name}` failed: {}",
+            Error::from(error)
+        )),
+        None => Err("the worker initializer gave no result".into()),
+    }
 }
 
 fn check_hello(pid: u32, digest: u64, child: &Child) -> Result<(), String> {

@@ -46,7 +46,12 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
             return;
         }
         let context = &slot.context;
-        let incarnation = match spawn_worker(slot.index, &context.runtime, context.start_timeout) {
+        let incarnation = match spawn_worker(
+            slot.index,
+            &context.runtime,
+            context.start_timeout,
+            context.initializer,
+        ) {
             Ok(incarnation) => incarnation,
             Err(reason) => {
                 if let Some(started) = started.take() {

@@ -25,6 +25,17 @@ use crate::worker::ThreadWorker;
 /// ```
 pub type RuntimeFactory = Arc<dyn Fn() -> io::Result<Runtime> + Send + Sync>;
 
+/// Runs once on each worker thread before it takes works; an `Err` fails the start.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// let init: aplex_thread::WorkerInitializer = Arc::new(|| Ok(()));
+/// assert_eq!(init(), Ok(()));
+/// ```
+pub type WorkerInitializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
 /// The default `worker_loop_factory`: a current-thread runtime with I/O and time.
 ///
 /// # Examples
@@ -61,6 +72,7 @@ pub struct ThreadPoolBuilder {
     options: PoolOptions,
     factory: RuntimeFactory,
     thread_name_prefix: String,
+    initializer: Option<WorkerInitializer>,
 }
 
 impl Default for ThreadPoolBuilder {
@@ -69,6 +81,7 @@ impl Default for ThreadPoolBuilder {
             options: PoolOptions::default(),
             factory: Arc::new(default_runtime),
             thread_name_prefix: "aplex-worker-".to_owned(),
+            initializer: None,
         }
     }
 }
@@ -209,6 +222,36 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// Runs `init` once on each worker thread, inside its runtime's context, before the
+    /// worker takes any work (for example, to set up thread-local state). If it returns
+    /// `Err` or panics, `build()` fails with [`Error::WorkerStart`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// thread_local!(static READY: Cell<bool> = const { Cell::new(false) });
+    ///
+    /// let pool = aplex_thread::ThreadAsyncPoolExecutor::builder()
+    ///     .pool_size(2)
+    ///     .worker_initializer(|| {
+    ///         READY.with(|ready| ready.set(true));
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// assert!(pool.submit(|()| async { READY.with(Cell::get) }, ()).result()?);
+    /// let failing = aplex_thread::ThreadAsyncPoolExecutor::builder().worker_initializer(|| Err("no database".into())).build();
+    /// assert!(matches!(failing, Err(aplex_core::Error::WorkerStart { .. })));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn worker_initializer(
+        mut self,
+        init: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.initializer = Some(Arc::new(init));
+        self
+    }
+
     /// Names worker threads `{prefix}{index}` (default `aplex-worker-`).
     ///
     /// # Examples
@@ -243,10 +286,11 @@ impl ThreadPoolBuilder {
         let grace = self.options.shutdown_grace;
         let factory = self.factory;
         let prefix = self.thread_name_prefix;
+        let initializer = self.initializer;
         let executor = Executor::start(
             self.options,
             || Box::new(RoundRobin::default()),
-            |seat| ThreadWorker::spawn(seat, &prefix, Arc::clone(&factory)),
+            |seat| ThreadWorker::spawn(seat, &prefix, Arc::clone(&factory), initializer.clone()),
         )?;
         Ok(ThreadAsyncPoolExecutor::from_executor(executor, grace))
     }

@@ -13,5 +13,5 @@ mod pool;
 mod worker;
 mod worker_loop;
 
-pub use builder::{default_runtime, RuntimeFactory, ThreadPoolBuilder};
+pub use builder::{default_runtime, RuntimeFactory, ThreadPoolBuilder, WorkerInitializer};
 pub use pool::ThreadAsyncPoolExecutor;

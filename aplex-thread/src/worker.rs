@@ -11,7 +11,7 @@ use aplex_core::local::LocalMessage as Message;
 use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
-use crate::builder::RuntimeFactory;
+use crate::builder::{RuntimeFactory, WorkerInitializer};
 use crate::job::ThreadJob;
 use crate::worker_loop::run_worker;
 
@@ -36,6 +36,7 @@ impl ThreadWorker {
         seat: WorkerSeat,
         name_prefix: &str,
         factory: RuntimeFactory,
+        initializer: Option<WorkerInitializer>,
     ) -> Result<ThreadWorker, Error> {
         let index = seat.index;
         let name = format!("{name_prefix}{index}");
@@ -46,7 +47,7 @@ impl ThreadWorker {
             .name(name.clone())
             .spawn(move || {
                 let _exited = exited_tx;
-                run_worker(seat, factory, receiver, ready_tx);
+                run_worker(seat, factory, initializer, receiver, ready_tx);
             })
             .map_err(|error| Error::WorkerStart {
                 worker: index,

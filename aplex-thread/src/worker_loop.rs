@@ -1,5 +1,5 @@
-//! The body of a worker thread: build the worker's tokio runtime, report whether that
-//! worked, then run [`aplex_core::local::serve_local`] on it until the worker is closed.
+//! The body of a worker thread: build the worker's tokio runtime, run the pool's
+//! initializer if any, report whether that worked, then run [`aplex_core::local::serve_local`] on it until the worker is closed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::SyncSender;
@@ -9,7 +9,7 @@ use aplex_core::{panic_message, WorkerSeat};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::LocalSet;
 
-use crate::builder::RuntimeFactory;
+use crate::builder::{RuntimeFactory, WorkerInitializer};
 
 /// Runs the worker until it is closed; the body of the worker's OS thread.
 ///
@@ -18,6 +18,7 @@ use crate::builder::RuntimeFactory;
 pub(crate) fn run_worker(
     seat: WorkerSeat,
     factory: RuntimeFactory,
+    initializer: Option<WorkerInitializer>,
     receiver: UnboundedReceiver<LocalMessage>,
     ready: SyncSender<Result<(), String>>,
 ) {
@@ -33,6 +34,17 @@ pub(crate) fn run_worker(
             return;
         }
     };
+    if let Some(initializer) = initializer {
+        let _context = runtime.enter();
+        let outcome = match catch_unwind(AssertUnwindSafe(|| initializer())) {
+            Ok(outcome) => outcome,
+            Err(payload) => Err(format!("it panicked: {}", panic_message(&*payload))),
+        };
+        if let Err(reason) = outcome {
+            let _ = ready.send(Err(format!("the worker initializer failed: {reason}")));
+            return;
+        }
+    }
     let _ = ready.send(Ok(()));
     drop(ready);
     let WorkerSeat { index, events } = seat;

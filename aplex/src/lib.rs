@@ -84,7 +84,7 @@ pub use aplex_core::{
 
 #[cfg(feature = "thread")]
 pub use aplex_thread::{
-    default_runtime, RuntimeFactory, ThreadAsyncPoolExecutor, ThreadPoolBuilder,
+    default_runtime, RuntimeFactory, ThreadAsyncPoolExecutor, ThreadPoolBuilder, WorkerInitializer,
 };
 
 /// Registers a module-level `async fn` or `fn` as a work that process workers can run
