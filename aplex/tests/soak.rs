@@ -57,10 +57,13 @@ fn rss() -> u64 {
         * 1024
 }
 
+/// Maps a work over a range of numbers, giving every outcome.
+type MapRange<'p> = Box<dyn Fn(std::ops::Range<u64>) -> Vec<Result<u64, Error>> + 'p>;
+
 /// What a pool must offer the soak.
 struct Soaked<'p> {
-    map_async: Box<dyn Fn(std::ops::Range<u64>) -> Vec<Result<u64, Error>> + 'p>,
-    map_blocking: Box<dyn Fn(std::ops::Range<u64>) -> Vec<Result<u64, Error>> + 'p>,
+    map_async: MapRange<'p>,
+    map_blocking: MapRange<'p>,
     single: Box<dyn Fn(u64, WorkOptions) -> WorkFuture<u64> + 'p>,
 }
 
