@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use crate::balancer::{LoadBalancer, WorkerView};
 use crate::deadlines::{Deadlines, TimeOut};
-use crate::future::{CancelRunning, Tracked};
+use crate::future::{CancelRunning, OutcomeKind, OutcomeSink, Tracked};
+use crate::stats::OutcomeCounters;
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo};
 use crate::Error;
@@ -78,6 +79,7 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) workers: OnceLock<Vec<W>>,
     pub(crate) infos: OnceLock<Vec<WorkerInfo>>,
     pub(crate) workloads: Box<[AtomicUsize]>,
+    pub(crate) outcomes: Box<[OutcomeCounters]>,
     pub(crate) max_works_per_worker: usize,
     pub(crate) max_pending: Option<usize>,
     default_timeout: Option<Duration>,
@@ -108,6 +110,7 @@ impl<W: Worker> Shared<W> {
             workers: OnceLock::new(),
             infos: OnceLock::new(),
             workloads: (0..pool_size).map(|_| AtomicUsize::new(0)).collect(),
+            outcomes: (0..pool_size).map(|_| OutcomeCounters::default()).collect(),
             max_works_per_worker,
             max_pending,
             default_timeout,
@@ -300,7 +303,12 @@ impl<W: Worker> Shared<W> {
             worker = view.available_workers().next().unwrap_or(0);
         }
         let id = WorkId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        if !tracked.start(worker, id) {
+        let sink = self
+            .this
+            .get()
+            .and_then(Weak::upgrade)
+            .map(|this| this as Arc<dyn OutcomeSink>);
+        if !tracked.start(worker, id, sink) {
             return;
         }
         self.workloads[worker].fetch_add(1, Ordering::SeqCst);
@@ -371,6 +379,14 @@ impl<W: Worker> Shared<W> {
             });
         }
         self.close_workers(CloseMode::Drain);
+    }
+}
+
+impl<W: Worker> OutcomeSink for Shared<W> {
+    fn record(&self, worker: usize, outcome: OutcomeKind) {
+        if let Some(counters) = self.outcomes.get(worker) {
+            counters.record(outcome);
+        }
     }
 }
 

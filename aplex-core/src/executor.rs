@@ -22,6 +22,7 @@ use crate::balancer::LoadBalancer;
 use crate::dispatch::{Admission, Shared};
 use crate::future::{CancelRunning, WorkFuture};
 use crate::options::PoolOptions;
+use crate::stats::{PoolStats, WorkerStats};
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, Worker, WorkerEvents, WorkerInfo, WorkerSeat};
 use crate::Error;
@@ -374,6 +375,7 @@ impl<W: Worker> Executor<W> {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn shutdown(&self, wait: bool) {
+        tracing::info!(wait, "aplex pool shutting down");
         let shared = &self.shared;
         let mut queue = shared.lock_queue();
         shared.stop_intake();
@@ -473,6 +475,7 @@ impl<W: Worker> Executor<W> {
     }
 
     fn cancel_everything(&self) {
+        tracing::info!("aplex pool shutting down, cancelling what is left");
         let shared = &self.shared;
         let cancelled: Vec<_> = {
             // Stop intake and empty the queue under one lock: from here on nothing more
@@ -755,6 +758,64 @@ impl<W: Worker> Executor<W> {
     /// ```
     pub fn is_shut_down(&self) -> bool {
         !self.shared.is_running()
+    }
+
+    /// A snapshot of the pending queue and of every worker (backends add what only they
+    /// know, like process restarts).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo { WorkerInfo { index: self.0.index, name: "inline".into(), pid: 1 } }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(1), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let (promise, mut future) = WorkFuture::pair(false);
+    /// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
+    ///     Box::new(move || { promise.complete(Ok(1)); })
+    /// })?;
+    /// assert_eq!(future.result()?, 1);
+    /// assert_eq!(executor.stats().workers[0].completed, 1);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        let shared = &self.shared;
+        let workers = self
+            .worker_infos()
+            .into_iter()
+            .map(|info| {
+                let mut stats = WorkerStats {
+                    index: info.index,
+                    name: info.name,
+                    pid: Some(info.pid),
+                    ..WorkerStats::default()
+                };
+                stats.workload = shared.workloads[info.index].load(Ordering::SeqCst);
+                shared.outcomes[info.index].fill(&mut stats);
+                stats
+            })
+            .collect();
+        PoolStats {
+            pending: self.pending_len(),
+            workers,
+        }
     }
 
     /// The workers, for backends (stats, tests).

@@ -30,6 +30,50 @@ struct CellState<T> {
     phase: Phase,
     outcome: Option<Result<T, Error>>,
     waker: Option<Waker>,
+    /// Where the outcome is counted, once the work is dispatched.
+    sink: Option<Arc<dyn OutcomeSink>>,
+}
+
+impl<T> CellState<T> {
+    /// Stores the first outcome, counts it against its worker, and returns the waker to
+    /// wake. The caller has checked that there is no outcome yet.
+    fn settle(&mut self, outcome: Result<T, Error>) -> Option<Waker> {
+        if let (Phase::Running { worker, .. }, Some(sink)) = (self.phase, self.sink.take()) {
+            sink.record(worker, OutcomeKind::of(&outcome));
+        }
+        self.phase = Phase::Resolved;
+        self.outcome = Some(outcome);
+        self.waker.take()
+    }
+}
+
+/// How a dispatched work ended, for the per-worker stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutcomeKind {
+    Completed,
+    Failed,
+    Panicked,
+    Cancelled,
+    TimedOut,
+    Crashed,
+}
+
+impl OutcomeKind {
+    fn of<T>(outcome: &Result<T, Error>) -> Self {
+        match outcome {
+            Ok(_) => OutcomeKind::Completed,
+            Err(Error::Panicked { .. }) => OutcomeKind::Panicked,
+            Err(Error::Cancelled) => OutcomeKind::Cancelled,
+            Err(Error::TimedOut) => OutcomeKind::TimedOut,
+            Err(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
+            Err(_) => OutcomeKind::Failed,
+        }
+    }
+}
+
+/// Where dispatched works' outcomes are counted (the executor's stats).
+pub(crate) trait OutcomeSink: Send + Sync {
+    fn record(&self, worker: usize, outcome: OutcomeKind);
 }
 
 pub(crate) struct WorkCell<T> {
@@ -48,9 +92,7 @@ impl<T> WorkCell<T> {
         if matches!(state.phase, Phase::Resolved | Phase::Taken) {
             return false;
         }
-        state.phase = Phase::Resolved;
-        state.outcome = Some(outcome);
-        let waker = state.waker.take();
+        let waker = state.settle(outcome);
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -61,9 +103,10 @@ impl<T> WorkCell<T> {
 
 /// The executor's type-erased view of a work's cell.
 pub(crate) trait Tracked: Send + Sync {
-    /// Records that the work was handed to `worker` as `id`; false if it is already
-    /// resolved (cancelled while queued), in which case it must not be dispatched.
-    fn start(&self, worker: usize, id: WorkId) -> bool;
+    /// Records that the work was handed to `worker` as `id`, its outcome to be counted in
+    /// `sink`; false if it is already resolved (cancelled while queued), in which case it
+    /// must not be dispatched.
+    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool;
     /// Resolves the work with `error` unless it already has an outcome.
     fn fail(&self, error: Error);
     /// Whether the work already has an outcome.
@@ -74,12 +117,13 @@ pub(crate) trait Tracked: Send + Sync {
 }
 
 impl<T: Send> Tracked for WorkCell<T> {
-    fn start(&self, worker: usize, id: WorkId) -> bool {
+    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool {
         let mut state = self.lock();
         if state.phase != Phase::Queued {
             return false;
         }
         state.phase = Phase::Running { worker, id };
+        state.sink = sink;
         true
     }
 
@@ -96,9 +140,7 @@ impl<T: Send> Tracked for WorkCell<T> {
         let Phase::Running { worker, id } = state.phase else {
             return None;
         };
-        state.phase = Phase::Resolved;
-        state.outcome = Some(Err(Error::TimedOut));
-        let waker = state.waker.take();
+        let waker = state.settle(Err(Error::TimedOut));
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -163,6 +205,7 @@ impl<T: Send + 'static> WorkFuture<T> {
                 phase: Phase::Queued,
                 outcome: None,
                 waker: None,
+                sink: None,
             }),
             abortable,
         });
@@ -230,9 +273,7 @@ impl<T> WorkFuture<T> {
             Phase::Running { worker, id } => Some((worker, id)),
             Phase::Queued => None,
         };
-        state.phase = Phase::Resolved;
-        state.outcome = Some(Err(Error::Cancelled));
-        let waker = state.waker.take();
+        let waker = state.settle(Err(Error::Cancelled));
         drop(state);
         if let Some(waker) = waker {
             waker.wake();

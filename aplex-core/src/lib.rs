@@ -25,6 +25,7 @@ mod map;
 mod options;
 #[cfg(feature = "progress")]
 mod progress;
+mod stats;
 mod wait;
 mod work_options;
 mod worker;
@@ -36,6 +37,7 @@ pub use executor::Executor;
 pub use future::{WorkFuture, WorkPromise};
 pub use map::{ChunkFuture, ChunkResults, FlushChunks, Map, MapStream, SubmitChunk};
 pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
+pub use stats::{PoolStats, WorkerStats};
 pub use wait::{allow_blocking_on_this_thread, block_until, ensure_blocking_allowed};
 pub use work_options::WorkOptions;
 pub use worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo, WorkerSeat};

@@ -6,7 +6,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aplex_core::{
-    Admission, Error, Executor, Map, Refused, WorkFuture, WorkOptions, WorkPromise, WorkerInfo,
+    Admission, Error, Executor, Map, PoolStats, Refused, WorkFuture, WorkOptions, WorkPromise,
+    WorkerInfo,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -588,6 +589,34 @@ impl ProcessAsyncPoolExecutor {
             .iter()
             .map(ProcessWorker::recycles)
             .collect()
+    }
+
+    /// A snapshot of the pending queue and of each worker: its current pid, workload,
+    /// how many works completed, failed, panicked, were cancelled, timed out or died
+    /// with it, and how often its process was replaced (crashes, recycles).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// #[aplex::work]
+    /// async fn id(x: u8) -> u8 { x }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// pool.submit(id, 1).result()?;
+    /// let stats = pool.stats();
+    /// assert_eq!(stats.workers[0].completed, 1);
+    /// assert_eq!(stats.workers[0].pid, pool.worker_pids()[0]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        let mut stats = self.executor.stats();
+        for (worker, slot) in stats.workers.iter_mut().zip(self.executor.workers()) {
+            worker.pid = slot.pid();
+            worker.restarts = slot.restarts();
+            worker.recycles = slot.recycles();
+        }
+        stats
     }
 
     /// Whether the pool has been shut down (or broken).

@@ -54,6 +54,7 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
         ) {
             Ok(incarnation) => incarnation,
             Err(reason) => {
+                tracing::warn!(worker = slot.index, %reason, "aplex worker process failed to start");
                 if let Some(started) = started.take() {
                     let _ = started.send(Err(reason));
                     slot.stop(&Error::Cancelled);
@@ -65,16 +66,27 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
                 continue;
             }
         };
+        let respawn = started.is_none();
+        tracing::info!(
+            worker = slot.index,
+            pid = incarnation.pid,
+            respawn,
+            "aplex worker process started"
+        );
+        let pid = incarnation.pid;
         let exit = serve_incarnation(&slot, incarnation, started.take());
         if slot.closing() {
+            tracing::info!(worker = slot.index, pid, %exit, "aplex worker process shut down");
             slot.stop(&Error::Cancelled);
             return;
         }
         if slot.was_recycling() && exit == WorkerExit::Code(0) {
             // It drained and exited as asked: replace it. No work failed, no crash.
+            tracing::info!(worker = slot.index, pid, "aplex worker process recycled");
             slot.recycles.fetch_add(1, Ordering::Relaxed);
             continue;
         }
+        tracing::warn!(worker = slot.index, pid, %exit, "aplex worker process died; replacing it");
         slot.restarts.fetch_add(1, Ordering::Relaxed);
         let reason = format!("worker {} died ({exit})", slot.index);
         if give_up_after_crash(&slot, &reason) {
@@ -133,6 +145,7 @@ fn give_up_after_crash(slot: &Slot, reason: &str) -> bool {
         "more than {} worker crashes within {:?}, the last: {reason}",
         limit.max_crashes, limit.window
     );
+    tracing::error!(worker = slot.index, %reason, "aplex pool broken");
     slot.events.pool_broken(reason.clone());
     slot.stop(&Error::PoolBroken { reason });
     true

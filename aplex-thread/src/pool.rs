@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aplex_core::{
-    Admission, Error, Executor, Map, Refused, WorkFuture, WorkOptions, WorkPromise, WorkerInfo,
+    Admission, Error, Executor, Map, PoolStats, Refused, WorkFuture, WorkOptions, WorkPromise,
+    WorkerInfo,
 };
 
 use crate::builder::ThreadPoolBuilder;
@@ -522,6 +523,24 @@ impl ThreadAsyncPoolExecutor {
     /// ```
     pub fn workers(&self) -> Vec<WorkerInfo> {
         self.executor.worker_infos()
+    }
+
+    /// A snapshot of the pending queue and of each worker: workload and how many works
+    /// completed, failed, panicked, were cancelled or timed out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let pool = aplex_thread::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// pool.submit(|x: u8| async move { x }, 1).result()?;
+    /// let boom = pool.submit(|()| async { panic!("boom") }, ()).result();
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.workers[0].completed, stats.workers[0].panicked), (1, 1));
+    /// assert_eq!(stats.workers[0].name, "aplex-worker-0");
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.executor.stats()
     }
 
     /// Whether the pool has been shut down.

@@ -63,6 +63,7 @@ impl ThreadWorker {
                 reason,
             });
         }
+        tracing::info!(worker = index, thread = %name, "aplex worker thread started");
         Ok(ThreadWorker {
             info: WorkerInfo {
                 index,

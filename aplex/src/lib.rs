@@ -78,8 +78,9 @@
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    Error, LoadBalancer, Map, MapStream, Meta, Refused, WorkFuture, WorkOptions, WorkerExit,
-    WorkerInfo, WorkerView, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
+    Error, LoadBalancer, Map, MapStream, Meta, PoolStats, Refused, WorkFuture, WorkOptions,
+    WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_WORKS_PER_WORKER,
+    DEFAULT_SHUTDOWN_GRACE,
 };
 
 #[cfg(feature = "thread")]

@@ -1,0 +1,97 @@
+//! Pool statistics: a snapshot per worker, and the counters behind it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::future::OutcomeKind;
+
+/// What one worker has done, at the moment of the snapshot.
+///
+/// Counts are of dispatched units: a submitted work, or one map chunk.
+///
+/// # Examples
+///
+/// ```
+/// let stats = aplex_core::WorkerStats::default();
+/// assert_eq!(stats.completed + stats.failed, 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// The worker's index.
+    pub index: usize,
+    /// Its thread name or process label.
+    pub name: String,
+    /// The pid it runs in now (`None` while a process worker is being replaced).
+    pub pid: Option<u32>,
+    /// Works running on it now.
+    pub workload: usize,
+    /// Works that returned a value.
+    pub completed: u64,
+    /// Works that failed otherwise (serialisation, pool broken, ...).
+    pub failed: u64,
+    /// Works that panicked.
+    pub panicked: u64,
+    /// Works cancelled while running on it.
+    pub cancelled: u64,
+    /// Works that ran past their timeout.
+    pub timed_out: u64,
+    /// Works lost because the worker died.
+    pub crashed: u64,
+    /// Times a crashed process worker was replaced.
+    pub restarts: u64,
+    /// Times a process worker was replaced after `max_works_per_child` works.
+    pub recycles: u64,
+}
+
+/// A snapshot of a pool: its pending queue and each worker.
+///
+/// # Examples
+///
+/// ```
+/// let stats = aplex_core::PoolStats::default();
+/// assert_eq!(stats.pending, 0);
+/// assert!(stats.workers.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Works waiting in the pending queue for a free worker.
+    pub pending: usize,
+    /// Every worker, by index.
+    pub workers: Vec<WorkerStats>,
+}
+
+/// The outcome counters of one worker.
+#[derive(Debug, Default)]
+pub(crate) struct OutcomeCounters {
+    completed: AtomicU64,
+    failed: AtomicU64,
+    panicked: AtomicU64,
+    cancelled: AtomicU64,
+    timed_out: AtomicU64,
+    crashed: AtomicU64,
+}
+
+impl OutcomeCounters {
+    pub(crate) fn record(&self, outcome: OutcomeKind) {
+        let counter = match outcome {
+            OutcomeKind::Completed => &self.completed,
+            OutcomeKind::Failed => &self.failed,
+            OutcomeKind::Panicked => &self.panicked,
+            OutcomeKind::Cancelled => &self.cancelled,
+            OutcomeKind::TimedOut => &self.timed_out,
+            OutcomeKind::Crashed => &self.crashed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Copies the counters into `stats`.
+    pub(crate) fn fill(&self, stats: &mut WorkerStats) {
+        stats.completed = self.completed.load(Ordering::Relaxed);
+        stats.failed = self.failed.load(Ordering::Relaxed);
+        stats.panicked = self.panicked.load(Ordering::Relaxed);
+        stats.cancelled = self.cancelled.load(Ordering::Relaxed);
+        stats.timed_out = self.timed_out.load(Ordering::Relaxed);
+        stats.crashed = self.crashed.load(Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,148 @@
+//! Per-worker stats and `tracing` events: the counts follow what the works did, and the
+//! pools report worker start, crash, respawn, recycle and shutdown as events. Alone in its
+//! binary, because it installs a global subscriber to hear events from every thread.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aplex::{Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor, WorkOptions, WorkerStats};
+use common::{send_signal, wait_until};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+/// Keeps every event as `field=value` text.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+struct Line(String);
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut line = Line(String::new());
+        event.record(&mut line);
+        self.0.lock().unwrap().push(line.0);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+impl Capture {
+    fn saw(&self, needle: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains(needle))
+    }
+}
+
+fn total(workers: &[WorkerStats], field: impl Fn(&WorkerStats) -> u64) -> u64 {
+    workers.iter().map(field).sum()
+}
+
+#[aplex::work]
+async fn nap(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+#[test]
+fn stats_count_what_works_did_and_events_report_the_lifecycle() {
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(capture.clone()).unwrap();
+    std::panic::set_hook(Box::new(|_| {}));
+
+    let threads = ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .build()
+        .unwrap();
+    assert!(capture.saw("aplex worker thread started"));
+    assert_eq!(threads.submit(|x: u8| async move { x }, 1).result(), Ok(1));
+    assert!(threads
+        .submit(|()| async { panic!("boom") }, ())
+        .result()
+        .is_err());
+    let stuck = WorkOptions::new().timeout(Duration::from_millis(10));
+    assert_eq!(
+        threads
+            .submit_with(|()| std::future::pending::<()>(), (), stuck)
+            .result(),
+        Err(Error::TimedOut)
+    );
+    let running = threads.submit(|()| std::future::pending::<()>(), ());
+    wait_until("the work runs", || running.running());
+    assert!(running.cancel());
+    wait_until("every outcome is counted", || {
+        let stats = threads.stats();
+        total(&stats.workers, |w| {
+            w.completed + w.panicked + w.timed_out + w.cancelled
+        }) == 4
+    });
+    let stats = threads.stats();
+    assert_eq!(
+        [
+            total(&stats.workers, |w| w.completed),
+            total(&stats.workers, |w| w.panicked),
+            total(&stats.workers, |w| w.timed_out),
+            total(&stats.workers, |w| w.cancelled),
+        ],
+        [1, 1, 1, 1]
+    );
+    assert_eq!(stats.pending, 0);
+    assert_eq!(stats.workers[1].name, "aplex-worker-1");
+    threads.shutdown(true);
+    assert!(capture.saw("aplex pool shutting down"));
+
+    let processes = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .max_works_per_child(2)
+        .build()
+        .unwrap();
+    assert!(capture.saw("aplex worker process started"));
+    for ms in [1, 2, 3] {
+        assert_eq!(processes.submit(nap, ms).result(), Ok(ms));
+    }
+    wait_until("the first process was recycled", || {
+        processes.stats().workers[0].recycles >= 1
+    });
+    assert!(capture.saw("aplex worker process recycled"));
+    let victim = processes.worker_pids()[0].unwrap_or(0);
+    let lost = processes.submit(nap, 3_600_000);
+    wait_until("the sleeper is in flight", || processes.workloads() == [1]);
+    let victim = processes.worker_pids()[0].unwrap_or(victim);
+    send_signal(victim, libc::SIGKILL);
+    assert!(matches!(lost.result(), Err(Error::WorkerCrashed { .. })));
+    wait_until("the worker is replaced", || {
+        processes.worker_pids()[0].is_some_and(|pid| pid != victim)
+    });
+    assert!(capture.saw("aplex worker process died; replacing it"));
+    assert!(capture.saw("respawn=true"));
+    let stats = processes.stats();
+    let worker = &stats.workers[0];
+    assert_eq!(
+        (worker.completed, worker.crashed, worker.restarts),
+        (3, 1, 1)
+    );
+    assert!(worker.recycles >= 1);
+    assert_eq!(worker.pid, processes.worker_pids()[0]);
+    drop(processes);
+    assert!(capture.saw("aplex worker process shut down"));
+}
