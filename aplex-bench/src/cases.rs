@@ -270,10 +270,9 @@ fn sleeper_figures(names: [&'static str; 2], size: &Size, (wall, bytes): (f64, f
 fn thread_sleepers(size: &Size) {
     let pool = thread_pool(size.sleepers);
     pool.submit(sleep_ms, 1).result().unwrap();
-    let ms = size.sleep_ms;
     let outcome = sleepers(
         size.sleepers,
-        |_| pool.submit(sleep_ms, ms),
+        |_| pool.submit(sleep_ms, size.sleep_ms),
         || pool.workloads().iter().sum(),
     );
     sleeper_figures(
@@ -286,10 +285,9 @@ fn thread_sleepers(size: &Size) {
 fn process_sleepers(size: &Size) {
     let pool = process_pool(size.sleepers);
     pool.submit(sleep_ms, 1).result().unwrap();
-    let ms = size.sleep_ms;
     let outcome = sleepers(
         size.sleepers,
-        |_| pool.submit(sleep_ms, ms),
+        |_| pool.submit(sleep_ms, size.sleep_ms),
         || pool.workloads().iter().sum(),
     );
     sleeper_figures(

@@ -61,9 +61,9 @@ pub(crate) struct Pending<J> {
 }
 
 impl<J> Pending<J> {
-    /// Resolves the queued work as cancelled, then drops its job.
-    pub(crate) fn cancel(self) {
-        self.tracked.fail(Error::Cancelled);
+    /// Resolves the queued work with `error`, then drops its job.
+    pub(crate) fn fail(self, error: Error) {
+        self.tracked.fail(error);
         drop(self.job);
     }
 }
@@ -141,6 +141,19 @@ impl<W: Worker> Shared<W> {
 
     pub(crate) fn is_running(&self) -> bool {
         self.phase.load(Ordering::SeqCst) == RUNNING
+    }
+
+    /// Stops intake with `stop` and takes every queued work, under one queue lock (so
+    /// nothing more is dispatched, not even by a worker finishing meanwhile), and wakes
+    /// whoever waits for room or for the queue to empty. The caller resolves the works.
+    pub(crate) fn take_pending(&self, stop: impl FnOnce(&Self)) -> Vec<Pending<W::Job>> {
+        let mut queue = self.lock_queue();
+        stop(self);
+        let taken = queue.pending.drain(..).collect();
+        self.pending_len.store(0, Ordering::SeqCst);
+        self.room.notify_all();
+        self.emptied.notify_all();
+        taken
     }
 
     /// Moves a running pool to draining (a broken one stays broken). Called with the
@@ -364,17 +377,9 @@ impl<W: Worker> Shared<W> {
             .broken_reason
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
-        let failed: Vec<Pending<W::Job>> = {
-            let mut queue = self.lock_queue();
-            self.phase.store(BROKEN, Ordering::SeqCst);
-            let failed = queue.pending.drain(..).collect();
-            self.pending_len.store(0, Ordering::SeqCst);
-            self.room.notify_all();
-            self.emptied.notify_all();
-            failed
-        };
+        let failed = self.take_pending(|shared| shared.phase.store(BROKEN, Ordering::SeqCst));
         for pending in failed {
-            pending.tracked.fail(Error::PoolBroken {
+            pending.fail(Error::PoolBroken {
                 reason: reason.clone(),
             });
         }

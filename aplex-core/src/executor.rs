@@ -477,19 +477,8 @@ impl<W: Worker> Executor<W> {
     fn cancel_everything(&self) {
         tracing::info!("aplex pool shutting down, cancelling what is left");
         let shared = &self.shared;
-        let cancelled: Vec<_> = {
-            // Stop intake and empty the queue under one lock: from here on nothing more
-            // is dispatched, not even by a worker finishing meanwhile.
-            let mut queue = shared.lock_queue();
-            shared.stop_intake();
-            let cancelled = queue.pending.drain(..).collect();
-            shared.pending_len.store(0, Ordering::SeqCst);
-            shared.room.notify_all();
-            shared.emptied.notify_all();
-            cancelled
-        };
-        for pending in cancelled {
-            pending.cancel();
+        for pending in shared.take_pending(Shared::stop_intake) {
+            pending.fail(Error::Cancelled);
         }
         shared.close_workers(CloseMode::Abort);
     }
