@@ -147,9 +147,6 @@ fn a_failing_panicking_or_unregistered_process_initializer_fails_build() {
         matches!(unknown, Err(Error::UnknownWork { .. })),
         "{unknown:?}"
     );
-    assert_eq!(
-        common::live_children().len(),
-        0,
-        "no worker left behind by a failed start"
-    );
+    // That a failed start leaves no process behind is checked in process_lifecycle, the
+    // one test binary whose child count is its own.
 }

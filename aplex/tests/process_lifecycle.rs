@@ -17,6 +17,11 @@ async fn nap(ms: u64) -> u64 {
 }
 
 #[aplex::work]
+fn refuse(_: ()) -> Result<(), String> {
+    Err("not today".into())
+}
+
+#[aplex::work]
 fn spin(_: ()) -> u8 {
     // A blocking work that never ends: only a kill stops it.
     loop {
@@ -84,6 +89,16 @@ fn nothing_is_left_behind() {
         other => panic!("expected WorkerStart, got {other:?}"),
     }
     assert_eq!(live_children(), Vec::<u32>::new());
+
+    // A worker initializer that fails fails build(), and its process is reaped too.
+    let error = ProcessAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .worker_initializer(refuse)
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, Error::WorkerStart { .. }), "{error:?}");
+    assert_eq!(live_children(), Vec::<u32>::new());
+    assert_eq!(common::zombie_children(), Vec::<u32>::new());
 
     // 200 create/drop cycles leave no process, thread or fd behind.
     let warm = counts();
