@@ -157,10 +157,28 @@ impl Slot {
         self.lock().send(None);
     }
 
+    /// Stops work `id`: if its `Run` frame has not been sent yet (staged, or waiting in
+    /// the outbox for a new process), it is withdrawn and never runs; otherwise the
+    /// process is sent a `Cancel`.
     pub(crate) fn cancel(&self, id: u64) {
         let mut state = self.lock();
-        if state.in_flight.contains_key(&id) {
+        if !state.in_flight.contains_key(&id) {
+            return;
+        }
+        let unsent =
+            |frame: &DownFrame| matches!(frame, DownFrame::Run { id: run, .. } if *run == id);
+        let waiting = state.staged.len() + state.outbox.len();
+        state.staged.retain(|frame| !unsent(frame));
+        state.outbox.retain(|frame| !unsent(frame));
+        if state.staged.len() + state.outbox.len() == waiting {
             state.send(Some(DownFrame::Cancel { id }));
+            return;
+        }
+        let completer = state.in_flight.remove(&id);
+        drop(state);
+        if let Some(completer) = completer {
+            completer(Err(Error::Cancelled));
+            self.events.work_finished(self.index);
         }
     }
 

@@ -93,3 +93,34 @@ fn a_zero_limit_is_an_invalid_setting() {
         }
     ));
 }
+
+/// Marks `dir/ran`.
+#[aplex::work]
+async fn touch(dir: std::path::PathBuf) -> u8 {
+    std::fs::write(dir.join("ran"), b"").unwrap();
+    1
+}
+
+#[test]
+fn a_work_cancelled_while_waiting_for_a_recycled_worker_never_runs() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .max_works_per_child(1)
+        .build()
+        .unwrap();
+    // The first work makes the process recycle; it cannot exit while the work sleeps.
+    let sleeper = pool.submit(nap_then_whoami, 3_600_000);
+    wait_until("the sleeper runs", || pool.workloads() == [1]);
+    let dir = common::scratch_dir("recycle-cancel");
+    let waiting = pool.submit(touch, dir.clone());
+    assert!(waiting.cancel());
+    assert!(sleeper.cancel());
+    let probe_dir = common::scratch_dir("recycle-cancel-probe");
+    assert_eq!(pool.submit(touch, probe_dir.clone()).result(), Ok(1));
+    assert!(probe_dir.join("ran").exists());
+    assert!(
+        !dir.join("ran").exists(),
+        "the cancelled work never ran in the new process"
+    );
+    assert_eq!(waiting.result(), Err(Error::Cancelled));
+}
