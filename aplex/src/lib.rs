@@ -148,6 +148,49 @@ pub mod balance {
     pub use aplex_balance::*;
 }
 
+/// What must not compile, kept so by `compile_fail` doctests.
+///
+/// A thread pool's async work may hold non-`Send` values across `.await`s, but its
+/// argument crosses threads, so it must be `Send`:
+///
+/// ```compile_fail,E0277
+/// let pool = aplex::ThreadAsyncPoolExecutor::new().unwrap();
+/// let not_send = std::rc::Rc::new(5);
+/// let _ = pool.submit(|x: std::rc::Rc<i32>| async move { *x }, not_send);
+/// ```
+///
+/// A blocking work runs on another thread, so the closure itself must be `Send`:
+///
+/// ```compile_fail,E0277
+/// let pool = aplex::ThreadAsyncPoolExecutor::new().unwrap();
+/// let not_send = std::rc::Rc::new(5);
+/// let _ = pool.submit_blocking(move |()| *not_send, ());
+/// ```
+///
+/// A registered work takes exactly one argument (several travel as a tuple):
+///
+/// ```compile_fail
+/// #[aplex::work]
+/// fn add(a: u64, b: u64) -> u64 { a + b }
+/// ```
+///
+/// ...and is not generic, since a worker process must know its concrete types:
+///
+/// ```compile_fail
+/// #[aplex::work]
+/// fn echo<T: aplex::serde::Serialize>(value: T) -> T { value }
+/// ```
+///
+/// A process pool's argument must be serialisable:
+///
+/// ```compile_fail,E0277
+/// struct Opaque;
+/// #[aplex::work]
+/// fn take(_: Opaque) -> u8 { 0 }
+/// ```
+#[cfg(doctest)]
+pub struct CompileFailDoctests;
+
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
