@@ -237,6 +237,9 @@ fn pools_futures_and_maps_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
     send_sync::<ThreadAsyncPoolExecutor>();
+    send_sync::<aplex::ProcessAsyncPoolExecutor>();
+    send_sync::<aplex::WorkOptions>();
+    send_sync::<aplex::PoolStats>();
     send_sync::<WorkFuture<u64>>();
     send::<aplex::Map<'static, u64, u64>>();
     send::<aplex::MapStream<'static, u64, u64>>();
