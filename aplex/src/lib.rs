@@ -23,6 +23,12 @@
 //!   blocking [`result`](WorkFuture::result), [`cancel`](WorkFuture::cancel),
 //!   [`done`](WorkFuture::done) and [`cancelled`](WorkFuture::cancelled).
 //! - A **balancer** ([`balance`]) chooses the worker for each work.
+//! - **Reliability**: per-work timeouts ([`WorkOptions`], `work_timeout`), crashed worker
+//!   processes replaced (only their own works fail), `max_works_per_child` recycling,
+//!   worker initializers, per-worker [`PoolStats`], and `tracing` events.
+//!
+//! Features: `thread` and `process` (both on by default), `progress` (a progress bar for
+//! long maps, with indicatif).
 //!
 //! # Examples
 //!
