@@ -253,6 +253,9 @@ impl<W: Worker> Shared<W> {
             if admission == Admission::FailFast {
                 return Err(Error::QueueFull { capacity });
             }
+            // Room frees only as works finish: send what is staged first (a map's burst),
+            // or the works that would free it might never reach a worker.
+            self.flush(&mut queue);
             queue = self
                 .room
                 .wait(queue)

@@ -1,5 +1,6 @@
 //! `max_works_per_worker` and the pending queue: no worker runs more than its cap, works
-//! beyond it wait in FIFO order, and the optional queue bound refuses or waits.
+//! beyond it wait in FIFO order, and the optional queue bound refuses or waits (and never
+//! deadlocks a map).
 
 mod common;
 
@@ -154,4 +155,57 @@ fn a_bounded_queue_makes_submit_wait_for_room() {
     running.result().unwrap();
     assert_eq!(queued.result(), Ok(1));
     assert_eq!(submitter.join().unwrap(), Ok(2));
+}
+
+#[aplex::work]
+async fn ident(x: u32) -> u32 {
+    x
+}
+
+#[test]
+fn a_map_through_a_bounded_queue_makes_progress() {
+    // The map submits its burst staged; a submit that waits for room in the bounded queue
+    // must first send what it staged, or nothing would ever free that room.
+    for backend in ["thread", "thread-blocking", "process"] {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            if backend == "process" {
+                let pool = aplex::ProcessAsyncPoolExecutor::builder()
+                    .pool_size(1)
+                    .max_works_per_worker(1)
+                    .max_pending(2)
+                    .build()
+                    .unwrap();
+                let got = pool
+                    .map(ident, 0..50)
+                    .window(20)
+                    .collect::<Result<Vec<u32>, _>>()
+                    .unwrap();
+                done_tx.send(got).unwrap();
+                return;
+            }
+            let pool = ThreadAsyncPoolExecutor::builder()
+                .pool_size(1)
+                .max_works_per_worker(1)
+                .max_pending(2)
+                .build()
+                .unwrap();
+            let got: Vec<u32> = if backend == "thread" {
+                pool.map(|x: u32| async move { x }, 0..50)
+                    .window(20)
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            } else {
+                pool.map_blocking(|x: u32| x, 0..50)
+                    .window(20)
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            };
+            done_tx.send(got).unwrap();
+        });
+        let got = done_rx
+            .recv_timeout(common::PATIENCE)
+            .expect("the map must not deadlock");
+        assert_eq!(got, (0..50).collect::<Vec<_>>());
+    }
 }
