@@ -112,9 +112,7 @@ impl ProcessAsyncPoolExecutor {
         Fut: Future,
         Fut::Output: DeserializeOwned + Send + 'static,
     {
-        drop(work);
-        self.submit_work::<F, A, Fut::Output>(true, &args, WorkOptions::new(), Admission::Wait)
-            .unwrap_or_else(|(_, future)| future)
+        self.submit_with(work, args, WorkOptions::new())
     }
 
     /// Like [`submit`](Self::submit), passing `meta` to the load balancer.
@@ -143,14 +141,7 @@ impl ProcessAsyncPoolExecutor {
         Fut::Output: DeserializeOwned + Send + 'static,
         M: Any + Send + Sync,
     {
-        drop(work);
-        self.submit_work::<F, A, Fut::Output>(
-            true,
-            &args,
-            WorkOptions::new().meta(meta),
-            Admission::Wait,
-        )
-        .unwrap_or_else(|(_, future)| future)
+        self.submit_with(work, args, WorkOptions::new().meta(meta))
     }
 
     /// Like [`submit`](Self::submit), with per-work [`WorkOptions`]: the balancer's
@@ -243,9 +234,7 @@ impl ProcessAsyncPoolExecutor {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        drop(work);
-        self.submit_work::<F, A, R>(false, &args, WorkOptions::new(), Admission::Wait)
-            .unwrap_or_else(|(_, future)| future)
+        self.submit_blocking_with(work, args, WorkOptions::new())
     }
 
     /// Like [`submit_blocking`](Self::submit_blocking), passing `meta` to the balancer.
@@ -268,9 +257,7 @@ impl ProcessAsyncPoolExecutor {
         R: DeserializeOwned + Send + 'static,
         M: Any + Send + Sync,
     {
-        drop(work);
-        self.submit_work::<F, A, R>(false, &args, WorkOptions::new().meta(meta), Admission::Wait)
-            .unwrap_or_else(|(_, future)| future)
+        self.submit_blocking_with(work, args, WorkOptions::new().meta(meta))
     }
 
     /// Like [`submit`](Self::submit), but never waits; any refusal hands the work and its

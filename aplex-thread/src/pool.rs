@@ -105,10 +105,7 @@ impl ThreadAsyncPoolExecutor {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.submit_job(WorkOptions::new(), Admission::Wait, true, |promise| {
-            async_job(work, args, promise)
-        })
-        .unwrap_or_else(|(_, future)| future)
+        self.submit_with(work, args, WorkOptions::new())
     }
 
     /// Like [`submit`](Self::submit), passing `meta` to the load balancer (the seeds'
@@ -135,13 +132,7 @@ impl ThreadAsyncPoolExecutor {
         Fut::Output: Send + 'static,
         M: Any + Send + Sync,
     {
-        self.submit_job(
-            WorkOptions::new().meta(meta),
-            Admission::Wait,
-            true,
-            |promise| async_job(work, args, promise),
-        )
-        .unwrap_or_else(|(_, future)| future)
+        self.submit_with(work, args, WorkOptions::new().meta(meta))
     }
 
     /// Like [`submit`](Self::submit), with per-work [`WorkOptions`]: the balancer's
@@ -231,10 +222,7 @@ impl ThreadAsyncPoolExecutor {
         A: Send + 'static,
         R: Send + 'static,
     {
-        self.submit_job(WorkOptions::new(), Admission::Wait, false, |promise| {
-            blocking_job(work, args, promise)
-        })
-        .unwrap_or_else(|(_, future)| future)
+        self.submit_blocking_with(work, args, WorkOptions::new())
     }
 
     /// Like [`submit_blocking`](Self::submit_blocking), passing `meta` to the balancer.
@@ -254,13 +242,7 @@ impl ThreadAsyncPoolExecutor {
         R: Send + 'static,
         M: Any + Send + Sync,
     {
-        self.submit_job(
-            WorkOptions::new().meta(meta),
-            Admission::Wait,
-            false,
-            |promise| blocking_job(work, args, promise),
-        )
-        .unwrap_or_else(|(_, future)| future)
+        self.submit_blocking_with(work, args, WorkOptions::new().meta(meta))
     }
 
     /// Like [`submit`](Self::submit), but never waits: if the bounded pending queue is
