@@ -14,7 +14,6 @@
 //!    process exits 0. If the parent's channel closes (the parent died), exit at once.
 
 use std::process;
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 
 use aplex_core::local::{catch_async, catch_blocking, serve_local, LocalJob, LocalMessage};
@@ -25,14 +24,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
 use crate::registry::{registry, Trampoline};
+use crate::reply::{self, Replies, Reply};
 use crate::signals;
 use crate::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
-
-/// The most frames packed into one reply message.
-const MAX_BATCH: usize = 4096;
 
 /// Becomes a worker for the pool whose one-shot server is `server`; never returns.
 pub(crate) fn run(server: String) -> ! {
@@ -80,15 +77,15 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .map_err(|error| format!("cannot build the worker runtime: {error}"))?;
 
     let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (reply_tx, reply_rx) = mpsc::channel();
+    let (replies, reply_writer) = reply::replies(up_tx);
     let writer = thread::Builder::new()
         .name("aplex-child-writer".into())
-        .spawn(move || write_replies(reply_rx, up_tx))
+        .spawn(move || reply_writer.run())
         .map_err(|e| e.to_string())?;
     for frame in first {
-        deliver(frame, &loop_tx, &reply_tx);
+        deliver(frame, &loop_tx, &replies);
     }
-    let reader_replies = reply_tx.clone();
+    let reader_replies = replies.clone();
     thread::Builder::new()
         .name("aplex-child-reader".into())
         .spawn(move || read_frames(down_rx, loop_tx, reader_replies))
@@ -98,29 +95,15 @@ fn serve_parent(server: &str) -> Result<(), String> {
     runtime.block_on(local.run_until(serve_local(loop_rx, |_| {})));
     drop(local);
     drop(runtime);
-    flush(&reply_tx);
+    replies.flush();
     drop(writer);
     Ok(())
-}
-
-/// What the writer thread is sent.
-enum Outgoing {
-    Frame(UpFrame),
-    Flush(mpsc::SyncSender<()>),
-}
-
-/// Waits until every reply queued so far has been sent.
-fn flush(replies: &Sender<Outgoing>) {
-    let (done_tx, done_rx) = mpsc::sync_channel(1);
-    if replies.send(Outgoing::Flush(done_tx)).is_ok() {
-        let _ = done_rx.recv();
-    }
 }
 
 fn read_frames(
     down: IpcReceiver<Vec<DownFrame>>,
     work_loop: UnboundedSender<LocalMessage>,
-    replies: Sender<Outgoing>,
+    replies: Replies,
 ) {
     loop {
         match down.recv() {
@@ -135,45 +118,12 @@ fn read_frames(
     }
 }
 
-fn write_replies(outgoing: Receiver<Outgoing>, up: IpcSender<Vec<UpFrame>>) {
-    let mut batch = Vec::new();
-    let mut flushes = Vec::new();
-    while let Ok(first) = outgoing.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Outgoing::Frame(frame) => batch.push(frame),
-                Outgoing::Flush(done) => flushes.push(done),
-            }
-            if batch.len() < MAX_BATCH {
-                next = outgoing.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() && up.send(std::mem::take(&mut batch)).is_err() {
-            process::exit(0);
-        }
-        for done in flushes.drain(..) {
-            let _ = done.send(());
-        }
-    }
-}
-
-fn deliver(
-    frame: DownFrame,
-    work_loop: &UnboundedSender<LocalMessage>,
-    replies: &Sender<Outgoing>,
-) {
+fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies: &Replies) {
     let message = match frame {
-        DownFrame::Run { id, work, args } => {
-            let reply = Reply {
-                id,
-                replies: Some(replies.clone()),
-            };
-            match job(work, args, reply) {
-                Some(job) => LocalMessage::Run(WorkId(id), job),
-                None => return,
-            }
-        }
+        DownFrame::Run { id, work, args } => match job(work, args, replies.reply(id)) {
+            Some(job) => LocalMessage::Run(WorkId(id), job),
+            None => return,
+        },
         DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
         DownFrame::Close { abort } => LocalMessage::Close(if abort {
             CloseMode::Abort
@@ -205,34 +155,6 @@ fn job(work: u32, args: ByteBuf, reply: Reply) -> Option<LocalJob> {
     })
 }
 
-/// The one reply a `Run` gets; sends `Cancelled` if dropped unsent (aborted, never run).
-struct Reply {
-    id: u64,
-    replies: Option<Sender<Outgoing>>,
-}
-
-impl Reply {
-    fn send(mut self, outcome: Result<ByteBuf, WireError>) {
-        if let Some(replies) = self.replies.take() {
-            let _ = replies.send(Outgoing::Frame(UpFrame {
-                id: self.id,
-                outcome,
-            }));
-        }
-    }
-}
-
-impl Drop for Reply {
-    fn drop(&mut self) {
-        if let Some(replies) = self.replies.take() {
-            let _ = replies.send(Outgoing::Frame(UpFrame {
-                id: self.id,
-                outcome: Err(WireError::Cancelled),
-            }));
-        }
-    }
-}
-
 #[cfg(test)]
 // `#[aplex::work]` registers through linkme, whose statics use `link_section`; that is
 // the reviewed registry mechanism (registry.rs), not new unsafe code.
@@ -242,10 +164,11 @@ mod bad_input {
     //! gets an error reply, never a panic or a hang. A deterministic property test (a
     //! fixed-seed xorshift generator), so a failure replays exactly.
 
-    use std::sync::mpsc;
+    use ipc_channel::ipc;
 
-    use super::{job, Outgoing, Reply};
+    use super::job;
     use crate::registry::registry;
+    use crate::reply;
     use crate::wire::{encode, UpFrame, WireError};
     use aplex_core::local::LocalJob;
     use serde_bytes::ByteBuf;
@@ -278,12 +201,10 @@ mod bad_input {
 
     /// Runs a `Run` frame through the child's path; returns its one reply.
     fn run(work: u32, args: Vec<u8>) -> UpFrame {
-        let (replies, outgoing) = mpsc::channel();
-        let reply = Reply {
-            id: 1,
-            replies: Some(replies),
-        };
-        if let Some(job) = job(work, ByteBuf::from(args), reply) {
+        let (up, replies_from_child) = ipc::channel::<Vec<UpFrame>>().unwrap();
+        let (replies, writer) = reply::replies(up);
+        let writer = std::thread::spawn(move || writer.run());
+        if let Some(job) = job(work, ByteBuf::from(args), replies.reply(1)) {
             match job {
                 LocalJob::Blocking(run) => run(),
                 LocalJob::Async(make) => {
@@ -294,12 +215,11 @@ mod bad_input {
                 }
             }
         }
-        let mut frames: Vec<UpFrame> = outgoing
-            .try_iter()
-            .filter_map(|message| match message {
-                Outgoing::Frame(frame) => Some(frame),
-                Outgoing::Flush(_) => None,
-            })
+        replies.flush();
+        drop(replies);
+        writer.join().unwrap();
+        let mut frames: Vec<UpFrame> = std::iter::from_fn(|| replies_from_child.try_recv().ok())
+            .flatten()
             .collect();
         assert_eq!(frames.len(), 1, "exactly one reply per Run");
         frames.pop().unwrap()

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -16,6 +15,7 @@ use aplex_core::{CloseMode, Error, WorkerEvents};
 use serde_bytes::ByteBuf;
 
 use crate::crash_limit::CrashWindow;
+use crate::down_link::DownLink;
 use crate::runtime_config::RuntimeConfig;
 use crate::signals;
 use crate::wire::{DownFrame, UpFrame};
@@ -48,7 +48,7 @@ pub(crate) struct PoolContext {
 struct SlotState {
     /// Run frames dispatched since the last flush.
     staged: Vec<DownFrame>,
-    writer: Option<Sender<Vec<DownFrame>>>,
+    writer: Option<DownLink>,
     pid: Option<u32>,
     in_flight: HashMap<u64, Completer>,
     outbox: Vec<DownFrame>,
@@ -73,13 +73,25 @@ impl SlotState {
         if frames.is_empty() {
             return;
         }
+        let direct = self.direct_send_allowed(&frames);
         let unsent = match &self.writer {
-            Some(writer) => writer.send(frames).err().map(|error| error.0),
+            Some(writer) => writer.send(frames, direct).err(),
             None => Some(frames),
         };
         if let Some(frames) = unsent {
             self.outbox.extend(frames);
         }
+    }
+
+    /// Whether the calling thread may send `frames` itself (see `down_link.rs`): they
+    /// are only `Run`s, the process has nothing else in flight, and this thread drives no
+    /// runtime.
+    fn direct_send_allowed(&self, frames: &[DownFrame]) -> bool {
+        self.in_flight.len() == frames.len()
+            && frames
+                .iter()
+                .all(|frame| matches!(frame, DownFrame::Run { .. }))
+            && tokio::runtime::Handle::try_current().is_err()
     }
 }
 
@@ -239,7 +251,7 @@ impl Slot {
     }
 
     /// A new process fills the slot: frames queued meanwhile (and a pending close) go to it.
-    pub(crate) fn attach(&self, pid: u32, writer: Sender<Vec<DownFrame>>) {
+    pub(crate) fn attach(&self, pid: u32, writer: DownLink) {
         let mut state = self.lock();
         state.pid = Some(pid);
         state.recycling = false;
@@ -270,7 +282,7 @@ impl Slot {
             });
         }
         if !frames.is_empty() {
-            let _ = writer.send(frames);
+            let _ = writer.send(frames, false);
         }
         state.writer = Some(writer);
     }

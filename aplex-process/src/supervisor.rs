@@ -17,21 +17,19 @@
 
 use std::process::Child;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use aplex_core::{Error, WorkerExit};
-use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use ipc_channel::ipc::IpcReceiver;
 
+use crate::down_link;
 use crate::signals::worker_exit;
 use crate::slot::Slot;
 use crate::spawn::{spawn_worker, Incarnation};
-use crate::wire::{DownFrame, UpFrame};
-
-/// The most frames packed into one message to a worker.
-const MAX_BATCH: usize = 4096;
+use crate::wire::UpFrame;
 
 /// How long a process whose channel closed may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -108,11 +106,11 @@ fn serve_incarnation(
         down,
         up,
     } = incarnation;
-    let (writer_tx, writer_rx) = mpsc::channel();
+    let (link, writer_end) = down_link::link(down);
     let writer = thread::Builder::new()
         .name(format!("aplex-writer-{}", slot.index))
-        .spawn(move || write_frames(writer_rx, down));
-    slot.attach(pid, writer_tx);
+        .spawn(move || writer_end.run());
+    slot.attach(pid, link);
     if let Some(started) = started {
         let _ = started.send(Ok(pid));
     }
@@ -154,20 +152,6 @@ fn give_up_after_crash(slot: &Slot, reason: &str) -> bool {
 fn read_replies(slot: &Slot, up: &IpcReceiver<Vec<UpFrame>>) {
     while let Ok(frames) = up.recv() {
         slot.complete(frames);
-    }
-}
-
-fn write_frames(batches: Receiver<Vec<DownFrame>>, down: IpcSender<Vec<DownFrame>>) {
-    while let Ok(mut batch) = batches.recv() {
-        while batch.len() < MAX_BATCH {
-            match batches.try_recv() {
-                Ok(more) => batch.extend(more),
-                Err(_) => break,
-            }
-        }
-        if down.send(batch).is_err() {
-            return;
-        }
     }
 }
 
