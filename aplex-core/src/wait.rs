@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::Error;
 
@@ -27,6 +27,11 @@ impl Wake for Unparker {
         self.0.unpark();
     }
 }
+
+/// How long a blocking wait yields and re-polls before parking: a work that finishes
+/// within this (a round trip to an idle worker) is seen without the wake-up of a parked
+/// thread, and other runnable threads still get the CPU.
+const SPIN: Duration = Duration::from_micros(50);
 
 thread_local! {
     static PARK_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
@@ -100,9 +105,16 @@ pub fn block_until<F: Future + Unpin>(
 ) -> Option<F::Output> {
     PARK_WAKER.with(|waker| {
         let mut cx = Context::from_waker(waker);
+        let mut spin_until = None;
         loop {
             if let Poll::Ready(output) = Pin::new(&mut *future).poll(&mut cx) {
                 return Some(output);
+            }
+            let now = Instant::now();
+            let spin_until = *spin_until.get_or_insert(now + SPIN);
+            if now < spin_until && deadline.is_none_or(|deadline| now < deadline) {
+                thread::yield_now();
+                continue;
             }
             match deadline {
                 None => thread::park(),
