@@ -79,7 +79,9 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) workers: OnceLock<Vec<W>>,
     pub(crate) infos: OnceLock<Vec<WorkerInfo>>,
     pub(crate) workloads: Box<[AtomicUsize]>,
-    pub(crate) outcomes: Box<[OutcomeCounters]>,
+    /// Outcome counters by worker; an `Arc` of their own, as every work's cell holds one
+    /// (sharing the pool's reference count would bounce it between submitter and workers).
+    pub(crate) outcomes: Arc<Outcomes>,
     pub(crate) max_works_per_worker: usize,
     pub(crate) max_pending: Option<usize>,
     default_timeout: Option<Duration>,
@@ -110,7 +112,9 @@ impl<W: Worker> Shared<W> {
             workers: OnceLock::new(),
             infos: OnceLock::new(),
             workloads: (0..pool_size).map(|_| AtomicUsize::new(0)).collect(),
-            outcomes: (0..pool_size).map(|_| OutcomeCounters::default()).collect(),
+            outcomes: Arc::new(Outcomes(
+                (0..pool_size).map(|_| OutcomeCounters::default()).collect(),
+            )),
             max_works_per_worker,
             max_pending,
             default_timeout,
@@ -319,11 +323,7 @@ impl<W: Worker> Shared<W> {
             worker = view.available_workers().next().unwrap_or(0);
         }
         let id = WorkId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let sink = self
-            .this
-            .get()
-            .and_then(Weak::upgrade)
-            .map(|this| this as Arc<dyn OutcomeSink>);
+        let sink = Some(Arc::clone(&self.outcomes) as Arc<dyn OutcomeSink>);
         if !tracked.start(worker, id, sink) {
             return;
         }
@@ -390,9 +390,12 @@ impl<W: Worker> Shared<W> {
     }
 }
 
-impl<W: Worker> OutcomeSink for Shared<W> {
+/// The outcome counters of every worker, by index.
+pub(crate) struct Outcomes(pub(crate) Box<[OutcomeCounters]>);
+
+impl OutcomeSink for Outcomes {
     fn record(&self, worker: usize, outcome: OutcomeKind) {
-        if let Some(counters) = self.outcomes.get(worker) {
+        if let Some(counters) = self.0.get(worker) {
             counters.record(outcome);
         }
     }

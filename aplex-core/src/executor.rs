@@ -797,7 +797,7 @@ impl<W: Worker> Executor<W> {
                     ..WorkerStats::default()
                 };
                 stats.workload = shared.workloads[info.index].load(Ordering::SeqCst);
-                shared.outcomes[info.index].fill(&mut stats);
+                shared.outcomes.0[info.index].fill(&mut stats);
                 stats
             })
             .collect();

@@ -61,8 +61,10 @@ pub struct PoolStats {
     pub workers: Vec<WorkerStats>,
 }
 
-/// The outcome counters of one worker.
+/// The outcome counters of one worker, on a cache line of their own: each worker's
+/// completions update only its line.
 #[derive(Debug, Default)]
+#[repr(align(64))]
 pub(crate) struct OutcomeCounters {
     completed: AtomicU64,
     failed: AtomicU64,
