@@ -1,11 +1,13 @@
 //! `join_inline`: runs the futures of one chunk concurrently, cheaply when they finish at
 //! once.
 //!
-//! Each future is boxed and polled once on the spot; those that finish (most, for tiny
-//! works) never touch a `FuturesUnordered`. Only the ones still pending are moved (as
-//! pinned boxes, which may move) into one, which then wakes just the futures that can
-//! make progress. `futures::join_all` instead gives every future of a large chunk its
-//! own task node and waker up front.
+//! Each future is polled once on the spot, in a pinned heap slot; a future that finishes
+//! there (most, for tiny works) is dropped in place and its slot reused by the next, so
+//! a chunk of futures that finish at once costs one allocation, not one per future. Only
+//! the ones still pending keep their slot (a pinned box, which may move) and go into a
+//! `FuturesUnordered`, which then wakes just the futures that can make progress.
+//! `futures::join_all` instead gives every future of a large chunk its own task node and
+//! waker up front.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,10 +15,25 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
+/// A pinned heap slot for one future at a time.
+type Slot<F> = Pin<Box<Option<F>>>;
+
+/// Polls the future in `slot`; empties the slot (dropping the future in place) once it
+/// is ready.
+fn poll_slot<F: Future>(slot: &mut Slot<F>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    let future = slot
+        .as_mut()
+        .as_pin_mut()
+        .expect("a slot is polled only while it holds a future");
+    let output = std::task::ready!(future.poll(cx));
+    slot.set(None);
+    Poll::Ready(output)
+}
+
 /// A pending future and the position of its output.
 struct Indexed<F> {
     index: usize,
-    future: Pin<Box<F>>,
+    slot: Slot<F>,
 }
 
 impl<F: Future> Future for Indexed<F> {
@@ -24,7 +41,7 @@ impl<F: Future> Future for Indexed<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let index = self.index;
-        self.future.as_mut().poll(cx).map(|output| (index, output))
+        poll_slot(&mut self.slot, cx).map(|output| (index, output))
     }
 }
 
@@ -49,14 +66,16 @@ pub async fn join_inline<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec
     let mut outputs: Vec<Option<F::Output>> = Vec::with_capacity(futures.size_hint().0);
     let mut pending: FuturesUnordered<Indexed<F>> = FuturesUnordered::new();
     std::future::poll_fn(|cx| {
+        let mut slot: Slot<F> = Box::pin(None);
         for future in futures.by_ref() {
             let index = outputs.len();
-            let mut future = Box::pin(future);
-            match future.as_mut().poll(cx) {
+            slot.set(Some(future));
+            match poll_slot(&mut slot, cx) {
                 Poll::Ready(output) => outputs.push(Some(output)),
                 Poll::Pending => {
                     outputs.push(None);
-                    pending.push(Indexed { index, future });
+                    let slot = std::mem::replace(&mut slot, Box::pin(None));
+                    pending.push(Indexed { index, slot });
                 }
             }
         }

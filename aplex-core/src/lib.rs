@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod balancer;
+pub mod chunk_results;
 mod deadlines;
 mod dispatch;
 mod error;
@@ -31,11 +32,12 @@ mod work_options;
 mod worker;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
+pub use chunk_results::ChunkResults;
 pub use dispatch::Admission;
 pub use error::{panic_message, Error, Refused, WorkerExit};
 pub use executor::Executor;
 pub use future::{WorkFuture, WorkPromise};
-pub use map::{ChunkFuture, ChunkResults, FlushChunks, Map, MapStream, SubmitChunk};
+pub use map::{ChunkFuture, FlushChunks, Map, MapStream, SubmitChunk};
 pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
 pub use stats::{PoolStats, WorkerStats};
 pub use wait::{allow_blocking_on_this_thread, block_until, ensure_blocking_allowed};

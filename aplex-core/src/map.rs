@@ -16,22 +16,11 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures_timer::Delay;
 
+use crate::chunk_results::{self, ChunkResults};
 use crate::future::WorkFuture;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::work_options::WorkOptions;
 use crate::Error;
-
-/// One result per item of a chunk, in the chunk's order.
-///
-/// # Examples
-///
-/// ```
-/// use aplex_core::{ChunkResults, Error};
-///
-/// let chunk: ChunkResults<u8> = vec![Ok(1), Err(Error::Cancelled)];
-/// assert_eq!(chunk.len(), 2);
-/// ```
-pub type ChunkResults<T> = Vec<Result<T, Error>>;
 
 /// The future of one chunk.
 ///
@@ -41,7 +30,7 @@ pub type ChunkResults<T> = Vec<Result<T, Error>>;
 /// use aplex_core::{ChunkFuture, WorkFuture};
 ///
 /// let (promise, future): (_, ChunkFuture<u8>) = WorkFuture::pair(true);
-/// promise.complete(Ok(vec![Ok(1), Ok(2)]));
+/// promise.complete(Ok(vec![Ok(1), Ok(2)].into()));
 /// assert_eq!(future.result().unwrap().len(), 2);
 /// ```
 pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
@@ -115,7 +104,7 @@ pub struct Map<'a, A, T> {
     options: WorkOptions,
     in_order: VecDeque<ChunkFuture<T>>,
     as_completed: FuturesUnordered<ChunkFuture<T>>,
-    ready: VecDeque<Result<T, Error>>,
+    ready: chunk_results::IntoIter<T>,
     finished: bool,
     #[cfg(feature = "progress")]
     progress: crate::progress::Progress,
@@ -159,7 +148,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             options: WorkOptions::new(),
             in_order: VecDeque::new(),
             as_completed: FuturesUnordered::new(),
-            ready: VecDeque::new(),
+            ready: chunk_results::IntoIter::empty(),
             finished: false,
             #[cfg(feature = "progress")]
             progress: crate::progress::Progress::default(),
@@ -393,7 +382,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         #[cfg(feature = "progress")]
         self.progress.finish();
         self.finished = true;
-        self.ready.clear();
+        self.ready = chunk_results::IntoIter::empty();
         for future in self.in_order.drain(..) {
             future.cancel();
         }
@@ -403,13 +392,13 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self.as_completed.clear();
     }
 
-    fn yield_item(&mut self, item: Result<T, Error>) -> Poll<Option<Result<T, Error>>> {
+    fn yield_item(&mut self, item: Result<T, Error>) -> Option<Result<T, Error>> {
         #[cfg(feature = "progress")]
         self.progress.advance();
         if item.is_err() {
             self.finish();
         }
-        Poll::Ready(Some(item))
+        Some(item)
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<ChunkResults<T>, Error>>> {
@@ -452,8 +441,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             ))));
         }
         loop {
-            if let Some(item) = self.ready.pop_front() {
-                return self.yield_item(item);
+            if let Some(item) = self.ready.next() {
+                return Poll::Ready(self.yield_item(item));
             }
             self.refill();
             match self.poll_chunk(cx) {
@@ -461,13 +450,13 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                     self.finish();
                     return Poll::Ready(None);
                 }
-                Poll::Ready(Some(Ok(results))) => self.ready.extend(results),
-                Poll::Ready(Some(Err(error))) => return self.yield_item(Err(error)),
+                Poll::Ready(Some(Ok(results))) => self.ready = results.into_iter(),
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(self.yield_item(Err(error))),
                 Poll::Pending => break,
             }
         }
         if self.poll_deadline(cx).is_ready() {
-            return self.yield_item(Err(Error::TimedOut));
+            return Poll::Ready(self.yield_item(Err(Error::TimedOut)));
         }
         Poll::Pending
     }
@@ -483,6 +472,10 @@ impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
     fn next(&mut self) -> Option<Self::Item> {
         if self.finished {
             return None;
+        }
+        // A result of a finished chunk needs no waiting (and no runtime check).
+        if let Some(item) = self.ready.next() {
+            return self.yield_item(item);
         }
         if let Err(error) = ensure_blocking_allowed() {
             self.finish();

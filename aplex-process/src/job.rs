@@ -2,7 +2,7 @@
 //! of arguments encoded as one buffer, and a completer that decodes the reply into the
 //! typed future.
 
-use aplex_core::{Error, WorkPromise};
+use aplex_core::{ChunkResults, Error, WorkPromise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -50,7 +50,7 @@ pub(crate) fn chunk_job<T>(
     name: &'static str,
     args: serde_bytes::ByteBuf,
     expected: usize,
-    promise: WorkPromise<Vec<Result<T, Error>>>,
+    promise: WorkPromise<ChunkResults<T>>,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
@@ -76,8 +76,13 @@ where
 fn decode_outcomes<T: DeserializeOwned>(
     bytes: &[u8],
     name: &str,
-) -> Result<Vec<Result<T, Error>>, Error> {
-    let outcomes: Vec<Result<T, WireError>> = decode(bytes, name, "output")?;
+) -> Result<ChunkResults<T>, Error> {
+    let mut outcomes: Vec<Result<T, WireError>> = decode(bytes, name, "output")?;
+    if outcomes.len() == 1 {
+        // Inline: the decoded `Vec` is freed here, not on the thread reading the map.
+        let only = outcomes.pop().expect("one outcome");
+        return Ok(ChunkResults::one(only.map_err(Error::from)));
+    }
     Ok(outcomes
         .into_iter()
         .map(|outcome| outcome.map_err(Error::from))

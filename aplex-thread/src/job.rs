@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aplex_core::join::join_inline;
 use aplex_core::local::{catch_async, catch_blocking, LocalJob};
-use aplex_core::{Error, WorkPromise};
+use aplex_core::{ChunkResults, WorkPromise};
 
 /// A thread worker's job: the work itself, boxed.
 pub(crate) type ThreadJob = LocalJob;
@@ -49,7 +49,7 @@ where
 pub(crate) fn async_chunk_job<F, A, Fut>(
     work: Arc<F>,
     chunk: Vec<A>,
-    promise: WorkPromise<Vec<Result<Fut::Output, Error>>>,
+    promise: WorkPromise<ChunkResults<Fut::Output>>,
 ) -> ThreadJob
 where
     F: Fn(A) -> Fut + Send + Sync + 'static,
@@ -62,11 +62,14 @@ where
             if promise.is_resolved() {
                 return;
             }
-            let runs = chunk.into_iter().map(|item| {
-                let work = Arc::clone(&work);
-                catch_async(async move { work(item).await })
-            });
-            promise.complete(Ok(join_inline(runs).await));
+            let results = if chunk.len() == 1 {
+                let item = chunk.into_iter().next().expect("a chunk of one");
+                ChunkResults::one(catch_async(work(item)).await)
+            } else {
+                let runs = chunk.into_iter().map(|item| catch_async(work(item)));
+                join_inline(runs).await.into()
+            };
+            promise.complete(Ok(results));
         })
     }))
 }
@@ -75,7 +78,7 @@ where
 pub(crate) fn blocking_chunk_job<F, A, R>(
     work: Arc<F>,
     chunk: Vec<A>,
-    promise: WorkPromise<Vec<Result<R, Error>>>,
+    promise: WorkPromise<ChunkResults<R>>,
 ) -> ThreadJob
 where
     F: Fn(A) -> R + Send + Sync + 'static,

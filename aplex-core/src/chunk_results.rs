@@ -1,0 +1,169 @@
+//! `ChunkResults`: the results of one map chunk, one per item, in the chunk's order.
+//!
+//! A chunk of one item (every map of chunksize 1, the default) holds its result inline.
+//! Its results are made on a worker and dropped by the thread reading the map; a `Vec`
+//! per item would be an allocation on one thread freed on another, which is the most
+//! expensive pattern for the allocator, once per work.
+
+use std::fmt;
+
+use crate::Error;
+
+/// One result per item of a chunk, in the chunk's order.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::{ChunkResults, Error};
+///
+/// let chunk: ChunkResults<u8> = vec![Ok(1), Err(Error::Cancelled)].into();
+/// assert_eq!(chunk.len(), 2);
+/// let single = ChunkResults::one(Ok(7));
+/// assert_eq!(single.into_iter().collect::<Vec<_>>(), [Ok(7)]);
+/// ```
+pub struct ChunkResults<T>(Results<T>);
+
+enum Results<T> {
+    One(Result<T, Error>),
+    Many(Vec<Result<T, Error>>),
+}
+
+impl<T> ChunkResults<T> {
+    /// The results of a chunk of one item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::ChunkResults;
+    ///
+    /// assert_eq!(ChunkResults::one(Ok::<u8, _>(1)).len(), 1);
+    /// ```
+    pub fn one(result: Result<T, Error>) -> Self {
+        ChunkResults(Results::One(result))
+    }
+
+    /// How many results there are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::ChunkResults;
+    ///
+    /// let chunk: ChunkResults<u8> = vec![Ok(1), Ok(2)].into();
+    /// assert_eq!(chunk.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Results::One(_) => 1,
+            Results::Many(results) => results.len(),
+        }
+    }
+
+    /// Whether there are no results.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::ChunkResults;
+    ///
+    /// assert!(ChunkResults::<u8>::from(Vec::new()).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> From<Vec<Result<T, Error>>> for ChunkResults<T> {
+    fn from(results: Vec<Result<T, Error>>) -> Self {
+        ChunkResults(Results::Many(results))
+    }
+}
+
+impl<T> FromIterator<Result<T, Error>> for ChunkResults<T> {
+    /// Collects the results; a single one is kept inline (its `Vec` is freed here, on the
+    /// thread that made it).
+    fn from_iter<I: IntoIterator<Item = Result<T, Error>>>(results: I) -> Self {
+        let mut results: Vec<_> = results.into_iter().collect();
+        if results.len() == 1 {
+            if let Some(only) = results.pop() {
+                return ChunkResults::one(only);
+            }
+        }
+        ChunkResults(Results::Many(results))
+    }
+}
+
+impl<T> IntoIterator for ChunkResults<T> {
+    type Item = Result<T, Error>;
+    type IntoIter = IntoIter<T>;
+
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter(match self.0 {
+            Results::One(result) => Iter::One(Some(result)),
+            Results::Many(results) => Iter::Many(results.into_iter()),
+        })
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ChunkResults<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Results::One(result) => f.debug_list().entry(result).finish(),
+            Results::Many(results) => f.debug_list().entries(results).finish(),
+        }
+    }
+}
+
+/// The iterator over a chunk's results, in order.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::ChunkResults;
+///
+/// let mut results = ChunkResults::one(Ok::<u8, _>(3)).into_iter();
+/// assert_eq!(results.next(), Some(Ok(3)));
+/// assert_eq!(results.next(), None);
+/// ```
+pub struct IntoIter<T>(Iter<T>);
+
+enum Iter<T> {
+    One(Option<Result<T, Error>>),
+    Many(std::vec::IntoIter<Result<T, Error>>),
+}
+
+impl<T> IntoIter<T> {
+    /// An iterator with nothing left.
+    pub(crate) fn empty() -> Self {
+        IntoIter(Iter::One(None))
+    }
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = Result<T, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            Iter::One(result) => result.take(),
+            Iter::Many(results) => results.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = match &self.0 {
+            Iter::One(result) => usize::from(result.is_some()),
+            Iter::Many(results) => results.len(),
+        };
+        (left, Some(left))
+    }
+}
+
+impl<T> ExactSizeIterator for IntoIter<T> {}
+
+impl<T> fmt::Debug for IntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter")
+            .field("left", &self.len())
+            .finish()
+    }
+}
