@@ -3,7 +3,9 @@
 //! A chunk of one item (every map of chunksize 1, the default) holds its result inline.
 //! Its results are made on a worker and dropped by the thread reading the map; a `Vec`
 //! per item would be an allocation on one thread freed on another, which is the most
-//! expensive pattern for the allocator, once per work.
+//! expensive pattern for the allocator, once per work. A chunk whose items all succeeded
+//! may hold just the outputs (a process worker's reply decodes straight into them),
+//! without an [`Error`]-sized slot per item.
 
 use std::fmt;
 
@@ -26,6 +28,7 @@ pub struct ChunkResults<T>(Results<T>);
 enum Results<T> {
     One(Result<T, Error>),
     Many(Vec<Result<T, Error>>),
+    AllOk(Vec<T>),
 }
 
 impl<T> ChunkResults<T> {
@@ -42,6 +45,47 @@ impl<T> ChunkResults<T> {
         ChunkResults(Results::One(result))
     }
 
+    /// The results of a chunk whose every item succeeded with these outputs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::ChunkResults;
+    ///
+    /// let chunk = ChunkResults::all_ok(vec![1, 2]);
+    /// assert_eq!(chunk.into_iter().collect::<Vec<_>>(), [Ok(1), Ok(2)]);
+    /// ```
+    pub fn all_ok(outputs: Vec<T>) -> Self {
+        ChunkResults(Results::AllOk(outputs))
+    }
+
+    /// Just the outputs, when every item succeeded; otherwise the results, unchanged.
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back when some item failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::{ChunkResults, Error};
+    ///
+    /// let fine: ChunkResults<u8> = vec![Ok(1), Ok(2)].into();
+    /// assert_eq!(fine.into_all_ok().unwrap(), [1, 2]);
+    /// let failed: ChunkResults<u8> = vec![Ok(1), Err(Error::Cancelled)].into();
+    /// assert_eq!(failed.into_all_ok().unwrap_err().len(), 2);
+    /// ```
+    pub fn into_all_ok(self) -> Result<Vec<T>, Self> {
+        match self.0 {
+            Results::AllOk(outputs) => Ok(outputs),
+            Results::One(Ok(output)) => Ok(vec![output]),
+            Results::Many(results) if results.iter().all(Result::is_ok) => {
+                Ok(results.into_iter().flatten().collect())
+            }
+            results => Err(ChunkResults(results)),
+        }
+    }
+
     /// How many results there are.
     ///
     /// # Examples
@@ -56,6 +100,7 @@ impl<T> ChunkResults<T> {
         match &self.0 {
             Results::One(_) => 1,
             Results::Many(results) => results.len(),
+            Results::AllOk(outputs) => outputs.len(),
         }
     }
 
@@ -101,6 +146,7 @@ impl<T> IntoIterator for ChunkResults<T> {
         IntoIter(match self.0 {
             Results::One(result) => Iter::One(Some(result)),
             Results::Many(results) => Iter::Many(results.into_iter()),
+            Results::AllOk(outputs) => Iter::AllOk(outputs.into_iter()),
         })
     }
 }
@@ -110,6 +156,10 @@ impl<T: fmt::Debug> fmt::Debug for ChunkResults<T> {
         match &self.0 {
             Results::One(result) => f.debug_list().entry(result).finish(),
             Results::Many(results) => f.debug_list().entries(results).finish(),
+            Results::AllOk(outputs) => f
+                .debug_list()
+                .entries(outputs.iter().map(Ok::<_, &Error>))
+                .finish(),
         }
     }
 }
@@ -130,6 +180,7 @@ pub struct IntoIter<T>(Iter<T>);
 enum Iter<T> {
     One(Option<Result<T, Error>>),
     Many(std::vec::IntoIter<Result<T, Error>>),
+    AllOk(std::vec::IntoIter<T>),
 }
 
 impl<T> IntoIter<T> {
@@ -146,6 +197,7 @@ impl<T> Iterator for IntoIter<T> {
         match &mut self.0 {
             Iter::One(result) => result.take(),
             Iter::Many(results) => results.next(),
+            Iter::AllOk(outputs) => outputs.next().map(Ok),
         }
     }
 
@@ -153,6 +205,7 @@ impl<T> Iterator for IntoIter<T> {
         let left = match &self.0 {
             Iter::One(result) => usize::from(result.is_some()),
             Iter::Many(results) => results.len(),
+            Iter::AllOk(outputs) => outputs.len(),
         };
         (left, Some(left))
     }

@@ -15,6 +15,8 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use crate::{ChunkResults, Error};
+
 /// A pinned heap slot for one future at a time.
 type Slot<F> = Pin<Box<Option<F>>>;
 
@@ -63,8 +65,80 @@ pub async fn join_inline<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec
             return vec![only.await];
         }
     }
-    let mut outputs: Vec<Option<F::Output>> = Vec::with_capacity(futures.size_hint().0);
-    let mut pending: FuturesUnordered<Indexed<F>> = FuturesUnordered::new();
+    let outputs = Vec::with_capacity(futures.size_hint().0);
+    join_rest(outputs, FuturesUnordered::new(), futures).await
+}
+
+/// Runs a chunk's works (futures of `Result`s) to completion, concurrently, and returns
+/// their results in order.
+///
+/// While every future finishes at once with `Ok` (tiny works), only the outputs are
+/// kept, as [`ChunkResults::all_ok`]; the first that fails or has to wait switches to
+/// one `Result` per item, as [`join_inline`].
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::join::join_results;
+/// use aplex_core::Error;
+///
+/// let works = (0..3).map(|x| async move { if x == 1 { Err(Error::Cancelled) } else { Ok(x) } });
+/// let results = futures::executor::block_on(join_results(works));
+/// assert_eq!(results.into_iter().collect::<Vec<_>>(), [Ok(0), Err(Error::Cancelled), Ok(2)]);
+/// ```
+pub async fn join_results<T, F>(futures: impl IntoIterator<Item = F>) -> ChunkResults<T>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    let mut futures = futures.into_iter();
+    let mut outputs: Vec<T> = Vec::with_capacity(futures.size_hint().0);
+    let mut interrupted = None;
+    std::future::poll_fn(|cx| {
+        let mut slot: Slot<F> = Box::pin(None);
+        for future in futures.by_ref() {
+            slot.set(Some(future));
+            match poll_slot(&mut slot, cx) {
+                Poll::Ready(Ok(output)) => outputs.push(output),
+                Poll::Ready(Err(error)) => {
+                    interrupted = Some(Err(error));
+                    break;
+                }
+                Poll::Pending => {
+                    interrupted = Some(Ok(slot));
+                    break;
+                }
+            }
+        }
+        Poll::Ready(())
+    })
+    .await;
+    let Some(interrupted) = interrupted else {
+        return ChunkResults::all_ok(outputs);
+    };
+    let mut results: Vec<Option<Result<T, Error>>> =
+        Vec::with_capacity(outputs.len() + 1 + futures.size_hint().0);
+    results.extend(outputs.into_iter().map(|output| Some(Ok(output))));
+    let pending = FuturesUnordered::new();
+    match interrupted {
+        Err(error) => results.push(Some(Err(error))),
+        Ok(slot) => {
+            pending.push(Indexed {
+                index: results.len(),
+                slot,
+            });
+            results.push(None);
+        }
+    }
+    join_rest(results, pending, futures).await.into()
+}
+
+/// Polls the remaining `futures` once each after the outputs and pending futures so
+/// far, then waits for every pending one; the outputs in order.
+async fn join_rest<F: Future>(
+    mut outputs: Vec<Option<F::Output>>,
+    mut pending: FuturesUnordered<Indexed<F>>,
+    mut futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     std::future::poll_fn(|cx| {
         let mut slot: Slot<F> = Box::pin(None);
         for future in futures.by_ref() {

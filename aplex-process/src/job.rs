@@ -6,8 +6,9 @@ use aplex_core::{ChunkResults, Error, WorkPromise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::outcomes::Outcomes;
 use crate::slot::{Completer, ProcessJob};
-use crate::wire::{decode, encode, WireError};
+use crate::wire::encode;
 
 /// Encodes a chunk of arguments (one item for a submit) as one buffer.
 pub(crate) fn encode_chunk<A: Serialize>(
@@ -29,11 +30,14 @@ where
 {
     let complete: Completer = Box::new(move |outcome| {
         let result = outcome.and_then(|bytes| {
-            let mut outcomes = decode_outcomes::<T>(&bytes, name)?.into_iter();
-            match (outcomes.next(), outcomes.next()) {
-                (Some(outcome), None) => outcome,
-                _ => Err(protocol_error(name)),
+            let outcomes = Outcomes::<T>::decode(&bytes, name)?;
+            if outcomes.len() != 1 {
+                return Err(protocol_error(name));
             }
+            outcomes
+                .into_first()
+                .ok_or_else(|| protocol_error(name))?
+                .map_err(Error::from)
         });
         promise.complete(result);
     });
@@ -57,9 +61,9 @@ where
 {
     let complete: Completer = Box::new(move |outcome| {
         let result = outcome.and_then(|bytes| {
-            let outcomes = decode_outcomes::<T>(&bytes, name)?;
+            let outcomes = Outcomes::<T>::decode(&bytes, name)?;
             if outcomes.len() == expected {
-                Ok(outcomes)
+                Ok(outcomes.into_chunk_results())
             } else {
                 Err(protocol_error(name))
             }
@@ -71,22 +75,6 @@ where
         args,
         complete,
     }
-}
-
-fn decode_outcomes<T: DeserializeOwned>(
-    bytes: &[u8],
-    name: &str,
-) -> Result<ChunkResults<T>, Error> {
-    let mut outcomes: Vec<Result<T, WireError>> = decode(bytes, name, "output")?;
-    if outcomes.len() == 1 {
-        // Inline: the decoded `Vec` is freed here, not on the thread reading the map.
-        let only = outcomes.pop().expect("one outcome");
-        return Ok(ChunkResults::one(only.map_err(Error::from)));
-    }
-    Ok(outcomes
-        .into_iter()
-        .map(|outcome| outcome.map_err(Error::from))
-        .collect())
 }
 
 fn protocol_error(name: &str) -> Error {

@@ -30,6 +30,7 @@ mod child;
 mod crash_limit;
 mod down_link;
 mod job;
+mod outcomes;
 mod pool;
 mod registry;
 mod reply;

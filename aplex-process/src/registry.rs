@@ -18,10 +18,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use aplex_core::join::join_inline;
+use aplex_core::join::join_results;
 use aplex_core::local::{catch_async, catch_blocking};
 
-use crate::wire::{decode, encode, WireError};
+use crate::outcomes::encode_outcomes;
+use crate::wire::decode;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
 ///
@@ -192,8 +193,7 @@ where
     Box::pin(async move {
         let items: Vec<A> = decode(&args, name, "arguments")?;
         let runs = items.into_iter().map(|item| catch_async(work(item)));
-        let outcomes = join_inline(runs).await;
-        encode_outcomes(outcomes, name)
+        encode_outcomes(join_results(runs).await, name)
     })
 }
 
@@ -224,32 +224,6 @@ where
         .map(|item| catch_blocking(|| work(item)))
         .collect();
     encode_outcomes(outcomes, name)
-}
-
-/// Encodes one outcome per item; an output that cannot be encoded becomes that item's
-/// serialisation error rather than failing its whole chunk.
-fn encode_outcomes<T: Serialize>(
-    outcomes: Vec<Result<T, Error>>,
-    name: &str,
-) -> Result<ByteBuf, Error> {
-    let outcomes: Vec<Result<T, WireError>> = outcomes
-        .into_iter()
-        .map(|outcome| outcome.map_err(WireError::from))
-        .collect();
-    if let Ok(bytes) = encode(&outcomes, name, "output") {
-        return Ok(bytes);
-    }
-    let checked: Vec<Result<T, WireError>> = outcomes
-        .into_iter()
-        .map(|outcome| match outcome {
-            Ok(output) => match encode(&output, name, "output") {
-                Ok(_) => Ok(output),
-                Err(error) => Err(WireError::from(error)),
-            },
-            Err(error) => Err(error),
-        })
-        .collect();
-    encode(&checked, name, "output")
 }
 
 /// The registered works, sorted by name.

@@ -18,7 +18,8 @@ use crate::runtime_config::RuntimeConfig;
 use crate::signals::worker_exit;
 use aplex_core::Error;
 
-use crate::wire::{decode, encode, Bootstrap, DownFrame, UpFrame, WireError, WORKER_MARKER};
+use crate::outcomes::Outcomes;
+use crate::wire::{encode, Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {
@@ -154,9 +155,9 @@ fn initialize(
             Error::from(error)
         )
     })?;
-    let outcomes: Vec<Result<Result<(), String>, WireError>> =
-        decode(&bytes, name, "output").map_err(|error| error.to_string())?;
-    match outcomes.into_iter().next() {
+    let outcomes =
+        Outcomes::<Result<(), String>>::decode(&bytes, name).map_err(|error| error.to_string())?;
+    match outcomes.into_first() {
         Some(Ok(Ok(()))) => Ok(()),
         Some(Ok(Err(message))) => Err(format!("the worker initializer `{name}` failed: {message}")),
         Some(Err(error)) => Err(format!(

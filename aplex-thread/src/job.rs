@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use aplex_core::join::join_inline;
+use aplex_core::join::join_results;
 use aplex_core::local::{catch_async, catch_blocking, LocalJob};
 use aplex_core::{ChunkResults, WorkPromise};
 
@@ -66,8 +66,7 @@ where
                 let item = chunk.into_iter().next().expect("a chunk of one");
                 ChunkResults::one(catch_async(work(item)).await)
             } else {
-                let runs = chunk.into_iter().map(|item| catch_async(work(item)));
-                join_inline(runs).await.into()
+                join_results(chunk.into_iter().map(|item| catch_async(work(item)))).await
             };
             promise.complete(Ok(results));
         })

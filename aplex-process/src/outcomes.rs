@@ -1,0 +1,158 @@
+//! A chunk's outcomes on the wire: one per item, in order, as one postcard buffer.
+//!
+//! When every item succeeded (nearly always) the buffer holds just the outputs, which the
+//! parent decodes straight into [`ChunkResults::all_ok`]: no per-item `Result` to decode
+//! and no per-item error slot to fill. Otherwise it holds one `Result<Output, WireError>`
+//! per item. An output that cannot be encoded becomes that item's serialisation error
+//! rather than failing its whole chunk.
+
+use aplex_core::{ChunkResults, Error};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::wire::{decode, encode, WireError};
+
+/// A chunk's outcomes as the parent decodes them. Variant order is the wire format, shared
+/// with [`OutcomesOut`].
+#[derive(Debug, Deserialize)]
+pub(crate) enum Outcomes<T> {
+    /// Every item succeeded with these outputs.
+    AllOk(Vec<T>),
+    /// One outcome per item.
+    Mixed(Vec<Result<T, WireError>>),
+}
+
+/// The child's side of [`Outcomes`], encoded from borrowed values.
+#[derive(Serialize)]
+enum OutcomesOut<'a, T> {
+    AllOk(&'a [T]),
+    Mixed(&'a [Result<T, WireError>]),
+}
+
+/// Encodes the outcomes of a chunk run by work `name`.
+pub(crate) fn encode_outcomes<T: Serialize>(
+    outcomes: ChunkResults<T>,
+    name: &str,
+) -> Result<ByteBuf, Error> {
+    let outcomes: Vec<Result<T, WireError>> = match outcomes.into_all_ok() {
+        Ok(outputs) => match encode(&OutcomesOut::AllOk(&outputs), name, "output") {
+            Ok(bytes) => return Ok(bytes),
+            Err(_) => outputs.into_iter().map(Ok).collect(),
+        },
+        Err(outcomes) => outcomes
+            .into_iter()
+            .map(|outcome| outcome.map_err(WireError::from))
+            .collect(),
+    };
+    if let Ok(bytes) = encode(&OutcomesOut::Mixed(&outcomes), name, "output") {
+        return Ok(bytes);
+    }
+    let checked: Vec<Result<T, WireError>> = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok(output) => match encode(&output, name, "output") {
+                Ok(_) => Ok(output),
+                Err(error) => Err(WireError::from(error)),
+            },
+            Err(error) => Err(error),
+        })
+        .collect();
+    encode(&OutcomesOut::Mixed(&checked), name, "output")
+}
+
+impl<T: serde::de::DeserializeOwned> Outcomes<T> {
+    /// Decodes the outcomes of a chunk run by work `name`.
+    pub(crate) fn decode(bytes: &[u8], name: &str) -> Result<Self, Error> {
+        decode(bytes, name, "output")
+    }
+}
+
+impl<T> Outcomes<T> {
+    /// How many outcomes there are.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Outcomes::AllOk(outputs) => outputs.len(),
+            Outcomes::Mixed(outcomes) => outcomes.len(),
+        }
+    }
+
+    /// The first outcome, if any.
+    pub(crate) fn into_first(self) -> Option<Result<T, WireError>> {
+        match self {
+            Outcomes::AllOk(outputs) => outputs.into_iter().next().map(Ok),
+            Outcomes::Mixed(outcomes) => outcomes.into_iter().next(),
+        }
+    }
+
+    /// The outcomes as a map's chunk results.
+    pub(crate) fn into_chunk_results(self) -> ChunkResults<T> {
+        match self {
+            Outcomes::AllOk(mut outputs) if outputs.len() == 1 => {
+                // Inline: the decoded `Vec` is freed here, not on the thread reading the map.
+                ChunkResults::one(Ok(outputs.pop().expect("one output")))
+            }
+            Outcomes::AllOk(outputs) => ChunkResults::all_ok(outputs),
+            Outcomes::Mixed(outcomes) => outcomes
+                .into_iter()
+                .map(|outcome| outcome.map_err(Error::from))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serializer;
+
+    use super::*;
+
+    #[test]
+    fn all_ok_chunks_round_trip_as_outputs() {
+        let bytes = encode_outcomes(ChunkResults::all_ok(vec![1u64, 2, 3]), "w").unwrap();
+        let outcomes = Outcomes::<u64>::decode(&bytes, "w").unwrap();
+        assert!(matches!(&outcomes, Outcomes::AllOk(outputs) if outputs == &[1, 2, 3]));
+        let results: Vec<_> = outcomes.into_chunk_results().into_iter().collect();
+        assert_eq!(results, [Ok(1), Ok(2), Ok(3)]);
+    }
+
+    #[test]
+    fn a_failed_item_keeps_every_outcome_in_place() {
+        let outcomes = vec![Ok(1u64), Err(Error::Cancelled), Ok(3)];
+        let bytes = encode_outcomes(outcomes.into(), "w").unwrap();
+        let decoded = Outcomes::<u64>::decode(&bytes, "w").unwrap();
+        assert_eq!(decoded.len(), 3);
+        let results: Vec<_> = decoded.into_chunk_results().into_iter().collect();
+        assert_eq!(results, [Ok(1), Err(Error::Cancelled), Ok(3)]);
+    }
+
+    #[test]
+    fn an_output_that_cannot_be_encoded_fails_only_its_item() {
+        /// Encodes only when even.
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Even(u8);
+        impl Serialize for Even {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if self.0 % 2 == 0 {
+                    serializer.serialize_u8(self.0)
+                } else {
+                    Err(serde::ser::Error::custom("odd"))
+                }
+            }
+        }
+        let bytes = encode_outcomes(ChunkResults::all_ok(vec![Even(2), Even(3)]), "w").unwrap();
+        let results: Vec<_> = Outcomes::<Even>::decode(&bytes, "w")
+            .unwrap()
+            .into_chunk_results()
+            .into_iter()
+            .collect();
+        assert_eq!(results[0], Ok(Even(2)));
+        assert!(matches!(
+            &results[1],
+            Err(Error::Serialization {
+                what: "output",
+                direction: "encode",
+                ..
+            })
+        ));
+    }
+}
