@@ -38,7 +38,10 @@ impl<T> CellState<T> {
     /// Stores the first outcome, counts it against its worker, and returns the waker to
     /// wake. The caller has checked that there is no outcome yet.
     fn settle(&mut self, outcome: Result<T, Error>) -> Option<Waker> {
-        if let (Phase::Running { worker, .. }, Some(sink)) = (self.phase, self.sink.take()) {
+        // The sink stays until the cell is dropped (normally by the reader of the future,
+        // on the thread that cloned it): dropping it here, on a worker, would bounce its
+        // reference count between threads once per work.
+        if let (Phase::Running { worker, .. }, Some(sink)) = (self.phase, &self.sink) {
             sink.record(worker, OutcomeKind::of(&outcome));
         }
         self.phase = Phase::Resolved;

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod balancer;
+pub mod chunk;
 pub mod chunk_results;
 mod deadlines;
 mod dispatch;
@@ -32,6 +33,7 @@ mod work_options;
 mod worker;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
+pub use chunk::Chunk;
 pub use chunk_results::ChunkResults;
 pub use dispatch::Admission;
 pub use error::{panic_message, Error, Refused, WorkerExit};

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures_timer::Delay;
 
+use crate::chunk::Chunk;
 use crate::chunk_results::{self, ChunkResults};
 use crate::future::WorkFuture;
 use crate::wait::{block_until, ensure_blocking_allowed};
@@ -49,7 +50,8 @@ pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 ///     future
 /// });
 /// ```
-pub type SubmitChunk<'a, A, T> = Box<dyn FnMut(Vec<A>, WorkOptions) -> ChunkFuture<T> + Send + 'a>;
+pub type SubmitChunk<'a, A, T> =
+    Box<dyn FnMut(Chunk<A>, WorkOptions) -> ChunkFuture<T> + Send + 'a>;
 
 /// Sends the chunks submitted since the last call (see `Executor::submit_staged`).
 ///
@@ -75,7 +77,7 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// # use aplex_core::{Map, WorkFuture};
 /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
 /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+/// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
 /// #         let (promise, future) = WorkFuture::pair(true);
 /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
 /// #         future
@@ -120,7 +122,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -165,7 +167,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -190,7 +192,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -215,7 +217,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -239,7 +241,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     /// # use aplex_core::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -264,7 +266,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -288,7 +290,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -330,7 +332,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture};
     /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
     /// #         let (promise, future) = WorkFuture::pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -359,11 +361,16 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         }
         let mut submitted = false;
         while !self.input_done && self.in_flight() < self.window {
-            let chunk: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
-            if chunk.is_empty() {
+            let chunk = if self.chunksize == 1 {
+                self.input.next().map(Chunk::One)
+            } else {
+                let items: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
+                (!items.is_empty()).then_some(Chunk::Many(items))
+            };
+            let Some(chunk) = chunk else {
                 self.input_done = true;
                 break;
-            }
+            };
             let future = (self.submit)(chunk, self.options.clone());
             submitted = true;
             if self.ordered {
@@ -521,7 +528,7 @@ impl<A, T> fmt::Debug for Map<'_, A, T> {
 /// # use aplex_core::{Map, WorkFuture};
 /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
 /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: Vec<u64>, _options| {
+/// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
 /// #         let (promise, future) = WorkFuture::pair(true);
 /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
 /// #         future

@@ -6,8 +6,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aplex_core::{
-    Admission, Error, Executor, Map, PoolStats, Refused, WorkFuture, WorkOptions, WorkPromise,
-    WorkerInfo,
+    Admission, Chunk, Error, Executor, Map, PoolStats, Refused, WorkFuture, WorkOptions,
+    WorkPromise, WorkerInfo,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -673,12 +673,12 @@ impl ProcessAsyncPoolExecutor {
         Map::new(
             items.into_iter(),
             self.default_window(),
-            Box::new(move |chunk: Vec<I::Item>, options| {
+            Box::new(move |chunk: Chunk<I::Item>, options| {
                 let (index, name) = match &target {
                     Ok(target) => *target,
                     Err(error) => return WorkFuture::failed(error.clone()),
                 };
-                let encoded = match encode_chunk(&chunk, name) {
+                let encoded = match encode_chunk(chunk.as_slice(), name) {
                     Ok(encoded) => encoded,
                     Err(error) => return WorkFuture::failed(error),
                 };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aplex_core::join::join_results;
 use aplex_core::local::{catch_async, catch_blocking, LocalJob};
-use aplex_core::{ChunkResults, WorkPromise};
+use aplex_core::{Chunk, ChunkResults, WorkPromise};
 
 /// A thread worker's job: the work itself, boxed.
 pub(crate) type ThreadJob = LocalJob;
@@ -48,7 +48,7 @@ where
 /// Runs an async work over a chunk of items, concurrently, one result per item.
 pub(crate) fn async_chunk_job<F, A, Fut>(
     work: Arc<F>,
-    chunk: Vec<A>,
+    chunk: Chunk<A>,
     promise: WorkPromise<ChunkResults<Fut::Output>>,
 ) -> ThreadJob
 where
@@ -62,11 +62,11 @@ where
             if promise.is_resolved() {
                 return;
             }
-            let results = if chunk.len() == 1 {
-                let item = chunk.into_iter().next().expect("a chunk of one");
-                ChunkResults::one(catch_async(work(item)).await)
-            } else {
-                join_results(chunk.into_iter().map(|item| catch_async(work(item)))).await
+            let results = match chunk {
+                Chunk::One(item) => ChunkResults::one(catch_async(work(item)).await),
+                Chunk::Many(items) => {
+                    join_results(items.into_iter().map(|item| catch_async(work(item)))).await
+                }
             };
             promise.complete(Ok(results));
         })
@@ -76,7 +76,7 @@ where
 /// Runs a blocking work over a chunk of items, in order, one result per item.
 pub(crate) fn blocking_chunk_job<F, A, R>(
     work: Arc<F>,
-    chunk: Vec<A>,
+    chunk: Chunk<A>,
     promise: WorkPromise<ChunkResults<R>>,
 ) -> ThreadJob
 where
