@@ -1,13 +1,13 @@
-//! `join_inline`: runs the futures of one chunk concurrently, cheaply when they finish at
+//! `join_results`: runs the works of one chunk concurrently, cheaply when they finish at
 //! once.
 //!
 //! Each future is polled once on the spot, in a pinned heap slot; a future that finishes
 //! there (most, for tiny works) is dropped in place and its slot reused by the next, so
-//! a chunk of futures that finish at once costs one allocation, not one per future. Only
-//! the ones still pending keep their slot (a pinned box, which may move) and go into a
-//! `FuturesUnordered`, which then wakes just the futures that can make progress.
-//! `futures::join_all` instead gives every future of a large chunk its own task node and
-//! waker up front.
+//! a chunk of futures that finish at once costs one allocation, not one per future, and
+//! while all of them succeed only their outputs are kept. Only the ones still pending
+//! keep their slot (a pinned box, which may move) and go into a `FuturesUnordered`, which
+//! then wakes just the futures that can make progress. `futures::join_all` instead gives
+//! every future of a large chunk its own task node and waker up front.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,34 +47,12 @@ impl<F: Future> Future for Indexed<F> {
     }
 }
 
-/// Runs every future to completion, concurrently, and returns their outputs in order.
-///
-/// # Examples
-///
-/// ```
-/// use aplex_core::join::join_inline;
-///
-/// let outputs = futures::executor::block_on(join_inline((0..5).map(|x| async move { x * 2 })));
-/// assert_eq!(outputs, [0, 2, 4, 6, 8]);
-/// ```
-pub async fn join_inline<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut futures = futures.into_iter();
-    if futures.size_hint() == (1, Some(1)) {
-        // A chunk of one (every plain submit, every map of chunksize 1): just await it.
-        if let Some(only) = futures.next() {
-            return vec![only.await];
-        }
-    }
-    let outputs = Vec::with_capacity(futures.size_hint().0);
-    join_rest(outputs, FuturesUnordered::new(), futures).await
-}
-
 /// Runs a chunk's works (futures of `Result`s) to completion, concurrently, and returns
 /// their results in order.
 ///
 /// While every future finishes at once with `Ok` (tiny works), only the outputs are
 /// kept, as [`ChunkResults::all_ok`]; the first that fails or has to wait switches to
-/// one `Result` per item, as [`join_inline`].
+/// one `Result` per item.
 ///
 /// # Examples
 ///
@@ -163,4 +141,72 @@ async fn join_rest<F: Future>(
         .into_iter()
         .map(|output| output.expect("every future of the chunk finished"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+
+    use super::join_results;
+    use crate::Error;
+
+    /// Returns `Pending` once (waking itself), then `Ready`.
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Runs items `0..count`: those in `waiting` wait once, those in `failing` fail.
+    fn run(count: u64, waiting: &[u64], failing: &[u64]) -> Vec<Result<u64, Error>> {
+        let works = (0..count).map(|x| async move {
+            if waiting.contains(&x) {
+                yield_once().await;
+            }
+            if failing.contains(&x) {
+                Err(Error::Cancelled)
+            } else {
+                Ok(x)
+            }
+        });
+        futures::executor::block_on(join_results(works))
+            .into_iter()
+            .collect()
+    }
+
+    fn expected(count: u64, failing: &[u64]) -> Vec<Result<u64, Error>> {
+        (0..count)
+            .map(|x| {
+                if failing.contains(&x) {
+                    Err(Error::Cancelled)
+                } else {
+                    Ok(x)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn works_that_finish_at_once_give_their_outputs_in_order() {
+        assert_eq!(run(50, &[], &[]), expected(50, &[]));
+    }
+
+    #[test]
+    fn a_waiting_work_first_keeps_every_result_in_place() {
+        let (waiting, failing) = ([1, 4, 5, 9], [2, 5, 8]);
+        assert_eq!(run(12, &waiting, &failing), expected(12, &failing));
+    }
+
+    #[test]
+    fn a_failing_work_first_keeps_every_result_in_place() {
+        let (waiting, failing) = ([6, 7], [0, 3, 7]);
+        assert_eq!(run(10, &waiting, &failing), expected(10, &failing));
+    }
 }
