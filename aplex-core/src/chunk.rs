@@ -105,6 +105,7 @@ enum Items<A> {
 impl<A> Iterator for IntoIter<A> {
     type Item = A;
 
+    #[inline]
     fn next(&mut self) -> Option<A> {
         match &mut self.0 {
             Items::One(item) => item.take(),

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::Error;
+use crate::{Chunk, Error};
 
 /// One result per item of a chunk, in the chunk's order.
 ///
@@ -82,6 +82,17 @@ impl<T> ChunkResults<T> {
             Results::Many(results) if results.iter().all(Result::is_ok) => {
                 Ok(results.into_iter().flatten().collect())
             }
+            results => Err(ChunkResults(results)),
+        }
+    }
+
+    /// The outputs, if they were made as [`ChunkResults::all_ok`] or as one `Ok`;
+    /// otherwise the results, unchanged. Unlike [`into_all_ok`](Self::into_all_ok), this
+    /// never copies.
+    pub(crate) fn into_outputs(self) -> Result<Chunk<T>, Self> {
+        match self.0 {
+            Results::AllOk(outputs) => Ok(Chunk::Many(outputs)),
+            Results::One(Ok(output)) => Ok(Chunk::One(output)),
             results => Err(ChunkResults(results)),
         }
     }
@@ -193,6 +204,7 @@ impl<T> IntoIter<T> {
 impl<T> Iterator for IntoIter<T> {
     type Item = Result<T, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             Iter::One(result) => result.take(),

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures_timer::Delay;
 
-use crate::chunk::Chunk;
+use crate::chunk::{self, Chunk};
 use crate::chunk_results::{self, ChunkResults};
 use crate::future::WorkFuture;
 use crate::wait::{block_until, ensure_blocking_allowed};
@@ -106,6 +106,9 @@ pub struct Map<'a, A, T> {
     options: WorkOptions,
     in_order: VecDeque<ChunkFuture<T>>,
     as_completed: FuturesUnordered<ChunkFuture<T>>,
+    /// The outputs of a finished chunk whose items all succeeded, handed out first.
+    ready_outputs: chunk::IntoIter<T>,
+    /// The results of any other finished chunk.
     ready: chunk_results::IntoIter<T>,
     finished: bool,
     #[cfg(feature = "progress")]
@@ -150,6 +153,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             options: WorkOptions::new(),
             in_order: VecDeque::new(),
             as_completed: FuturesUnordered::new(),
+            ready_outputs: Chunk::Many(Vec::new()).into_iter(),
             ready: chunk_results::IntoIter::empty(),
             finished: false,
             #[cfg(feature = "progress")]
@@ -389,6 +393,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         #[cfg(feature = "progress")]
         self.progress.finish();
         self.finished = true;
+        self.ready_outputs = Chunk::Many(Vec::new()).into_iter();
         self.ready = chunk_results::IntoIter::empty();
         for future in self.in_order.drain(..) {
             future.cancel();
@@ -399,6 +404,16 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self.as_completed.clear();
     }
 
+    /// The next result of a finished chunk, if any.
+    #[inline]
+    fn next_ready(&mut self) -> Option<Result<T, Error>> {
+        match self.ready_outputs.next() {
+            Some(output) => Some(Ok(output)),
+            None => self.ready.next(),
+        }
+    }
+
+    #[inline]
     fn yield_item(&mut self, item: Result<T, Error>) -> Option<Result<T, Error>> {
         #[cfg(feature = "progress")]
         self.progress.advance();
@@ -448,7 +463,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             ))));
         }
         loop {
-            if let Some(item) = self.ready.next() {
+            if let Some(item) = self.next_ready() {
                 return Poll::Ready(self.yield_item(item));
             }
             self.refill();
@@ -457,7 +472,10 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                     self.finish();
                     return Poll::Ready(None);
                 }
-                Poll::Ready(Some(Ok(results))) => self.ready = results.into_iter(),
+                Poll::Ready(Some(Ok(results))) => match results.into_outputs() {
+                    Ok(outputs) => self.ready_outputs = outputs.into_iter(),
+                    Err(results) => self.ready = results.into_iter(),
+                },
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(self.yield_item(Err(error))),
                 Poll::Pending => break,
             }
@@ -476,11 +494,27 @@ impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
     ///
     /// On a tokio runtime thread this yields [`Error::BlockingInRuntime`] and ends; use
     /// [`Map::into_stream`] there.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        // The outputs of a finished chunk need no waiting and no checks (`finish` empties
+        // them); this path is inlined into the caller's loop, the rest is not.
+        if let Some(output) = self.ready_outputs.next() {
+            #[cfg(feature = "progress")]
+            self.progress.advance();
+            return Some(Ok(output));
+        }
+        self.next_slow()
+    }
+}
+
+impl<A: 'static, T: Send + 'static> Map<'_, A, T> {
+    /// The blocking iterator's other paths: a result of a chunk with failures, or wait
+    /// for the next chunk.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Result<T, Error>> {
         if self.finished {
             return None;
         }
-        // A result of a finished chunk needs no waiting (and no runtime check).
         if let Some(item) = self.ready.next() {
             return self.yield_item(item);
         }
