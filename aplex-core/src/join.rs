@@ -22,6 +22,7 @@ type Slot<F> = Pin<Box<Option<F>>>;
 
 /// Polls the future in `slot`; empties the slot (dropping the future in place) once it
 /// is ready.
+#[inline]
 fn poll_slot<F: Future>(slot: &mut Slot<F>, cx: &mut Context<'_>) -> Poll<F::Output> {
     let future = slot
         .as_mut()

@@ -269,13 +269,14 @@ fn abort_all(state: &LoopState) {
 /// let caught = futures::executor::block_on(catch_async(async { panic!("oops") }));
 /// assert_eq!(caught, Err::<(), _>(Error::Panicked { message: "oops".into() }));
 /// ```
-pub async fn catch_async<T>(run: impl Future<Output = T>) -> Result<T, Error> {
-    AssertUnwindSafe(run)
-        .catch_unwind()
-        .await
-        .map_err(|payload| Error::Panicked {
+pub fn catch_async<F: Future>(run: F) -> impl Future<Output = Result<F::Output, Error>> {
+    // A combinator rather than an `async fn`: no state machine of its own around the
+    // work's, which a chunk of tiny works polls once per item.
+    AssertUnwindSafe(run).catch_unwind().map(|caught| {
+        caught.map_err(|payload| Error::Panicked {
             message: panic_message(&*payload),
         })
+    })
 }
 
 /// Runs a blocking work, turning a panic into [`Error::Panicked`] with its message.
