@@ -2,7 +2,8 @@
 //!
 //! A chunk of one item (every map of chunksize 1, the default) holds it inline: the map's
 //! thread makes the chunk and a worker consumes it, so a `Vec` per item would be an
-//! allocation freed on another thread, once per work.
+//! allocation freed on another thread, once per work. A map pulls its input through
+//! [`ChunkSource`], one dynamic call per chunk rather than one per item.
 
 use std::fmt;
 
@@ -129,5 +130,33 @@ impl<A> fmt::Debug for IntoIter<A> {
         f.debug_struct("IntoIter")
             .field("left", &self.len())
             .finish()
+    }
+}
+
+/// An input that hands out its items a chunk at a time: the map keeps its input as a
+/// `dyn ChunkSource`, so a chunk costs one dynamic call, with the iterator's own `next`
+/// inlined in the loop that fills it.
+pub(crate) trait ChunkSource<A> {
+    /// The next chunk of at most `size` items (`size` ≥ 1), or `None` when the input is
+    /// exhausted.
+    fn next_chunk(&mut self, size: usize) -> Option<Chunk<A>>;
+
+    /// The input's own estimate of the items left (as `Iterator::size_hint`).
+    #[cfg(feature = "progress")]
+    fn items_left_hint(&self) -> (usize, Option<usize>);
+}
+
+impl<A, I: Iterator<Item = A>> ChunkSource<A> for I {
+    fn next_chunk(&mut self, size: usize) -> Option<Chunk<A>> {
+        if size == 1 {
+            return self.next().map(Chunk::One);
+        }
+        let items: Vec<A> = self.by_ref().take(size).collect();
+        (!items.is_empty()).then_some(Chunk::Many(items))
+    }
+
+    #[cfg(feature = "progress")]
+    fn items_left_hint(&self) -> (usize, Option<usize>) {
+        self.size_hint()
     }
 }

@@ -272,11 +272,17 @@ fn abort_all(state: &LoopState) {
 pub fn catch_async<F: Future>(run: F) -> impl Future<Output = Result<F::Output, Error>> {
     // A combinator rather than an `async fn`: no state machine of its own around the
     // work's, which a chunk of tiny works polls once per item.
-    AssertUnwindSafe(run).catch_unwind().map(|caught| {
-        caught.map_err(|payload| Error::Panicked {
-            message: panic_message(&*payload),
-        })
-    })
+    AssertUnwindSafe(run)
+        .catch_unwind()
+        .map(|caught| caught.map_err(panicked))
+}
+
+/// The error for a work that panicked with `payload`.
+#[cold]
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
+    Error::Panicked {
+        message: panic_message(&*payload),
+    }
 }
 
 /// Runs a blocking work, turning a panic into [`Error::Panicked`] with its message.
@@ -290,7 +296,5 @@ pub fn catch_async<F: Future>(run: F) -> impl Future<Output = Result<F::Output, 
 /// assert!(catch_blocking(|| -> u8 { panic!("no") }).is_err());
 /// ```
 pub fn catch_blocking<T>(run: impl FnOnce() -> T) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(run)).map_err(|payload| Error::Panicked {
-        message: panic_message(&*payload),
-    })
+    catch_unwind(AssertUnwindSafe(run)).map_err(panicked)
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use futures_timer::Delay;
 
-use crate::chunk::{self, Chunk};
+use crate::chunk::{self, Chunk, ChunkSource};
 use crate::chunk_results::{self, ChunkResults};
 use crate::future::WorkFuture;
 use crate::wait::{block_until, ensure_blocking_allowed};
@@ -95,7 +95,7 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 pub struct Map<'a, A, T> {
     submit: SubmitChunk<'a, A, T>,
     flush: FlushChunks<'a>,
-    input: Box<dyn Iterator<Item = A> + Send + 'a>,
+    input: Box<dyn ChunkSource<A> + Send + 'a>,
     input_done: bool,
     chunksize: usize,
     window: usize,
@@ -324,7 +324,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     #[cfg(feature = "progress")]
     pub fn progress(mut self) -> Self {
-        self.progress.enable(self.input.size_hint());
+        self.progress.enable(self.input.items_left_hint());
         self
     }
 
@@ -365,13 +365,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         }
         let mut submitted = false;
         while !self.input_done && self.in_flight() < self.window {
-            let chunk = if self.chunksize == 1 {
-                self.input.next().map(Chunk::One)
-            } else {
-                let items: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
-                (!items.is_empty()).then_some(Chunk::Many(items))
-            };
-            let Some(chunk) = chunk else {
+            let Some(chunk) = self.input.next_chunk(self.chunksize) else {
                 self.input_done = true;
                 break;
             };
