@@ -361,7 +361,11 @@ impl<W: Worker> Shared<W> {
 
 impl<W: Worker> WorkerEvents for Shared<W> {
     fn work_finished(&self, worker: usize) {
-        self.workloads[worker].fetch_sub(1, Ordering::SeqCst);
+        self.works_finished(worker, 1);
+    }
+
+    fn works_finished(&self, worker: usize, count: usize) {
+        self.workloads[worker].fetch_sub(count, Ordering::SeqCst);
         if self.pending_len.load(Ordering::SeqCst) > 0 {
             let mut queue = self.lock_queue();
             self.drain(&mut queue);

@@ -7,7 +7,9 @@
 //!    work id. A blocking job runs on the runtime's blocking pool, awaited by a local
 //!    task, so it never stalls the async works.
 //! 3. Every task carries a guard that, however the task ends (done, panicked, aborted),
-//!    forgets its abort handle and calls the loop's `on_finished` with the work id.
+//!    forgets its abort handle and reports the work over to the loop's `on_finished`:
+//!    works that end while a batch of messages is handled are reported together, once,
+//!    at the end of the batch (one update of the pool's workload per batch, not per work).
 //! 4. `Close(Drain)` makes the loop return once no task is left; `Close(Abort)` (or the
 //!    channel closing) also aborts every async task first.
 //!
@@ -48,7 +50,7 @@ use crate::Error;
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, |id| assert_eq!(id, WorkId(1)))));
+/// runtime.block_on(local.run_until(serve_local(receiver, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub enum LocalJob {
@@ -83,7 +85,7 @@ impl fmt::Debug for LocalJob {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, |id| assert_eq!(id, WorkId(1)))));
+/// runtime.block_on(local.run_until(serve_local(receiver, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 #[derive(Debug)]
@@ -102,7 +104,10 @@ pub enum LocalMessage {
 const BATCH: usize = 256;
 
 struct LoopState {
-    on_finished: Box<dyn Fn(WorkId)>,
+    on_finished: Box<dyn Fn(usize)>,
+    /// Works over since the current batch began, reported when it ends; `None` outside
+    /// a batch, where each work is reported as it ends.
+    finished_in_batch: Cell<Option<usize>>,
     abortable: RefCell<HashMap<WorkId, AbortHandle>>,
     live: Cell<usize>,
     idle: Notify,
@@ -112,23 +117,31 @@ struct LoopState {
 struct TaskGuard {
     state: Rc<LoopState>,
     id: WorkId,
+    /// Whether the task's abort handle was kept (it did not finish on its first poll).
+    abortable: bool,
 }
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
         let state = &self.state;
-        state.abortable.borrow_mut().remove(&self.id);
+        if self.abortable {
+            state.abortable.borrow_mut().remove(&self.id);
+        }
         state.live.set(state.live.get() - 1);
         if state.live.get() == 0 {
             state.idle.notify_one();
         }
-        (state.on_finished)(self.id);
+        match state.finished_in_batch.get() {
+            Some(count) => state.finished_in_batch.set(Some(count + 1)),
+            None => (state.on_finished)(1),
+        }
     }
 }
 
 /// Serves `receiver` until closed; must run inside a `LocalSet`.
 ///
-/// `on_finished` is called once per work, when it is over however it ended.
+/// `on_finished` is told how many works are over, however they ended: once per work, or
+/// once for all the works that ended while one batch of messages was handled.
 ///
 /// # Examples
 ///
@@ -144,15 +157,16 @@ impl Drop for TaskGuard {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, |id| assert_eq!(id, WorkId(1)))));
+/// runtime.block_on(local.run_until(serve_local(receiver, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
-    on_finished: impl Fn(WorkId) + 'static,
+    on_finished: impl Fn(usize) + 'static,
 ) {
     let state = Rc::new(LoopState {
         on_finished: Box::new(on_finished),
+        finished_in_batch: Cell::new(None),
         abortable: RefCell::new(HashMap::new()),
         live: Cell::new(0),
         idle: Notify::new(),
@@ -174,8 +188,13 @@ pub async fn serve_local(
                 }
                 closing |= std::future::poll_fn(|cx| {
                     let mut close = false;
+                    state.finished_in_batch.set(Some(0));
                     for message in batch.drain(..) {
                         close |= handle(&state, message, cx);
+                    }
+                    match state.finished_in_batch.take() {
+                        Some(0) | None => {}
+                        Some(count) => (state.on_finished)(count),
                     }
                     Poll::Ready(close)
                 })
@@ -217,9 +236,10 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) ->
 
 fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>) {
     state.live.set(state.live.get() + 1);
-    let guard = TaskGuard {
+    let mut guard = TaskGuard {
         state: Rc::clone(state),
         id,
+        abortable: false,
     };
     match job {
         LocalJob::Async(make) => {
@@ -233,6 +253,7 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
                 drop(guard);
                 return;
             }
+            guard.abortable = true;
             let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
                 future.await;

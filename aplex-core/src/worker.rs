@@ -191,6 +191,14 @@ pub trait WorkerEvents: Send + Sync + 'static {
     /// Work dispatched to `worker` is over: completed, failed, panicked, aborted, or lost.
     fn work_finished(&self, worker: usize);
 
+    /// `count` works dispatched to `worker` are over (one report for a batch that ended
+    /// together); the same as `count` calls of [`work_finished`](Self::work_finished).
+    fn works_finished(&self, worker: usize, count: usize) {
+        for _ in 0..count {
+            self.work_finished(worker);
+        }
+    }
+
     /// The pool cannot go on (the seeds' `AplexWorkerError`), e.g. its workers crash too
     /// often: refuse new works, fail the queued ones with [`Error::PoolBroken`], and let
     /// the healthy workers finish what they hold.

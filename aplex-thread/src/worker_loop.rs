@@ -49,7 +49,7 @@ pub(crate) fn run_worker(
     drop(ready);
     let WorkerSeat { index, events } = seat;
     let local = LocalSet::new();
-    runtime.block_on(local.run_until(serve_local(receiver, move |_| {
-        events.work_finished(index);
+    runtime.block_on(local.run_until(serve_local(receiver, move |count| {
+        events.works_finished(index, count);
     })));
 }
