@@ -1,20 +1,25 @@
 //! `join_results`: runs the works of one chunk concurrently, cheaply when they finish at
-//! once.
+//! once, catching each work's panic as that item's error.
 //!
 //! Each future is polled once on the spot, in a pinned heap slot; a future that finishes
 //! there (most, for tiny works) is dropped in place and its slot reused by the next, so
 //! a chunk of futures that finish at once costs one allocation, not one per future, and
-//! while all of them succeed only their outputs are kept. Only the ones still pending
-//! keep their slot (a pinned box, which may move) and go into a `FuturesUnordered`, which
-//! then wakes just the futures that can make progress. `futures::join_all` instead gives
-//! every future of a large chunk its own task node and waker up front.
+//! while all of them succeed only their outputs are kept. That first pass runs under one
+//! `catch_unwind` for the whole chunk; a panic there fails just the item that panicked,
+//! and the pass goes on from the next item with one `catch_unwind` per poll. Only the
+//! futures still pending keep their slot (a pinned box, which may move) and go into a
+//! `FuturesUnordered`, which then wakes just the futures that can make progress.
+//! `futures::join_all` instead gives every future of a large chunk its own task node and
+//! waker up front.
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use crate::local::panicked;
 use crate::{ChunkResults, Error};
 
 /// A pinned heap slot for one future at a time.
@@ -33,6 +38,22 @@ fn poll_slot<F: Future>(slot: &mut Slot<F>, cx: &mut Context<'_>) -> Poll<F::Out
     Poll::Ready(output)
 }
 
+/// Polls the future in `slot`, turning a panic into [`Error::Panicked`] (and dropping the
+/// future that panicked).
+fn poll_caught<F: Future>(
+    slot: &mut Slot<F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Error>> {
+    match catch_unwind(AssertUnwindSafe(|| poll_slot(slot, cx))) {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(payload) => {
+            slot.set(None);
+            Poll::Ready(Err(panicked(payload)))
+        }
+    }
+}
+
 /// A pending future and the position of its output.
 struct Indexed<F> {
     index: usize,
@@ -40,20 +61,28 @@ struct Indexed<F> {
 }
 
 impl<F: Future> Future for Indexed<F> {
-    type Output = (usize, F::Output);
+    type Output = (usize, Result<F::Output, Error>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let index = self.index;
-        poll_slot(&mut self.slot, cx).map(|output| (index, output))
+        poll_caught(&mut self.slot, cx).map(|output| (index, output))
     }
 }
 
-/// Runs a chunk's works (futures of `Result`s) to completion, concurrently, and returns
-/// their results in order.
+/// How the first pass over a chunk stopped short.
+enum Interrupted<F> {
+    /// This future has to wait.
+    Pending(Slot<F>),
+    /// A work panicked: its item's error.
+    Panicked(Error),
+}
+
+/// Runs a chunk's works to completion, concurrently, and returns their results in
+/// order; a work that panics fails only its own item, with [`Error::Panicked`].
 ///
-/// While every future finishes at once with `Ok` (tiny works), only the outputs are
-/// kept, as [`ChunkResults::all_ok`]; the first that fails or has to wait switches to
-/// one `Result` per item.
+/// While every future finishes at once (tiny works), only the outputs are kept, as
+/// [`ChunkResults::all_ok`]; the first that panics or has to wait switches to one
+/// `Result` per item.
 ///
 /// # Examples
 ///
@@ -61,46 +90,50 @@ impl<F: Future> Future for Indexed<F> {
 /// use aplex_core::join::join_results;
 /// use aplex_core::Error;
 ///
-/// let works = (0..3).map(|x| async move { if x == 1 { Err(Error::Cancelled) } else { Ok(x) } });
+/// let works = (0..3).map(|x| async move { if x == 1 { panic!("one") } else { x } });
 /// let results = futures::executor::block_on(join_results(works));
-/// assert_eq!(results.into_iter().collect::<Vec<_>>(), [Ok(0), Err(Error::Cancelled), Ok(2)]);
+/// let message = String::from("one");
+/// assert_eq!(results.into_iter().collect::<Vec<_>>(), [Ok(0), Err(Error::Panicked { message }), Ok(2)]);
 /// ```
-pub async fn join_results<T, F>(futures: impl IntoIterator<Item = F>) -> ChunkResults<T>
-where
-    F: Future<Output = Result<T, Error>>,
-{
+pub async fn join_results<F: Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> ChunkResults<F::Output> {
     let mut futures = futures.into_iter();
-    let mut outputs: Vec<T> = Vec::with_capacity(futures.size_hint().0);
+    let mut outputs: Vec<F::Output> = Vec::with_capacity(futures.size_hint().0);
     let mut interrupted = None;
     std::future::poll_fn(|cx| {
         let mut slot: Slot<F> = Box::pin(None);
-        for future in futures.by_ref() {
-            slot.set(Some(future));
-            match poll_slot(&mut slot, cx) {
-                Poll::Ready(Ok(output)) => outputs.push(output),
-                Poll::Ready(Err(error)) => {
-                    interrupted = Some(Err(error));
-                    break;
-                }
-                Poll::Pending => {
-                    interrupted = Some(Ok(slot));
-                    break;
+        let pass = catch_unwind(AssertUnwindSafe(|| {
+            for future in futures.by_ref() {
+                slot.set(Some(future));
+                match poll_slot(&mut slot, cx) {
+                    Poll::Ready(output) => outputs.push(output),
+                    Poll::Pending => return true,
                 }
             }
-        }
+            false
+        }));
+        interrupted = match pass {
+            Ok(false) => None,
+            Ok(true) => Some(Interrupted::Pending(slot)),
+            Err(payload) => {
+                slot.set(None);
+                Some(Interrupted::Panicked(panicked(payload)))
+            }
+        };
         Poll::Ready(())
     })
     .await;
     let Some(interrupted) = interrupted else {
         return ChunkResults::all_ok(outputs);
     };
-    let mut results: Vec<Option<Result<T, Error>>> =
+    let mut results: Vec<Option<Result<F::Output, Error>>> =
         Vec::with_capacity(outputs.len() + 1 + futures.size_hint().0);
     results.extend(outputs.into_iter().map(|output| Some(Ok(output))));
     let pending = FuturesUnordered::new();
     match interrupted {
-        Err(error) => results.push(Some(Err(error))),
-        Ok(slot) => {
+        Interrupted::Panicked(error) => results.push(Some(Err(error))),
+        Interrupted::Pending(slot) => {
             pending.push(Indexed {
                 index: results.len(),
                 slot,
@@ -111,22 +144,33 @@ where
     join_rest(results, pending, futures).await.into()
 }
 
-/// Polls the remaining `futures` once each after the outputs and pending futures so
-/// far, then waits for every pending one; the outputs in order.
+/// Polls the remaining `futures` once each (each under its own `catch_unwind`) after the
+/// results and pending futures so far, then waits for every pending one; the results in
+/// order.
 async fn join_rest<F: Future>(
-    mut outputs: Vec<Option<F::Output>>,
+    mut results: Vec<Option<Result<F::Output, Error>>>,
     mut pending: FuturesUnordered<Indexed<F>>,
     mut futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
+) -> Vec<Result<F::Output, Error>> {
     std::future::poll_fn(|cx| {
         let mut slot: Slot<F> = Box::pin(None);
-        for future in futures.by_ref() {
-            let index = outputs.len();
+        loop {
+            // The iterator makes each future by calling the work: catch a panic there too.
+            let next = catch_unwind(AssertUnwindSafe(|| futures.next()));
+            let future = match next {
+                Ok(Some(future)) => future,
+                Ok(None) => break,
+                Err(payload) => {
+                    results.push(Some(Err(panicked(payload))));
+                    continue;
+                }
+            };
+            let index = results.len();
             slot.set(Some(future));
-            match poll_slot(&mut slot, cx) {
-                Poll::Ready(output) => outputs.push(Some(output)),
+            match poll_caught(&mut slot, cx) {
+                Poll::Ready(result) => results.push(Some(result)),
                 Poll::Pending => {
-                    outputs.push(None);
+                    results.push(None);
                     let slot = std::mem::replace(&mut slot, Box::pin(None));
                     pending.push(Indexed { index, slot });
                 }
@@ -135,12 +179,12 @@ async fn join_rest<F: Future>(
         Poll::Ready(())
     })
     .await;
-    while let Some((index, output)) = pending.next().await {
-        outputs[index] = Some(output);
+    while let Some((index, result)) = pending.next().await {
+        results[index] = Some(result);
     }
-    outputs
+    results
         .into_iter()
-        .map(|output| output.expect("every future of the chunk finished"))
+        .map(|result| result.expect("every future of the chunk finished"))
         .collect()
 }
 
@@ -165,16 +209,22 @@ mod tests {
         .await;
     }
 
-    /// Runs items `0..count`: those in `waiting` wait once, those in `failing` fail.
-    fn run(count: u64, waiting: &[u64], failing: &[u64]) -> Vec<Result<u64, Error>> {
-        let works = (0..count).map(|x| async move {
-            if waiting.contains(&x) {
-                yield_once().await;
-            }
-            if failing.contains(&x) {
-                Err(Error::Cancelled)
-            } else {
-                Ok(x)
+    /// Runs items `0..count`: those in `waiting` wait once, those in `panicking` panic
+    /// (after waiting, if they wait), those in `panicking_early` panic when called.
+    fn run(
+        count: u64,
+        waiting: &[u64],
+        panicking: &[u64],
+        panicking_early: &[u64],
+    ) -> Vec<Result<u64, Error>> {
+        let works = (0..count).map(|x| {
+            assert!(!panicking_early.contains(&x), "early {x}");
+            async move {
+                if waiting.contains(&x) {
+                    yield_once().await;
+                }
+                assert!(!panicking.contains(&x), "late {x}");
+                x
             }
         });
         futures::executor::block_on(join_results(works))
@@ -182,11 +232,17 @@ mod tests {
             .collect()
     }
 
-    fn expected(count: u64, failing: &[u64]) -> Vec<Result<u64, Error>> {
+    fn expected(count: u64, panicking: &[u64], panicking_early: &[u64]) -> Vec<Result<u64, Error>> {
         (0..count)
             .map(|x| {
-                if failing.contains(&x) {
-                    Err(Error::Cancelled)
+                if panicking.contains(&x) {
+                    Err(Error::Panicked {
+                        message: format!("late {x}"),
+                    })
+                } else if panicking_early.contains(&x) {
+                    Err(Error::Panicked {
+                        message: format!("early {x}"),
+                    })
                 } else {
                     Ok(x)
                 }
@@ -196,18 +252,30 @@ mod tests {
 
     #[test]
     fn works_that_finish_at_once_give_their_outputs_in_order() {
-        assert_eq!(run(50, &[], &[]), expected(50, &[]));
+        assert_eq!(run(50, &[], &[], &[]), expected(50, &[], &[]));
     }
 
     #[test]
     fn a_waiting_work_first_keeps_every_result_in_place() {
-        let (waiting, failing) = ([1, 4, 5, 9], [2, 5, 8]);
-        assert_eq!(run(12, &waiting, &failing), expected(12, &failing));
+        let (waiting, panicking, early) = ([1, 4, 5, 9], [2, 5, 8], [10]);
+        assert_eq!(
+            run(12, &waiting, &panicking, &early),
+            expected(12, &panicking, &early)
+        );
     }
 
     #[test]
-    fn a_failing_work_first_keeps_every_result_in_place() {
-        let (waiting, failing) = ([6, 7], [0, 3, 7]);
-        assert_eq!(run(10, &waiting, &failing), expected(10, &failing));
+    fn a_panicking_work_first_keeps_every_result_in_place() {
+        let (waiting, panicking, early) = ([6, 7], [0, 3, 7], [8]);
+        assert_eq!(
+            run(10, &waiting, &panicking, &early),
+            expected(10, &panicking, &early)
+        );
+    }
+
+    #[test]
+    fn a_work_that_panics_when_called_fails_only_its_item() {
+        let early = [0, 2, 3];
+        assert_eq!(run(5, &[], &[], &early), expected(5, &[], &early));
     }
 }

@@ -300,7 +300,7 @@ pub fn catch_async<F: Future>(run: F) -> impl Future<Output = Result<F::Output, 
 
 /// The error for a work that panicked with `payload`.
 #[cold]
-fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
+pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
     Error::Panicked {
         message: panic_message(&*payload),
     }

@@ -499,6 +499,26 @@ impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
         }
         self.next_slow()
     }
+
+    /// As `next` in a loop, with each finished chunk's outputs handed to `step` in a
+    /// tight inner loop (`count`, `for_each`, `sum` and collecting into a `Vec` use this).
+    fn fold<B, G>(mut self, init: B, mut step: G) -> B
+    where
+        G: FnMut(B, Self::Item) -> B,
+    {
+        let mut accumulated = init;
+        loop {
+            for output in self.ready_outputs.by_ref() {
+                #[cfg(feature = "progress")]
+                self.progress.advance();
+                accumulated = step(accumulated, Ok(output));
+            }
+            match self.next_slow() {
+                Some(item) => accumulated = step(accumulated, item),
+                None => return accumulated,
+            }
+        }
+    }
 }
 
 impl<A: 'static, T: Send + 'static> Map<'_, A, T> {

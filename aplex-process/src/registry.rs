@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_bytes::ByteBuf;
 
 use aplex_core::join::join_results;
-use aplex_core::local::{catch_async, catch_blocking};
+use aplex_core::local::catch_blocking;
 
 use crate::outcomes::encode_outcomes;
 use crate::wire::decode;
@@ -192,8 +192,7 @@ where
 {
     Box::pin(async move {
         let items: Vec<A> = decode(&args, name, "arguments")?;
-        let runs = items.into_iter().map(|item| catch_async(work(item)));
-        encode_outcomes(join_results(runs).await, name)
+        encode_outcomes(join_results(items.into_iter().map(work)).await, name)
     })
 }
 

@@ -64,9 +64,7 @@ where
             }
             let results = match chunk {
                 Chunk::One(item) => ChunkResults::one(catch_async(work(item)).await),
-                Chunk::Many(items) => {
-                    join_results(items.into_iter().map(|item| catch_async(work(item)))).await
-                }
+                Chunk::Many(items) => join_results(items.into_iter().map(|item| work(item))).await,
             };
             promise.complete(Ok(results));
         })
