@@ -63,7 +63,10 @@ where
                 return;
             }
             let results = match chunk {
-                Chunk::One(item) => ChunkResults::one(catch_async(work(item)).await),
+                Chunk::One(item) => {
+                    // Called inside the catch: a work that panics when called fails its item.
+                    ChunkResults::one(catch_async(async { work(item).await }).await)
+                }
                 Chunk::Many(items) => join_results(items.into_iter().map(|item| work(item))).await,
             };
             promise.complete(Ok(results));

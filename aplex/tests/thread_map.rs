@@ -107,6 +107,25 @@ fn timeout_yields_a_timeout_error_and_cancels_the_rest() {
 }
 
 #[test]
+fn a_work_that_panics_when_called_fails_its_item_with_any_chunksize() {
+    let pool = pool();
+    let work = |x: u64| {
+        if x == 3 {
+            panic!("three panics before its future exists");
+        }
+        async move { x * 10 }
+    };
+    for chunksize in [1, 2, 8] {
+        let got: Vec<Result<u64, Error>> = pool.map(work, 0..10).chunksize(chunksize).collect();
+        let mut expected: Vec<Result<u64, Error>> = (0..3).map(|x| Ok(x * 10)).collect();
+        expected.push(Err(Error::Panicked {
+            message: "three panics before its future exists".into(),
+        }));
+        assert_eq!(got, expected, "chunksize {chunksize}");
+    }
+}
+
+#[test]
 fn a_failing_work_yields_its_error_and_cancels_what_remains() {
     let pool = pool();
     let dropped = Arc::new(AtomicUsize::new(0));
