@@ -3,7 +3,7 @@
 //! A chunk of one item (every map of chunksize 1, the default) holds it inline: the map's
 //! thread makes the chunk and a worker consumes it, so a `Vec` per item would be an
 //! allocation freed on another thread, once per work. A map pulls its input through
-//! [`ChunkSource`], one dynamic call per chunk rather than one per item.
+//! `ChunkSource`, one dynamic call per chunk rather than one per item.
 
 use std::fmt;
 
