@@ -23,8 +23,9 @@ use serde_bytes::ByteBuf;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
+use crate::batch_writer::batch_writer;
 use crate::registry::{registry, Trampoline};
-use crate::reply::{self, Replies, Reply};
+use crate::reply::{Replies, Reply};
 use crate::signals;
 use crate::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
 
@@ -77,10 +78,11 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .map_err(|error| format!("cannot build the worker runtime: {error}"))?;
 
     let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (replies, reply_writer) = reply::replies(up_tx);
+    let (reply_writer, writer_thread) = batch_writer(up_tx);
+    let replies = Replies::new(reply_writer);
     let writer = thread::Builder::new()
         .name("aplex-child-writer".into())
-        .spawn(move || reply_writer.run())
+        .spawn(move || writer_thread.run())
         .map_err(|e| e.to_string())?;
     for frame in first {
         deliver(frame, &loop_tx, &replies);
@@ -167,8 +169,9 @@ mod bad_input {
     use ipc_channel::ipc;
 
     use super::job;
+    use crate::batch_writer::batch_writer;
     use crate::registry::registry;
-    use crate::reply;
+    use crate::reply::Replies;
     use crate::wire::{encode, UpFrame, WireError};
     use aplex_core::local::LocalJob;
     use serde_bytes::ByteBuf;
@@ -202,7 +205,8 @@ mod bad_input {
     /// Runs a `Run` frame through the child's path; returns its one reply.
     fn run(work: u32, args: Vec<u8>) -> UpFrame {
         let (up, replies_from_child) = ipc::channel::<Vec<UpFrame>>().unwrap();
-        let (replies, writer) = reply::replies(up);
+        let (reply_writer, writer) = batch_writer(up);
+        let replies = Replies::new(reply_writer);
         let writer = std::thread::spawn(move || writer.run());
         if let Some(job) = job(work, ByteBuf::from(args), replies.reply(1)) {
             match job {

@@ -24,11 +24,11 @@
 #[cfg(test)]
 extern crate self as aplex;
 
+mod batch_writer;
 mod bootstrap;
 mod builder;
 mod child;
 mod crash_limit;
-mod down_link;
 mod job;
 mod outcomes;
 mod pool;

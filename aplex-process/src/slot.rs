@@ -14,8 +14,8 @@ use std::time::Instant;
 use aplex_core::{CloseMode, Error, WorkerEvents};
 use serde_bytes::ByteBuf;
 
+use crate::batch_writer::BatchWriter;
 use crate::crash_limit::CrashWindow;
-use crate::down_link::DownLink;
 use crate::runtime_config::RuntimeConfig;
 use crate::signals;
 use crate::wire::{DownFrame, UpFrame};
@@ -48,7 +48,7 @@ pub(crate) struct PoolContext {
 struct SlotState {
     /// Run frames dispatched since the last flush.
     staged: Vec<DownFrame>,
-    writer: Option<DownLink>,
+    writer: Option<BatchWriter<DownFrame>>,
     pid: Option<u32>,
     in_flight: HashMap<u64, Completer>,
     outbox: Vec<DownFrame>,
@@ -83,7 +83,7 @@ impl SlotState {
         }
     }
 
-    /// Whether the calling thread may send `frames` itself (see `down_link.rs`): they
+    /// Whether the calling thread may send `frames` itself (see `batch_writer.rs`): they
     /// are only `Run`s, the process has nothing else in flight, and this thread drives no
     /// runtime.
     fn direct_send_allowed(&self, frames: &[DownFrame]) -> bool {
@@ -251,7 +251,7 @@ impl Slot {
     }
 
     /// A new process fills the slot: frames queued meanwhile (and a pending close) go to it.
-    pub(crate) fn attach(&self, pid: u32, writer: DownLink) {
+    pub(crate) fn attach(&self, pid: u32, writer: BatchWriter<DownFrame>) {
         let mut state = self.lock();
         state.pid = Some(pid);
         state.recycling = false;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use aplex_core::{Error, WorkerExit};
 use ipc_channel::ipc::IpcReceiver;
 
-use crate::down_link;
+use crate::batch_writer::batch_writer;
 use crate::signals::worker_exit;
 use crate::slot::Slot;
 use crate::spawn::{spawn_worker, Incarnation};
@@ -106,7 +106,7 @@ fn serve_incarnation(
         down,
         up,
     } = incarnation;
-    let (link, writer_end) = down_link::link(down);
+    let (link, writer_end) = batch_writer(down);
     let writer = thread::Builder::new()
         .name(format!("aplex-writer-{}", slot.index))
         .spawn(move || writer_end.run());

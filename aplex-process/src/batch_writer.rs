@@ -1,0 +1,140 @@
+//! `BatchWriter`: the sending side of one ipc channel, used both ways (parent → child
+//! frames, child → parent replies).
+//!
+//! Items normally go through a writer thread, which packs every batch queued meanwhile
+//! into one ipc `send` (ipc-channel's `send` blocks, so it is kept off the threads that
+//! have other things to do). A sender may instead ask to send `direct`ly: that happens
+//! only while the writer has nothing queued, so order is kept, and saves the writer's
+//! wake-up. Who may ask is the caller's policy (`slot.rs` for frames to an idle process,
+//! `reply.rs` for the reply of a process's only live work); see ARCHITECTURE.md.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use ipc_channel::ipc::IpcSender;
+use serde::Serialize;
+
+/// The most items packed into one message.
+const MAX_BATCH: usize = 4096;
+
+/// What the writer thread is handed.
+enum Queued<T> {
+    Items(Vec<T>),
+    /// Answer once everything queued before has been sent.
+    Flush(SyncSender<()>),
+}
+
+/// The channel and the count of batches queued for the writer, shared with the writer.
+struct Shared<T: Serialize> {
+    channel: Mutex<IpcSender<Vec<T>>>,
+    /// Batches handed to the writer and not yet sent.
+    queued: AtomicUsize,
+}
+
+/// A handle for sending over one channel; cheap to clone.
+pub(crate) struct BatchWriter<T: Serialize> {
+    queue: Sender<Queued<T>>,
+    shared: Arc<Shared<T>>,
+}
+
+/// The writer thread's end: run [`WriterThread::run`] on its own thread. It ends when
+/// every [`BatchWriter`] is dropped or the channel's other end is gone.
+pub(crate) struct WriterThread<T: Serialize> {
+    batches: Receiver<Queued<T>>,
+    shared: Arc<Shared<T>>,
+}
+
+/// Creates the writer handle and the writer thread's end for `channel`.
+pub(crate) fn batch_writer<T: Serialize>(
+    channel: IpcSender<Vec<T>>,
+) -> (BatchWriter<T>, WriterThread<T>) {
+    let (queue, batches) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        channel: Mutex::new(channel),
+        queued: AtomicUsize::new(0),
+    });
+    let writer = WriterThread {
+        batches,
+        shared: Arc::clone(&shared),
+    };
+    (BatchWriter { queue, shared }, writer)
+}
+
+impl<T: Serialize> BatchWriter<T> {
+    /// Sends `items` in order after everything sent before; hands them back if the writer
+    /// is gone. With `direct`, sends on this thread when the writer has nothing queued.
+    /// A failed direct send means the other end is gone, which its owner learns from its
+    /// reading side.
+    pub(crate) fn send(&self, items: Vec<T>, direct: bool) -> Result<(), Vec<T>> {
+        if direct && self.shared.queued.load(Ordering::Acquire) == 0 {
+            let _ = self.shared.lock().send(items);
+            return Ok(());
+        }
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        self.queue.send(Queued::Items(items)).map_err(|error| {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            match error.0 {
+                Queued::Items(items) => items,
+                Queued::Flush(_) => Vec::new(),
+            }
+        })
+    }
+
+    /// Waits until everything queued so far has been sent (or the writer is gone).
+    pub(crate) fn flush(&self) {
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        if self.queue.send(Queued::Flush(done_tx)).is_ok() {
+            let _ = done_rx.recv();
+        }
+    }
+}
+
+impl<T: Serialize> Clone for BatchWriter<T> {
+    fn clone(&self) -> Self {
+        BatchWriter {
+            queue: self.queue.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T: Serialize> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, IpcSender<Vec<T>>> {
+        self.channel.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: Serialize> WriterThread<T> {
+    /// Sends queued batches, packing those queued meanwhile into one message, until every
+    /// handle is dropped or the other end is gone.
+    pub(crate) fn run(self) {
+        let mut batch = Vec::new();
+        let mut flushes = Vec::new();
+        while let Ok(first) = self.batches.recv() {
+            let mut taken = 0;
+            let mut next = Some(first);
+            while let Some(queued) = next.take() {
+                match queued {
+                    Queued::Items(items) => {
+                        batch.extend(items);
+                        taken += 1;
+                    }
+                    Queued::Flush(done) => flushes.push(done),
+                }
+                if batch.len() < MAX_BATCH {
+                    next = self.batches.try_recv().ok();
+                }
+            }
+            let sent =
+                batch.is_empty() || self.shared.lock().send(std::mem::take(&mut batch)).is_ok();
+            self.shared.queued.fetch_sub(taken, Ordering::AcqRel);
+            for done in flushes.drain(..) {
+                let _ = done.send(());
+            }
+            if !sent {
+                return;
+            }
+        }
+    }
+}
