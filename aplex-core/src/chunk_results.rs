@@ -5,11 +5,13 @@
 //! per item would be an allocation on one thread freed on another, which is the most
 //! expensive pattern for the allocator, once per work. A chunk whose items all succeeded
 //! may hold just the outputs (a process worker's reply decodes straight into them),
-//! without an [`Error`]-sized slot per item.
+//! without an [`Error`]-sized slot per item. Both forms are a [`Chunk`]: of outputs, or
+//! of results.
 
 use std::fmt;
 
-use crate::{Chunk, Error};
+use crate::chunk::{self, Chunk};
+use crate::Error;
 
 /// One result per item of a chunk, in the chunk's order.
 ///
@@ -26,9 +28,10 @@ use crate::{Chunk, Error};
 pub struct ChunkResults<T>(Results<T>);
 
 enum Results<T> {
-    One(Result<T, Error>),
-    Many(Vec<Result<T, Error>>),
-    AllOk(Vec<T>),
+    /// Every item succeeded: just the outputs.
+    Outputs(Chunk<T>),
+    /// One result per item.
+    Results(Chunk<Result<T, Error>>),
 }
 
 impl<T> ChunkResults<T> {
@@ -42,7 +45,10 @@ impl<T> ChunkResults<T> {
     /// assert_eq!(ChunkResults::one(Ok::<u8, _>(1)).len(), 1);
     /// ```
     pub fn one(result: Result<T, Error>) -> Self {
-        ChunkResults(Results::One(result))
+        ChunkResults(match result {
+            Ok(output) => Results::Outputs(Chunk::One(output)),
+            Err(error) => Results::Results(Chunk::One(Err(error))),
+        })
     }
 
     /// The results of a chunk whose every item succeeded with these outputs.
@@ -56,7 +62,7 @@ impl<T> ChunkResults<T> {
     /// assert_eq!(chunk.into_iter().collect::<Vec<_>>(), [Ok(1), Ok(2)]);
     /// ```
     pub fn all_ok(outputs: Vec<T>) -> Self {
-        ChunkResults(Results::AllOk(outputs))
+        ChunkResults(Results::Outputs(Chunk::Many(outputs)))
     }
 
     /// Just the outputs, when every item succeeded; otherwise the results, unchanged.
@@ -77,9 +83,9 @@ impl<T> ChunkResults<T> {
     /// ```
     pub fn into_all_ok(self) -> Result<Vec<T>, Self> {
         match self.0 {
-            Results::AllOk(outputs) => Ok(outputs),
-            Results::One(Ok(output)) => Ok(vec![output]),
-            Results::Many(results) if results.iter().all(Result::is_ok) => {
+            Results::Outputs(Chunk::Many(outputs)) => Ok(outputs),
+            Results::Outputs(Chunk::One(output)) => Ok(vec![output]),
+            Results::Results(results) if results.as_slice().iter().all(Result::is_ok) => {
                 Ok(results.into_iter().flatten().collect())
             }
             results => Err(ChunkResults(results)),
@@ -91,8 +97,7 @@ impl<T> ChunkResults<T> {
     /// never copies.
     pub(crate) fn into_outputs(self) -> Result<Chunk<T>, Self> {
         match self.0 {
-            Results::AllOk(outputs) => Ok(Chunk::Many(outputs)),
-            Results::One(Ok(output)) => Ok(Chunk::One(output)),
+            Results::Outputs(outputs) => Ok(outputs),
             results => Err(ChunkResults(results)),
         }
     }
@@ -109,9 +114,8 @@ impl<T> ChunkResults<T> {
     /// ```
     pub fn len(&self) -> usize {
         match &self.0 {
-            Results::One(_) => 1,
-            Results::Many(results) => results.len(),
-            Results::AllOk(outputs) => outputs.len(),
+            Results::Outputs(outputs) => outputs.len(),
+            Results::Results(results) => results.len(),
         }
     }
 
@@ -131,7 +135,7 @@ impl<T> ChunkResults<T> {
 
 impl<T> From<Vec<Result<T, Error>>> for ChunkResults<T> {
     fn from(results: Vec<Result<T, Error>>) -> Self {
-        ChunkResults(Results::Many(results))
+        ChunkResults(Results::Results(Chunk::Many(results)))
     }
 }
 
@@ -145,7 +149,7 @@ impl<T> FromIterator<Result<T, Error>> for ChunkResults<T> {
                 return ChunkResults::one(only);
             }
         }
-        ChunkResults(Results::Many(results))
+        ChunkResults(Results::Results(Chunk::Many(results)))
     }
 }
 
@@ -155,9 +159,8 @@ impl<T> IntoIterator for ChunkResults<T> {
 
     fn into_iter(self) -> IntoIter<T> {
         IntoIter(match self.0 {
-            Results::One(result) => Iter::One(Some(result)),
-            Results::Many(results) => Iter::Many(results.into_iter()),
-            Results::AllOk(outputs) => Iter::AllOk(outputs.into_iter()),
+            Results::Outputs(outputs) => Iter::Outputs(outputs.into_iter()),
+            Results::Results(results) => Iter::Results(results.into_iter()),
         })
     }
 }
@@ -165,12 +168,11 @@ impl<T> IntoIterator for ChunkResults<T> {
 impl<T: fmt::Debug> fmt::Debug for ChunkResults<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Results::One(result) => f.debug_list().entry(result).finish(),
-            Results::Many(results) => f.debug_list().entries(results).finish(),
-            Results::AllOk(outputs) => f
+            Results::Outputs(outputs) => f
                 .debug_list()
-                .entries(outputs.iter().map(Ok::<_, &Error>))
+                .entries(outputs.as_slice().iter().map(Ok::<_, &Error>))
                 .finish(),
+            Results::Results(results) => f.debug_list().entries(results.as_slice()).finish(),
         }
     }
 }
@@ -189,15 +191,14 @@ impl<T: fmt::Debug> fmt::Debug for ChunkResults<T> {
 pub struct IntoIter<T>(Iter<T>);
 
 enum Iter<T> {
-    One(Option<Result<T, Error>>),
-    Many(std::vec::IntoIter<Result<T, Error>>),
-    AllOk(std::vec::IntoIter<T>),
+    Outputs(chunk::IntoIter<T>),
+    Results(chunk::IntoIter<Result<T, Error>>),
 }
 
 impl<T> IntoIter<T> {
     /// An iterator with nothing left.
     pub(crate) fn empty() -> Self {
-        IntoIter(Iter::One(None))
+        IntoIter(Iter::Results(Chunk::Many(Vec::new()).into_iter()))
     }
 }
 
@@ -207,17 +208,15 @@ impl<T> Iterator for IntoIter<T> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
-            Iter::One(result) => result.take(),
-            Iter::Many(results) => results.next(),
-            Iter::AllOk(outputs) => outputs.next().map(Ok),
+            Iter::Outputs(outputs) => outputs.next().map(Ok),
+            Iter::Results(results) => results.next(),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = match &self.0 {
-            Iter::One(result) => usize::from(result.is_some()),
-            Iter::Many(results) => results.len(),
-            Iter::AllOk(outputs) => outputs.len(),
+            Iter::Outputs(outputs) => outputs.len(),
+            Iter::Results(results) => results.len(),
         };
         (left, Some(left))
     }
