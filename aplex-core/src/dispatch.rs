@@ -406,9 +406,13 @@ impl OutcomeSink for Outcomes {
 }
 
 impl<W: Worker> TimeOut for Shared<W> {
-    fn time_out(&self, worker: usize, id: WorkId, abortable: bool) {
+    fn time_out(&self, worker: usize, id: WorkId, abortable: bool) -> Option<Duration> {
+        self.workers().get(worker)?.time_out(id, abortable)
+    }
+
+    fn overdue(&self, worker: usize, id: WorkId) {
         if let Some(worker) = self.workers().get(worker) {
-            worker.time_out(id, abortable);
+            worker.overdue(id);
         }
     }
 }

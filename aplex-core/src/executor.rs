@@ -397,6 +397,36 @@ impl<W: Worker> Executor<W> {
         self.join_workers(None);
     }
 
+    /// Like [`shutdown(true)`](Self::shutdown), but only until `deadline`: queued and
+    /// running works finish if they can by then; at the deadline what is left is
+    /// cancelled as by [`terminate`](Self::terminate). Returns whether every worker
+    /// stopped in time.
+    pub fn shutdown_until(&self, deadline: Instant) -> bool {
+        tracing::info!("aplex pool shutting down, draining until a deadline");
+        let shared = &self.shared;
+        let mut queue = shared.lock_queue();
+        shared.stop_intake();
+        shared.room.notify_all();
+        while !queue.pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(queue);
+                return self.terminate(deadline);
+            }
+            queue = shared
+                .emptied
+                .wait_timeout(queue, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(queue);
+        shared.close_workers(CloseMode::Drain);
+        if self.join_workers(Some(deadline)) {
+            return true;
+        }
+        self.terminate(deadline)
+    }
+
     /// Stops intake, cancels every queued work, aborts running async works and waits for
     /// every worker to stop (running blocking works are waited for).
     ///

@@ -135,11 +135,22 @@ pub trait Worker: Send + Sync + 'static {
     /// default aborts it if it is an async work and leaves a blocking work to finish; a
     /// backend may do more (a process pool can kill the worker running it).
     ///
+    /// A returned grace period asks the executor to call [`overdue`](Self::overdue) for
+    /// `id` once it has passed, for a backend that cannot be sure its abort lands (a
+    /// process whose work never yields). The default asks for none.
+    ///
     /// [`Error::TimedOut`]: crate::Error::TimedOut
-    fn time_out(&self, id: WorkId, abortable: bool) {
+    fn time_out(&self, id: WorkId, abortable: bool) -> Option<std::time::Duration> {
         if abortable {
             self.cancel(id);
         }
+        None
+    }
+
+    /// The grace period [`time_out`](Self::time_out) asked for has passed: if work `id`
+    /// is still running, stop it harder. The default does nothing.
+    fn overdue(&self, id: WorkId) {
+        let _ = id;
     }
 
     /// Asks the worker to stop, as `mode` says. Idempotent.

@@ -7,7 +7,12 @@
 //! only while the writer has nothing queued, so order is kept, and saves the writer's
 //! wake-up. Who may ask is the caller's policy (`slot.rs` for frames to an idle process,
 //! `reply.rs` for the reply of a process's only live work); see ARCHITECTURE.md.
-
+//!
+//! No message carries more than [`message_budget`] bytes of items, so every `send` is one
+//! `sendmsg` that fits a socket buffer (see `payload.rs` for why that makes every send
+//! abandonable), and a direct send carries at most [`DIRECT_LIMIT`] bytes: far less than
+//! an idle receiver's socket buffer holds, so a caller's direct send does not wait for
+//! the receiver even when it has stopped reading.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,8 +20,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ipc_channel::ipc::IpcSender;
 use serde::Serialize;
 
+use crate::payload::{message_budget, WireSize};
+
 /// The most items packed into one message.
 const MAX_BATCH: usize = 4096;
+
+/// The most bytes a caller may send directly rather than through the writer thread.
+pub(crate) const DIRECT_LIMIT: usize = 16 * 1024;
 
 /// What the writer thread is handed.
 enum Queued<T> {
@@ -61,13 +71,16 @@ pub(crate) fn batch_writer<T: Serialize>(
     (BatchWriter { queue, shared }, writer)
 }
 
-impl<T: Serialize> BatchWriter<T> {
+impl<T: Serialize + WireSize> BatchWriter<T> {
     /// Sends `items` in order after everything sent before; hands them back if the writer
-    /// is gone. With `direct`, sends on this thread when the writer has nothing queued.
-    /// A failed direct send means the other end is gone, which its owner learns from its
-    /// reading side.
+    /// is gone. With `direct`, sends on this thread when the writer has nothing queued
+    /// and the items are small (at most [`DIRECT_LIMIT`] bytes). A failed direct send
+    /// means the other end is gone, which its owner learns from its reading side.
     pub(crate) fn send(&self, items: Vec<T>, direct: bool) -> Result<(), Vec<T>> {
-        if direct && self.shared.queued.load(Ordering::Acquire) == 0 {
+        if direct
+            && self.shared.queued.load(Ordering::Acquire) == 0
+            && wire_size(&items) <= DIRECT_LIMIT
+        {
             let _ = self.shared.lock().send(items);
             return Ok(());
         }
@@ -105,7 +118,7 @@ impl<T: Serialize> Shared<T> {
     }
 }
 
-impl<T: Serialize> WriterThread<T> {
+impl<T: Serialize + WireSize> WriterThread<T> {
     /// Sends queued batches, packing those queued meanwhile into one message, until every
     /// handle is dropped or the other end is gone.
     pub(crate) fn run(self) {
@@ -126,8 +139,7 @@ impl<T: Serialize> WriterThread<T> {
                     next = self.batches.try_recv().ok();
                 }
             }
-            let sent =
-                batch.is_empty() || self.shared.lock().send(std::mem::take(&mut batch)).is_ok();
+            let sent = self.send_in_messages(std::mem::take(&mut batch));
             self.shared.queued.fetch_sub(taken, Ordering::AcqRel);
             for done in flushes.drain(..) {
                 let _ = done.send(());
@@ -137,4 +149,29 @@ impl<T: Serialize> WriterThread<T> {
             }
         }
     }
+
+    /// Sends `batch` as few messages as the budget allows; false once the other end is gone.
+    fn send_in_messages(&self, batch: Vec<T>) -> bool {
+        let budget = message_budget();
+        let mut message = Vec::new();
+        let mut size = 0;
+        let channel = self.shared.lock();
+        for item in batch {
+            let item_size = item.wire_size();
+            if !message.is_empty() && size + item_size > budget {
+                if channel.send(std::mem::take(&mut message)).is_err() {
+                    return false;
+                }
+                size = 0;
+            }
+            size += item_size;
+            message.push(item);
+        }
+        message.is_empty() || channel.send(message).is_ok()
+    }
+}
+
+/// Bytes `items` add to a message.
+fn wire_size<T: WireSize>(items: &[T]) -> usize {
+    items.iter().map(WireSize::wire_size).sum()
 }

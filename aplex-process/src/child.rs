@@ -24,6 +24,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
 use crate::batch_writer::batch_writer;
+use crate::payload::Payload;
 use crate::registry::{registry, Trampoline};
 use crate::reply::{Replies, Reply};
 use crate::signals;
@@ -122,10 +123,12 @@ fn read_frames(
 
 fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies: &Replies) {
     let message = match frame {
-        DownFrame::Run { id, work, args } => match job(work, args, replies.reply(id)) {
-            Some(job) => LocalMessage::Run(WorkId(id), job),
-            None => return,
-        },
+        DownFrame::Run { id, work, args } => {
+            match job(work, args.into_bytes(), replies.reply(id)) {
+                Some(job) => LocalMessage::Run(WorkId(id), job),
+                None => return,
+            }
+        }
         DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
         DownFrame::Close { abort } => LocalMessage::Close(if abort {
             CloseMode::Abort
@@ -147,12 +150,12 @@ fn job(work: u32, args: ByteBuf, reply: Reply) -> Option<LocalJob> {
         Trampoline::Async(run) => LocalJob::Async(Box::new(move || {
             Box::pin(async move {
                 let outcome = catch_async(run(args)).await.and_then(|inner| inner);
-                reply.send(outcome.map_err(WireError::from));
+                reply.send(outcome.map(Payload::new).map_err(WireError::from));
             })
         })),
         Trampoline::Blocking(run) => LocalJob::Blocking(Box::new(move || {
             let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-            reply.send(outcome.map_err(WireError::from));
+            reply.send(outcome.map(Payload::new).map_err(WireError::from));
         })),
     })
 }

@@ -7,22 +7,20 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::outcomes::Outcomes;
+use crate::payload::Payload;
 use crate::slot::{Completer, ProcessJob};
 use crate::wire::encode;
 
 /// Encodes a chunk of arguments (one item for a submit) as one buffer.
-pub(crate) fn encode_chunk<A: Serialize>(
-    items: &[A],
-    name: &str,
-) -> Result<serde_bytes::ByteBuf, Error> {
-    encode(&items, name, "arguments")
+pub(crate) fn encode_chunk<A: Serialize>(items: &[A], name: &str) -> Result<Payload, Error> {
+    encode(&items, name, "arguments").map(Payload::new)
 }
 
 /// A job for one submitted work, whose arguments `encode_chunk` made from one item.
 pub(crate) fn single_job<T>(
     work: u32,
     name: &'static str,
-    args: serde_bytes::ByteBuf,
+    args: Payload,
     promise: WorkPromise<T>,
 ) -> ProcessJob
 where
@@ -52,7 +50,7 @@ where
 pub(crate) fn chunk_job<T>(
     work: u32,
     name: &'static str,
-    args: serde_bytes::ByteBuf,
+    args: Payload,
     expected: usize,
     promise: WorkPromise<ChunkResults<T>>,
 ) -> ProcessJob

@@ -31,6 +31,7 @@ mod child;
 mod crash_limit;
 mod job;
 mod outcomes;
+mod payload;
 mod pool;
 mod registry;
 mod reply;

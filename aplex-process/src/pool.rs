@@ -424,7 +424,9 @@ impl ProcessAsyncPoolExecutor {
     }
 
     /// Stops accepting works, cancels queued works, aborts running async works, and waits
-    /// for every worker process to exit (running blocking works are waited for).
+    /// at most [`shutdown_grace`](ProcessPoolBuilder::shutdown_grace) for every worker
+    /// process to exit; a worker still busy then (a blocking work cannot be aborted) is
+    /// killed. Every worker is reaped before this returns.
     ///
     /// # Examples
     ///
@@ -440,7 +442,32 @@ impl ProcessAsyncPoolExecutor {
     /// # Ok::<(), aplex_core::Error>(())
     /// ```
     pub fn shutdown_now(&self) {
-        self.executor.shutdown_now();
+        self.executor.terminate(Instant::now() + self.grace);
+    }
+
+    /// Like [`shutdown(true)`](Self::shutdown), but waits at most `timeout`: queued and
+    /// running works that finish by then finish; what is left is cancelled, and worker
+    /// processes still busy are killed. Every worker is reaped before this returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_process as aplex;
+    /// use std::time::Duration;
+    ///
+    /// #[aplex::work]
+    /// async fn nap(ms: u64) -> u64 { tokio::time::sleep(Duration::from_millis(ms)).await; ms }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let quick = pool.submit(nap, 1);
+    /// let slow = pool.submit(nap, 3_600_000);
+    /// pool.shutdown_timeout(Duration::from_millis(200));
+    /// assert_eq!(quick.result()?, 1);
+    /// assert_eq!(slow.result(), Err(aplex_core::Error::Cancelled));
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn shutdown_timeout(&self, timeout: Duration) {
+        self.executor.shutdown_until(Instant::now() + timeout);
     }
 
     /// The number of worker processes.

@@ -13,9 +13,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use serde_bytes::ByteBuf;
-
 use crate::batch_writer::BatchWriter;
+use crate::payload::Payload;
 use crate::wire::{UpFrame, WireError};
 
 /// Where this process's replies go; cloned into every [`Reply`].
@@ -64,7 +63,7 @@ pub(crate) struct Reply {
 
 impl Reply {
     /// Sends the work's outcome to the parent.
-    pub(crate) fn send(mut self, outcome: Result<ByteBuf, WireError>) {
+    pub(crate) fn send(mut self, outcome: Result<Payload, WireError>) {
         if let Some(replies) = self.replies.take() {
             replies.send(UpFrame {
                 id: self.id,

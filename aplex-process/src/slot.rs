@@ -11,22 +11,21 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use aplex_core::{CloseMode, Error, WorkerEvents};
-use serde_bytes::ByteBuf;
-
 use crate::batch_writer::BatchWriter;
 use crate::crash_limit::CrashWindow;
+use crate::payload::Payload;
 use crate::runtime_config::RuntimeConfig;
 use crate::signals;
 use crate::wire::{DownFrame, UpFrame};
+use aplex_core::{CloseMode, Error, WorkerEvents};
 
 /// Turns the reply to one `Run` into its future's outcome.
-pub(crate) type Completer = Box<dyn FnOnce(Result<ByteBuf, Error>) + Send>;
+pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
 
 /// What a process worker is handed for one work or map chunk.
 pub(crate) struct ProcessJob {
     pub(crate) work: u32,
-    pub(crate) args: ByteBuf,
+    pub(crate) args: Payload,
     pub(crate) complete: Completer,
 }
 
@@ -44,6 +43,15 @@ pub(crate) struct PoolContext {
     pub(crate) initializer: Option<(u32, &'static str)>,
 }
 
+/// Why the current process is on its way out, to be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retiring {
+    /// It reached `max_works_per_child` and was asked to drain and exit.
+    Recycle,
+    /// The pool killed it: a work there ran out of time and could not be aborted.
+    Kill,
+}
+
 #[derive(Default)]
 struct SlotState {
     /// Run frames dispatched since the last flush.
@@ -56,8 +64,8 @@ struct SlotState {
     stopped: bool,
     /// Works handed to the current process.
     handed: usize,
-    /// The current process was asked to drain and exit, to be replaced.
-    recycling: bool,
+    /// The current process is on its way out: new works wait for its replacement.
+    retiring: Option<Retiring>,
 }
 
 impl SlotState {
@@ -65,8 +73,8 @@ impl SlotState {
     /// the outbox while no process is attached).
     fn send(&mut self, frame: Option<DownFrame>) {
         let mut frames = std::mem::take(&mut self.staged);
-        if self.recycling {
-            // Works wait for the replacement; the draining process gets no more.
+        if self.retiring.is_some() {
+            // Works wait for the replacement; the retiring process gets no more.
             self.outbox.append(&mut frames);
         }
         frames.extend(frame);
@@ -145,23 +153,23 @@ impl Slot {
             work: job.work,
             args: job.args,
         });
-        if !state.recycling {
+        if state.retiring.is_none() {
             state.handed += 1;
             let limit = self.context.max_works_per_child;
             if limit.is_some_and(|limit| state.handed >= limit) && state.writer.is_some() {
                 // Hand over what is staged, then ask the process to drain and exit.
                 state.send(None);
-                state.recycling = true;
+                state.retiring = Some(Retiring::Recycle);
                 state.send(Some(DownFrame::Close { abort: false }));
             }
         }
         Ok(())
     }
 
-    /// Whether the process that just exited was being recycled (to be replaced rather
+    /// Why the process that just exited was retiring, if it was (to be replaced rather
     /// than counted as a crash).
-    pub(crate) fn was_recycling(&self) -> bool {
-        self.lock().recycling
+    pub(crate) fn retired_as(&self) -> Option<Retiring> {
+        self.lock().retiring
     }
 
     /// Sends the frames staged by `dispatch` as one batch.
@@ -194,10 +202,20 @@ impl Slot {
         }
     }
 
-    /// Kills the process running work `id`, if it is still in flight here.
+    /// Kills the process running work `id`, if it is still in flight here. Works
+    /// dispatched from now on wait for the replacement; the killed process's other works
+    /// fail with `WorkerCrashed`.
     pub(crate) fn kill_running(&self, id: u64) {
-        let state = self.lock();
-        if let (true, Some(pid)) = (state.in_flight.contains_key(&id), state.pid) {
+        let mut state = self.lock();
+        let sent = !state
+            .staged
+            .iter()
+            .chain(&state.outbox)
+            .any(|frame| matches!(frame, DownFrame::Run { id: run, .. } if *run == id));
+        if let (true, true, Some(pid)) = (state.in_flight.contains_key(&id), sent, state.pid) {
+            // Staged frames now go to the outbox, for the replacement.
+            state.retiring = Some(Retiring::Kill);
+            state.send(None);
             signals::kill(pid);
         }
     }
@@ -254,7 +272,7 @@ impl Slot {
     pub(crate) fn attach(&self, pid: u32, writer: BatchWriter<DownFrame>) {
         let mut state = self.lock();
         state.pid = Some(pid);
-        state.recycling = false;
+        state.retiring = None;
         // The new process gets the works that waited for it, up to its own limit; the
         // rest keep waiting for the process after it.
         let limit = self.context.max_works_per_child.unwrap_or(usize::MAX);
@@ -273,7 +291,7 @@ impl Slot {
         state.outbox = keep;
         state.handed = runs;
         if runs >= limit {
-            state.recycling = true;
+            state.retiring = Some(Retiring::Recycle);
             frames.push(DownFrame::Close { abort: false });
         }
         if let Some(mode) = state.close {
@@ -287,13 +305,13 @@ impl Slot {
         state.writer = Some(writer);
     }
 
-    /// The process is gone: detach it and take every work it had. When it was being
-    /// recycled, the works waiting for its replacement stay.
+    /// The process is gone: detach it and take every work it had. When it was retiring,
+    /// the works waiting for its replacement stay.
     pub(crate) fn detach(&self) -> Vec<Completer> {
         let mut state = self.lock();
         state.writer = None;
         state.pid = None;
-        if !state.recycling {
+        if state.retiring.is_none() {
             state.outbox.clear();
             state.staged.clear();
             return state
@@ -302,8 +320,8 @@ impl Slot {
                 .map(|(_, completer)| completer)
                 .collect();
         }
-        // Recycled: the works waiting for the replacement stay; only what the old
-        // process held (normally nothing, as it drained) is lost.
+        // Retired: the works waiting for the replacement stay; only what the old process
+        // held (nothing if it drained as asked) is lost.
         let staged = std::mem::take(&mut state.staged);
         state.outbox.extend(staged);
         let waiting: std::collections::HashSet<u64> = state

@@ -19,6 +19,7 @@ use crate::signals::worker_exit;
 use aplex_core::Error;
 
 use crate::outcomes::Outcomes;
+use crate::payload::Payload;
 use crate::wire::{encode, Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
 
 /// A started, handshaken worker process and its channels.
@@ -135,7 +136,9 @@ fn initialize(
     (work, name): (u32, &'static str),
     timeout: Duration,
 ) -> Result<(), String> {
-    let args = encode(&[()].as_slice(), name, "arguments").map_err(|error| error.to_string())?;
+    let args = encode(&[()].as_slice(), name, "arguments")
+        .map(Payload::new)
+        .map_err(|error| error.to_string())?;
     down.send(vec![DownFrame::Run {
         id: INITIALIZER_ID,
         work,

@@ -6,8 +6,10 @@
 //!    parent-death signal tied to the slot, not to whichever thread built the pool.
 //! 2. Start a writer thread that batches every queued frame into one `send`, attach it to
 //!    the slot (flushing the outbox), then read reply batches until the channel closes.
-//! 3. The channel closes when the process exits (or is killed). Detach it, join the
-//!    writer, reap the process (killing it if it lingers) and learn its exit status.
+//! 3. The channel closes when the process exits (or is killed). Detach it, reap the
+//!    process (killing it if it lingers) and learn its exit status, then join the
+//!    writer: with the process gone, a `send` the writer was waiting in fails at once
+//!    (every message fits one socket buffer, see `payload.rs`), so the join is bounded.
 //! 4. If the slot was closing, its remaining works resolve `Cancelled` and the slot
 //!    stops. If it was recycled (it reached `max_works_per_child`, drained and exited 0),
 //!    the loop respawns and the works that waited meanwhile go to the new process.
@@ -27,7 +29,7 @@ use ipc_channel::ipc::IpcReceiver;
 
 use crate::batch_writer::batch_writer;
 use crate::signals::worker_exit;
-use crate::slot::Slot;
+use crate::slot::{Retiring, Slot};
 use crate::spawn::{spawn_worker, Incarnation};
 use crate::wire::UpFrame;
 
@@ -78,11 +80,24 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
             slot.stop(&Error::Cancelled);
             return;
         }
-        if slot.was_recycling() && exit == WorkerExit::Code(0) {
-            // It drained and exited as asked: replace it. No work failed, no crash.
-            tracing::info!(worker = slot.index, pid, "aplex worker process recycled");
-            slot.recycles.fetch_add(1, Ordering::Relaxed);
-            continue;
+        match slot.retired_as() {
+            Some(Retiring::Recycle) if exit == WorkerExit::Code(0) => {
+                // It drained and exited as asked: replace it. No work failed, no crash.
+                tracing::info!(worker = slot.index, pid, "aplex worker process recycled");
+                slot.recycles.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            Some(Retiring::Kill) => {
+                // The pool killed it for a work it could not abort: replace it, not a crash.
+                tracing::warn!(
+                    worker = slot.index,
+                    pid,
+                    "aplex worker process killed: a work ran out of time and could not be aborted; replacing it"
+                );
+                slot.restarts.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            _ => {}
         }
         tracing::warn!(worker = slot.index, pid, %exit, "aplex worker process died; replacing it");
         slot.restarts.fetch_add(1, Ordering::Relaxed);
@@ -116,10 +131,10 @@ fn serve_incarnation(
     }
     read_replies(slot, &up);
     let lost = slot.detach();
+    let exit = reap(&mut child);
     if let Ok(writer) = writer {
         let _ = writer.join();
     }
-    let exit = reap(&mut child);
     let error = if slot.closing() {
         Error::Cancelled
     } else {

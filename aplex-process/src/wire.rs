@@ -14,6 +14,7 @@ use serde_bytes::ByteBuf;
 
 use aplex_core::Error;
 
+use crate::payload::{Payload, WireSize, FRAME_OVERHEAD};
 use crate::runtime_config::RuntimeConfig;
 
 /// The environment variable that marks a process as a worker; its value is the name of
@@ -45,7 +46,7 @@ pub(crate) enum DownFrame {
     Start(RuntimeConfig),
     /// Run registered work number `work` once per item of `args` (postcard `Vec<A>`:
     /// one item for a submit, a chunk for a map) and reply with one result per item.
-    Run { id: u64, work: u32, args: ByteBuf },
+    Run { id: u64, work: u32, args: Payload },
     /// Abort the running async work `id`.
     Cancel { id: u64 },
     /// Stop: finish (`abort: false`) or abort (`abort: true`) the works in hand, then exit.
@@ -57,7 +58,42 @@ pub(crate) enum DownFrame {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct UpFrame {
     pub(crate) id: u64,
-    pub(crate) outcome: Result<ByteBuf, WireError>,
+    pub(crate) outcome: Result<Payload, WireError>,
+}
+
+impl WireSize for DownFrame {
+    fn wire_size(&self) -> usize {
+        match self {
+            DownFrame::Run { args, .. } => FRAME_OVERHEAD + args.wire_size(),
+            _ => FRAME_OVERHEAD,
+        }
+    }
+}
+
+impl WireSize for UpFrame {
+    fn wire_size(&self) -> usize {
+        FRAME_OVERHEAD
+            + match &self.outcome {
+                Ok(payload) => payload.wire_size(),
+                Err(error) => error.wire_size(),
+            }
+    }
+}
+
+impl WireError {
+    /// Bytes its message adds to a frame.
+    fn wire_size(&self) -> usize {
+        match self {
+            WireError::Panicked(message) | WireError::UnknownWork(message) => message.len(),
+            WireError::Cancelled => 0,
+            WireError::Serialization {
+                work,
+                what,
+                direction,
+                message,
+            } => work.len() + what.len() + direction.len() + message.len(),
+        }
+    }
 }
 
 /// The errors a child can report; turned into [`Error`] in the parent.

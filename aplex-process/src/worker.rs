@@ -6,12 +6,16 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
 
 use crate::slot::{PoolContext, ProcessJob, Slot};
 use crate::supervisor::supervise;
+
+/// How long a timed-out async work in a pool built with `kill_on_timeout` may take to
+/// be aborted before its process is killed.
+pub(crate) const ABORT_GRACE: Duration = Duration::from_secs(1);
 
 /// One worker position of a process pool: a supervisor thread and the process it keeps
 /// alive.
@@ -93,12 +97,22 @@ impl Worker for ProcessWorker {
         self.slot.cancel(id.0);
     }
 
-    fn time_out(&self, id: WorkId, abortable: bool) {
+    fn time_out(&self, id: WorkId, abortable: bool) -> Option<Duration> {
+        let kill = self.slot.context.kill_on_timeout;
         if abortable {
+            // An async work is aborted at its next await; one that never yields (or a
+            // stopped process) gets `ABORT_GRACE` before its process is killed.
             self.slot.cancel(id.0);
-        } else if self.slot.context.kill_on_timeout {
+            return kill.then_some(ABORT_GRACE);
+        }
+        if kill {
             self.slot.kill_running(id.0);
         }
+        None
+    }
+
+    fn overdue(&self, id: WorkId) {
+        self.slot.kill_running(id.0);
     }
 
     fn close(&self, mode: CloseMode) {

@@ -164,3 +164,24 @@ pub fn zombie_children() -> Vec<u32> {
         })
         .collect()
 }
+
+/// Runs `body` on its own thread and fails the test if it has not returned within
+/// `limit` (a hang detector for tests of faults that used to wedge a pool).
+pub fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        body();
+        let _ = done_tx.send(());
+    });
+    match done_rx.recv_timeout(limit) {
+        Ok(()) => runner.join().expect("the test body panicked"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = runner.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the test did not finish within {limit:?}: something hangs")
+        }
+    }
+}

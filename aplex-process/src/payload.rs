@@ -1,0 +1,121 @@
+//! `Payload`: a work's encoded arguments or outputs on their way between processes, and
+//! the size rule that keeps every ipc message small enough to be abandonable.
+//!
+//! ipc-channel sends a message larger than one socket buffer in fragments over a second,
+//! dedicated socket whose receiving end the sender keeps open until the whole message is
+//! through; if the receiving process dies or stops reading meanwhile, that `send` never
+//! returns (killing the receiver does not help: the sender still holds the other end).
+//! So no message here ever needs fragments:
+//!
+//! 1. A payload above [`shared_threshold`] travels in a shared-memory region
+//!    (`IpcSharedMemory`, a memfd): the frame carries only its descriptor.
+//! 2. The writer threads split a batch so no message carries more than
+//!    [`message_budget`] bytes of frames (`batch_writer.rs`).
+//! 3. Every message then fits the socket buffer in one `sendmsg`, and a `sendmsg` that
+//!    waits for room is woken with an error as soon as the receiving process is gone.
+
+use std::ops::Deref;
+use std::sync::OnceLock;
+
+use ipc_channel::ipc::IpcSharedMemory;
+use ipc_channel::platform::OsIpcSender;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// Payloads larger than this travel through shared memory rather than inside a frame,
+/// unless the system's socket buffers are so small that [`shared_threshold`] is lower.
+pub(crate) const SHARED_THRESHOLD: usize = 64 * 1024;
+
+/// What a frame costs in a message beyond its payload (ids, tags, lengths).
+pub(crate) const FRAME_OVERHEAD: usize = 64;
+
+/// The most frame bytes one ipc message may carry: half of what fits in one fragment,
+/// so the message never needs a second one.
+pub(crate) fn message_budget() -> usize {
+    static BUDGET: OnceLock<usize> = OnceLock::new();
+    *BUDGET.get_or_init(|| OsIpcSender::get_max_fragment_size() / 2)
+}
+
+/// Payloads larger than this travel through shared memory: [`SHARED_THRESHOLD`], or
+/// less where a message may carry less.
+pub(crate) fn shared_threshold() -> usize {
+    SHARED_THRESHOLD.min(message_budget().saturating_sub(FRAME_OVERHEAD) / 2)
+}
+
+/// Encoded values: inline bytes, or a shared-memory region for large ones.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Payload {
+    /// Small payloads, copied into the frame.
+    Inline(ByteBuf),
+    /// Payloads above [`shared_threshold`], passed as a memfd.
+    Shared(IpcSharedMemory),
+}
+
+impl Payload {
+    /// Wraps encoded bytes, moving them to shared memory when they are large.
+    pub(crate) fn new(bytes: ByteBuf) -> Self {
+        if bytes.len() > shared_threshold() {
+            Payload::Shared(IpcSharedMemory::from_bytes(&bytes))
+        } else {
+            Payload::Inline(bytes)
+        }
+    }
+
+    /// How many bytes this payload adds to the message that carries it.
+    pub(crate) fn wire_size(&self) -> usize {
+        match self {
+            Payload::Inline(bytes) => bytes.len(),
+            Payload::Shared(_) => 0,
+        }
+    }
+
+    /// The encoded bytes as an owned buffer (a copy for a shared region).
+    pub(crate) fn into_bytes(self) -> ByteBuf {
+        match self {
+            Payload::Inline(bytes) => bytes,
+            Payload::Shared(region) => ByteBuf::from(region.to_vec()),
+        }
+    }
+}
+
+impl Deref for Payload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Inline(bytes) => bytes,
+            Payload::Shared(region) => region,
+        }
+    }
+}
+
+/// Something a batch writer sends: knows how many bytes it adds to a message.
+pub(crate) trait WireSize {
+    /// Bytes this item adds to the message carrying it (an estimate from above).
+    fn wire_size(&self) -> usize;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_payloads_stay_inline_and_large_ones_go_to_shared_memory() {
+        let threshold = shared_threshold();
+        let small = Payload::new(ByteBuf::from(vec![1u8; threshold]));
+        assert!(matches!(small, Payload::Inline(_)));
+        assert_eq!(small.wire_size(), threshold);
+        let large = Payload::new(ByteBuf::from(vec![2u8; threshold + 1]));
+        assert!(matches!(large, Payload::Shared(_)));
+        assert_eq!(large.wire_size(), 0);
+        assert_eq!(large.len(), threshold + 1);
+        assert!(large.iter().all(|&byte| byte == 2));
+        assert_eq!(large.into_bytes().len(), threshold + 1);
+    }
+
+    #[test]
+    fn the_budget_fits_in_one_fragment() {
+        assert!(message_budget() < OsIpcSender::get_max_fragment_size());
+        assert!(message_budget() >= 2 * shared_threshold() + FRAME_OVERHEAD);
+    }
+}
