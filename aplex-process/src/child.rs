@@ -1,7 +1,8 @@
 //! The worker process: handshake with the parent, then run works until closed.
 //!
-//! 1. Ignore SIGINT (a terminal's Ctrl-C is the parent's to handle) and SIGPIPE, and ask
-//!    to be killed if the parent dies.
+//! 1. Leave SIGINT and SIGTERM to the parent (a terminal's Ctrl-C and an orchestrator's
+//!    stop reach the whole process group; the parent decides), ignore SIGPIPE, and ask
+//!    to be killed if the parent dies (`signals.rs`).
 //! 2. Connect to the parent's one-shot server and send `Hello`: pid, registry digest, and
 //!    the child's ends of a fresh channel pair.
 //! 3. Build the runtime from the first frame (`Start`), then split into three threads:
