@@ -36,6 +36,19 @@ pub(crate) const DRAINING: u8 = 1;
 /// The pool gave up: intake refused with [`Error::PoolBroken`].
 pub(crate) const BROKEN: u8 = 2;
 
+/// The workload of a worker that is gone for good: never below any cap, so it is never
+/// chosen again (releases of its works only subtract from it).
+pub(crate) const GONE: usize = usize::MAX / 2;
+
+/// The workload to show for a raw counter (a gone worker has none).
+pub(crate) fn shown_workload(raw: usize) -> usize {
+    if raw >= GONE / 2 {
+        0
+    } else {
+        raw
+    }
+}
+
 /// Whether a submit may wait for room in a bounded pending queue.
 ///
 /// # Examples
@@ -163,9 +176,15 @@ impl<W: Worker> Shared<W> {
     /// Moves a running pool to draining (a broken one stays broken). Called with the
     /// queue lock held, so intake stops atomically with whatever the caller does next.
     pub(crate) fn stop_intake(&self) {
-        let _ = self
+        let stopped = self
             .phase
-            .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
+            .compare_exchange(RUNNING, DRAINING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if stopped {
+            for worker in self.workers() {
+                worker.shutdown_began();
+            }
+        }
     }
 
     /// The error a refused submission gets: shut down, or broken.
@@ -375,6 +394,29 @@ impl<W: Worker> WorkerEvents for Shared<W> {
 
     fn pool_broken(&self, reason: String) {
         self.break_pool(reason);
+    }
+
+    fn worker_gone(&self, worker: usize) {
+        let mut queue = self.lock_queue();
+        self.workloads[worker].fetch_add(GONE, Ordering::SeqCst);
+        let all_gone = self
+            .workloads
+            .iter()
+            .all(|load| load.load(Ordering::SeqCst) >= GONE / 2);
+        if !all_gone {
+            return;
+        }
+        let left: Vec<_> = queue.pending.drain(..).collect();
+        self.pending_len.store(0, Ordering::SeqCst);
+        self.room.notify_all();
+        self.emptied.notify_all();
+        drop(queue);
+        let reason = "every worker stopped while the pool was shutting down".to_owned();
+        for pending in left {
+            pending.fail(Error::PoolBroken {
+                reason: reason.clone(),
+            });
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use crate::balancer::LoadBalancer;
-use crate::dispatch::{Admission, Shared};
+use crate::dispatch::{shown_workload, Admission, Shared};
 use crate::future::{CancelRunning, WorkFuture};
 use crate::options::PoolOptions;
 use crate::stats::{PoolStats, WorkerStats};
@@ -630,7 +630,7 @@ impl<W: Worker> Executor<W> {
         self.shared
             .workloads
             .iter()
-            .map(|load| load.load(Ordering::SeqCst))
+            .map(|load| shown_workload(load.load(Ordering::SeqCst)))
             .collect()
     }
 
@@ -826,7 +826,8 @@ impl<W: Worker> Executor<W> {
                     pid: Some(info.pid),
                     ..WorkerStats::default()
                 };
-                stats.workload = shared.workloads[info.index].load(Ordering::SeqCst);
+                stats.workload =
+                    shown_workload(shared.workloads[info.index].load(Ordering::SeqCst));
                 shared.outcomes.0[info.index].fill(&mut stats);
                 stats
             })

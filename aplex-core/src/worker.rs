@@ -147,6 +147,11 @@ pub trait Worker: Send + Sync + 'static {
         None
     }
 
+    /// The pool has begun to shut down (no more works are accepted). A backend that
+    /// replaces workers that die should stop doing so: a worker lost from now on is
+    /// reported with [`WorkerEvents::worker_gone`]. The default does nothing.
+    fn shutdown_began(&self) {}
+
     /// The grace period [`time_out`](Self::time_out) asked for has passed: if work `id`
     /// is still running, stop it harder. The default does nothing.
     fn overdue(&self, id: WorkId) {
@@ -216,6 +221,15 @@ pub trait WorkerEvents: Send + Sync + 'static {
     ///
     /// [`Error::PoolBroken`]: crate::Error::PoolBroken
     fn pool_broken(&self, reason: String);
+
+    /// Worker `worker` is gone for good (it died after shutdown began and is not
+    /// replaced): no more works are dispatched to it, and once every worker is gone the
+    /// works still queued fail with [`Error::PoolBroken`](crate::Error::PoolBroken). Call
+    /// it before failing the worker's own works, so none of the works their release
+    /// dispatches goes to it. The default does nothing.
+    fn worker_gone(&self, worker: usize) {
+        let _ = worker;
+    }
 }
 
 /// Everything a backend needs to start the worker for one slot.

@@ -66,6 +66,8 @@ struct SlotState {
     handed: usize,
     /// The current process is on its way out: new works wait for its replacement.
     retiring: Option<Retiring>,
+    /// The pool is shutting down: a process that crashes is not replaced.
+    no_respawn: bool,
 }
 
 impl SlotState {
@@ -229,6 +231,16 @@ impl Slot {
         state.send(Some(DownFrame::Close {
             abort: mode == CloseMode::Abort,
         }));
+    }
+
+    /// The pool began to shut down: a process that crashes from now on is not replaced.
+    pub(crate) fn stop_respawning(&self) {
+        self.lock().no_respawn = true;
+    }
+
+    /// Whether a crashed process is still to be replaced.
+    pub(crate) fn respawns(&self) -> bool {
+        !self.lock().no_respawn
     }
 
     /// Whether the slot has been asked to close.

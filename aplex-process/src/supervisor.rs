@@ -11,11 +11,14 @@
 //!    writer: with the process gone, a `send` the writer was waiting in fails at once
 //!    (every message fits one socket buffer, see `payload.rs`), so the join is bounded.
 //! 4. If the slot was closing, its remaining works resolve `Cancelled` and the slot
-//!    stops. If it was recycled (it reached `max_works_per_child`, drained and exited 0),
-//!    the loop respawns and the works that waited meanwhile go to the new process.
-//!    Otherwise it crashed: exactly its in-flight works fail with `WorkerCrashed { exit }`,
-//!    the crash is counted, and the loop respawns — unless the pool's crash limit is
-//!    exceeded, which breaks the pool.
+//!    stops. If it was recycled (it reached `max_works_per_child`, drained and exited 0)
+//!    or killed by the pool (a timed-out work that could not be aborted), the loop
+//!    respawns and the works that waited meanwhile go to the new process. Otherwise it
+//!    crashed: exactly its in-flight works fail with `WorkerCrashed { exit }`, the crash
+//!    is counted, and the loop respawns — unless the pool's crash limit is exceeded,
+//!    which breaks the pool, or the pool has begun to shut down: then the slot is
+//!    reported gone (queued works go to the other workers, or fail once none is left)
+//!    and stops, so a shutting-down pool never starts processes.
 
 use std::process::Child;
 use std::sync::atomic::Ordering;
@@ -74,20 +77,19 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
             "aplex worker process started"
         );
         let pid = incarnation.pid;
-        let exit = serve_incarnation(&slot, incarnation, started.take());
-        if slot.closing() {
-            tracing::info!(worker = slot.index, pid, %exit, "aplex worker process shut down");
-            slot.stop(&Error::Cancelled);
-            return;
-        }
-        match slot.retired_as() {
-            Some(Retiring::Recycle) if exit == WorkerExit::Code(0) => {
+        let (exit, ending) = serve_incarnation(&slot, incarnation, started.take());
+        match ending {
+            Ending::Closed => {
+                tracing::info!(worker = slot.index, pid, %exit, "aplex worker process shut down");
+                slot.stop(&Error::Cancelled);
+                return;
+            }
+            Ending::Recycled => {
                 // It drained and exited as asked: replace it. No work failed, no crash.
                 tracing::info!(worker = slot.index, pid, "aplex worker process recycled");
                 slot.recycles.fetch_add(1, Ordering::Relaxed);
-                continue;
             }
-            Some(Retiring::Kill) => {
+            Ending::Killed => {
                 // The pool killed it for a work it could not abort: replace it, not a crash.
                 tracing::warn!(
                     worker = slot.index,
@@ -95,26 +97,53 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
                     "aplex worker process killed: a work ran out of time and could not be aborted; replacing it"
                 );
                 slot.restarts.fetch_add(1, Ordering::Relaxed);
-                continue;
             }
-            _ => {}
-        }
-        tracing::warn!(worker = slot.index, pid, %exit, "aplex worker process died; replacing it");
-        slot.restarts.fetch_add(1, Ordering::Relaxed);
-        let reason = format!("worker {} died ({exit})", slot.index);
-        if give_up_after_crash(&slot, &reason) {
-            return;
+            Ending::CrashedDuringShutdown => {
+                tracing::warn!(
+                    worker = slot.index,
+                    pid,
+                    %exit,
+                    "aplex worker process died while the pool shuts down; not replacing it"
+                );
+                slot.stop(&Error::WorkerCrashed {
+                    worker: slot.index,
+                    exit,
+                });
+                return;
+            }
+            Ending::Crashed => {
+                tracing::warn!(worker = slot.index, pid, %exit, "aplex worker process died; replacing it");
+                slot.restarts.fetch_add(1, Ordering::Relaxed);
+                let reason = format!("worker {} died ({exit})", slot.index);
+                if give_up_after_crash(&slot, &reason) {
+                    return;
+                }
+            }
         }
     }
 }
 
-/// Serves one process until it is gone; fails its in-flight works and returns its exit.
+/// How one process's service ended, and so what the slot does next.
+enum Ending {
+    /// The slot was closing: it stops.
+    Closed,
+    /// It drained and exited after `max_works_per_child`: replaced.
+    Recycled,
+    /// The pool killed it for a work that could not be aborted: replaced.
+    Killed,
+    /// It died: replaced, and counted against the crash limit.
+    Crashed,
+    /// It died after the pool began to shut down: not replaced.
+    CrashedDuringShutdown,
+}
+
+/// Serves one process until it is gone; fails its in-flight works and says how it ended.
 /// `started` hears of the process once it is attached to the slot.
 fn serve_incarnation(
     slot: &Slot,
     incarnation: Incarnation,
     started: Option<SyncSender<Result<u32, String>>>,
-) -> WorkerExit {
+) -> (WorkerExit, Ending) {
     let Incarnation {
         mut child,
         pid,
@@ -135,16 +164,27 @@ fn serve_incarnation(
     if let Ok(writer) = writer {
         let _ = writer.join();
     }
-    let error = if slot.closing() {
-        Error::Cancelled
-    } else {
-        Error::WorkerCrashed {
-            worker: slot.index,
-            exit,
+    let ending = match (slot.closing(), slot.retired_as(), exit) {
+        (true, _, _) => Ending::Closed,
+        (false, Some(Retiring::Recycle), WorkerExit::Code(0)) => Ending::Recycled,
+        (false, Some(Retiring::Kill), _) => Ending::Killed,
+        _ if slot.respawns() => Ending::Crashed,
+        _ => {
+            // Before its works are failed: the releases they cause must not dispatch
+            // queued works to this slot.
+            slot.events.worker_gone(slot.index);
+            Ending::CrashedDuringShutdown
         }
     };
+    let error = match ending {
+        Ending::Closed => Error::Cancelled,
+        _ => Error::WorkerCrashed {
+            worker: slot.index,
+            exit,
+        },
+    };
     slot.fail(lost, &error);
-    exit
+    (exit, ending)
 }
 
 /// Counts a crash; if that exceeds the pool's limit, breaks the pool and stops the slot.

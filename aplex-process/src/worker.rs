@@ -115,6 +115,10 @@ impl Worker for ProcessWorker {
         self.slot.kill_running(id.0);
     }
 
+    fn shutdown_began(&self) {
+        self.slot.stop_respawning();
+    }
+
     fn close(&self, mode: CloseMode) {
         self.slot.close(mode);
     }
