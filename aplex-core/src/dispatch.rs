@@ -27,7 +27,7 @@ use crate::future::{CancelRunning, OutcomeKind, OutcomeSink, Tracked};
 use crate::stats::OutcomeCounters;
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo};
-use crate::Error;
+use crate::{panic_message, Error};
 
 /// The pool accepts works.
 pub(crate) const RUNNING: u8 = 0;
@@ -335,9 +335,22 @@ impl<W: Worker> Shared<W> {
     ) {
         let infos = self.infos.get().map_or(&[][..], Vec::as_slice);
         let view = WorkerView::new(infos, &self.workloads, self.max_works_per_worker);
-        let mut worker = queue
-            .balancer
-            .get_proper_worker(&view, options.meta.as_deref());
+        // The balancer is user code: a panic in it fails this work, not the thread that
+        // happens to dispatch (a submitter, or a worker reporting a work over).
+        let meta = options.meta.as_deref();
+        let balancer = &mut queue.balancer;
+        let chosen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            balancer.get_proper_worker(&view, meta)
+        }));
+        let mut worker = match chosen {
+            Ok(worker) => worker,
+            Err(panic) => {
+                let message = format!("the load balancer panicked: {}", panic_message(&*panic));
+                tracing::error!(%message, "aplex load balancer panicked; failing the work");
+                tracked.fail(Error::Panicked { message });
+                return;
+            }
+        };
         if !view.is_available(worker) {
             worker = view.available_workers().next().unwrap_or(0);
         }

@@ -28,14 +28,16 @@ where
 {
     let complete: Completer = Box::new(move |outcome| {
         let result = outcome.and_then(|bytes| {
-            let outcomes = Outcomes::<T>::decode(&bytes, name)?;
-            if outcomes.len() != 1 {
-                return Err(protocol_error(name));
-            }
-            outcomes
-                .into_first()
-                .ok_or_else(|| protocol_error(name))?
-                .map_err(Error::from)
+            decoding(name, || {
+                let outcomes = Outcomes::<T>::decode(&bytes, name)?;
+                if outcomes.len() != 1 {
+                    return Err(protocol_error(name));
+                }
+                outcomes
+                    .into_first()
+                    .ok_or_else(|| protocol_error(name))?
+                    .map_err(Error::from)
+            })
         });
         promise.complete(result);
     });
@@ -59,12 +61,14 @@ where
 {
     let complete: Completer = Box::new(move |outcome| {
         let result = outcome.and_then(|bytes| {
-            let outcomes = Outcomes::<T>::decode(&bytes, name)?;
-            if outcomes.len() == expected {
-                Ok(outcomes.into_chunk_results())
-            } else {
-                Err(protocol_error(name))
-            }
+            decoding(name, || {
+                let outcomes = Outcomes::<T>::decode(&bytes, name)?;
+                if outcomes.len() == expected {
+                    Ok(outcomes.into_chunk_results())
+                } else {
+                    Err(protocol_error(name))
+                }
+            })
         });
         promise.complete(result);
     });
@@ -73,6 +77,19 @@ where
         args,
         complete,
     }
+}
+
+/// Runs `decode` (user code: the output type's `Deserialize`) on the slot's supervisor
+/// thread; a panic in it fails this work with `Panicked` and leaves the thread serving.
+fn decoding<R>(name: &str, decode: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        Err(Error::Panicked {
+            message: format!(
+                "decoding the output of `{name}` panicked: {}",
+                aplex_core::panic_message(&*panic)
+            ),
+        })
+    })
 }
 
 fn protocol_error(name: &str) -> Error {

@@ -105,6 +105,19 @@ impl SlotState {
     }
 }
 
+/// Runs a completer on the supervisor thread, which must survive whatever user code the
+/// completer reaches (a waker, a `Drop`): a panic there leaves the future to resolve as
+/// its dropped promise does (`Cancelled`) rather than kill the thread reading replies.
+fn settle(completer: Completer, outcome: Result<Payload, Error>) {
+    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer(outcome)));
+    if let Err(panic) = settled {
+        tracing::error!(
+            message = %aplex_core::panic_message(&*panic),
+            "aplex: user code panicked while a work's outcome was delivered"
+        );
+    }
+}
+
 /// One worker position of a process pool.
 pub(crate) struct Slot {
     pub(crate) index: usize,
@@ -358,7 +371,7 @@ impl Slot {
     /// Resolves the works a lost process had, and releases their workload.
     pub(crate) fn fail(&self, lost: Vec<Completer>, error: &Error) {
         for completer in lost {
-            completer(Err(error.clone()));
+            settle(completer, Err(error.clone()));
             self.events.work_finished(self.index);
         }
     }
@@ -376,7 +389,7 @@ impl Slot {
                 .collect()
         };
         for (completer, outcome) in finished {
-            completer(outcome.map_err(Error::from));
+            settle(completer, outcome.map_err(Error::from));
             self.events.work_finished(self.index);
         }
     }
