@@ -108,9 +108,9 @@ pub enum Error {
     },
 
     /// A blocking wait (`result()`, a blocking map iterator) was called on a thread that
-    /// drives a tokio runtime, where it would stall every task of that runtime and could
-    /// deadlock.
-    #[error("a blocking wait was called on an async runtime thread, which could deadlock; `.await` the future (or use map(..).into_stream()) instead")]
+    /// drives a tokio runtime's scheduler (or a pool's worker thread), where it would
+    /// stall every task of that runtime and could deadlock.
+    #[error("a blocking wait was called on a thread that drives an async runtime's tasks, which could deadlock; `.await` the future (or use map(..).into_stream()), or wait inside tokio::task::spawn_blocking or block_in_place")]
     BlockingInRuntime,
 }
 

@@ -42,6 +42,9 @@ pub use future::{WorkFuture, WorkPromise};
 pub use map::{ChunkFuture, FlushChunks, Map, MapStream, SubmitChunk};
 pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
 pub use stats::{PoolStats, WorkerStats};
-pub use wait::{allow_blocking_on_this_thread, block_until, ensure_blocking_allowed};
+pub use wait::{
+    allow_blocking_on_this_thread, block_until, ensure_blocking_allowed,
+    refuse_blocking_on_this_thread, RefusalGuard,
+};
 pub use work_options::WorkOptions;
 pub use worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo, WorkerSeat};

@@ -164,6 +164,7 @@ pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
     on_finished: impl Fn(usize) + 'static,
 ) {
+    let _refusal = crate::wait::refuse_blocking_on_this_thread();
     let state = Rc::new(LoopState {
         on_finished: Box::new(on_finished),
         finished_in_batch: Cell::new(None),

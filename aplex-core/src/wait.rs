@@ -35,31 +35,68 @@ const SPIN: Duration = Duration::from_micros(50);
 
 thread_local! {
     static PARK_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
-    static BLOCKING_ALLOWED: Cell<bool> = const { Cell::new(false) };
+    static BLOCKING: Cell<Marked> = const { Cell::new(Marked::No) };
 }
 
-/// Marks the current thread as one where blocking waits are fine even though a tokio
-/// runtime context is entered (a runtime's blocking-pool thread running a blocking work).
+/// What a thread was marked with, overriding the runtime check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marked {
+    No,
+    Allowed,
+    Refused,
+}
+
+/// Marks the current thread, for the rest of its life, as one where blocking waits are
+/// fine whatever runtime it is in: the escape hatch for a thread you know drives no tasks that the awaited work
+/// needs (tokio itself cannot tell, for example, a `LocalSet` driven by the root future
+/// of a multi-thread runtime's `block_on`).
 ///
-/// Backends call this at the start of every blocking work.
+/// Blocking waits are refused only on a thread that drives a tokio scheduler — a
+/// current-thread runtime's `block_on`, a multi-thread runtime's worker threads — and on
+/// a pool's own worker threads. They are allowed everywhere else without this call:
+/// in `spawn_blocking`, in `block_in_place`, on a thread that only `enter`ed a runtime,
+/// and in the root future of a multi-thread runtime's `block_on` (which runs none of the
+/// runtime's tasks).
 ///
 /// # Examples
 ///
 /// ```
 /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// runtime.block_on(async {
-///     let blocking = tokio::task::spawn_blocking(|| {
-///         aplex_core::allow_blocking_on_this_thread();
-///         aplex_core::ensure_blocking_allowed()
-///     });
-///     assert!(blocking.await.unwrap().is_ok());
+///     assert!(aplex_core::ensure_blocking_allowed().is_err());
+///     aplex_core::allow_blocking_on_this_thread();
+///     assert!(aplex_core::ensure_blocking_allowed().is_ok());
 /// });
 /// ```
 pub fn allow_blocking_on_this_thread() {
-    BLOCKING_ALLOWED.with(|allowed| allowed.set(true));
+    BLOCKING.with(|marked| marked.set(Marked::Allowed));
 }
 
-/// Fails with [`Error::BlockingInRuntime`] when the current thread drives a tokio runtime.
+/// Marks the current thread as a pool's worker thread, where a blocking wait is refused
+/// (a work there waiting for another work queued behind it would deadlock), until the
+/// returned guard is dropped. For backends.
+pub fn refuse_blocking_on_this_thread() -> RefusalGuard {
+    let before = BLOCKING.with(|marked| marked.replace(Marked::Refused));
+    RefusalGuard { before }
+}
+
+/// Restores what the thread was marked with before
+/// [`refuse_blocking_on_this_thread`].
+#[derive(Debug)]
+#[must_use = "the thread is marked only while the guard lives"]
+pub struct RefusalGuard {
+    before: Marked,
+}
+
+impl Drop for RefusalGuard {
+    fn drop(&mut self) {
+        BLOCKING.with(|marked| marked.set(self.before));
+    }
+}
+
+/// Fails with [`Error::BlockingInRuntime`] when the current thread drives a tokio
+/// runtime's scheduler (or is a pool's worker thread); see
+/// [`allow_blocking_on_this_thread`] for where blocking is allowed.
 ///
 /// # Examples
 ///
@@ -68,16 +105,25 @@ pub fn allow_blocking_on_this_thread() {
 ///
 /// assert!(ensure_blocking_allowed().is_ok());
 /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-/// runtime.block_on(async { assert_eq!(ensure_blocking_allowed(), Err(Error::BlockingInRuntime)) });
+/// runtime.block_on(async {
+///     assert_eq!(ensure_blocking_allowed(), Err(Error::BlockingInRuntime));
+///     let blocking = tokio::task::spawn_blocking(ensure_blocking_allowed);
+///     assert_eq!(blocking.await.unwrap(), Ok(()));
+/// });
+/// let _entered = runtime.enter();
+/// assert!(ensure_blocking_allowed().is_ok());
 /// ```
 ///
 /// # Errors
 ///
-/// [`Error::BlockingInRuntime`] on a runtime thread not marked with
-/// [`allow_blocking_on_this_thread`].
+/// [`Error::BlockingInRuntime`] on a thread that drives a runtime's scheduler.
 pub fn ensure_blocking_allowed() -> Result<(), Error> {
-    let in_runtime = tokio::runtime::Handle::try_current().is_ok();
-    if in_runtime && !BLOCKING_ALLOWED.with(Cell::get) {
+    let refused = match BLOCKING.with(Cell::get) {
+        Marked::Allowed => false,
+        Marked::Refused => true,
+        Marked::No => tokio::runtime::worker_index().is_some(),
+    };
+    if refused {
         Err(Error::BlockingInRuntime)
     } else {
         Ok(())

@@ -84,9 +84,9 @@
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    Error, LoadBalancer, Map, MapStream, Meta, PoolStats, Refused, WorkFuture, WorkOptions,
-    WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_WORKS_PER_WORKER,
-    DEFAULT_SHUTDOWN_GRACE,
+    allow_blocking_on_this_thread, Error, LoadBalancer, Map, MapStream, Meta, PoolStats, Refused,
+    WorkFuture, WorkOptions, WorkerExit, WorkerInfo, WorkerStats, WorkerView,
+    DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
 };
 
 #[cfg(feature = "thread")]

@@ -86,6 +86,78 @@ async fn blocking_wait_on_a_runtime_thread_is_an_error() {
 }
 
 #[test]
+fn blocking_waits_are_allowed_where_blocking_is() {
+    let pool = std::sync::Arc::new(pool(1));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    // Inside spawn_blocking.
+    let in_spawn_blocking = {
+        let pool = std::sync::Arc::clone(&pool);
+        runtime.block_on(async move {
+            tokio::task::spawn_blocking(move || pool.submit(double, 1).result()).await
+        })
+    };
+    assert_eq!(in_spawn_blocking.unwrap(), Ok(2));
+    // Inside block_in_place on a worker thread, result() and the map iterator.
+    let in_block_in_place = {
+        let pool = std::sync::Arc::clone(&pool);
+        runtime.block_on(async move {
+            tokio::spawn(async move {
+                tokio::task::block_in_place(|| {
+                    let one = pool.submit(double, 2).result();
+                    let many: Result<Vec<u64>, Error> = pool.map(double, 0..3).collect();
+                    (one, many)
+                })
+            })
+            .await
+        })
+    };
+    assert_eq!(in_block_in_place.unwrap(), (Ok(4), Ok(vec![0, 2, 4])));
+    // On a thread that only entered the runtime.
+    let _entered = runtime.enter();
+    assert_eq!(
+        pool.submit(double, 3)
+            .result_timeout(std::time::Duration::from_secs(30)),
+        Ok(6)
+    );
+    // Refused on a worker thread of the runtime's scheduler.
+    let on_a_worker = {
+        let pool = std::sync::Arc::clone(&pool);
+        runtime.block_on(async move {
+            tokio::spawn(async move { pool.submit(double, 4).result() }).await
+        })
+    };
+    assert_eq!(on_a_worker.unwrap(), Err(Error::BlockingInRuntime));
+    // ...unless the thread is marked with the escape hatch.
+    let marked = {
+        let pool = std::sync::Arc::clone(&pool);
+        runtime.block_on(async move {
+            tokio::spawn(async move {
+                aplex::allow_blocking_on_this_thread();
+                pool.submit(double, 5).result()
+            })
+            .await
+        })
+    };
+    assert_eq!(marked.unwrap(), Ok(10));
+    drop(_entered);
+    runtime.shutdown_background();
+}
+
+#[test]
+fn a_work_cannot_block_its_own_worker_thread() {
+    let pool = std::sync::Arc::new(pool(1));
+    let inner = std::sync::Arc::clone(&pool);
+    let nested = pool.submit(
+        move |x: u64| async move { inner.submit(double, x).result() },
+        5,
+    );
+    assert_eq!(nested.result(), Ok(Err(Error::BlockingInRuntime)));
+}
+
+#[test]
 fn blocking_wait_inside_a_blocking_work_is_allowed() {
     let pool = std::sync::Arc::new(pool(2));
     let inner = std::sync::Arc::clone(&pool);
