@@ -41,9 +41,18 @@ impl Random {
     ///     (0..8).map(|_| random.get_proper_worker(&view, None)).collect()
     /// };
     /// assert_eq!(picks(42), picks(42), "the same seed, the same choices");
+    /// assert_ne!(picks(42), picks(43), "another seed, other choices");
     /// ```
     pub fn with_seed(seed: u64) -> Self {
-        Random { state: seed | 1 }
+        // splitmix64 spreads every seed (0 and 1, 42 and 43 alike) over the whole state,
+        // and never yields the xorshift's one forbidden state, 0, twice in a row.
+        let mut mixed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        mixed ^= mixed >> 31;
+        Random {
+            state: if mixed == 0 { 0x5eed } else { mixed },
+        }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -67,5 +76,26 @@ impl LoadBalancer for Random {
         let available = workers.available_workers().count().max(1);
         let nth = (self.next_u64() % available as u64) as usize;
         workers.available_workers().nth(nth).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Random;
+
+    fn first_draws(seed: u64) -> Vec<u64> {
+        let mut random = Random::with_seed(seed);
+        (0..4).map(|_| random.next_u64()).collect()
+    }
+
+    #[test]
+    fn neighbouring_seeds_give_different_sequences() {
+        let sequences: Vec<_> = [0, 1, 42, 43, u64::MAX].map(first_draws).into();
+        for (i, a) in sequences.iter().enumerate() {
+            for b in &sequences[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(first_draws(42), first_draws(42));
     }
 }

@@ -35,6 +35,17 @@ enum Results<T> {
 }
 
 impl<T> ChunkResults<T> {
+    /// Calls `each` once per item with its error (`None` for an item that succeeded).
+    pub(crate) fn each_error(&self, mut each: impl FnMut(Option<&Error>)) {
+        match &self.0 {
+            Results::Outputs(outputs) => (0..outputs.len()).for_each(|_| each(None)),
+            Results::Results(results) => results
+                .as_slice()
+                .iter()
+                .for_each(|result| each(result.as_ref().err())),
+        }
+    }
+
     /// The results of a chunk of one item.
     ///
     /// # Examples

@@ -290,12 +290,10 @@ impl<W: Worker> Shared<W> {
     }
 
     fn purge_resolved(&self, queue: &mut Queue<W::Job>) {
-        let before = queue.pending.len();
+        // Resolved entries were cancelled while queued, and uncounted then.
         queue
             .pending
             .retain(|pending| !pending.tracked.is_resolved());
-        let removed = before - queue.pending.len();
-        self.pending_len.fetch_sub(removed, Ordering::SeqCst);
     }
 
     /// Dispatches queued works, front first, while some worker is available.
@@ -308,9 +306,10 @@ impl<W: Worker> Shared<W> {
             let Some(pending) = queue.pending.pop_front() else {
                 break;
             };
-            self.pending_len.fetch_sub(1, Ordering::SeqCst);
             popped = true;
+            // A resolved entry was cancelled while queued, and uncounted then.
             if !pending.tracked.is_resolved() {
+                self.pending_len.fetch_sub(1, Ordering::SeqCst);
                 self.dispatch(queue, pending.job, pending.tracked, &pending.options);
             }
         }
@@ -453,9 +452,9 @@ impl<W: Worker> Shared<W> {
 pub(crate) struct Outcomes(pub(crate) Box<[OutcomeCounters]>);
 
 impl OutcomeSink for Outcomes {
-    fn record(&self, worker: usize, outcome: OutcomeKind) {
+    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64) {
         if let Some(counters) = self.0.get(worker) {
-            counters.record(outcome);
+            counters.record(outcome, count);
         }
     }
 }
@@ -477,5 +476,17 @@ impl<W: Worker> CancelRunning for Shared<W> {
         if let Some(worker) = self.workers().get(worker) {
             worker.cancel(id);
         }
+    }
+
+    fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool {
+        let queue = self.lock_queue();
+        if !cancel() {
+            return false;
+        }
+        // The entry stays queued, resolved, and is skipped (uncounted) when it is reached.
+        self.pending_len.fetch_sub(1, Ordering::SeqCst);
+        self.room.notify_all();
+        drop(queue);
+        true
     }
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::chunk_results::ChunkResults;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::worker::WorkId;
 use crate::Error;
@@ -32,18 +33,46 @@ struct CellState<T> {
     waker: Option<Waker>,
     /// Where the outcome is counted, once the work is dispatched.
     sink: Option<Arc<dyn OutcomeSink>>,
+    /// The outcome was `Cancelled` (still known once the outcome is read).
+    cancelled: bool,
+    /// How many works the cell stands for (the items of a map chunk).
+    items: u64,
+}
+
+/// Counts the works a cell's outcome stands for, by kind: one for a single work, one per
+/// item for a map chunk (of the given number of items).
+pub(crate) type Tally<T> = fn(&Result<T, Error>, u64, &mut dyn FnMut(OutcomeKind, u64));
+
+/// The tally of a single work.
+fn tally_one<T>(outcome: &Result<T, Error>, _items: u64, record: &mut dyn FnMut(OutcomeKind, u64)) {
+    record(OutcomeKind::of_error(outcome.as_ref().err()), 1);
+}
+
+/// The tally of a map chunk: each item counts as the work it is.
+fn tally_chunk<T>(
+    outcome: &Result<ChunkResults<T>, Error>,
+    items: u64,
+    record: &mut dyn FnMut(OutcomeKind, u64),
+) {
+    match outcome {
+        Ok(results) => results.each_error(|error| record(OutcomeKind::of_error(error), 1)),
+        Err(error) => record(OutcomeKind::of_error(Some(error)), items),
+    }
 }
 
 impl<T> CellState<T> {
     /// Stores the first outcome, counts it against its worker, and returns the waker to
     /// wake. The caller has checked that there is no outcome yet.
-    fn settle(&mut self, outcome: Result<T, Error>) -> Option<Waker> {
+    fn settle(&mut self, outcome: Result<T, Error>, tally: Tally<T>) -> Option<Waker> {
         // The sink stays until the cell is dropped (normally by the reader of the future,
         // on the thread that cloned it): dropping it here, on a worker, would bounce its
         // reference count between threads once per work.
         if let (Phase::Running { worker, .. }, Some(sink)) = (self.phase, &self.sink) {
-            sink.record(worker, OutcomeKind::of(&outcome));
+            tally(&outcome, self.items, &mut |kind, count| {
+                sink.record(worker, kind, count)
+            });
         }
+        self.cancelled = matches!(outcome, Err(Error::Cancelled));
         self.phase = Phase::Resolved;
         self.outcome = Some(outcome);
         self.waker.take()
@@ -62,31 +91,47 @@ pub(crate) enum OutcomeKind {
 }
 
 impl OutcomeKind {
-    fn of<T>(outcome: &Result<T, Error>) -> Self {
-        match outcome {
-            Ok(_) => OutcomeKind::Completed,
-            Err(Error::Panicked { .. }) => OutcomeKind::Panicked,
-            Err(Error::Cancelled) => OutcomeKind::Cancelled,
-            Err(Error::TimedOut) => OutcomeKind::TimedOut,
-            Err(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
-            Err(_) => OutcomeKind::Failed,
+    /// The kind of a work that ended with `error` (none: completed).
+    fn of_error(error: Option<&Error>) -> Self {
+        match error {
+            None => OutcomeKind::Completed,
+            Some(Error::Panicked { .. }) => OutcomeKind::Panicked,
+            Some(Error::Cancelled) => OutcomeKind::Cancelled,
+            Some(Error::TimedOut) => OutcomeKind::TimedOut,
+            Some(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
+            Some(_) => OutcomeKind::Failed,
         }
     }
 }
 
 /// Where dispatched works' outcomes are counted (the executor's stats).
 pub(crate) trait OutcomeSink: Send + Sync {
-    fn record(&self, worker: usize, outcome: OutcomeKind);
+    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64);
 }
 
 pub(crate) struct WorkCell<T> {
     state: Mutex<CellState<T>>,
     abortable: bool,
+    tally: Tally<T>,
 }
 
 impl<T> WorkCell<T> {
     fn lock(&self) -> MutexGuard<'_, CellState<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Cancels the work if it is still queued; returns whether it did.
+    fn cancel_if_queued(&self) -> bool {
+        let mut state = self.lock();
+        if state.phase != Phase::Queued {
+            return false;
+        }
+        let waker = state.settle(Err(Error::Cancelled), self.tally);
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
     }
 
     /// Stores the outcome unless one is already there; returns whether it was stored.
@@ -95,7 +140,7 @@ impl<T> WorkCell<T> {
         if matches!(state.phase, Phase::Resolved | Phase::Taken) {
             return false;
         }
-        let waker = state.settle(outcome);
+        let waker = state.settle(outcome, self.tally);
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -143,7 +188,7 @@ impl<T: Send> Tracked for WorkCell<T> {
         let Phase::Running { worker, id } = state.phase else {
             return None;
         };
-        let waker = state.settle(Err(Error::TimedOut));
+        let waker = state.settle(Err(Error::TimedOut), self.tally);
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -155,6 +200,9 @@ impl<T: Send> Tracked for WorkCell<T> {
 /// Asks the executor to stop a running work (implemented by the executor's shared state).
 pub(crate) trait CancelRunning: Send + Sync {
     fn cancel_running(&self, worker: usize, id: WorkId);
+    /// Runs `cancel` (which cancels a work if it is still queued, and says whether it
+    /// did) under the queue lock, so the pending count stays exact.
+    fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool;
 }
 
 /// The handle to one submitted work: await it on any runtime, or wait for it from
@@ -203,14 +251,21 @@ impl<T: Send + 'static> WorkFuture<T> {
     /// assert_eq!(future.result().unwrap(), "made by a worker");
     /// ```
     pub fn pair(abortable: bool) -> (WorkPromise<T>, WorkFuture<T>) {
+        Self::pair_with(abortable, 1, tally_one)
+    }
+
+    fn pair_with(abortable: bool, items: u64, tally: Tally<T>) -> (WorkPromise<T>, WorkFuture<T>) {
         let cell = Arc::new(WorkCell {
             state: Mutex::new(CellState {
                 phase: Phase::Queued,
                 outcome: None,
                 waker: None,
                 sink: None,
+                cancelled: false,
+                items,
             }),
             abortable,
+            tally,
         });
         let promise = WorkPromise {
             cell: Some(Arc::clone(&cell)),
@@ -245,6 +300,24 @@ impl<T: Send + 'static> WorkFuture<T> {
     }
 }
 
+impl<U: Send + 'static> WorkFuture<ChunkResults<U>> {
+    /// Like [`pair`](Self::pair), for a work that is a map chunk of `items` items: its
+    /// outcome is counted in the pool's stats once per item, as the work each item is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::{ChunkResults, WorkFuture};
+    ///
+    /// let (promise, future) = WorkFuture::<ChunkResults<u8>>::chunk_pair(true, 2);
+    /// promise.complete(Ok(ChunkResults::all_ok(vec![1, 2])));
+    /// assert_eq!(future.result().map(|chunk| chunk.len()), Ok(2));
+    /// ```
+    pub fn chunk_pair(abortable: bool, items: usize) -> (WorkPromise<ChunkResults<U>>, Self) {
+        Self::pair_with(abortable, items as u64, tally_chunk::<U>)
+    }
+}
+
 impl<T> WorkFuture<T> {
     pub(crate) fn set_canceller(&mut self, canceller: Arc<dyn CancelRunning>) {
         self.canceller = Some(canceller);
@@ -269,6 +342,13 @@ impl<T> WorkFuture<T> {
     /// assert_eq!(future.result(), Err(Error::Cancelled));
     /// ```
     pub fn cancel(&self) -> bool {
+        if let Some(canceller) = &self.canceller {
+            if self.cell.lock().phase == Phase::Queued
+                && canceller.cancel_queued(&mut || self.cell.cancel_if_queued())
+            {
+                return true;
+            }
+        }
         let mut state = self.cell.lock();
         let running = match state.phase {
             Phase::Resolved | Phase::Taken => return false,
@@ -276,7 +356,7 @@ impl<T> WorkFuture<T> {
             Phase::Running { worker, id } => Some((worker, id)),
             Phase::Queued => None,
         };
-        let waker = state.settle(Err(Error::Cancelled));
+        let waker = state.settle(Err(Error::Cancelled), self.cell.tally);
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -316,7 +396,7 @@ impl<T> WorkFuture<T> {
     /// assert!(future.cancelled());
     /// ```
     pub fn cancelled(&self) -> bool {
-        matches!(self.cell.lock().outcome, Some(Err(Error::Cancelled)))
+        self.cell.lock().cancelled
     }
 
     /// Whether the work has been handed to a worker and has no outcome yet (it may still

@@ -75,7 +75,7 @@ pub(crate) struct OutcomeCounters {
 }
 
 impl OutcomeCounters {
-    pub(crate) fn record(&self, outcome: OutcomeKind) {
+    pub(crate) fn record(&self, outcome: OutcomeKind, count: u64) {
         let counter = match outcome {
             OutcomeKind::Completed => &self.completed,
             OutcomeKind::Failed => &self.failed,
@@ -84,7 +84,7 @@ impl OutcomeCounters {
             OutcomeKind::TimedOut => &self.timed_out,
             OutcomeKind::Crashed => &self.crashed,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.fetch_add(count, Ordering::Relaxed);
     }
 
     /// Copies the counters into `stats`.

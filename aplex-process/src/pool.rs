@@ -710,7 +710,7 @@ impl ProcessAsyncPoolExecutor {
                     Err(error) => return WorkFuture::failed(error),
                 };
                 let expected = chunk.len();
-                let (promise, mut future) = WorkFuture::pair(want_async);
+                let (promise, mut future) = WorkFuture::chunk_pair(want_async, expected);
                 let job = || chunk_job(index, name, encoded, expected, promise);
                 let _ = executor.submit_staged(&mut future, options, Admission::Wait, job);
                 future

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aplex_core::{
-    Admission, Error, Executor, Map, PoolStats, Refused, WorkFuture, WorkOptions, WorkPromise,
-    WorkerInfo,
+    Admission, ChunkResults, Error, Executor, Map, PoolStats, Refused, WorkFuture, WorkOptions,
+    WorkPromise, WorkerInfo,
 };
 
 use crate::builder::ThreadPoolBuilder;
@@ -356,7 +356,7 @@ impl ThreadAsyncPoolExecutor {
             self.default_window(),
             Box::new(move |chunk, options| {
                 let work = Arc::clone(&work);
-                submit_chunk(&executor, options, true, |promise| {
+                submit_chunk(&executor, options, true, chunk.len(), |promise| {
                     async_chunk_job(work, chunk, promise)
                 })
             }),
@@ -393,7 +393,7 @@ impl ThreadAsyncPoolExecutor {
             self.default_window(),
             Box::new(move |chunk, options| {
                 let work = Arc::clone(&work);
-                submit_chunk(&executor, options, false, |promise| {
+                submit_chunk(&executor, options, false, chunk.len(), |promise| {
                     blocking_chunk_job(work, chunk, promise)
                 })
             }),
@@ -576,9 +576,10 @@ fn submit_chunk<T: Send + 'static>(
     executor: &Executor<ThreadWorker>,
     options: WorkOptions,
     abortable: bool,
-    make: impl FnOnce(WorkPromise<T>) -> ThreadJob,
-) -> WorkFuture<T> {
-    let (promise, mut future) = WorkFuture::pair(abortable);
+    items: usize,
+    make: impl FnOnce(WorkPromise<ChunkResults<T>>) -> ThreadJob,
+) -> WorkFuture<ChunkResults<T>> {
+    let (promise, mut future) = WorkFuture::chunk_pair(abortable, items);
     let _ = executor.submit_staged(&mut future, options, Admission::Wait, move || make(promise));
     future
 }
