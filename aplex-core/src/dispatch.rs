@@ -74,6 +74,15 @@ pub(crate) struct Pending<J> {
 }
 
 impl<J> Pending<J> {
+    /// A queued work.
+    pub(crate) fn new(job: J, tracked: Arc<dyn Tracked>, options: WorkOptions) -> Self {
+        Pending {
+            job,
+            tracked,
+            options,
+        }
+    }
+
     /// Resolves the queued work with `error`, then drops its job.
     pub(crate) fn fail(self, error: Error) {
         self.tracked.fail(error);
@@ -219,6 +228,12 @@ impl<W: Worker> Shared<W> {
         flush: bool,
         build: impl FnOnce() -> W::Job,
     ) -> Result<(), Error> {
+        if options.timeout.is_some_and(|timeout| timeout.is_zero()) {
+            return Err(Error::invalid_config(
+                "timeout",
+                "a work timeout must be longer than zero (or unset for the pool's default)",
+            ));
+        }
         let mut queue = self.lock_queue();
         if !self.is_running() {
             return Err(self.refusal());
@@ -250,6 +265,10 @@ impl<W: Worker> Shared<W> {
     pub(crate) fn flush_staged(&self) {
         let mut queue = self.lock_queue();
         self.flush(&mut queue);
+    }
+
+    pub(crate) fn flush_locked(&self, queue: &mut Queue<W::Job>) {
+        self.flush(queue);
     }
 
     fn flush(&self, queue: &mut Queue<W::Job>) {

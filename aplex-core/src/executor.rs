@@ -65,7 +65,7 @@ use crate::Error;
 /// # Ok::<(), Error>(())
 /// ```
 pub struct Executor<W: Worker> {
-    shared: Arc<Shared<W>>,
+    pub(crate) shared: Arc<Shared<W>>,
 }
 
 impl<W: Worker> Clone for Executor<W> {

@@ -595,6 +595,32 @@ impl<T> WorkPromise<T> {
     }
 }
 
+impl<T: Send + 'static> WorkPromise<T> {
+    /// Puts a running work back to the queued state, to be dispatched again (a retry);
+    /// false if it already has an outcome.
+    pub(crate) fn requeue(&self) -> bool {
+        let Some(cell) = &self.cell else {
+            return false;
+        };
+        let mut state = cell.lock();
+        match state.phase {
+            Phase::Running { .. } => {
+                state.phase = Phase::Queued;
+                true
+            }
+            Phase::Queued => true,
+            Phase::Resolved | Phase::Taken => false,
+        }
+    }
+
+    /// The executor's view of the work's cell.
+    pub(crate) fn tracked(&self) -> Option<Arc<dyn Tracked>> {
+        self.cell
+            .as_ref()
+            .map(|cell| Arc::clone(cell) as Arc<dyn Tracked>)
+    }
+}
+
 impl<T> Drop for WorkPromise<T> {
     fn drop(&mut self) {
         if let Some(cell) = self.cell.take() {

@@ -27,6 +27,7 @@ mod map;
 mod options;
 #[cfg(feature = "progress")]
 mod progress;
+mod retry;
 mod stats;
 mod wait;
 mod work_options;

@@ -22,6 +22,7 @@ use crate::balancer::Meta;
 pub struct WorkOptions {
     pub(crate) meta: Option<Arc<Meta>>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) retry_crashed: u32,
 }
 
 impl WorkOptions {
@@ -52,9 +53,11 @@ impl WorkOptions {
     /// Gives the work at most `timeout` once it starts on a worker (time spent queued
     /// does not count). Past it the future resolves [`Error::TimedOut`]; a running async
     /// work is aborted; a blocking work is left to finish (the caller just stops waiting),
-    /// unless the process pool was built to kill its worker.
+    /// unless the process pool was built to kill its worker. A zero timeout is refused:
+    /// the submission fails with [`Error::InvalidConfig`].
     ///
     /// [`Error::TimedOut`]: crate::Error::TimedOut
+    /// [`Error::InvalidConfig`]: crate::Error::InvalidConfig
     ///
     /// # Examples
     ///
@@ -66,6 +69,34 @@ impl WorkOptions {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Retries the work, up to `times` times, if it is lost to a worker that crashes
+    /// (instead of resolving [`Error::WorkerCrashed`](crate::Error::WorkerCrashed)); the
+    /// last crash is the outcome once the retries are spent. Only for idempotent works: a
+    /// work may have done part of its job before its worker died. A thread pool's workers
+    /// do not crash, so there it changes nothing. Default 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = aplex_core::WorkOptions::new().retry_crashed(2);
+    /// assert_eq!(options.retry_crashed_value(), 2);
+    /// ```
+    pub fn retry_crashed(mut self, times: u32) -> Self {
+        self.retry_crashed = times;
+        self
+    }
+
+    /// How many times a work lost to a crashed worker is retried.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(aplex_core::WorkOptions::new().retry_crashed_value(), 0);
+    /// ```
+    pub fn retry_crashed_value(&self) -> u32 {
+        self.retry_crashed
     }
 
     /// The timeout set with [`timeout`](Self::timeout), if any.
@@ -85,6 +116,7 @@ impl fmt::Debug for WorkOptions {
         f.debug_struct("WorkOptions")
             .field("meta", &self.meta.is_some())
             .field("timeout", &self.timeout)
+            .field("retry_crashed", &self.retry_crashed)
             .finish()
     }
 }

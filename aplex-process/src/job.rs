@@ -2,7 +2,7 @@
 //! of arguments encoded as one buffer, and a completer that decodes the reply into the
 //! typed future.
 
-use aplex_core::{ChunkResults, Error, WorkPromise};
+use aplex_core::{ChunkResults, Error, Executor, WorkOptions, WorkPromise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -10,10 +10,63 @@ use crate::outcomes::Outcomes;
 use crate::payload::Payload;
 use crate::slot::{Completer, ProcessJob};
 use crate::wire::encode;
+use crate::worker::ProcessWorker;
 
 /// Encodes a chunk of arguments (one item for a submit) as one buffer.
 pub(crate) fn encode_chunk<A: Serialize>(items: &[A], name: &str) -> Result<Payload, Error> {
     encode(&items, name, "arguments").map(Payload::new)
+}
+
+/// What a job needs to be dispatched again if its worker crashes
+/// (`WorkOptions::retry_crashed`): the pool, the work's options, how many retries are
+/// left, and a copy of its arguments.
+pub(crate) struct Retry {
+    executor: Executor<ProcessWorker>,
+    options: WorkOptions,
+    left: u32,
+    args: Payload,
+}
+
+impl Retry {
+    /// The retry of a job sent with `options` and `args`, if it may be retried.
+    pub(crate) fn new(
+        executor: &Executor<ProcessWorker>,
+        options: &WorkOptions,
+        args: &Payload,
+    ) -> Option<Retry> {
+        let left = options.retry_crashed_value();
+        (left > 0).then(|| Retry {
+            executor: executor.clone(),
+            options: options.clone(),
+            left,
+            args: args.clone(),
+        })
+    }
+
+    /// Dispatches the work again, its job rebuilt by `rebuild` from the arguments and
+    /// the next retry; gives the promise back if the pool no longer runs.
+    fn again<T: Send + 'static>(
+        self,
+        promise: WorkPromise<T>,
+        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry>) -> ProcessJob,
+    ) -> Result<(), WorkPromise<T>> {
+        let Retry {
+            executor,
+            options,
+            left,
+            args,
+        } = self;
+        let next = Retry::new(&executor, &options.clone().retry_crashed(left - 1), &args);
+        let retry_options = options.clone();
+        executor.retry(promise, retry_options, move |promise| {
+            rebuild(args, promise, next)
+        })
+    }
+}
+
+/// Whether `outcome` says the work's worker crashed.
+fn crashed(outcome: &Result<Payload, Error>) -> bool {
+    matches!(outcome, Err(Error::WorkerCrashed { .. }))
 }
 
 /// A job for one submitted work, whose arguments `encode_chunk` made from one item.
@@ -22,11 +75,23 @@ pub(crate) fn single_job<T>(
     name: &'static str,
     args: Payload,
     promise: WorkPromise<T>,
+    retry: Option<Retry>,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
 {
     let complete: Completer = Box::new(move |outcome| {
+        let promise = match retry {
+            Some(retry) if crashed(&outcome) => {
+                let rebuild =
+                    move |args, promise, next| single_job(work, name, args, promise, next);
+                match retry.again(promise, rebuild) {
+                    Ok(()) => return,
+                    Err(promise) => promise,
+                }
+            }
+            _ => promise,
+        };
         let result = outcome.and_then(|bytes| {
             decoding(name, || {
                 let outcomes = Outcomes::<T>::decode(&bytes, name)?;
@@ -55,11 +120,23 @@ pub(crate) fn chunk_job<T>(
     args: Payload,
     expected: usize,
     promise: WorkPromise<ChunkResults<T>>,
+    retry: Option<Retry>,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
 {
     let complete: Completer = Box::new(move |outcome| {
+        let promise = match retry {
+            Some(retry) if crashed(&outcome) => {
+                let rebuild =
+                    move |args, promise, next| chunk_job(work, name, args, expected, promise, next);
+                match retry.again(promise, rebuild) {
+                    Ok(()) => return,
+                    Err(promise) => promise,
+                }
+            }
+            _ => promise,
+        };
         let result = outcome.and_then(|bytes| {
             decoding(name, || {
                 let outcomes = Outcomes::<T>::decode(&bytes, name)?;

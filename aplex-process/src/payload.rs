@@ -43,7 +43,7 @@ pub(crate) fn shared_threshold() -> usize {
 }
 
 /// Encoded values: inline bytes, or a shared-memory region for large ones.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Payload {
     /// Small payloads, copied into the frame.
     Inline(ByteBuf),

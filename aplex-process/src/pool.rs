@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::builder::ProcessPoolBuilder;
-use crate::job::{chunk_job, encode_chunk, single_job};
+use crate::job::{chunk_job, encode_chunk, single_job, Retry};
 use crate::registry::lookup;
 use crate::slot::ProcessJob;
 use crate::worker::ProcessWorker;
@@ -682,8 +682,9 @@ impl ProcessAsyncPoolExecutor {
             Ok(prepared) => prepared,
             Err(error) => return Err((error.clone(), WorkFuture::failed(error))),
         };
+        let retry = Retry::new(&self.executor, &options, &bytes);
         submit_to(&self.executor, options, admission, want_async, |promise| {
-            single_job(index, name, bytes, promise)
+            single_job(index, name, bytes, promise, retry)
         })
     }
 
@@ -711,7 +712,8 @@ impl ProcessAsyncPoolExecutor {
                 };
                 let expected = chunk.len();
                 let (promise, mut future) = WorkFuture::chunk_pair(want_async, expected);
-                let job = || chunk_job(index, name, encoded, expected, promise);
+                let retry = Retry::new(&executor, &options, &encoded);
+                let job = || chunk_job(index, name, encoded, expected, promise, retry);
                 let _ = executor.submit_staged(&mut future, options, Admission::Wait, job);
                 future
             }),

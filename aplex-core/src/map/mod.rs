@@ -1,27 +1,35 @@
 //! `Map`: a work applied to every item of an input, with results as a blocking iterator or
 //! an async `Stream`, in input order or as completed.
 //!
-//! The input is pulled lazily: at most `window` chunks of `chunksize` items are in
-//! flight, so an endless iterator works and memory stays bounded. The first error (a
-//! failed work, or the timeout) is yielded once, then everything still in flight is
-//! cancelled and the map ends. Dropping a map cancels what it still has in flight.
+//! The input is pulled lazily, from the first poll on: at most `window` chunks of
+//! `chunksize` items are in flight, so an endless iterator works and memory stays
+//! bounded. The first error (a failed work, or the timeout) is yielded once, then
+//! everything still in flight is cancelled and the map ends — unless the map was told to
+//! [`keep_going`](Map::keep_going), when every item gets its own result. Dropping a map
+//! cancels what it still has in flight.
+//!
+//! `mod.rs` holds the type and its settings; `engine.rs` pulls the input and polls for
+//! results; `blocking.rs` and `stream.rs` are the two ways to read them.
+
+mod blocking;
+mod engine;
+mod stream;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use futures::stream::FuturesUnordered;
 use futures_timer::Delay;
 
 use crate::chunk::{self, Chunk, ChunkSource};
 use crate::chunk_results::{self, ChunkResults};
 use crate::future::WorkFuture;
-use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::work_options::WorkOptions;
-use crate::Error;
+
+pub use stream::MapStream;
+
+use engine::Labeled;
 
 /// The future of one chunk.
 ///
@@ -100,12 +108,17 @@ pub struct Map<'a, A, T> {
     chunksize: usize,
     window: usize,
     ordered: bool,
-    started: Instant,
+    /// Yield every item's result instead of ending at the first error.
+    keep_going: bool,
+    /// Fast pulls left before a slow input counts as fast again (0: fast).
+    slow_input: u8,
+    /// When the map was first polled (its settings checked, its works started).
+    started: Option<Instant>,
     timeout: Option<Duration>,
     delay: Option<Delay>,
     options: WorkOptions,
-    in_order: VecDeque<ChunkFuture<T>>,
-    as_completed: FuturesUnordered<ChunkFuture<T>>,
+    in_order: VecDeque<Labeled<T>>,
+    as_completed: FuturesUnordered<Labeled<T>>,
     /// The outputs of a finished chunk whose items all succeeded, handed out first.
     ready_outputs: chunk::IntoIter<T>,
     /// The results of any other finished chunk.
@@ -147,7 +160,9 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             chunksize: 1,
             window: window.max(1),
             ordered: true,
-            started: Instant::now(),
+            keep_going: false,
+            slow_input: 0,
+            started: None,
             timeout: None,
             delay: None,
             options: WorkOptions::new(),
@@ -162,8 +177,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     /// Sends items to workers in chunks of `chunksize` (default 1): one dispatch per
-    /// chunk, fewer round trips for tiny works. `0` makes the map yield
-    /// [`Error::InvalidConfig`].
+    /// chunk, fewer round trips for tiny works. `0` is refused: the map's first result is
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) (as for every invalid map setting).
     ///
     /// # Examples
     ///
@@ -187,8 +202,11 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self
     }
 
-    /// Gives up with [`Error::TimedOut`] if a result is not there `timeout` after the
-    /// call to `map` (as in `concurrent.futures`); the rest is then cancelled.
+    /// Gives up with [`Error::TimedOut`](crate::Error::TimedOut) if a result is not there `timeout` after the map
+    /// is first polled — when its works start, as a map is lazy — and then cancels the
+    /// rest; the deadline is also enforced while the input is pulled. (In
+    /// `concurrent.futures` the clock starts at the call, which also submits every item.)
+    /// A zero timeout is refused: the map's first result is [`Error::InvalidConfig`](crate::Error::InvalidConfig).
     ///
     /// # Examples
     ///
@@ -238,7 +256,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
 
     /// Gives each chunk (each work, at chunksize 1) at most `timeout` once it starts on
     /// a worker; see [`WorkOptions::timeout`]. A chunk that runs out of time makes the map
-    /// yield [`Error::TimedOut`] (and end, as for any error).
+    /// yield [`Error::TimedOut`](crate::Error::TimedOut) (and end, as for any error). A zero timeout is refused:
+    /// the map's first result is [`Error::InvalidConfig`](crate::Error::InvalidConfig).
     ///
     /// # Examples
     ///
@@ -262,7 +281,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     /// Bounds the chunks in flight at once (default: `pool_size × max_works_per_worker`);
-    /// the input is pulled no further ahead than this.
+    /// the input is pulled no further ahead than this. `0` is refused: the map's first
+    /// result is [`Error::InvalidConfig`](crate::Error::InvalidConfig).
     ///
     /// # Examples
     ///
@@ -282,7 +302,59 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Ok::<(), aplex_core::Error>(())
     /// ```
     pub fn window(mut self, chunks: usize) -> Self {
-        self.window = chunks.max(1);
+        self.window = chunks;
+        self
+    }
+
+    /// Yields one result per item, in place, instead of ending at the first error: a
+    /// failed, panicked, crashed or timed-out work is just that item's `Err`, and the map
+    /// goes on. Only the map's own [`timeout`](Self::timeout) (and a blocking wait
+    /// refused on a runtime thread) still ends it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture, Error};
+    /// # // A map whose "pool" fails odd items at once.
+    /// # fn picky_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| if x % 2 == 1 { Err(Error::Cancelled) } else { Ok(x) }).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// let all: Vec<_> = picky_map(0..4).keep_going().collect();
+    /// assert_eq!(all, [Ok(0), Err(Error::Cancelled), Ok(2), Err(Error::Cancelled)]);
+    /// let first_error_ends: Vec<_> = picky_map(0..4).collect();
+    /// assert_eq!(first_error_ends, [Ok(0), Err(Error::Cancelled)]);
+    /// ```
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
+    }
+
+    /// Retries, up to `times` times each, the works lost to a worker that crashed (their
+    /// future would say [`Error::WorkerCrashed`](crate::Error::WorkerCrashed)): for idempotent works only, as a work
+    /// may have done part of its job before its worker died. See
+    /// [`WorkOptions::retry_crashed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use aplex_core::{Map, WorkFuture};
+    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
+    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
+    /// #         future
+    /// #     }), Box::new(|| {}))
+    /// # }
+    /// let doubled: Vec<u64> = doubling_map(0..3).retry_crashed(2).collect::<Result<_, _>>()?;
+    /// assert_eq!(doubled, [0, 2, 4]);
+    /// # Ok::<(), aplex_core::Error>(())
+    /// ```
+    pub fn retry_crashed(mut self, times: u32) -> Self {
+        self.options = std::mem::take(&mut self.options).retry_crashed(times);
         self
     }
 
@@ -349,205 +421,15 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     pub fn into_stream(self) -> MapStream<'a, A, T> {
         MapStream { map: self }
     }
-
-    fn in_flight(&self) -> usize {
-        self.in_order.len() + self.as_completed.len()
-    }
-
-    /// Tops the window up, in bursts: nothing is pulled until at most half the window is
-    /// in flight, then it is filled. Submitting many works at once lets workers take
-    /// them in one batch and lets results pile up between wake-ups, instead of one
-    /// cross-thread wake-up per work at the steady state.
-    fn refill(&mut self) {
-        let in_flight = self.in_flight();
-        if in_flight > 0 && in_flight > self.window / 2 {
-            return;
-        }
-        let mut submitted = false;
-        while !self.input_done && self.in_flight() < self.window {
-            let Some(chunk) = self.input.next_chunk(self.chunksize) else {
-                self.input_done = true;
-                break;
-            };
-            let future = (self.submit)(chunk, self.options.clone());
-            submitted = true;
-            if self.ordered {
-                self.in_order.push_back(future);
-            } else {
-                self.as_completed.push(future);
-            }
-        }
-        if submitted {
-            (self.flush)();
-        }
-    }
-
-    /// Ends the map, cancelling everything in flight.
-    fn finish(&mut self) {
-        #[cfg(feature = "progress")]
-        self.progress.finish();
-        self.finished = true;
-        self.ready_outputs = Chunk::Many(Vec::new()).into_iter();
-        self.ready = chunk_results::IntoIter::empty();
-        for future in self.in_order.drain(..) {
-            future.cancel();
-        }
-        for future in self.as_completed.iter() {
-            future.cancel();
-        }
-        self.as_completed.clear();
-    }
-
-    /// The next result of a finished chunk, if any.
-    #[inline]
-    fn next_ready(&mut self) -> Option<Result<T, Error>> {
-        match self.ready_outputs.next() {
-            Some(output) => Some(Ok(output)),
-            None => self.ready.next(),
-        }
-    }
-
-    #[inline]
-    fn yield_item(&mut self, item: Result<T, Error>) -> Option<Result<T, Error>> {
-        #[cfg(feature = "progress")]
-        self.progress.advance();
-        if item.is_err() {
-            self.finish();
-        }
-        Some(item)
-    }
-
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<ChunkResults<T>, Error>>> {
-        if self.ordered {
-            let Some(front) = self.in_order.front_mut() else {
-                return Poll::Ready(None);
-            };
-            let outcome = std::task::ready!(Pin::new(front).poll(cx));
-            self.in_order.pop_front();
-            Poll::Ready(Some(outcome))
-        } else {
-            self.as_completed.poll_next_unpin(cx)
-        }
-    }
-
-    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(timeout) = self.timeout else {
-            return Poll::Pending;
-        };
-        let deadline = self.started + timeout;
-        let delay = self
-            .delay
-            .get_or_insert_with(|| Delay::new(deadline.saturating_duration_since(Instant::now())));
-        if Instant::now() >= deadline {
-            return Poll::Ready(());
-        }
-        Pin::new(delay).poll(cx)
-    }
-
-    /// The next result, polled: the engine behind both the iterator and the stream.
-    fn poll_next_result(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
-        if self.finished {
-            return Poll::Ready(None);
-        }
-        if self.chunksize == 0 {
-            self.finish();
-            return Poll::Ready(Some(Err(Error::invalid_config(
-                "chunksize",
-                "chunksize must be at least 1",
-            ))));
-        }
-        loop {
-            if let Some(item) = self.next_ready() {
-                return Poll::Ready(self.yield_item(item));
-            }
-            self.refill();
-            match self.poll_chunk(cx) {
-                Poll::Ready(None) => {
-                    self.finish();
-                    return Poll::Ready(None);
-                }
-                Poll::Ready(Some(Ok(results))) => match results.into_outputs() {
-                    Ok(outputs) => self.ready_outputs = outputs.into_iter(),
-                    Err(results) => self.ready = results.into_iter(),
-                },
-                Poll::Ready(Some(Err(error))) => return Poll::Ready(self.yield_item(Err(error))),
-                Poll::Pending => break,
-            }
-        }
-        if self.poll_deadline(cx).is_ready() {
-            return Poll::Ready(self.yield_item(Err(Error::TimedOut)));
-        }
-        Poll::Pending
-    }
-}
-
-impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
-    type Item = Result<T, Error>;
-
-    /// Blocks until the next result.
-    ///
-    /// On a tokio runtime thread this yields [`Error::BlockingInRuntime`] and ends; use
-    /// [`Map::into_stream`] there.
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        // The outputs of a finished chunk need no waiting and no checks (`finish` empties
-        // them); this path is inlined into the caller's loop, the rest is not.
-        if let Some(output) = self.ready_outputs.next() {
-            #[cfg(feature = "progress")]
-            self.progress.advance();
-            return Some(Ok(output));
-        }
-        self.next_slow()
-    }
-
-    /// As `next` in a loop, with each finished chunk's outputs handed to `step` in a
-    /// tight inner loop (`count`, `for_each`, `sum` and collecting into a `Vec` use this).
-    fn fold<B, G>(mut self, init: B, mut step: G) -> B
-    where
-        G: FnMut(B, Self::Item) -> B,
-    {
-        let mut accumulated = init;
-        loop {
-            for output in self.ready_outputs.by_ref() {
-                #[cfg(feature = "progress")]
-                self.progress.advance();
-                accumulated = step(accumulated, Ok(output));
-            }
-            match self.next_slow() {
-                Some(item) => accumulated = step(accumulated, item),
-                None => return accumulated,
-            }
-        }
-    }
-}
-
-impl<A: 'static, T: Send + 'static> Map<'_, A, T> {
-    /// The blocking iterator's other paths: a result of a chunk with failures, or wait
-    /// for the next chunk.
-    #[inline(never)]
-    fn next_slow(&mut self) -> Option<Result<T, Error>> {
-        if self.finished {
-            return None;
-        }
-        if let Some(item) = self.ready.next() {
-            return self.yield_item(item);
-        }
-        if let Err(error) = ensure_blocking_allowed() {
-            self.finish();
-            return Some(Err(error));
-        }
-        let mut next = futures::future::poll_fn(|cx| self.poll_next_result(cx));
-        block_until(&mut next, None).flatten()
-    }
 }
 
 impl<A, T> Drop for Map<'_, A, T> {
     fn drop(&mut self) {
-        for future in self.in_order.iter() {
-            future.cancel();
+        for chunk in self.in_order.iter() {
+            chunk.future.cancel();
         }
-        for future in self.as_completed.iter() {
-            future.cancel();
+        for chunk in self.as_completed.iter() {
+            chunk.future.cancel();
         }
     }
 }
@@ -567,41 +449,3 @@ impl<A, T> fmt::Debug for Map<'_, A, T> {
             .finish()
     }
 }
-
-/// A [`Map`] as an async [`Stream`] of results; made by [`Map::into_stream`].
-///
-/// # Examples
-///
-/// ```
-/// # use aplex_core::{Map, WorkFuture};
-/// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-/// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-/// #         let (promise, future) = WorkFuture::pair(true);
-/// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-/// #         future
-/// #     }), Box::new(|| {}))
-/// # }
-/// use futures::StreamExt;
-/// let mut stream = doubling_map(5..6).into_stream();
-/// assert_eq!(futures::executor::block_on(stream.next()), Some(Ok(10)));
-/// ```
-///
-/// # Cancel safety
-///
-/// Dropping the stream cancels every work it still has in flight.
-#[must_use = "streams do nothing unless polled"]
-#[derive(Debug)]
-pub struct MapStream<'a, A, T> {
-    map: Map<'a, A, T>,
-}
-
-impl<'a, A: 'a, T: Send + 'static> Stream for MapStream<'a, A, T> {
-    type Item = Result<T, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.map.poll_next_result(cx)
-    }
-}
-
-impl<A, T> Unpin for MapStream<'_, A, T> {}

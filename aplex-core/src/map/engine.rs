@@ -1,0 +1,309 @@
+//! The engine behind a [`Map`]'s iterator and stream: checking its settings, pulling the
+//! input into the window of chunks in flight, and polling for the next result.
+//!
+//! 1. The first poll checks the settings (an invalid one is the map's only result) and
+//!    starts the clock of the map's timeout.
+//! 2. The window is topped up in bursts (once at most half of it is in flight), and a
+//!    burst is sent to the workers in one flush — but the first chunk of a burst is sent
+//!    at once, and once a pull has been slow, so is every chunk until the input has been
+//!    fast for a while: a slow input's works start as its items arrive. While a slow
+//!    input is pulled, the burst also stops as soon as a result is ready, so results
+//!    flow as items do. The map's deadline is checked as items arrive. Whatever was
+//!    submitted is flushed however the burst ends, a panic of the input iterator
+//!    included.
+//! 3. Results come from the front chunk (ordered) or from whichever chunk ends first.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::stream::StreamExt;
+use futures_timer::Delay;
+
+use super::{ChunkFuture, FlushChunks, Map};
+use crate::chunk::Chunk;
+use crate::chunk_results::{self, ChunkResults};
+use crate::Error;
+
+/// A pull of the input that took at least this long means the input is slow: chunks are
+/// then sent one by one, as they arrive, rather than at the end of the burst.
+const SLOW_PULL: Duration = Duration::from_micros(20);
+
+/// How many fast pulls in a row turn a slow input back into a fast one.
+const FAST_AGAIN_AFTER: u8 = 64;
+
+/// A chunk in flight and how many items it holds.
+pub(crate) struct Labeled<T> {
+    pub(crate) future: ChunkFuture<T>,
+    items: usize,
+}
+
+/// A chunk's outcome and how many items it held.
+pub(crate) type LabeledOutcome<T> = (Result<ChunkResults<T>, Error>, usize);
+
+impl<T: Send + 'static> Future for Labeled<T> {
+    type Output = LabeledOutcome<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let items = self.items;
+        Pin::new(&mut self.future)
+            .poll(cx)
+            .map(|outcome| (outcome, items))
+    }
+}
+
+/// Flushes what a burst submitted when the burst ends, however it ends.
+struct FlushOnExit<'f, 'a> {
+    flush: &'f mut FlushChunks<'a>,
+    staged: bool,
+}
+
+impl FlushOnExit<'_, '_> {
+    fn now(&mut self) {
+        if std::mem::take(&mut self.staged) {
+            (self.flush)();
+        }
+    }
+}
+
+impl Drop for FlushOnExit<'_, '_> {
+    fn drop(&mut self) {
+        self.now();
+    }
+}
+
+/// Whether a chunk in flight has its outcome (ordered: the front one).
+fn has_ready_chunk<T>(
+    in_order: &std::collections::VecDeque<Labeled<T>>,
+    as_completed: &futures::stream::FuturesUnordered<Labeled<T>>,
+) -> bool {
+    match in_order.front() {
+        Some(front) => front.future.done(),
+        None => as_completed.iter().any(|chunk| chunk.future.done()),
+    }
+}
+
+impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
+    /// The first invalid setting, if any.
+    fn check_settings(&self) -> Result<(), Error> {
+        let zero = |timeout: Option<Duration>| timeout.is_some_and(|timeout| timeout.is_zero());
+        if self.chunksize == 0 {
+            return Err(Error::invalid_config(
+                "chunksize",
+                "chunksize must be at least 1",
+            ));
+        }
+        if self.window == 0 {
+            return Err(Error::invalid_config(
+                "window",
+                "a map's window must hold at least 1 chunk",
+            ));
+        }
+        if zero(self.timeout) {
+            return Err(Error::invalid_config(
+                "timeout",
+                "a map's timeout must be longer than zero (or unset for none)",
+            ));
+        }
+        if zero(self.options.timeout) {
+            return Err(Error::invalid_config(
+                "work_timeout",
+                "a work timeout must be longer than zero (or unset for none)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        Some(self.started? + self.timeout?)
+    }
+
+    pub(super) fn in_flight(&self) -> usize {
+        self.in_order.len() + self.as_completed.len()
+    }
+
+    /// Tops the window up, in bursts (see the module docs); fails with
+    /// [`Error::TimedOut`] when the map's deadline passes while the input is pulled.
+    fn refill(&mut self) -> Result<(), Error> {
+        let in_flight = self.in_flight();
+        if in_flight > 0 && in_flight > self.window / 2 {
+            return Ok(());
+        }
+        let deadline = self.deadline();
+        let Map {
+            submit,
+            flush,
+            input,
+            input_done,
+            chunksize,
+            window,
+            ordered,
+            options,
+            in_order,
+            as_completed,
+            slow_input,
+            ..
+        } = self;
+        let mut burst = FlushOnExit {
+            flush,
+            staged: false,
+        };
+        let mut last = Instant::now();
+        let mut first = true;
+        while !*input_done && in_order.len() + as_completed.len() < *window {
+            let Some(chunk) = input.next_chunk(*chunksize) else {
+                *input_done = true;
+                break;
+            };
+            let now = Instant::now();
+            let labeled = Labeled {
+                items: chunk.len(),
+                future: submit(chunk, options.clone()),
+            };
+            burst.staged = true;
+            if *ordered {
+                in_order.push_back(labeled);
+            } else {
+                as_completed.push(labeled);
+            }
+            if now.duration_since(last) >= SLOW_PULL {
+                *slow_input = FAST_AGAIN_AFTER;
+            } else {
+                *slow_input = slow_input.saturating_sub(1);
+            }
+            if first || *slow_input > 0 {
+                burst.now();
+            }
+            first = false;
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return Err(Error::TimedOut);
+            }
+            if *slow_input > 0 && has_ready_chunk(in_order, as_completed) {
+                break;
+            }
+            last = now;
+        }
+        Ok(())
+    }
+
+    /// Ends the map, cancelling everything in flight.
+    pub(super) fn finish(&mut self) {
+        #[cfg(feature = "progress")]
+        self.progress.finish();
+        self.finished = true;
+        self.ready_outputs = Chunk::Many(Vec::new()).into_iter();
+        self.ready = chunk_results::IntoIter::empty();
+        for chunk in self.in_order.drain(..) {
+            chunk.future.cancel();
+        }
+        for chunk in self.as_completed.iter() {
+            chunk.future.cancel();
+        }
+        self.as_completed.clear();
+    }
+
+    /// The next result of a finished chunk, if any.
+    #[inline]
+    fn next_ready(&mut self) -> Option<Result<T, Error>> {
+        match self.ready_outputs.next() {
+            Some(output) => Some(Ok(output)),
+            None => self.ready.next(),
+        }
+    }
+
+    /// Hands out one item's result; an error ends the map unless it keeps going.
+    #[inline]
+    pub(super) fn yield_item(&mut self, item: Result<T, Error>) -> Option<Result<T, Error>> {
+        #[cfg(feature = "progress")]
+        self.progress.advance();
+        if item.is_err() && !self.keep_going {
+            self.finish();
+        }
+        Some(item)
+    }
+
+    /// Hands out an error that ends the map whatever its settings.
+    pub(super) fn end_with(&mut self, error: Error) -> Option<Result<T, Error>> {
+        #[cfg(feature = "progress")]
+        self.progress.advance();
+        self.finish();
+        Some(Err(error))
+    }
+
+    fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<LabeledOutcome<T>>> {
+        if self.ordered {
+            let Some(front) = self.in_order.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let outcome = std::task::ready!(Pin::new(front).poll(cx));
+            self.in_order.pop_front();
+            Poll::Ready(Some(outcome))
+        } else {
+            self.as_completed.poll_next_unpin(cx)
+        }
+    }
+
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.deadline() else {
+            return Poll::Pending;
+        };
+        let delay = self
+            .delay
+            .get_or_insert_with(|| Delay::new(deadline.saturating_duration_since(Instant::now())));
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        Pin::new(delay).poll(cx)
+    }
+
+    /// The next result, polled: the engine behind both the iterator and the stream.
+    pub(super) fn poll_next_result(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<T, Error>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        if self.started.is_none() {
+            if let Err(error) = self.check_settings() {
+                return Poll::Ready(self.end_with(error));
+            }
+            self.started = Some(Instant::now());
+        }
+        loop {
+            if let Some(item) = self.next_ready() {
+                return Poll::Ready(self.yield_item(item));
+            }
+            if let Err(error) = self.refill() {
+                return Poll::Ready(self.end_with(error));
+            }
+            match self.poll_chunk(cx) {
+                Poll::Ready(None) => {
+                    self.finish();
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some((Ok(results), _))) => match results.into_outputs() {
+                    Ok(outputs) => self.ready_outputs = outputs.into_iter(),
+                    Err(results) => self.ready = results.into_iter(),
+                },
+                Poll::Ready(Some((Err(error), items))) if self.keep_going => {
+                    // The whole chunk failed: each of its items gets the error.
+                    let each: ChunkResults<T> = (0..items).map(|_| Err(error.clone())).collect();
+                    self.ready = each.into_iter();
+                }
+                Poll::Ready(Some((Err(error), _))) => {
+                    return Poll::Ready(self.yield_item(Err(error)))
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.poll_deadline(cx).is_ready() {
+            return Poll::Ready(self.end_with(Error::TimedOut));
+        }
+        Poll::Pending
+    }
+}
