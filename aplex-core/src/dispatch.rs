@@ -22,6 +22,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::balancer::{LoadBalancer, WorkerView};
+use crate::begin::DeferredTimer;
 use crate::deadlines::{Deadlines, TimeOut};
 use crate::future::{CancelRunning, OutcomeKind, OutcomeSink, Tracked};
 use crate::stats::OutcomeCounters;
@@ -379,6 +380,21 @@ impl<W: Worker> Shared<W> {
         }
         self.workloads[worker].fetch_add(1, Ordering::SeqCst);
         queue.staged[worker] = true;
+        let timeout = options.timeout.or(self.default_timeout);
+        let stopper: Option<Weak<dyn TimeOut>> = self.this.get().map(|this| this.clone() as _);
+        if let (Some(timeout), Some(stopper)) = (timeout, &stopper) {
+            if tracked.times_from_begin() {
+                // Before the job leaves: it may begin at once on its worker.
+                let timer = DeferredTimer {
+                    timeout,
+                    deadlines: Arc::clone(&self.deadlines),
+                    stopper: stopper.clone(),
+                };
+                if let Some(timer) = tracked.defer_timeout(timer) {
+                    timer.schedule(&tracked);
+                }
+            }
+        }
         if let Err(job) = self.workers()[worker].dispatch(id, job) {
             self.workloads[worker].fetch_sub(1, Ordering::SeqCst);
             tracked.fail(Error::PoolBroken {
@@ -387,13 +403,11 @@ impl<W: Worker> Shared<W> {
             drop(job);
             return;
         }
-        if let Some(timeout) = options.timeout.or(self.default_timeout) {
-            let stopper: Weak<dyn TimeOut> = match self.this.get() {
-                Some(this) => this.clone(),
-                None => return,
-            };
-            self.deadlines
-                .schedule(Instant::now() + timeout, &tracked, stopper);
+        if let (Some(timeout), Some(stopper)) = (timeout, stopper) {
+            if !tracked.times_from_begin() {
+                self.deadlines
+                    .schedule(Instant::now() + timeout, &tracked, stopper);
+            }
         }
     }
 

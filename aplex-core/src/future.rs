@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::begin::DeferredTimer;
 use crate::chunk_results::ChunkResults;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::worker::WorkId;
@@ -37,6 +38,13 @@ struct CellState<T> {
     cancelled: bool,
     /// How many works the cell stands for (the items of a map chunk).
     items: u64,
+    /// A blocking work that can no longer be cancelled (it has begun, or its worker has
+    /// it beyond recall); an async work can always be aborted.
+    committed: bool,
+    /// The work has begun on its worker (its timeout clock, if deferred, is running).
+    began: bool,
+    /// A blocking work's timeout, started when it begins rather than at dispatch.
+    deferred: Option<DeferredTimer>,
 }
 
 /// Counts the works a cell's outcome stands for, by kind: one for a single work, one per
@@ -162,6 +170,18 @@ pub(crate) trait Tracked: Send + Sync {
     /// The work ran out of time: resolves it [`Error::TimedOut`] unless it already has an
     /// outcome, and returns where it runs and whether it can be aborted.
     fn expire(&self) -> Option<(usize, WorkId, bool)>;
+    /// Whether the work's timeout starts when it begins (a blocking work) rather than
+    /// when it is dispatched.
+    fn times_from_begin(&self) -> bool;
+    /// Keeps `timer` until the work begins (or schedules it now if it has begun).
+    fn defer_timeout(&self, timer: DeferredTimer) -> Option<DeferredTimer>;
+    /// The work can no longer be cancelled; false if it already has an outcome.
+    fn commit(&self) -> bool;
+    /// Whether a timeout waits for the work to begin.
+    fn has_deferred_timeout(&self) -> bool;
+    /// The work begins: it can no longer be cancelled, and its deferred timeout, if any,
+    /// is handed back to be scheduled. `None` if it already has an outcome.
+    fn begin(&self) -> Option<Option<DeferredTimer>>;
 }
 
 impl<T: Send> Tracked for WorkCell<T> {
@@ -181,6 +201,42 @@ impl<T: Send> Tracked for WorkCell<T> {
 
     fn is_resolved(&self) -> bool {
         matches!(self.lock().phase, Phase::Resolved | Phase::Taken)
+    }
+
+    fn times_from_begin(&self) -> bool {
+        !self.abortable
+    }
+
+    fn defer_timeout(&self, timer: DeferredTimer) -> Option<DeferredTimer> {
+        let mut state = self.lock();
+        if state.began {
+            return Some(timer);
+        }
+        state.deferred = Some(timer);
+        None
+    }
+
+    fn has_deferred_timeout(&self) -> bool {
+        self.lock().deferred.is_some()
+    }
+
+    fn commit(&self) -> bool {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return false;
+        }
+        state.committed = true;
+        true
+    }
+
+    fn begin(&self) -> Option<Option<DeferredTimer>> {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return None;
+        }
+        state.committed = true;
+        state.began = true;
+        Some(state.deferred.take())
     }
 
     fn expire(&self) -> Option<(usize, WorkId, bool)> {
@@ -263,6 +319,9 @@ impl<T: Send + 'static> WorkFuture<T> {
                 sink: None,
                 cancelled: false,
                 items,
+                committed: false,
+                began: false,
+                deferred: None,
             }),
             abortable,
             tally,
@@ -352,7 +411,9 @@ impl<T> WorkFuture<T> {
         let mut state = self.cell.lock();
         let running = match state.phase {
             Phase::Resolved | Phase::Taken => return false,
-            Phase::Running { .. } if !self.cell.abortable => return false,
+            // A blocking work can be cancelled until it begins (or its worker has it
+            // beyond recall); the worker then skips it.
+            Phase::Running { .. } if !self.cell.abortable && state.committed => return false,
             Phase::Running { worker, id } => Some((worker, id)),
             Phase::Queued => None,
         };

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod balancer;
+mod begin;
 pub mod chunk;
 pub mod chunk_results;
 mod deadlines;
@@ -34,6 +35,7 @@ mod work_options;
 mod worker;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
+pub use begin::Begin;
 pub use chunk::Chunk;
 pub use chunk_results::ChunkResults;
 pub use dispatch::Admission;

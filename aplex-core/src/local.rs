@@ -15,6 +15,7 @@
 //!
 //! Run [`serve_local`] inside a `tokio::task::LocalSet`.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
@@ -57,7 +58,58 @@ pub enum LocalJob {
     /// Makes, on the worker's thread, a future that runs there as a local task.
     Async(Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>),
     /// Runs on the worker runtime's blocking pool.
-    Blocking(Box<dyn FnOnce() + Send>),
+    Blocking(BlockingJob),
+}
+
+/// A blocking work: `run` on a blocking thread, then `finish` on the worker's own thread
+/// with what `run` returned.
+///
+/// The work's promise lives in `finish`, which stays with the worker's local task: when
+/// the loop abandons its works ([`LocalMessage::Abandon`]) the task is dropped, and with
+/// it the promise (its future resolves `Cancelled`), even while `run` is stuck on its
+/// blocking thread.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::local::BlockingJob;
+///
+/// let (sender, receiver) = std::sync::mpsc::channel();
+/// let job = BlockingJob::new(|| 6 * 7, move |answer| sender.send(answer).unwrap());
+/// job.run_here();
+/// assert_eq!(receiver.recv().unwrap(), 42);
+/// ```
+pub struct BlockingJob {
+    run: Box<dyn FnOnce() -> Box<dyn Any + Send> + Send>,
+    finish: Box<dyn FnOnce(Box<dyn Any + Send>) + Send>,
+}
+
+impl BlockingJob {
+    /// A job that calls `run` on a blocking thread and hands its output to `finish`.
+    pub fn new<O: Send + 'static>(
+        run: impl FnOnce() -> O + Send + 'static,
+        finish: impl FnOnce(O) + Send + 'static,
+    ) -> Self {
+        BlockingJob {
+            run: Box::new(move || Box::new(run()) as Box<dyn Any + Send>),
+            finish: Box::new(move |output| {
+                if let Ok(output) = output.downcast::<O>() {
+                    finish(*output);
+                }
+            }),
+        }
+    }
+
+    /// Runs both halves on the calling thread (for tests and simple backends).
+    pub fn run_here(self) {
+        (self.finish)((self.run)());
+    }
+}
+
+impl fmt::Debug for BlockingJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BlockingJob")
+    }
 }
 
 impl fmt::Debug for LocalJob {
@@ -98,6 +150,10 @@ pub enum LocalMessage {
     Cancel(WorkId),
     /// Stop, as the mode says.
     Close(CloseMode),
+    /// Give up: drop every work in hand — async works and the promises of blocking works
+    /// still running on their threads, whose futures then resolve `Cancelled` — and stop.
+    /// Sent when a shutdown's grace period is over.
+    Abandon,
 }
 
 /// The most messages taken from the channel in one go.
@@ -109,6 +165,10 @@ struct LoopState {
     /// a batch, where each work is reported as it ends.
     finished_in_batch: Cell<Option<usize>>,
     abortable: RefCell<HashMap<WorkId, AbortHandle>>,
+    /// The local tasks waiting for blocking works, aborted only when abandoning.
+    blocking: RefCell<HashMap<WorkId, AbortHandle>>,
+    /// Blocking works were abandoned while still running.
+    abandoned: Cell<bool>,
     live: Cell<usize>,
     idle: Notify,
 }
@@ -117,15 +177,32 @@ struct LoopState {
 struct TaskGuard {
     state: Rc<LoopState>,
     id: WorkId,
-    /// Whether the task's abort handle was kept (it did not finish on its first poll).
-    abortable: bool,
+    /// Which map holds the task's abort handle, if any.
+    handle: Handle,
+}
+
+/// Where a task's abort handle is kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handle {
+    /// None: the task finished on its first poll.
+    None,
+    /// An async work's, aborted by cancel, abort and abandon.
+    Abortable,
+    /// A blocking work's waiting task, aborted only by abandon.
+    Blocking,
 }
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
         let state = &self.state;
-        if self.abortable {
-            state.abortable.borrow_mut().remove(&self.id);
+        match self.handle {
+            Handle::None => {}
+            Handle::Abortable => {
+                state.abortable.borrow_mut().remove(&self.id);
+            }
+            Handle::Blocking => {
+                state.blocking.borrow_mut().remove(&self.id);
+            }
         }
         state.live.set(state.live.get() - 1);
         if state.live.get() == 0 {
@@ -142,6 +219,10 @@ impl Drop for TaskGuard {
 ///
 /// `on_finished` is told how many works are over, however they ended: once per work, or
 /// once for all the works that ended while one batch of messages was handled.
+///
+/// Returns whether it abandoned blocking works still running on their threads
+/// ([`LocalMessage::Abandon`]): the runtime should then be shut down in the background
+/// rather than waited for.
 ///
 /// # Examples
 ///
@@ -163,12 +244,14 @@ impl Drop for TaskGuard {
 pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
     on_finished: impl Fn(usize) + 'static,
-) {
+) -> bool {
     let _refusal = crate::wait::refuse_blocking_on_this_thread();
     let state = Rc::new(LoopState {
         on_finished: Box::new(on_finished),
         finished_in_batch: Cell::new(None),
         abortable: RefCell::new(HashMap::new()),
+        blocking: RefCell::new(HashMap::new()),
+        abandoned: Cell::new(false),
         live: Cell::new(0),
         idle: Notify::new(),
     });
@@ -204,6 +287,7 @@ pub async fn serve_local(
             () = state.idle.notified(), if closing => {}
         }
     }
+    state.abandoned.get()
 }
 
 /// Acts on one message; returns whether it asks the loop to close.
@@ -232,6 +316,15 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) ->
             }
             true
         }
+        LocalMessage::Abandon => {
+            abort_all(state);
+            let waiting: Vec<AbortHandle> = state.blocking.borrow().values().cloned().collect();
+            state.abandoned.set(!waiting.is_empty());
+            for handle in waiting {
+                handle.abort();
+            }
+            true
+        }
     }
 }
 
@@ -240,7 +333,7 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
     let mut guard = TaskGuard {
         state: Rc::clone(state),
         id,
-        abortable: false,
+        handle: Handle::None,
     };
     match job {
         LocalJob::Async(make) => {
@@ -254,22 +347,29 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
                 drop(guard);
                 return;
             }
-            guard.abortable = true;
+            guard.handle = Handle::Abortable;
             let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
                 future.await;
             });
             state.abortable.borrow_mut().insert(id, task.abort_handle());
         }
-        LocalJob::Blocking(run) => {
-            tokio::task::spawn_local(async move {
+        LocalJob::Blocking(BlockingJob { run, finish }) => {
+            guard.handle = Handle::Blocking;
+            let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
-                let _ = tokio::task::spawn_blocking(move || {
+                let ran = tokio::task::spawn_blocking(move || {
                     allow_blocking_on_this_thread();
-                    run();
+                    run()
                 })
                 .await;
+                // A `run` that panicked (the backends' runs catch their works' panics)
+                // drops `finish`: the work's promise resolves `Cancelled`.
+                if let Ok(output) = ran {
+                    finish(output);
+                }
             });
+            state.blocking.borrow_mut().insert(id, task.abort_handle());
         }
     }
 }

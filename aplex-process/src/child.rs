@@ -17,7 +17,9 @@
 use std::process;
 use std::thread;
 
-use aplex_core::local::{catch_async, catch_blocking, serve_local, LocalJob, LocalMessage};
+use aplex_core::local::{
+    catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage,
+};
 use aplex_core::{CloseMode, WorkId};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use serde_bytes::ByteBuf;
@@ -96,7 +98,7 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let local = LocalSet::new();
-    runtime.block_on(local.run_until(serve_local(loop_rx, |_| {})));
+    let _abandoned = runtime.block_on(local.run_until(serve_local(loop_rx, |_| {})));
     drop(local);
     drop(runtime);
     replies.flush();
@@ -124,12 +126,15 @@ fn read_frames(
 
 fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies: &Replies) {
     let message = match frame {
-        DownFrame::Run { id, work, args } => {
-            match job(work, args.into_bytes(), replies.reply(id)) {
-                Some(job) => LocalMessage::Run(WorkId(id), job),
-                None => return,
-            }
-        }
+        DownFrame::Run {
+            id,
+            work,
+            args,
+            report_begin,
+        } => match job(work, args.into_bytes(), replies.reply(id), report_begin) {
+            Some(job) => LocalMessage::Run(WorkId(id), job),
+            None => return,
+        },
         DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
         DownFrame::Close { abort } => LocalMessage::Close(if abort {
             CloseMode::Abort
@@ -142,7 +147,9 @@ fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies:
 }
 
 /// Builds the local job for `Run`; answers at once (and gives no job) for an unknown work.
-fn job(work: u32, args: ByteBuf, reply: Reply) -> Option<LocalJob> {
+/// A blocking job says when it begins if `report_begin`, and sends its reply from its
+/// blocking thread (no hop back to the runtime thread).
+fn job(work: u32, args: ByteBuf, reply: Reply, report_begin: bool) -> Option<LocalJob> {
     let Some((_, trampoline)) = registry().get(work) else {
         reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));
         return None;
@@ -154,10 +161,16 @@ fn job(work: u32, args: ByteBuf, reply: Reply) -> Option<LocalJob> {
                 reply.send(outcome.map(Payload::new).map_err(WireError::from));
             })
         })),
-        Trampoline::Blocking(run) => LocalJob::Blocking(Box::new(move || {
-            let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-            reply.send(outcome.map(Payload::new).map_err(WireError::from));
-        })),
+        Trampoline::Blocking(run) => LocalJob::Blocking(BlockingJob::new(
+            move || {
+                if report_begin {
+                    reply.began();
+                }
+                let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
+                reply.send(outcome.map(Payload::new).map_err(WireError::from));
+            },
+            |()| {},
+        )),
     })
 }
 
@@ -207,14 +220,15 @@ mod bad_input {
     }
 
     /// Runs a `Run` frame through the child's path; returns its one reply.
-    fn run(work: u32, args: Vec<u8>) -> UpFrame {
+    /// The outcome the one reply to a `Run` carries.
+    fn run(work: u32, args: Vec<u8>) -> Result<crate::payload::Payload, WireError> {
         let (up, replies_from_child) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let (reply_writer, writer) = batch_writer(up);
         let replies = Replies::new(reply_writer);
         let writer = std::thread::spawn(move || writer.run());
-        if let Some(job) = job(work, ByteBuf::from(args), replies.reply(1)) {
+        if let Some(job) = job(work, ByteBuf::from(args), replies.reply(1), false) {
             match job {
-                LocalJob::Blocking(run) => run(),
+                LocalJob::Blocking(run) => run.run_here(),
                 LocalJob::Async(make) => {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .build()
@@ -230,7 +244,10 @@ mod bad_input {
             .flatten()
             .collect();
         assert_eq!(frames.len(), 1, "exactly one reply per Run");
-        frames.pop().unwrap()
+        match frames.pop().unwrap() {
+            UpFrame::Done { id: 1, outcome } => outcome,
+            other => panic!("expected the reply to work 1, got {other:?}"),
+        }
     }
 
     fn index_of(name_suffix: &str) -> u32 {
@@ -264,8 +281,7 @@ mod bad_input {
             } else {
                 random.bytes(48)
             };
-            let reply = run(works[which], args);
-            if let Err(error) = reply.outcome {
+            if let Err(error) = run(works[which], args) {
                 assert!(
                     matches!(error, WireError::Serialization { .. }),
                     "round {round}: a bad argument must be a serialisation error, got {error:?}"
@@ -273,11 +289,7 @@ mod bad_input {
             }
         }
         let good = run(works[0], valid[0].clone());
-        assert!(
-            good.outcome.is_ok(),
-            "valid arguments still work: {:?}",
-            good.outcome
-        );
+        assert!(good.is_ok(), "valid arguments still work: {good:?}");
     }
 
     #[test]
@@ -286,11 +298,7 @@ mod bad_input {
         for _ in 0..1_000 {
             let work = (random.next() as u32) | 0x8000_0000;
             let reply = run(work, random.bytes(16));
-            assert!(
-                matches!(reply.outcome, Err(WireError::UnknownWork(_))),
-                "{:?}",
-                reply.outcome
-            );
+            assert!(matches!(reply, Err(WireError::UnknownWork(_))), "{reply:?}");
         }
     }
 }

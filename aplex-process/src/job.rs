@@ -76,15 +76,18 @@ pub(crate) fn single_job<T>(
     args: Payload,
     promise: WorkPromise<T>,
     retry: Option<Retry>,
+    blocking: bool,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
 {
+    let begin = blocking.then(|| promise.begin_handle());
     let complete: Completer = Box::new(move |outcome| {
         let promise = match retry {
             Some(retry) if crashed(&outcome) => {
-                let rebuild =
-                    move |args, promise, next| single_job(work, name, args, promise, next);
+                let rebuild = move |args, promise, next| {
+                    single_job(work, name, args, promise, next, blocking)
+                };
                 match retry.again(promise, rebuild) {
                     Ok(()) => return,
                     Err(promise) => promise,
@@ -110,6 +113,7 @@ where
         work,
         args,
         complete,
+        begin,
     }
 }
 
@@ -121,15 +125,18 @@ pub(crate) fn chunk_job<T>(
     expected: usize,
     promise: WorkPromise<ChunkResults<T>>,
     retry: Option<Retry>,
+    blocking: bool,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
 {
+    let begin = blocking.then(|| promise.begin_handle());
     let complete: Completer = Box::new(move |outcome| {
         let promise = match retry {
             Some(retry) if crashed(&outcome) => {
-                let rebuild =
-                    move |args, promise, next| chunk_job(work, name, args, expected, promise, next);
+                let rebuild = move |args, promise, next| {
+                    chunk_job(work, name, args, expected, promise, next, blocking)
+                };
                 match retry.again(promise, rebuild) {
                     Ok(()) => return,
                     Err(promise) => promise,
@@ -153,6 +160,7 @@ where
         work,
         args,
         complete,
+        begin,
     }
 }
 

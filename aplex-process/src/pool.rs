@@ -684,7 +684,7 @@ impl ProcessAsyncPoolExecutor {
         };
         let retry = Retry::new(&self.executor, &options, &bytes);
         submit_to(&self.executor, options, admission, want_async, |promise| {
-            single_job(index, name, bytes, promise, retry)
+            single_job(index, name, bytes, promise, retry, !want_async)
         })
     }
 
@@ -713,7 +713,7 @@ impl ProcessAsyncPoolExecutor {
                 let expected = chunk.len();
                 let (promise, mut future) = WorkFuture::chunk_pair(want_async, expected);
                 let retry = Retry::new(&executor, &options, &encoded);
-                let job = || chunk_job(index, name, encoded, expected, promise, retry);
+                let job = || chunk_job(index, name, encoded, expected, promise, retry, !want_async);
                 let _ = executor.submit_staged(&mut future, options, Admission::Wait, job);
                 future
             }),

@@ -48,6 +48,14 @@ impl Replies {
         self.writer.flush();
     }
 
+    /// Says that work `id` (a blocking work whose parent asked to know) begins now.
+    pub(crate) fn began(&self, id: u64) {
+        let only_one_alive = self.alive.load(Ordering::Acquire) == 1;
+        let _ = self
+            .writer
+            .send(vec![UpFrame::Began { id }], only_one_alive);
+    }
+
     fn send(&self, frame: UpFrame) {
         let only_one_alive = self.alive.fetch_sub(1, Ordering::AcqRel) == 1;
         // A refused reply means the parent is gone; the reader thread exits the process.
@@ -62,10 +70,17 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// Says that the work begins now (see [`Replies::began`]).
+    pub(crate) fn began(&self) {
+        if let Some(replies) = &self.replies {
+            replies.began(self.id);
+        }
+    }
+
     /// Sends the work's outcome to the parent.
     pub(crate) fn send(mut self, outcome: Result<Payload, WireError>) {
         if let Some(replies) = self.replies.take() {
-            replies.send(UpFrame {
+            replies.send(UpFrame::Done {
                 id: self.id,
                 outcome,
             });
@@ -76,7 +91,7 @@ impl Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if let Some(replies) = self.replies.take() {
-            replies.send(UpFrame {
+            replies.send(UpFrame::Done {
                 id: self.id,
                 outcome: Err(WireError::Cancelled),
             });

@@ -17,7 +17,7 @@ use crate::payload::Payload;
 use crate::runtime_config::RuntimeConfig;
 use crate::signals;
 use crate::wire::{DownFrame, UpFrame};
-use aplex_core::{CloseMode, Error, WorkerEvents};
+use aplex_core::{Begin, CloseMode, Error, WorkerEvents};
 
 /// Turns the reply to one `Run` into its future's outcome.
 pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
@@ -27,6 +27,8 @@ pub(crate) struct ProcessJob {
     pub(crate) work: u32,
     pub(crate) args: Payload,
     pub(crate) complete: Completer,
+    /// For a blocking work: says when it is beyond recall, and when it begins.
+    pub(crate) begin: Option<Begin>,
 }
 
 /// Settings and state shared by every slot of one pool.
@@ -59,6 +61,9 @@ struct SlotState {
     writer: Option<BatchWriter<DownFrame>>,
     pid: Option<u32>,
     in_flight: HashMap<u64, Completer>,
+    /// The `Begin` handles of the blocking works in flight (see `aplex_core::Begin`):
+    /// committed when their frame leaves, begun when the process says so.
+    begins: HashMap<u64, Begin>,
     outbox: Vec<DownFrame>,
     close: Option<CloseMode>,
     stopped: bool,
@@ -80,6 +85,9 @@ impl SlotState {
             self.outbox.append(&mut frames);
         }
         frames.extend(frame);
+        if self.writer.is_some() {
+            frames = self.commit(frames);
+        }
         if frames.is_empty() {
             return;
         }
@@ -91,6 +99,22 @@ impl SlotState {
         if let Some(frames) = unsent {
             self.outbox.extend(frames);
         }
+    }
+
+    /// Commits the blocking works among `frames`, which are about to leave for the
+    /// process: from now on they cannot be cancelled. A work cancelled just before keeps
+    /// its frame here, staged, for `Slot::cancel` to withdraw.
+    fn commit(&mut self, frames: Vec<DownFrame>) -> Vec<DownFrame> {
+        if self.begins.is_empty() {
+            return frames;
+        }
+        let (leaving, withheld): (Vec<_>, Vec<_>) =
+            frames.into_iter().partition(|frame| match frame {
+                DownFrame::Run { id, .. } => self.begins.get(id).is_none_or(Begin::commit),
+                _ => true,
+            });
+        self.staged.extend(withheld);
+        leaving
     }
 
     /// Whether the calling thread may send `frames` itself (see `batch_writer.rs`): they
@@ -163,10 +187,19 @@ impl Slot {
             return Err(job);
         }
         state.in_flight.insert(id, job.complete);
+        let report_begin = match job.begin {
+            Some(begin) => {
+                let report = begin.times_from_begin();
+                state.begins.insert(id, begin);
+                report
+            }
+            None => false,
+        };
         state.staged.push(DownFrame::Run {
             id,
             work: job.work,
             args: job.args,
+            report_begin,
         });
         if state.retiring.is_none() {
             state.handed += 1;
@@ -210,6 +243,7 @@ impl Slot {
             return;
         }
         let completer = state.in_flight.remove(&id);
+        state.begins.remove(&id);
         drop(state);
         if let Some(completer) = completer {
             completer(Err(Error::Cancelled));
@@ -324,6 +358,7 @@ impl Slot {
                 abort: mode == CloseMode::Abort,
             });
         }
+        let frames = state.commit(frames);
         if !frames.is_empty() {
             let _ = writer.send(frames, false);
         }
@@ -339,6 +374,7 @@ impl Slot {
         if state.retiring.is_none() {
             state.outbox.clear();
             state.staged.clear();
+            state.begins.clear();
             return state
                 .in_flight
                 .drain()
@@ -363,6 +399,9 @@ impl Slot {
             .copied()
             .filter(|id| !waiting.contains(id))
             .collect();
+        for id in &lost {
+            state.begins.remove(id);
+        }
         lost.iter()
             .filter_map(|id| state.in_flight.remove(id))
             .collect()
@@ -378,16 +417,29 @@ impl Slot {
 
     /// Hands replies to their works.
     pub(crate) fn complete(&self, frames: Vec<UpFrame>) {
+        let mut begun = Vec::new();
         let finished: Vec<_> = {
             let mut state = self.lock();
             frames
                 .into_iter()
-                .filter_map(|frame| {
-                    let completer = state.in_flight.remove(&frame.id)?;
-                    Some((completer, frame.outcome))
+                .filter_map(|frame| match frame {
+                    UpFrame::Done { id, outcome } => {
+                        if !state.begins.is_empty() {
+                            state.begins.remove(&id);
+                        }
+                        Some((state.in_flight.remove(&id)?, outcome))
+                    }
+                    UpFrame::Began { id } => {
+                        begun.extend(state.begins.remove(&id));
+                        None
+                    }
                 })
                 .collect()
         };
+        // Outside the slot's lock: beginning schedules the work's deferred timeout.
+        for begin in begun {
+            begin.begin();
+        }
         for (completer, outcome) in finished {
             settle(completer, outcome.map_err(Error::from));
             self.events.work_finished(self.index);
@@ -403,6 +455,7 @@ impl Slot {
             state.pid = None;
             state.outbox.clear();
             state.staged.clear();
+            state.begins.clear();
             state
                 .in_flight
                 .drain()

@@ -143,16 +143,23 @@ fn initialize(
         id: INITIALIZER_ID,
         work,
         args,
+        report_begin: false,
     }])
     .map_err(|error| format!("cannot send the initializer: {error}"))?;
     let frames = up.try_recv_timeout(timeout).map_err(|_| {
         format!("the worker initializer `{name}` did not finish within the start timeout")
     })?;
-    let reply = frames
+    let outcome = frames
         .into_iter()
-        .find(|frame| frame.id == INITIALIZER_ID)
+        .find_map(|frame| match frame {
+            UpFrame::Done {
+                id: INITIALIZER_ID,
+                outcome,
+            } => Some(outcome),
+            _ => None,
+        })
         .ok_or("the worker replied to something else than its initializer")?;
-    let bytes = reply.outcome.map_err(|error| {
+    let bytes = outcome.map_err(|error| {
         format!(
             "the worker initializer `{name}` failed: {}",
             Error::from(error)

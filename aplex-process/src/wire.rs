@@ -45,20 +45,32 @@ pub(crate) enum DownFrame {
     /// Always the first frame: how to build the worker's runtime.
     Start(RuntimeConfig),
     /// Run registered work number `work` once per item of `args` (postcard `Vec<A>`:
-    /// one item for a submit, a chunk for a map) and reply with one result per item.
-    Run { id: u64, work: u32, args: Payload },
+    /// one item for a submit, a chunk for a map) and reply with one result per item;
+    /// with `report_begin`, also say when it begins (a blocking work whose timeout starts
+    /// then).
+    Run {
+        id: u64,
+        work: u32,
+        args: Payload,
+        report_begin: bool,
+    },
     /// Abort the running async work `id`.
     Cancel { id: u64 },
     /// Stop: finish (`abort: false`) or abort (`abort: true`) the works in hand, then exit.
     Close { abort: bool },
 }
 
-/// A frame from child to parent: the outcome of one `Run`, postcard
-/// `Vec<Result<Output, WireError>>`, or why the whole chunk failed.
+/// A frame from child to parent.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct UpFrame {
-    pub(crate) id: u64,
-    pub(crate) outcome: Result<Payload, WireError>,
+pub(crate) enum UpFrame {
+    /// The outcome of one `Run`: postcard `Vec<Result<Output, WireError>>`, or why the
+    /// whole chunk failed.
+    Done {
+        id: u64,
+        outcome: Result<Payload, WireError>,
+    },
+    /// A blocking `Run` sent with `report_begin` begins now.
+    Began { id: u64 },
 }
 
 impl WireSize for DownFrame {
@@ -73,9 +85,16 @@ impl WireSize for DownFrame {
 impl WireSize for UpFrame {
     fn wire_size(&self) -> usize {
         FRAME_OVERHEAD
-            + match &self.outcome {
-                Ok(payload) => payload.wire_size(),
-                Err(error) => error.wire_size(),
+            + match self {
+                UpFrame::Done {
+                    outcome: Ok(payload),
+                    ..
+                } => payload.wire_size(),
+                UpFrame::Done {
+                    outcome: Err(error),
+                    ..
+                } => error.wire_size(),
+                UpFrame::Began { .. } => 0,
             }
     }
 }

@@ -1,11 +1,17 @@
 //! The jobs a thread worker is handed for one work or one map chunk: closures that run
 //! the work, catch its panic and fill in its promise.
+//!
+//! A blocking job's promise is shared by the blocking thread, which completes it the
+//! moment the work is over (no hop back to the worker's thread), and the worker's local
+//! task waiting for that thread, whose drop — when the worker abandons its works at the
+//! end of a shutdown's grace period — drops the promise if the work is still running, so
+//! its future resolves `Cancelled` even though the thread is stuck.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aplex_core::join::join_results;
-use aplex_core::local::{catch_async, catch_blocking, LocalJob};
+use aplex_core::local::{catch_async, catch_blocking, BlockingJob, LocalJob};
 use aplex_core::{Chunk, ChunkResults, WorkPromise};
 
 /// A thread worker's job: the work itself, boxed.
@@ -37,12 +43,7 @@ where
     A: Send + 'static,
     R: Send + 'static,
 {
-    ThreadJob::Blocking(Box::new(move || {
-        if promise.is_resolved() {
-            return;
-        }
-        promise.complete(catch_blocking(move || work(args)));
-    }))
+    blocking(promise, move || catch_blocking(move || work(args)))
 }
 
 /// Runs an async work over a chunk of items, concurrently, one result per item.
@@ -85,14 +86,44 @@ where
     A: Send + 'static,
     R: Send + 'static,
 {
-    ThreadJob::Blocking(Box::new(move || {
-        if promise.is_resolved() {
-            return;
-        }
-        let results = chunk
+    blocking(promise, move || {
+        Ok(chunk
             .into_iter()
             .map(|item| catch_blocking(|| work(item)))
-            .collect();
-        promise.complete(Ok(results));
-    }))
+            .collect())
+    })
+}
+
+/// A blocking job around `run`: it begins only if its work was not cancelled meanwhile
+/// (see `aplex_core::Begin`), and completes `promise` on its blocking thread.
+fn blocking<T: Send + 'static>(
+    promise: WorkPromise<T>,
+    run: impl FnOnce() -> Result<T, aplex_core::Error> + Send + 'static,
+) -> ThreadJob {
+    let begin = promise.begin_handle();
+    let shared = Arc::new(Mutex::new(Some(promise)));
+    let abandon = Abandon(Arc::clone(&shared));
+    ThreadJob::Blocking(BlockingJob::new(
+        move || {
+            if begin.begin() {
+                let outcome = run();
+                let promise = shared.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(promise) = promise {
+                    promise.complete(outcome);
+                }
+            }
+        },
+        move |()| drop(abandon),
+    ))
+}
+
+/// Held by the worker's local task: dropping it drops the promise if the blocking thread
+/// has not completed it (the future then resolves `Cancelled`).
+struct Abandon<T>(Arc<Mutex<Option<WorkPromise<T>>>>);
+
+impl<T> Drop for Abandon<T> {
+    fn drop(&mut self) {
+        let promise = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(promise);
+    }
 }

@@ -131,6 +131,9 @@ impl Worker for ThreadWorker {
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Err(RecvTimeoutError::Timeout) = running.exited.recv_timeout(left) {
+                // The grace period is over: drop what the worker still holds, so every
+                // future resolves (`Cancelled`), and leave the thread to end on its own.
+                let _ = self.sender.send(Message::Abandon);
                 return false;
             }
         }

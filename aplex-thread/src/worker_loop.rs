@@ -49,7 +49,12 @@ pub(crate) fn run_worker(
     drop(ready);
     let WorkerSeat { index, events } = seat;
     let local = LocalSet::new();
-    runtime.block_on(local.run_until(serve_local(receiver, move |count| {
+    let abandoned = runtime.block_on(local.run_until(serve_local(receiver, move |count| {
         events.works_finished(index, count);
     })));
+    drop(local);
+    if abandoned {
+        // Blocking works still run on their threads: leave them, do not wait.
+        runtime.shutdown_background();
+    }
 }

@@ -231,10 +231,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         Some(Err(error))
     }
 
-    fn poll_chunk(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<LabeledOutcome<T>>> {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<LabeledOutcome<T>>> {
         if self.ordered {
             let Some(front) = self.in_order.front_mut() else {
                 return Poll::Ready(None);
