@@ -152,6 +152,9 @@ pub enum WorkerExit {
     Signal(i32),
     /// The worker's channel closed and its exit status could not be read.
     Unknown,
+    /// A work overflowed the stack of the thread it ran on (it recursed too deep, or
+    /// needs a larger `thread_stack_size`); the worker process then exits at once.
+    StackOverflow,
 }
 
 impl fmt::Display for WorkerExit {
@@ -160,6 +163,9 @@ impl fmt::Display for WorkerExit {
             WorkerExit::Code(code) => write!(f, "exit code {code}"),
             WorkerExit::Signal(signal) => write!(f, "killed by signal {signal}"),
             WorkerExit::Unknown => f.write_str("exit status unknown"),
+            WorkerExit::StackOverflow => f.write_str(
+                "a work overflowed its thread's stack (it recursed too deep, or needs a larger thread_stack_size)",
+            ),
         }
     }
 }

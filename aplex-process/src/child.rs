@@ -31,6 +31,7 @@ use crate::payload::Payload;
 use crate::registry::{registry, Trampoline};
 use crate::reply::{Replies, Reply};
 use crate::signals;
+use crate::stack_guard;
 use crate::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
@@ -51,6 +52,8 @@ pub(crate) fn run(server: String) -> ! {
 
 fn serve_parent(server: &str) -> Result<(), String> {
     signals::prepare_worker_process();
+    stack_guard::install_handler();
+    stack_guard::watch_this_thread();
     let bootstrap = IpcSender::<Bootstrap>::connect(server.to_owned()).map_err(|error| {
         format!(
             "cannot reach the aplex pool that should have started this process ({error}); \
@@ -78,7 +81,7 @@ fn serve_parent(server: &str) -> Result<(), String> {
         return Err("protocol error: the first frame was not Start".into());
     };
     let runtime = config
-        .build()
+        .build_for_worker()
         .map_err(|error| format!("cannot build the worker runtime: {error}"))?;
 
     let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -39,6 +39,7 @@ mod runtime_config;
 mod signals;
 mod slot;
 mod spawn;
+mod stack_guard;
 mod supervisor;
 mod wire;
 mod worker;

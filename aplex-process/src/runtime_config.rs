@@ -89,6 +89,18 @@ impl RuntimeConfig {
     ///
     /// Whatever tokio's builder returns, or `InvalidInput` for zero threads.
     pub fn build(&self) -> io::Result<tokio::runtime::Runtime> {
+        self.builder()?.build()
+    }
+
+    /// The runtime a worker process runs works on: as [`build`](Self::build), with every
+    /// thread it starts watched for stack overflows (`stack_guard.rs`).
+    pub(crate) fn build_for_worker(&self) -> io::Result<tokio::runtime::Runtime> {
+        self.builder()?
+            .on_thread_start(crate::stack_guard::watch_this_thread)
+            .build()
+    }
+
+    fn builder(&self) -> io::Result<tokio::runtime::Builder> {
         let mut builder = match self.flavor {
             RuntimeFlavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
             RuntimeFlavor::MultiThread { worker_threads } => {
@@ -113,6 +125,6 @@ impl RuntimeConfig {
         if let Some(interval) = self.event_interval {
             builder.event_interval(interval);
         }
-        builder.build()
+        Ok(builder)
     }
 }

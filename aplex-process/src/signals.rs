@@ -43,6 +43,7 @@ extern "C" fn leave_to_the_parent(_signal: libc::c_int) {}
 /// Describes how a child ended.
 pub(crate) fn worker_exit(status: ExitStatus) -> WorkerExit {
     match (status.code(), status.signal()) {
+        (Some(crate::stack_guard::EXIT_STACK_OVERFLOW), _) => WorkerExit::StackOverflow,
         (Some(code), _) => WorkerExit::Code(code),
         (None, Some(signal)) => WorkerExit::Signal(signal),
         (None, None) => WorkerExit::Unknown,

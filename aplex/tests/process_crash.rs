@@ -217,3 +217,43 @@ fn a_work_that_always_crashes_trips_the_crash_limit_and_nothing_hangs() {
         other => panic!("expected PoolBroken, got {other:?}"),
     }
 }
+
+/// Recurses until the stack runs out.
+#[allow(unconditional_recursion)] // running out of stack is the point
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 32]);
+    recurse(depth + 1).wrapping_add(frame[0])
+}
+
+#[aplex::work]
+fn overflow_blocking(_: ()) -> u64 {
+    recurse(0)
+}
+
+#[aplex::work]
+async fn overflow_async(_: ()) -> u64 {
+    recurse(0)
+}
+
+#[test]
+fn a_stack_overflow_says_so_and_the_worker_is_replaced() {
+    let pool = pinned_pool(1);
+    for round in 0..2 {
+        let old = pool.worker_pids()[0].unwrap();
+        let crashed = if round == 0 {
+            pool.submit_blocking(overflow_blocking, ()).result()
+        } else {
+            pool.submit(overflow_async, ()).result()
+        };
+        assert_eq!(
+            crashed,
+            Err(Error::WorkerCrashed {
+                worker: 0,
+                exit: WorkerExit::StackOverflow
+            }),
+            "round {round}"
+        );
+        replaced(&pool, 0, old);
+    }
+    assert_eq!(pool.submit(sleep_ms, 1).result(), Ok(1));
+}

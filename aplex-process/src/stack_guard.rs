@@ -1,0 +1,116 @@
+//! Telling a stack overflow from other crashes in a worker process.
+//!
+//! A worker becomes a worker before `main`, so Rust's own stack-overflow handler (set up
+//! by the standard library's start-up code, just before `main`) is never installed there:
+//! a work that recursed too deep died of a bare `SIGSEGV`. This module does what that
+//! handler does, for the threads that run works:
+//!
+//! 1. Each such thread (the runtime's main thread, and every thread tokio starts for the
+//!    runtime) records the address range just below its stack — its guard page — and
+//!    gets an alternate signal stack, so a handler can run when the stack is exhausted.
+//! 2. One `SIGSEGV`/`SIGBUS` handler checks the faulting address: inside the current
+//!    thread's guard range, it writes a line to stderr and exits with
+//!    [`EXIT_STACK_OVERFLOW`], which the parent reports as
+//!    `WorkerExit::StackOverflow`; anywhere else, it restores the default action and
+//!    returns, so the fault repeats and kills the process with its signal as before.
+
+use std::cell::Cell;
+
+/// The exit status of a worker process whose work overflowed its stack (a work that
+/// calls `process::exit(250)` is reported the same way).
+pub(crate) const EXIT_STACK_OVERFLOW: i32 = 250;
+
+/// Size of each thread's alternate signal stack.
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// How far below the lowest stack address a fault still counts as an overflow (a frame
+/// larger than the guard page can skip over it).
+const SLACK: usize = 256 * 1024;
+
+thread_local! {
+    /// `(low, high)`: faults at addresses in this range are this thread's stack overflow.
+    /// Const-initialised and without a destructor, so the handler can read it.
+    static GUARD_RANGE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Installs the fault handler; once per worker process, before any work runs.
+pub(crate) fn install_handler() {
+    // SAFETY: the action is zeroed and then filled in full; `on_fault` is an
+    // `extern "C"` function with the signature `SA_SIGINFO` expects, and it only makes
+    // async-signal-safe calls (`write`, `_exit`, `signal`) and reads a thread-local.
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_fault
+            as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+            as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGSEGV, &action, std::ptr::null_mut());
+        libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+    }
+}
+
+/// Watches the calling thread: records its guard range and gives it an alternate signal
+/// stack. Called on every thread that runs works, when it starts.
+pub(crate) fn watch_this_thread() {
+    let Some(lowest) = lowest_stack_address() else {
+        return;
+    };
+    let page = 4096;
+    GUARD_RANGE.with(|range| range.set((lowest.saturating_sub(SLACK), lowest + page)));
+    // The alternate stack lives as long as the thread: leaked on purpose (threads that
+    // run works live until their process ends).
+    let alternate: &'static mut [u8] = Box::leak(vec![0u8; ALT_STACK_SIZE].into_boxed_slice());
+    let stack = libc::stack_t {
+        ss_sp: alternate.as_mut_ptr().cast(),
+        ss_flags: 0,
+        ss_size: alternate.len(),
+    };
+    // SAFETY: `stack` describes memory that stays valid for the rest of the thread's
+    // life (leaked above) and is used by nothing else.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::sigaltstack(&stack, std::ptr::null_mut());
+    }
+}
+
+/// The lowest address of the calling thread's stack, from its pthread attributes.
+fn lowest_stack_address() -> Option<usize> {
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before it is read, and
+    // destroyed once; `address` and `size` are plain out-parameters.
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut address: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let found = libc::pthread_attr_getstack(&attr, &mut address, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        found.then_some(address as usize)
+    }
+}
+
+extern "C" fn on_fault(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid `siginfo_t` to an `SA_SIGINFO` handler.
+    #[allow(unsafe_code)]
+    let address = unsafe { (*info).si_addr() } as usize;
+    let (low, high) = GUARD_RANGE.with(Cell::get);
+    if low <= address && address < high {
+        let message = b"aplex worker process: a work overflowed its thread's stack\n";
+        // SAFETY: `write` and `_exit` are async-signal-safe; the buffer is a static.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::write(libc::STDERR_FILENO, message.as_ptr().cast(), message.len());
+            libc::_exit(EXIT_STACK_OVERFLOW);
+        }
+    }
+    // Not an overflow: let the fault kill the process with its signal, as it would have.
+    // SAFETY: `signal` is async-signal-safe; returning re-runs the faulting instruction.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+    }
+}
