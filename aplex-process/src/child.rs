@@ -190,9 +190,10 @@ mod bad_input {
 
     use super::job;
     use crate::batch_writer::batch_writer;
+    use crate::framed::encode_each;
     use crate::registry::registry;
     use crate::reply::Replies;
-    use crate::wire::{encode, UpFrame, WireError};
+    use crate::wire::{UpFrame, WireError};
     use aplex_core::local::LocalJob;
     use serde_bytes::ByteBuf;
 
@@ -269,11 +270,11 @@ mod bad_input {
         let works = [index_of("add_async"), index_of("greet")];
         let mut random = Xorshift(0x5eed_1234_abcd_9876);
         let valid = [
-            encode(&vec![(1u64, 2u64), (3, 4)], "add_async", "arguments")
-                .unwrap()
+            encode_each([(1u64, 2u64), (3, 4)], "add_async", "arguments")
+                .0
                 .into_vec(),
-            encode(&vec![String::from("ada")], "greet", "arguments")
-                .unwrap()
+            encode_each([String::from("ada")], "greet", "arguments")
+                .0
                 .into_vec(),
         ];
         for round in 0..20_000 {

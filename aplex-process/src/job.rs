@@ -6,15 +6,21 @@ use aplex_core::{ChunkResults, Error, Executor, WorkOptions, WorkPromise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::framed::{encode_each, merge_failures};
 use crate::outcomes::Outcomes;
 use crate::payload::Payload;
 use crate::slot::{Completer, ProcessJob};
-use crate::wire::encode;
 use crate::worker::ProcessWorker;
 
-/// Encodes a chunk of arguments (one item for a submit) as one buffer.
-pub(crate) fn encode_chunk<A: Serialize>(items: &[A], name: &str) -> Result<Payload, Error> {
-    encode(&items, name, "arguments").map(Payload::new)
+/// Encodes a chunk of arguments (one item for a submit) as one buffer, each item on its
+/// own (`framed.rs`): the payload of the items that could be encoded, and the positions
+/// and errors of those that could not.
+pub(crate) fn encode_chunk<A: Serialize>(
+    items: &[A],
+    name: &str,
+) -> (Payload, Vec<(usize, Error)>) {
+    let (bytes, failed) = encode_each(items, name, "arguments");
+    (Payload::new(bytes), failed)
 }
 
 /// What a job needs to be dispatched again if its worker crashes
@@ -101,10 +107,7 @@ where
                 if outcomes.len() != 1 {
                     return Err(protocol_error(name));
                 }
-                outcomes
-                    .into_first()
-                    .ok_or_else(|| protocol_error(name))?
-                    .map_err(Error::from)
+                outcomes.into_first().ok_or_else(|| protocol_error(name))?
             })
         });
         promise.complete(result);
@@ -117,7 +120,9 @@ where
     }
 }
 
-/// A job for one chunk of a map of `expected` items: one result per item.
+/// A job for one chunk of a map: `expected` items sent, one result each, and the
+/// items that could not be encoded put back in their places (`failed`).
+#[allow(clippy::too_many_arguments)] // the parts of one chunk, each used once
 pub(crate) fn chunk_job<T>(
     work: u32,
     name: &'static str,
@@ -126,6 +131,7 @@ pub(crate) fn chunk_job<T>(
     promise: WorkPromise<ChunkResults<T>>,
     retry: Option<Retry>,
     blocking: bool,
+    failed: Vec<(usize, Error)>,
 ) -> ProcessJob
 where
     T: DeserializeOwned + Send + 'static,
@@ -134,8 +140,9 @@ where
     let complete: Completer = Box::new(move |outcome| {
         let promise = match retry {
             Some(retry) if crashed(&outcome) => {
+                let failed = failed.clone();
                 let rebuild = move |args, promise, next| {
-                    chunk_job(work, name, args, expected, promise, next, blocking)
+                    chunk_job(work, name, args, expected, promise, next, blocking, failed)
                 };
                 match retry.again(promise, rebuild) {
                     Ok(()) => return,
@@ -148,7 +155,7 @@ where
             decoding(name, || {
                 let outcomes = Outcomes::<T>::decode(&bytes, name)?;
                 if outcomes.len() == expected {
-                    Ok(outcomes.into_chunk_results())
+                    Ok(merge_failures(outcomes.into_chunk_results(), failed))
                 } else {
                     Err(protocol_error(name))
                 }

@@ -1,32 +1,35 @@
-//! A chunk's outcomes on the wire: one per item, in order, as one postcard buffer.
+//! A chunk's outcomes on the wire: one `Result<Output, WireError>` per item, in order,
+//! each encoded on its own (`framed.rs`).
 //!
-//! When every item succeeded (nearly always) the buffer holds just the outputs, which the
-//! parent decodes straight into [`ChunkResults::all_ok`]: no per-item `Result` to decode
-//! and no per-item error slot to fill. Otherwise it holds one `Result<Output, WireError>`
-//! per item. An output that cannot be encoded becomes that item's serialisation error
-//! rather than failing its whole chunk.
+//! An output that cannot be encoded becomes that item's serialisation error in the child,
+//! and one that cannot be decoded becomes that item's error in the parent: neither fails
+//! the rest of its chunk. When every item succeeded (nearly always) the parent keeps just
+//! the outputs ([`ChunkResults::all_ok`]): no per-item error slot to fill.
 
 use aplex_core::{ChunkResults, Error};
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 use serde_bytes::ByteBuf;
 
-use crate::wire::{decode, encode, WireError};
+use crate::framed::{decode_each, encode_each};
+use crate::wire::WireError;
 
-/// A chunk's outcomes as the parent decodes them. Variant order is the wire format, shared
-/// with [`OutcomesOut`].
-#[derive(Debug, Deserialize)]
+/// A chunk's outcomes as the parent decodes them.
+#[derive(Debug)]
 pub(crate) enum Outcomes<T> {
     /// Every item succeeded with these outputs.
     AllOk(Vec<T>),
     /// One outcome per item.
-    Mixed(Vec<Result<T, WireError>>),
+    Mixed(Vec<Result<T, Error>>),
 }
 
-/// The child's side of [`Outcomes`], encoded from borrowed values.
-#[derive(Serialize)]
-enum OutcomesOut<'a, T> {
-    AllOk(&'a [T]),
-    Mixed(&'a [Result<T, WireError>]),
+/// Serializes as `Result::<&T, WireError>::Ok(value)` without making one.
+struct OkRef<'a, T>(&'a T);
+
+impl<T: Serialize> Serialize for OkRef<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_variant("Result", 0, "Ok", self.0)
+    }
 }
 
 /// Encodes the outcomes of a chunk run by work `name`.
@@ -35,35 +38,46 @@ pub(crate) fn encode_outcomes<T: Serialize>(
     name: &str,
 ) -> Result<ByteBuf, Error> {
     let outcomes: Vec<Result<T, WireError>> = match outcomes.into_all_ok() {
-        Ok(outputs) => match encode(&OutcomesOut::AllOk(&outputs), name, "output") {
-            Ok(bytes) => return Ok(bytes),
-            Err(_) => outputs.into_iter().map(Ok).collect(),
-        },
+        Ok(outputs) => {
+            let (bytes, failed) = encode_each(outputs.iter().map(OkRef), name, "output");
+            if failed.is_empty() {
+                return Ok(bytes);
+            }
+            outputs.into_iter().map(Ok).collect()
+        }
         Err(outcomes) => outcomes
             .into_iter()
             .map(|outcome| outcome.map_err(WireError::from))
             .collect(),
     };
-    if let Ok(bytes) = encode(&OutcomesOut::Mixed(&outcomes), name, "output") {
+    let (bytes, failed) = encode_each(outcomes.iter(), name, "output");
+    if failed.is_empty() {
         return Ok(bytes);
     }
-    let checked: Vec<Result<T, WireError>> = outcomes
-        .into_iter()
-        .map(|outcome| match outcome {
-            Ok(output) => match encode(&output, name, "output") {
-                Ok(_) => Ok(output),
-                Err(error) => Err(WireError::from(error)),
-            },
-            Err(error) => Err(error),
-        })
-        .collect();
-    encode(&OutcomesOut::Mixed(&checked), name, "output")
+    // The outputs that could not be encoded become their items' errors (which always
+    // encode).
+    let mut outcomes = outcomes;
+    for (index, error) in failed {
+        outcomes[index] = Err(WireError::from(error));
+    }
+    Ok(encode_each(outcomes.iter(), name, "output").0)
 }
 
-impl<T: serde::de::DeserializeOwned> Outcomes<T> {
+impl<T: DeserializeOwned> Outcomes<T> {
     /// Decodes the outcomes of a chunk run by work `name`.
     pub(crate) fn decode(bytes: &[u8], name: &str) -> Result<Self, Error> {
-        decode(bytes, name, "output")
+        let decoded = decode_each::<Result<T, WireError>>(bytes, name, "output")?;
+        if decoded.iter().all(|item| matches!(item, Ok(Ok(_)))) {
+            return Ok(Outcomes::AllOk(
+                decoded.into_iter().flatten().flatten().collect(),
+            ));
+        }
+        Ok(Outcomes::Mixed(
+            decoded
+                .into_iter()
+                .map(|item| item.and_then(|outcome| outcome.map_err(Error::from)))
+                .collect(),
+        ))
     }
 }
 
@@ -77,7 +91,7 @@ impl<T> Outcomes<T> {
     }
 
     /// The first outcome, if any.
-    pub(crate) fn into_first(self) -> Option<Result<T, WireError>> {
+    pub(crate) fn into_first(self) -> Option<Result<T, Error>> {
         match self {
             Outcomes::AllOk(outputs) => outputs.into_iter().next().map(Ok),
             Outcomes::Mixed(outcomes) => outcomes.into_iter().next(),
@@ -92,17 +106,14 @@ impl<T> Outcomes<T> {
                 ChunkResults::one(Ok(outputs.pop().expect("one output")))
             }
             Outcomes::AllOk(outputs) => ChunkResults::all_ok(outputs),
-            Outcomes::Mixed(outcomes) => outcomes
-                .into_iter()
-                .map(|outcome| outcome.map_err(Error::from))
-                .collect(),
+            Outcomes::Mixed(outcomes) => outcomes.into(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde::Serializer;
+    use serde::{Deserialize, Serializer};
 
     use super::*;
 

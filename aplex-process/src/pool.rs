@@ -676,7 +676,11 @@ impl ProcessAsyncPoolExecutor {
         admission: Admission,
     ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
         let prepared = lookup::<F>(want_async).and_then(|(index, name)| {
-            Ok((index, name, encode_chunk(std::slice::from_ref(args), name)?))
+            let (bytes, mut failed) = encode_chunk(std::slice::from_ref(args), name);
+            match failed.pop() {
+                Some((_, error)) => Err(error),
+                None => Ok((index, name, bytes)),
+            }
         });
         let (index, name, bytes) = match prepared {
             Ok(prepared) => prepared,
@@ -706,14 +710,23 @@ impl ProcessAsyncPoolExecutor {
                     Ok(target) => *target,
                     Err(error) => return WorkFuture::failed(error.clone()),
                 };
-                let encoded = match encode_chunk(chunk.as_slice(), name) {
-                    Ok(encoded) => encoded,
-                    Err(error) => return WorkFuture::failed(error),
-                };
-                let expected = chunk.len();
-                let (promise, mut future) = WorkFuture::chunk_pair(want_async, expected);
+                let (encoded, failed) = encode_chunk(chunk.as_slice(), name);
+                if failed.len() == chunk.len() {
+                    // Nothing to send: each item fails with its own error.
+                    let errors = failed.into_iter().map(|(_, error)| Err(error));
+                    let (promise, future) = WorkFuture::pair(want_async);
+                    promise.complete(Ok(errors.collect()));
+                    return future;
+                }
+                let expected = chunk.len() - failed.len();
+                let (promise, mut future) = WorkFuture::chunk_pair(want_async, chunk.len());
                 let retry = Retry::new(&executor, &options, &encoded);
-                let job = || chunk_job(index, name, encoded, expected, promise, retry, !want_async);
+                let blocking = !want_async;
+                let job = || {
+                    chunk_job(
+                        index, name, encoded, expected, promise, retry, blocking, failed,
+                    )
+                };
                 let _ = executor.submit_staged(&mut future, options, Admission::Wait, job);
                 future
             }),

@@ -21,8 +21,8 @@ use serde_bytes::ByteBuf;
 use aplex_core::join::join_results;
 use aplex_core::local::catch_blocking;
 
+use crate::framed::{decode_each, merge_failures, split_failures};
 use crate::outcomes::encode_outcomes;
-use crate::wire::decode;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
 ///
@@ -191,8 +191,9 @@ where
     Fut::Output: Serialize,
 {
     Box::pin(async move {
-        let items: Vec<A> = decode(&args, name, "arguments")?;
-        encode_outcomes(join_results(items.into_iter().map(work)).await, name)
+        let (items, failed) = split_failures(decode_each::<A>(&args, name, "arguments")?);
+        let results = join_results(items.into_iter().map(work)).await;
+        encode_outcomes(merge_failures(results, failed), name)
     })
 }
 
@@ -217,12 +218,12 @@ where
     A: DeserializeOwned,
     R: Serialize,
 {
-    let items: Vec<A> = decode(&args, name, "arguments")?;
+    let (items, failed) = split_failures(decode_each::<A>(&args, name, "arguments")?);
     let outcomes = items
         .into_iter()
         .map(|item| catch_blocking(|| work(item)))
         .collect();
-    encode_outcomes(outcomes, name)
+    encode_outcomes(merge_failures(outcomes, failed), name)
 }
 
 /// The registered works, sorted by name.

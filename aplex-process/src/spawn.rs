@@ -2,8 +2,12 @@
 //!
 //! ipc-channel's `accept()` cannot time out, so it runs on a helper thread while the
 //! caller watches for the child exiting early and for the deadline. If either comes first,
-//! the child is killed and reaped, and the caller connects to its own server and sends
-//! `Abandon`, which releases the helper thread.
+//! the child is killed and reaped, and the caller connects to its own server and hangs up
+//! at once, which makes the helper's `accept()` fail and releases it.
+//!
+//! That connection is made with a plain socket, not ipc-channel's `IpcSender::connect`:
+//! ipc-channel leaks its socket when the connect fails, which it does when the child's
+//! handshake was accepted just before (the server is gone by then).
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -18,9 +22,10 @@ use crate::runtime_config::RuntimeConfig;
 use crate::signals::worker_exit;
 use aplex_core::Error;
 
+use crate::framed::encode_each;
 use crate::outcomes::Outcomes;
 use crate::payload::Payload;
-use crate::wire::{encode, Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
+use crate::wire::{Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {
@@ -59,7 +64,6 @@ pub(crate) fn spawn_worker(
     let outcome = loop {
         match accepted.recv_timeout(poll) {
             Ok(Ok((_, Bootstrap::Hello(hello)))) => break Ok(hello),
-            Ok(Ok((_, Bootstrap::Abandon))) => break Err("the handshake was abandoned".into()),
             Ok(Err(error)) => break Err(format!("the handshake failed: {error}")),
             Err(RecvTimeoutError::Disconnected) => break Err("the accept thread died".into()),
             Err(RecvTimeoutError::Timeout) => {}
@@ -136,9 +140,7 @@ fn initialize(
     (work, name): (u32, &'static str),
     timeout: Duration,
 ) -> Result<(), String> {
-    let args = encode(&[()].as_slice(), name, "arguments")
-        .map(Payload::new)
-        .map_err(|error| error.to_string())?;
+    let args = Payload::new(encode_each([()], name, "arguments").0);
     down.send(vec![DownFrame::Run {
         id: INITIALIZER_ID,
         work,
@@ -170,10 +172,7 @@ fn initialize(
     match outcomes.into_first() {
         Some(Ok(Ok(()))) => Ok(()),
         Some(Ok(Err(message))) => Err(format!("the worker initializer `{name}` failed: {message}")),
-        Some(Err(error)) => Err(format!(
-            "the worker initializer `{name}` failed: {}",
-            Error::from(error)
-        )),
+        Some(Err(error)) => Err(format!("the worker initializer `{name}` failed: {error}")),
         None => Err("the worker initializer gave no result".into()),
     }
 }
@@ -191,9 +190,32 @@ fn check_hello(pid: u32, digest: u64, child: &Child) -> Result<(), String> {
     Ok(())
 }
 
-/// Releases an accept that will never see its child.
-fn abandon(name: &str) {
-    if let Ok(sender) = IpcSender::<Bootstrap>::connect(name.to_owned()) {
-        let _ = sender.send(Bootstrap::Abandon);
+/// Releases an accept that will never see its child: connects to the one-shot server at
+/// `path` and hangs up, whether or not the connect succeeds.
+fn abandon(path: &str) {
+    let path = path.as_bytes();
+    // SAFETY: `address` is zeroed and then filled within its bounds (the path is checked
+    // to fit with its terminating zero); the socket is closed on every path, and `connect`
+    // only reads `address`.
+    #[allow(unsafe_code)]
+    unsafe {
+        let mut address: libc::sockaddr_un = std::mem::zeroed();
+        if path.len() >= address.sun_path.len() {
+            return;
+        }
+        address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (slot, byte) in address.sun_path.iter_mut().zip(path) {
+            *slot = *byte as libc::c_char;
+        }
+        let socket = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0);
+        if socket < 0 {
+            return;
+        }
+        libc::connect(
+            socket,
+            (&address as *const libc::sockaddr_un).cast(),
+            std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        );
+        libc::close(socket);
     }
 }

@@ -4,13 +4,13 @@
 //! One long-lived channel pair per child: `Down` messages to it, `Up` messages back. A
 //! message is a batch of frames (every frame that was ready when it was sent), and frames
 //! carry work ids, so thousands of tiny works cost a handful of syscalls. A `Run` carries
-//! a whole chunk (one item for a submit) as one postcard buffer of `Vec<A>`, and its reply
-//! one buffer of `Vec<Result<Output, WireError>>`; the buffers travel as `ByteBuf`s, which
-//! ipc-channel's encoder copies as one block rather than element by element.
+//! a whole chunk (one item for a submit) as one buffer of postcard-encoded items, each on
+//! its own (`framed.rs`), and its reply one buffer of `Result<Output, WireError>`s; the
+//! buffers travel as [`Payload`]s (inline, or in shared memory when large), which
+//! ipc-channel copies as one block rather than element by element.
 
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 
 use aplex_core::Error;
 
@@ -21,13 +21,11 @@ use crate::runtime_config::RuntimeConfig;
 /// the parent's one-shot server to connect to.
 pub(crate) const WORKER_MARKER: &str = "APLEX_PROCESS_WORKER";
 
-/// The first message of a new child, or the parent releasing its own accept.
+/// The first message of a new child.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Bootstrap {
     /// The child's handshake.
     Hello(Hello),
-    /// Sent by the parent to itself to unblock an accept it has given up on.
-    Abandon,
 }
 
 /// A child's handshake: who it is, which works it has, and its ends of the channels.
@@ -186,34 +184,4 @@ impl From<Error> for WireError {
             other => WireError::Panicked(other.to_string()),
         }
     }
-}
-
-/// Encodes a work's arguments or output.
-pub(crate) fn encode<T: Serialize>(
-    value: &T,
-    work: &str,
-    what: &'static str,
-) -> Result<ByteBuf, Error> {
-    postcard::to_allocvec(value)
-        .map(ByteBuf::from)
-        .map_err(|error| Error::Serialization {
-            work: work.to_owned(),
-            what,
-            direction: "encode",
-            message: error.to_string(),
-        })
-}
-
-/// Decodes a work's arguments or output.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    work: &str,
-    what: &'static str,
-) -> Result<T, Error> {
-    postcard::from_bytes(bytes).map_err(|error| Error::Serialization {
-        work: work.to_owned(),
-        what,
-        direction: "decode",
-        message: error.to_string(),
-    })
 }

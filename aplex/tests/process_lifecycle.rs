@@ -35,6 +35,7 @@ fn counts() -> (usize, usize, usize) {
 
 #[test]
 fn nothing_is_left_behind() {
+    let fds_before = common::open_fd_targets();
     let before = counts();
     assert_eq!(before.0, 0, "the test process starts with no children");
 
@@ -112,5 +113,10 @@ fn nothing_is_left_behind() {
     }
     // A joined thread's /proc entry can outlive the join by a moment.
     wait_until("the counts settle back", || counts() == warm);
-    assert_eq!(counts(), before);
+    assert_eq!(
+        counts(),
+        before,
+        "fds before: {fds_before:?}, now: {:?}",
+        common::open_fd_targets()
+    );
 }

@@ -400,3 +400,85 @@ fn a_worker_runtime_can_be_configured() {
         .unwrap();
     assert_eq!(pool.submit(double, 8).result(), Ok(16));
 }
+
+#[test]
+fn one_item_of_a_chunk_that_fails_to_encode_or_decode_fails_alone() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let kinds = |results: Vec<Result<bool, Error>>| -> Vec<Option<(&'static str, &'static str)>> {
+        results
+            .into_iter()
+            .map(|result| match result {
+                Ok(_) => None,
+                Err(Error::Serialization {
+                    what, direction, ..
+                }) => Some((what, direction)),
+                Err(other) => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    };
+    let fragile = [true, true, false, true].map(|ok| Fragile { ok });
+    let encode_args = pool
+        .map_blocking(fragile_in, fragile)
+        .chunksize(4)
+        .keep_going()
+        .collect();
+    assert_eq!(
+        kinds(encode_args),
+        [None, None, Some(("arguments", "encode")), None]
+    );
+    let decode_args = pool
+        .map_blocking(picky_in, [true, false, true].map(Picky))
+        .chunksize(3)
+        .keep_going()
+        .collect();
+    assert_eq!(
+        kinds(decode_args),
+        [None, Some(("arguments", "decode")), None]
+    );
+    let encode_output: Vec<Result<bool, Error>> = pool
+        .map_blocking(fragile_out, [true, false, true])
+        .chunksize(3)
+        .keep_going()
+        .map(|result| result.map(|fragile| fragile.ok))
+        .collect();
+    assert_eq!(
+        kinds(encode_output),
+        [None, Some(("output", "encode")), None]
+    );
+    let decode_output: Vec<Result<bool, Error>> = pool
+        .map_blocking(picky_out, [true, false, true])
+        .chunksize(3)
+        .keep_going()
+        .map(|result| result.map(|picky| picky.0))
+        .collect();
+    assert_eq!(
+        kinds(decode_output),
+        [None, Some(("output", "decode")), None]
+    );
+}
+
+#[test]
+fn a_serialization_error_keeps_the_serializers_own_message() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let in_the_parent = pool
+        .submit_blocking(fragile_in, Fragile { ok: false })
+        .result();
+    let in_the_child = pool
+        .submit_blocking(fragile_out, false)
+        .result()
+        .map(|f| f.ok);
+    for outcome in [in_the_parent, in_the_child] {
+        match outcome {
+            Err(Error::Serialization { message, .. }) => {
+                assert_eq!(message, "this value refuses to be encoded")
+            }
+            other => panic!("expected a serialisation error, got {other:?}"),
+        }
+    }
+}

@@ -185,3 +185,21 @@ pub fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
         }
     }
 }
+
+/// What each open file descriptor of this process points to (for failure messages).
+pub fn open_fd_targets() -> Vec<String> {
+    let mut targets: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            Some(format!(
+                "{} -> {}",
+                entry.file_name().to_string_lossy(),
+                target.display()
+            ))
+        })
+        .collect();
+    targets.sort();
+    targets
+}
