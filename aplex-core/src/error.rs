@@ -25,9 +25,12 @@ pub enum Error {
     #[error("the work was cancelled before it produced a result")]
     Cancelled,
 
-    /// Waiting for a result took longer than the timeout given. The work may still be
-    /// running; cancel its future to stop it.
-    #[error("timed out waiting for the result; the work may still be running (cancel its future to stop it)")]
+    /// A clock ran out: the caller's wait (`result_timeout`), the work's own timeout
+    /// (`WorkOptions::timeout`, a pool's `work_timeout`) or a map's timeout. An async
+    /// work past its own timeout has been aborted on its worker; a blocking one may still
+    /// be running (a process pool built with `kill_on_timeout` kills its worker); after
+    /// an expired wait the work goes on, and cancelling its future stops it.
+    #[error("timed out: the wait, the work's own timeout or the map's timeout ran out (an async work past its timeout is aborted; a blocking one may still be running; after a wait that expired, cancel the future to stop the work)")]
     TimedOut,
 
     /// The pool no longer accepts works because it has been shut down.

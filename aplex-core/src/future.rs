@@ -444,7 +444,9 @@ impl<T> WorkFuture<T> {
         matches!(self.cell.lock().phase, Phase::Resolved | Phase::Taken)
     }
 
-    /// Whether the work ended by being cancelled.
+    /// Whether the work ended by being cancelled (by [`cancel`](Self::cancel), a map
+    /// that ended, or a shutdown that cancelled it); still true once the outcome has
+    /// been read.
     ///
     /// # Examples
     ///

@@ -6,7 +6,10 @@ use crate::future::OutcomeKind;
 
 /// What one worker has done, at the moment of the snapshot.
 ///
-/// Counts are of dispatched units: a submitted work, or one map chunk.
+/// Counts are of works: a submitted work counts once, and each item of a map chunk
+/// counts as the work it is (a chunk of 64 whose third item panicked: 63 completed, 1
+/// panicked). Every dispatched work is counted exactly once, by its first outcome, so
+/// the outcomes add up to what was dispatched.
 ///
 /// # Examples
 ///
@@ -31,7 +34,8 @@ pub struct WorkerStats {
     pub failed: u64,
     /// Works that panicked.
     pub panicked: u64,
-    /// Works cancelled while running on it.
+    /// Works cancelled after they were dispatched to it (queued works cancelled before
+    /// dispatch are not counted: they never reached a worker).
     pub cancelled: u64,
     /// Works that ran past their timeout.
     pub timed_out: u64,

@@ -174,7 +174,8 @@ impl ProcessPoolBuilder {
     /// compare `max_works_per_worker`, the number of works it runs *at once*). The process
     /// stops taking works, finishes those it has, exits, and a fresh one takes its slot;
     /// no work fails, and works submitted meanwhile wait for the new process. Useful
-    /// against leaks in the works' code or their libraries.
+    /// against leaks in the works' code or their libraries. A map chunk counts as one
+    /// work here (it travels to the process as one frame), whatever its chunksize.
     ///
     /// # Examples
     ///

@@ -512,7 +512,8 @@ impl ProcessAsyncPoolExecutor {
         self.executor.workloads()
     }
 
-    /// The number of works waiting for a free worker.
+    /// The number of works waiting for a free worker (queued works that were cancelled
+    /// are not counted).
     ///
     /// # Examples
     ///

@@ -22,6 +22,11 @@ pub enum RuntimeFlavor {
     /// per aplex worker).
     CurrentThread,
     /// A multi-threaded runtime with this many threads inside the worker process.
+    ///
+    /// Works themselves still run on the thread that drives the runtime (as local
+    /// tasks, so they need not be `Send`): the extra threads serve the tasks a work
+    /// spawns with `tokio::spawn`, not the works, so two busy async works still take
+    /// turns. For parallel works, use more worker processes (`pool_size`).
     MultiThread {
         /// The runtime's worker threads; at least 1.
         worker_threads: usize,

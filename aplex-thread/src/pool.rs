@@ -475,7 +475,8 @@ impl ThreadAsyncPoolExecutor {
         self.executor.workloads()
     }
 
-    /// The number of works waiting for a free worker.
+    /// The number of works waiting for a free worker (queued works that were cancelled
+    /// are not counted).
     ///
     /// # Examples
     ///

@@ -53,6 +53,7 @@ pub(crate) fn run_worker(
         events.works_finished(index, count);
     })));
     drop(local);
+    tracing::info!(worker = index, abandoned, "aplex worker thread stopped");
     if abandoned {
         // Blocking works still run on their threads: leave them, do not wait.
         runtime.shutdown_background();
