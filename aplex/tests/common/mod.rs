@@ -86,14 +86,36 @@ pub fn thread_name() -> String {
 }
 
 /// The names of this process's live threads (from `/proc/self/task`).
+///
+/// A listing of `/proc/self/task` stops early when the thread it has reached exits
+/// meanwhile (the kernel walks the thread list from it), so a listing taken while other
+/// threads come and go can miss live ones. A listing counts only when it holds as many
+/// threads as `/proc/self/status` says there are, before and after it.
 pub fn live_thread_names() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task is readable")
-        .filter_map(|entry| {
-            let path = entry.ok()?.path().join("comm");
-            Some(std::fs::read_to_string(path).ok()?.trim().to_owned())
-        })
-        .collect()
+    loop {
+        let before = thread_count();
+        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .expect("/proc/self/task is readable")
+            .filter_map(|entry| {
+                let path = entry.ok()?.path().join("comm");
+                Some(std::fs::read_to_string(path).ok()?.trim().to_owned())
+            })
+            .collect();
+        if before == names.len() && thread_count() == before {
+            return names;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// This process's thread count, from `/proc/self/status`.
+fn thread_count() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status is readable")
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("a Threads: line")
 }
 
 /// How many live threads of this process have a name starting with `prefix`.
