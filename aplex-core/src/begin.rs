@@ -16,8 +16,9 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use crate::cell::Tracked;
 use crate::deadlines::{Deadlines, TimeOut};
-use crate::future::{Tracked, WorkPromise};
+use crate::future::WorkPromise;
 
 /// A timeout waiting for its work to begin.
 pub(crate) struct DeferredTimer {

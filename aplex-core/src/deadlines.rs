@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::future::Tracked;
+use crate::cell::Tracked;
 use crate::worker::WorkId;
 
 /// Entries kept before the first prune.

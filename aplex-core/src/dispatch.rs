@@ -23,11 +23,12 @@ use std::time::{Duration, Instant};
 
 use crate::balancer::{LoadBalancer, WorkerView};
 use crate::begin::DeferredTimer;
+use crate::cell::{OutcomeSink, Tracked};
 use crate::deadlines::{Deadlines, TimeOut};
-use crate::future::{CancelRunning, OutcomeKind, OutcomeSink, Tracked};
+use crate::events::Outcomes;
 use crate::stats::OutcomeCounters;
 use crate::work_options::WorkOptions;
-use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo};
+use crate::worker::{CloseMode, WorkId, Worker, WorkerInfo};
 use crate::{panic_message, Error};
 
 /// The pool accepts works.
@@ -118,7 +119,7 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) emptied: Condvar,
     pub(crate) pending_len: AtomicUsize,
     pub(crate) phase: AtomicU8,
-    broken_reason: Mutex<Option<String>>,
+    pub(crate) broken_reason: Mutex<Option<String>>,
     workers_closed: AtomicBool,
     next_id: AtomicU64,
 }
@@ -420,106 +421,5 @@ impl<W: Worker> Shared<W> {
         for worker in self.workers() {
             worker.close(mode);
         }
-    }
-}
-
-impl<W: Worker> WorkerEvents for Shared<W> {
-    fn work_finished(&self, worker: usize) {
-        self.works_finished(worker, 1);
-    }
-
-    fn works_finished(&self, worker: usize, count: usize) {
-        self.workloads[worker].fetch_sub(count, Ordering::SeqCst);
-        if self.pending_len.load(Ordering::SeqCst) > 0 {
-            let mut queue = self.lock_queue();
-            self.drain(&mut queue);
-            self.flush(&mut queue);
-        }
-    }
-
-    fn pool_broken(&self, reason: String) {
-        self.break_pool(reason);
-    }
-
-    fn worker_gone(&self, worker: usize) {
-        let mut queue = self.lock_queue();
-        self.workloads[worker].fetch_add(GONE, Ordering::SeqCst);
-        let all_gone = self
-            .workloads
-            .iter()
-            .all(|load| load.load(Ordering::SeqCst) >= GONE / 2);
-        if !all_gone {
-            return;
-        }
-        let left: Vec<_> = queue.pending.drain(..).collect();
-        self.pending_len.store(0, Ordering::SeqCst);
-        self.room.notify_all();
-        self.emptied.notify_all();
-        drop(queue);
-        let reason = "every worker stopped while the pool was shutting down".to_owned();
-        for pending in left {
-            pending.fail(Error::PoolBroken {
-                reason: reason.clone(),
-            });
-        }
-    }
-}
-
-impl<W: Worker> Shared<W> {
-    fn break_pool(&self, reason: String) {
-        *self
-            .broken_reason
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
-        let failed = self.take_pending(|shared| shared.phase.store(BROKEN, Ordering::SeqCst));
-        for pending in failed {
-            pending.fail(Error::PoolBroken {
-                reason: reason.clone(),
-            });
-        }
-        self.close_workers(CloseMode::Drain);
-    }
-}
-
-/// The outcome counters of every worker, by index.
-pub(crate) struct Outcomes(pub(crate) Box<[OutcomeCounters]>);
-
-impl OutcomeSink for Outcomes {
-    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64) {
-        if let Some(counters) = self.0.get(worker) {
-            counters.record(outcome, count);
-        }
-    }
-}
-
-impl<W: Worker> TimeOut for Shared<W> {
-    fn time_out(&self, worker: usize, id: WorkId, abortable: bool) -> Option<Duration> {
-        self.workers().get(worker)?.time_out(id, abortable)
-    }
-
-    fn overdue(&self, worker: usize, id: WorkId) {
-        if let Some(worker) = self.workers().get(worker) {
-            worker.overdue(id);
-        }
-    }
-}
-
-impl<W: Worker> CancelRunning for Shared<W> {
-    fn cancel_running(&self, worker: usize, id: WorkId) {
-        if let Some(worker) = self.workers().get(worker) {
-            worker.cancel(id);
-        }
-    }
-
-    fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool {
-        let queue = self.lock_queue();
-        if !cancel() {
-            return false;
-        }
-        // The entry stays queued, resolved, and is skipped (uncounted) when it is reached.
-        self.pending_len.fetch_sub(1, Ordering::SeqCst);
-        self.room.notify_all();
-        drop(queue);
-        true
     }
 }

@@ -19,8 +19,9 @@ use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use crate::balancer::LoadBalancer;
+use crate::cell::CancelRunning;
 use crate::dispatch::{shown_workload, Admission, Shared};
-use crate::future::{CancelRunning, WorkFuture};
+use crate::future::WorkFuture;
 use crate::options::PoolOptions;
 use crate::stats::{PoolStats, WorkerStats};
 use crate::work_options::WorkOptions;

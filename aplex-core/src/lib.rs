@@ -15,11 +15,13 @@
 
 mod balancer;
 mod begin;
+mod cell;
 pub mod chunk;
 pub mod chunk_results;
 mod deadlines;
 mod dispatch;
 mod error;
+mod events;
 mod executor;
 mod future;
 pub mod join;

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::future::OutcomeKind;
+use crate::cell::OutcomeKind;
 
 /// What one worker has done, at the moment of the snapshot.
 ///

@@ -1,0 +1,278 @@
+//! `WorkCell`: the state one work's future and promise share — a small mutex-guarded
+//! state machine (queued → running → resolved → taken) with the outcome, the waker and
+//! what the stats and the timer need — and [`Tracked`], the object-safe view the
+//! executor has of it, so it never needs to know the work's output type. The first
+//! outcome to arrive wins: a result, a failure, or a cancellation; later ones are
+//! dropped.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+
+use crate::begin::DeferredTimer;
+use crate::chunk_results::ChunkResults;
+use crate::worker::WorkId;
+use crate::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Queued,
+    Running { worker: usize, id: WorkId },
+    Resolved,
+    Taken,
+}
+
+pub(crate) struct CellState<T> {
+    pub(crate) phase: Phase,
+    pub(crate) outcome: Option<Result<T, Error>>,
+    pub(crate) waker: Option<Waker>,
+    /// Where the outcome is counted, once the work is dispatched.
+    pub(crate) sink: Option<Arc<dyn OutcomeSink>>,
+    /// The outcome was `Cancelled` (still known once the outcome is read).
+    pub(crate) cancelled: bool,
+    /// How many works the cell stands for (the items of a map chunk).
+    pub(crate) items: u64,
+    /// A blocking work that can no longer be cancelled (it has begun, or its worker has
+    /// it beyond recall); an async work can always be aborted.
+    pub(crate) committed: bool,
+    /// The work has begun on its worker (its timeout clock, if deferred, is running).
+    pub(crate) began: bool,
+    /// A blocking work's timeout, started when it begins rather than at dispatch.
+    pub(crate) deferred: Option<DeferredTimer>,
+}
+
+/// Counts the works a cell's outcome stands for, by kind: one for a single work, one per
+/// item for a map chunk (of the given number of items).
+pub(crate) type Tally<T> = fn(&Result<T, Error>, u64, &mut dyn FnMut(OutcomeKind, u64));
+
+/// The tally of a single work.
+pub(crate) fn tally_one<T>(
+    outcome: &Result<T, Error>,
+    _items: u64,
+    record: &mut dyn FnMut(OutcomeKind, u64),
+) {
+    record(OutcomeKind::of_error(outcome.as_ref().err()), 1);
+}
+
+/// The tally of a map chunk: each item counts as the work it is.
+pub(crate) fn tally_chunk<T>(
+    outcome: &Result<ChunkResults<T>, Error>,
+    items: u64,
+    record: &mut dyn FnMut(OutcomeKind, u64),
+) {
+    match outcome {
+        Ok(results) => results.each_error(|error| record(OutcomeKind::of_error(error), 1)),
+        Err(error) => record(OutcomeKind::of_error(Some(error)), items),
+    }
+}
+
+impl<T> CellState<T> {
+    /// Stores the first outcome, counts it against its worker, and returns the waker to
+    /// wake. The caller has checked that there is no outcome yet.
+    pub(crate) fn settle(&mut self, outcome: Result<T, Error>, tally: Tally<T>) -> Option<Waker> {
+        // The sink stays until the cell is dropped (normally by the reader of the future,
+        // on the thread that cloned it): dropping it here, on a worker, would bounce its
+        // reference count between threads once per work.
+        if let (Phase::Running { worker, .. }, Some(sink)) = (self.phase, &self.sink) {
+            tally(&outcome, self.items, &mut |kind, count| {
+                sink.record(worker, kind, count)
+            });
+        }
+        self.cancelled = matches!(outcome, Err(Error::Cancelled));
+        self.phase = Phase::Resolved;
+        self.outcome = Some(outcome);
+        self.waker.take()
+    }
+}
+
+/// How a dispatched work ended, for the per-worker stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutcomeKind {
+    Completed,
+    Failed,
+    Panicked,
+    Cancelled,
+    TimedOut,
+    Crashed,
+}
+
+impl OutcomeKind {
+    /// The kind of a work that ended with `error` (none: completed).
+    fn of_error(error: Option<&Error>) -> Self {
+        match error {
+            None => OutcomeKind::Completed,
+            Some(Error::Panicked { .. }) => OutcomeKind::Panicked,
+            Some(Error::Cancelled) => OutcomeKind::Cancelled,
+            Some(Error::TimedOut) => OutcomeKind::TimedOut,
+            Some(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
+            Some(_) => OutcomeKind::Failed,
+        }
+    }
+}
+
+/// Where dispatched works' outcomes are counted (the executor's stats).
+pub(crate) trait OutcomeSink: Send + Sync {
+    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64);
+}
+
+pub(crate) struct WorkCell<T> {
+    state: Mutex<CellState<T>>,
+    pub(crate) abortable: bool,
+    pub(crate) tally: Tally<T>,
+}
+
+impl<T> WorkCell<T> {
+    /// A queued work's cell, standing for `items` works counted by `tally`.
+    pub(crate) fn new(abortable: bool, items: u64, tally: Tally<T>) -> Self {
+        WorkCell {
+            state: Mutex::new(CellState {
+                phase: Phase::Queued,
+                outcome: None,
+                waker: None,
+                sink: None,
+                cancelled: false,
+                items,
+                committed: false,
+                began: false,
+                deferred: None,
+            }),
+            abortable,
+            tally,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, CellState<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Cancels the work if it is still queued; returns whether it did.
+    pub(crate) fn cancel_if_queued(&self) -> bool {
+        let mut state = self.lock();
+        if state.phase != Phase::Queued {
+            return false;
+        }
+        let waker = state.settle(Err(Error::Cancelled), self.tally);
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Stores the outcome unless one is already there; returns whether it was stored.
+    pub(crate) fn resolve(&self, outcome: Result<T, Error>) -> bool {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return false;
+        }
+        let waker = state.settle(outcome, self.tally);
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+}
+
+/// The executor's type-erased view of a work's cell.
+pub(crate) trait Tracked: Send + Sync {
+    /// Records that the work was handed to `worker` as `id`, its outcome to be counted in
+    /// `sink`; false if it is already resolved (cancelled while queued), in which case it
+    /// must not be dispatched.
+    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool;
+    /// Resolves the work with `error` unless it already has an outcome.
+    fn fail(&self, error: Error);
+    /// Whether the work already has an outcome.
+    fn is_resolved(&self) -> bool;
+    /// The work ran out of time: resolves it [`Error::TimedOut`] unless it already has an
+    /// outcome, and returns where it runs and whether it can be aborted.
+    fn expire(&self) -> Option<(usize, WorkId, bool)>;
+    /// Whether the work's timeout starts when it begins (a blocking work) rather than
+    /// when it is dispatched.
+    fn times_from_begin(&self) -> bool;
+    /// Keeps `timer` until the work begins (or schedules it now if it has begun).
+    fn defer_timeout(&self, timer: DeferredTimer) -> Option<DeferredTimer>;
+    /// The work can no longer be cancelled; false if it already has an outcome.
+    fn commit(&self) -> bool;
+    /// Whether a timeout waits for the work to begin.
+    fn has_deferred_timeout(&self) -> bool;
+    /// The work begins: it can no longer be cancelled, and its deferred timeout, if any,
+    /// is handed back to be scheduled. `None` if it already has an outcome.
+    fn begin(&self) -> Option<Option<DeferredTimer>>;
+}
+
+impl<T: Send> Tracked for WorkCell<T> {
+    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool {
+        let mut state = self.lock();
+        if state.phase != Phase::Queued {
+            return false;
+        }
+        state.phase = Phase::Running { worker, id };
+        state.sink = sink;
+        true
+    }
+
+    fn fail(&self, error: Error) {
+        self.resolve(Err(error));
+    }
+
+    fn is_resolved(&self) -> bool {
+        matches!(self.lock().phase, Phase::Resolved | Phase::Taken)
+    }
+
+    fn times_from_begin(&self) -> bool {
+        !self.abortable
+    }
+
+    fn defer_timeout(&self, timer: DeferredTimer) -> Option<DeferredTimer> {
+        let mut state = self.lock();
+        if state.began {
+            return Some(timer);
+        }
+        state.deferred = Some(timer);
+        None
+    }
+
+    fn has_deferred_timeout(&self) -> bool {
+        self.lock().deferred.is_some()
+    }
+
+    fn commit(&self) -> bool {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return false;
+        }
+        state.committed = true;
+        true
+    }
+
+    fn begin(&self) -> Option<Option<DeferredTimer>> {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Resolved | Phase::Taken) {
+            return None;
+        }
+        state.committed = true;
+        state.began = true;
+        Some(state.deferred.take())
+    }
+
+    fn expire(&self) -> Option<(usize, WorkId, bool)> {
+        let mut state = self.lock();
+        let Phase::Running { worker, id } = state.phase else {
+            return None;
+        };
+        let waker = state.settle(Err(Error::TimedOut), self.tally);
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Some((worker, id, self.abortable))
+    }
+}
+
+/// Asks the executor to stop a running work (implemented by the executor's shared state).
+pub(crate) trait CancelRunning: Send + Sync {
+    fn cancel_running(&self, worker: usize, id: WorkId);
+    /// Runs `cancel` (which cancels a work if it is still queued, and says whether it
+    /// did) under the queue lock, so the pending count stays exact.
+    fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool;
+}

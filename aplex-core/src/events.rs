@@ -1,0 +1,115 @@
+//! How the executor's shared state hears from its workers and its timer: works over,
+//! a broken pool, a worker gone for good, outcomes to count, works that ran out of time,
+//! cancels to pass on. The other half of `dispatch.rs`.
+
+use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use crate::cell::{CancelRunning, OutcomeKind, OutcomeSink};
+use crate::deadlines::TimeOut;
+use crate::dispatch::{Shared, BROKEN, GONE};
+use crate::stats::OutcomeCounters;
+use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents};
+use crate::Error;
+
+impl<W: Worker> WorkerEvents for Shared<W> {
+    fn work_finished(&self, worker: usize) {
+        self.works_finished(worker, 1);
+    }
+
+    fn works_finished(&self, worker: usize, count: usize) {
+        self.workloads[worker].fetch_sub(count, Ordering::SeqCst);
+        if self.pending_len.load(Ordering::SeqCst) > 0 {
+            let mut queue = self.lock_queue();
+            self.drain(&mut queue);
+            self.flush_locked(&mut queue);
+        }
+    }
+
+    fn pool_broken(&self, reason: String) {
+        self.break_pool(reason);
+    }
+
+    fn worker_gone(&self, worker: usize) {
+        let mut queue = self.lock_queue();
+        self.workloads[worker].fetch_add(GONE, Ordering::SeqCst);
+        let all_gone = self
+            .workloads
+            .iter()
+            .all(|load| load.load(Ordering::SeqCst) >= GONE / 2);
+        if !all_gone {
+            return;
+        }
+        let left: Vec<_> = queue.pending.drain(..).collect();
+        self.pending_len.store(0, Ordering::SeqCst);
+        self.room.notify_all();
+        self.emptied.notify_all();
+        drop(queue);
+        let reason = "every worker stopped while the pool was shutting down".to_owned();
+        for pending in left {
+            pending.fail(Error::PoolBroken {
+                reason: reason.clone(),
+            });
+        }
+    }
+}
+
+impl<W: Worker> Shared<W> {
+    fn break_pool(&self, reason: String) {
+        *self
+            .broken_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
+        let failed = self.take_pending(|shared| shared.phase.store(BROKEN, Ordering::SeqCst));
+        for pending in failed {
+            pending.fail(Error::PoolBroken {
+                reason: reason.clone(),
+            });
+        }
+        self.close_workers(CloseMode::Drain);
+    }
+}
+
+/// The outcome counters of every worker, by index.
+pub(crate) struct Outcomes(pub(crate) Box<[OutcomeCounters]>);
+
+impl OutcomeSink for Outcomes {
+    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64) {
+        if let Some(counters) = self.0.get(worker) {
+            counters.record(outcome, count);
+        }
+    }
+}
+
+impl<W: Worker> TimeOut for Shared<W> {
+    fn time_out(&self, worker: usize, id: WorkId, abortable: bool) -> Option<Duration> {
+        self.workers().get(worker)?.time_out(id, abortable)
+    }
+
+    fn overdue(&self, worker: usize, id: WorkId) {
+        if let Some(worker) = self.workers().get(worker) {
+            worker.overdue(id);
+        }
+    }
+}
+
+impl<W: Worker> CancelRunning for Shared<W> {
+    fn cancel_running(&self, worker: usize, id: WorkId) {
+        if let Some(worker) = self.workers().get(worker) {
+            worker.cancel(id);
+        }
+    }
+
+    fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool {
+        let queue = self.lock_queue();
+        if !cancel() {
+            return false;
+        }
+        // The entry stays queued, resolved, and is skipped (uncounted) when it is reached.
+        self.pending_len.fetch_sub(1, Ordering::SeqCst);
+        self.room.notify_all();
+        drop(queue);
+        true
+    }
+}
