@@ -145,17 +145,15 @@ impl<T> WorkCell<T> {
     }
 
     /// Cancels the work if it is still queued; returns whether it did.
-    pub(crate) fn cancel_if_queued(&self) -> bool {
+    ///
+    /// Returns the waker to wake (`Some(None)`: cancelled, nobody to wake), for the
+    /// caller to wake once it holds no lock.
+    pub(crate) fn cancel_if_queued(&self) -> Option<Option<Waker>> {
         let mut state = self.lock();
         if state.phase != Phase::Queued {
-            return false;
+            return None;
         }
-        let waker = state.settle(Err(Error::Cancelled), self.tally);
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        true
+        Some(state.settle(Err(Error::Cancelled), self.tally))
     }
 
     /// Stores the outcome unless one is already there; returns whether it was stored.

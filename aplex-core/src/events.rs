@@ -102,14 +102,17 @@ impl<W: Worker> CancelRunning for Shared<W> {
     }
 
     fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool {
-        let queue = self.lock_queue();
+        let mut queue = self.lock_queue();
         if !cancel() {
             return false;
         }
-        // The entry stays queued, resolved, and is skipped (uncounted) when it is reached.
+        // The entry stays queued, resolved, and is skipped (uncounted) when it is reached;
+        // draining pops it if it is at the front, and an emptied queue lets a draining
+        // shutdown go on.
         self.pending_len.fetch_sub(1, Ordering::SeqCst);
         self.room.notify_all();
-        drop(queue);
+        self.drain(&mut queue);
+        self.flush_locked(&mut queue);
         true
     }
 }

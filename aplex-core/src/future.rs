@@ -142,22 +142,50 @@ impl<T> WorkFuture<T> {
     /// assert_eq!(future.result(), Err(Error::Cancelled));
     /// ```
     pub fn cancel(&self) -> bool {
-        if let Some(canceller) = &self.canceller {
-            if self.cell.lock().phase == Phase::Queued
-                && canceller.cancel_queued(&mut || self.cell.cancel_if_queued())
-            {
-                return true;
+        loop {
+            if let Some(canceller) = &self.canceller {
+                if self.cell.lock().phase == Phase::Queued {
+                    // Under the queue lock, so the pending count stays exact; the waker
+                    // is woken once that lock is released.
+                    let mut woken = None;
+                    let cancelled =
+                        canceller.cancel_queued(&mut || match self.cell.cancel_if_queued() {
+                            Some(waker) => {
+                                woken = waker;
+                                true
+                            }
+                            None => false,
+                        });
+                    if cancelled {
+                        if let Some(waker) = woken {
+                            waker.wake();
+                        }
+                        return true;
+                    }
+                }
             }
+            let state = self.cell.lock();
+            let running = match state.phase {
+                Phase::Resolved | Phase::Taken => return false,
+                // A blocking work can be cancelled until it begins (or its worker has it
+                // beyond recall); the worker then skips it.
+                Phase::Running { .. } if !self.cell.abortable && state.committed => return false,
+                Phase::Running { worker, id } => Some((worker, id)),
+                // Queued again meanwhile (a retry): cancel it in the queue.
+                Phase::Queued if self.canceller.is_some() => continue,
+                Phase::Queued => None,
+            };
+            return self.cancel_here(state, running);
         }
-        let mut state = self.cell.lock();
-        let running = match state.phase {
-            Phase::Resolved | Phase::Taken => return false,
-            // A blocking work can be cancelled until it begins (or its worker has it
-            // beyond recall); the worker then skips it.
-            Phase::Running { .. } if !self.cell.abortable && state.committed => return false,
-            Phase::Running { worker, id } => Some((worker, id)),
-            Phase::Queued => None,
-        };
+    }
+
+    /// Resolves the work `Cancelled` (its cell's lock is `state`) and, if it runs,
+    /// asks its worker to stop it.
+    fn cancel_here(
+        &self,
+        mut state: std::sync::MutexGuard<'_, crate::cell::CellState<T>>,
+        running: Option<(usize, crate::worker::WorkId)>,
+    ) -> bool {
         let waker = state.settle(Err(Error::Cancelled), self.cell.tally);
         drop(state);
         if let Some(waker) = waker {
@@ -409,7 +437,12 @@ impl<T: Send + 'static> WorkPromise<T> {
         let mut state = cell.lock();
         match state.phase {
             Phase::Running { .. } => {
+                // A fresh start: cancellable until it begins again, its timeout waiting
+                // for that (the first attempt's timer, if it started, still runs).
                 state.phase = Phase::Queued;
+                state.committed = false;
+                state.began = false;
+                state.deferred = None;
                 true
             }
             Phase::Queued => true,

@@ -99,7 +99,7 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
             fn __aplex_name() -> &'static str {
                 ::aplex::__private::type_name_of(&#name)
             }
-            fn __aplex_run(args: ::aplex::__private::ByteBuf) -> #run_type {
+            fn __aplex_run(args: ::aplex::__private::Args) -> #run_type {
                 #run_body
             }
             #[::aplex::__private::linkme::distributed_slice(::aplex::__private::WORKS)]

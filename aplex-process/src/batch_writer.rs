@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ipc_channel::ipc::IpcSender;
 use serde::Serialize;
 
-use crate::payload::{message_budget, WireSize};
+use crate::payload::{message_budget, WireSize, MAX_FDS_PER_MESSAGE};
 
 /// The most items packed into one message.
 const MAX_BATCH: usize = 4096;
@@ -80,6 +80,7 @@ impl<T: Serialize + WireSize> BatchWriter<T> {
         if direct
             && self.shared.queued.load(Ordering::Acquire) == 0
             && wire_size(&items) <= DIRECT_LIMIT
+            && items.iter().map(WireSize::fds).sum::<usize>() <= MAX_FDS_PER_MESSAGE
         {
             let _ = self.shared.lock().send(items);
             return Ok(());
@@ -154,17 +155,19 @@ impl<T: Serialize + WireSize> WriterThread<T> {
     fn send_in_messages(&self, batch: Vec<T>) -> bool {
         let budget = message_budget();
         let mut message = Vec::new();
-        let mut size = 0;
+        let (mut size, mut fds) = (0, 0);
         let channel = self.shared.lock();
         for item in batch {
-            let item_size = item.wire_size();
-            if !message.is_empty() && size + item_size > budget {
+            let (item_size, item_fds) = (item.wire_size(), item.fds());
+            let full = size + item_size > budget || fds + item_fds > MAX_FDS_PER_MESSAGE;
+            if !message.is_empty() && full {
                 if channel.send(std::mem::take(&mut message)).is_err() {
                     return false;
                 }
-                size = 0;
+                (size, fds) = (0, 0);
             }
             size += item_size;
+            fds += item_fds;
             message.push(item);
         }
         message.is_empty() || channel.send(message).is_ok()
@@ -174,4 +177,39 @@ impl<T: Serialize + WireSize> WriterThread<T> {
 /// Bytes `items` add to a message.
 fn wire_size<T: WireSize>(items: &[T]) -> usize {
     items.iter().map(WireSize::wire_size).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use ipc_channel::ipc;
+    use serde_bytes::ByteBuf;
+
+    use super::batch_writer;
+    use crate::payload::{shared_threshold, Payload};
+    use crate::wire::DownFrame;
+
+    #[test]
+    fn a_batch_with_more_shared_regions_than_one_message_holds_is_split() {
+        let (sender, receiver) = ipc::channel::<Vec<DownFrame>>().unwrap();
+        let (writer, thread) = batch_writer(sender);
+        let thread = std::thread::spawn(move || thread.run());
+        let big = ByteBuf::from(vec![5u8; shared_threshold() + 1]);
+        let frames: Vec<DownFrame> = (0..100)
+            .map(|id| DownFrame::Run {
+                id,
+                work: 0,
+                args: Payload::new(big.clone()),
+                report_begin: false,
+            })
+            .collect();
+        assert!(writer.send(frames, false).is_ok());
+        drop(writer);
+        thread.join().unwrap();
+        let mut received = 0;
+        while let Ok(message) = receiver.try_recv() {
+            assert!(message.len() <= crate::payload::MAX_FDS_PER_MESSAGE);
+            received += message.len();
+        }
+        assert_eq!(received, 100, "every frame arrived");
+    }
 }

@@ -22,13 +22,12 @@ use aplex_core::local::{
 };
 use aplex_core::{CloseMode, WorkId};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
-use serde_bytes::ByteBuf;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
 use crate::batch_writer::batch_writer;
 use crate::payload::Payload;
-use crate::registry::{registry, Trampoline};
+use crate::registry::{registry, Args, Trampoline};
 use crate::reply::{Replies, Reply};
 use crate::signals;
 use crate::stack_guard;
@@ -134,7 +133,7 @@ fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies:
             work,
             args,
             report_begin,
-        } => match job(work, args.into_bytes(), replies.reply(id), report_begin) {
+        } => match job(work, args, replies.reply(id), report_begin) {
             Some(job) => LocalMessage::Run(WorkId(id), job),
             None => return,
         },
@@ -152,7 +151,8 @@ fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies:
 /// Builds the local job for `Run`; answers at once (and gives no job) for an unknown work.
 /// A blocking job says when it begins if `report_begin`, and sends its reply from its
 /// blocking thread (no hop back to the runtime thread).
-fn job(work: u32, args: ByteBuf, reply: Reply, report_begin: bool) -> Option<LocalJob> {
+fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<LocalJob> {
+    let args = Args(args);
     let Some((_, trampoline)) = registry().get(work) else {
         reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));
         return None;
@@ -191,6 +191,7 @@ mod bad_input {
     use super::job;
     use crate::batch_writer::batch_writer;
     use crate::framed::encode_each;
+    use crate::payload::Payload;
     use crate::registry::registry;
     use crate::reply::Replies;
     use crate::wire::{UpFrame, WireError};
@@ -225,12 +226,17 @@ mod bad_input {
 
     /// Runs a `Run` frame through the child's path; returns its one reply.
     /// The outcome the one reply to a `Run` carries.
-    fn run(work: u32, args: Vec<u8>) -> Result<crate::payload::Payload, WireError> {
+    fn run(work: u32, args: Vec<u8>) -> Result<Payload, WireError> {
         let (up, replies_from_child) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let (reply_writer, writer) = batch_writer(up);
         let replies = Replies::new(reply_writer);
         let writer = std::thread::spawn(move || writer.run());
-        if let Some(job) = job(work, ByteBuf::from(args), replies.reply(1), false) {
+        if let Some(job) = job(
+            work,
+            Payload::Inline(ByteBuf::from(args)),
+            replies.reply(1),
+            false,
+        ) {
             match job {
                 LocalJob::Blocking(run) => run.run_here(),
                 LocalJob::Async(make) => {

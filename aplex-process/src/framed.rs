@@ -134,7 +134,9 @@ fn table(bytes: &[u8]) -> Option<impl Iterator<Item = usize> + '_> {
         Some(u32::from_le_bytes(word) as usize)
     };
     let count = read(bytes.len().checked_sub(4)?)?;
-    let table_start = bytes.len().checked_sub(4 + count.checked_mul(4)?)?;
+    let table_start = bytes
+        .len()
+        .checked_sub(count.checked_mul(4)?.checked_add(4)?)?;
     let mut previous = 0;
     for index in 0..count {
         let end = read(table_start + 4 * index)?;

@@ -58,8 +58,8 @@ pub use aplex_macros::work;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        run_async, run_blocking, type_name_of, AsyncTrampoline, BlockingTrampoline, Trampoline,
-        WorkEntry, WORKS,
+        run_async, run_blocking, type_name_of, Args, AsyncTrampoline, BlockingTrampoline,
+        Trampoline, WorkEntry, WORKS,
     };
     pub use linkme;
     pub use serde_bytes::ByteBuf;

@@ -23,6 +23,7 @@ use aplex_core::local::catch_blocking;
 
 use crate::framed::{decode_each, merge_failures, split_failures};
 use crate::outcomes::encode_outcomes;
+use crate::payload::Payload;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
 ///
@@ -38,7 +39,7 @@ use crate::outcomes::encode_outcomes;
 /// assert_eq!(pool.submit(double, 4).result()?, 8);
 /// # Ok::<(), aplex_core::Error>(())
 /// ```
-pub type AsyncTrampoline = fn(ByteBuf) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
+pub type AsyncTrampoline = fn(Args) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
 
 /// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
 ///
@@ -54,7 +55,12 @@ pub type AsyncTrampoline = fn(ByteBuf) -> LocalBoxFuture<'static, Result<ByteBuf
 /// assert_eq!(pool.submit(double, 4).result()?, 8);
 /// # Ok::<(), aplex_core::Error>(())
 /// ```
-pub type BlockingTrampoline = fn(ByteBuf) -> Result<ByteBuf, Error>;
+pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;
+
+/// A chunk's encoded arguments as they arrived (inline, or in shared memory, read in
+/// place rather than copied out); what a trampoline decodes.
+#[derive(Debug)]
+pub struct Args(pub(crate) Payload);
 
 /// How a registered work runs.
 ///
@@ -181,7 +187,7 @@ pub fn type_name_of<F>(_work: &F) -> &'static str {
 /// ```
 pub fn run_async<F, A, Fut>(
     name: &'static str,
-    args: ByteBuf,
+    args: Args,
     work: F,
 ) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>
 where
@@ -191,7 +197,7 @@ where
     Fut::Output: Serialize,
 {
     Box::pin(async move {
-        let (items, failed) = split_failures(decode_each::<A>(&args, name, "arguments")?);
+        let (items, failed) = split_failures(decode_each::<A>(&args.0, name, "arguments")?);
         let results = join_results(items.into_iter().map(work)).await;
         encode_outcomes(merge_failures(results, failed), name)
     })
@@ -212,13 +218,13 @@ where
 /// assert_eq!(pool.submit(double, 4).result()?, 8);
 /// # Ok::<(), aplex_core::Error>(())
 /// ```
-pub fn run_blocking<F, A, R>(name: &'static str, args: ByteBuf, work: F) -> Result<ByteBuf, Error>
+pub fn run_blocking<F, A, R>(name: &'static str, args: Args, work: F) -> Result<ByteBuf, Error>
 where
     F: Fn(A) -> R,
     A: DeserializeOwned,
     R: Serialize,
 {
-    let (items, failed) = split_failures(decode_each::<A>(&args, name, "arguments")?);
+    let (items, failed) = split_failures(decode_each::<A>(&args.0, name, "arguments")?);
     let outcomes = items
         .into_iter()
         .map(|item| catch_blocking(|| work(item)))

@@ -73,6 +73,8 @@ struct SlotState {
     retiring: Option<Retiring>,
     /// The pool is shutting down: a process that crashes is not replaced.
     no_respawn: bool,
+    /// Where to report works withdrawn at commit (the slot's index and events).
+    reporter: Option<(usize, Arc<dyn WorkerEvents>)>,
 }
 
 impl SlotState {
@@ -102,8 +104,8 @@ impl SlotState {
     }
 
     /// Commits the blocking works among `frames`, which are about to leave for the
-    /// process: from now on they cannot be cancelled. A work cancelled just before keeps
-    /// its frame here, staged, for `Slot::cancel` to withdraw.
+    /// process: from now on they cannot be cancelled. The frame of a work cancelled just
+    /// before is withdrawn: it never leaves, and the work is reported over.
     fn commit(&mut self, frames: Vec<DownFrame>) -> Vec<DownFrame> {
         if self.begins.is_empty() {
             return frames;
@@ -113,8 +115,40 @@ impl SlotState {
                 DownFrame::Run { id, .. } => self.begins.get(id).is_none_or(Begin::commit),
                 _ => true,
             });
-        self.staged.extend(withheld);
+        let withdrawn: Vec<Completer> = withheld
+            .iter()
+            .filter_map(|frame| match frame {
+                DownFrame::Run { id, .. } => {
+                    self.begins.remove(id);
+                    self.in_flight.remove(id)
+                }
+                _ => None,
+            })
+            .collect();
+        if !withdrawn.is_empty() {
+            self.report_withdrawn(withdrawn);
+        }
         leaving
+    }
+
+    /// Reports withdrawn works over from another thread: this one may hold the
+    /// executor's queue lock, which reporting a work over can take.
+    fn report_withdrawn(&self, withdrawn: Vec<Completer>) {
+        let Some((index, events)) = self.reporter.clone() else {
+            return;
+        };
+        let report = move || {
+            for completer in withdrawn {
+                settle(completer, Err(Error::Cancelled));
+                events.work_finished(index);
+            }
+        };
+        if let Err(error) = std::thread::Builder::new()
+            .name("aplex-withdrawn".into())
+            .spawn(report)
+        {
+            tracing::error!(%error, "aplex: cannot report withdrawn works over");
+        }
     }
 
     /// Whether the calling thread may send `frames` itself (see `batch_writer.rs`): they
@@ -161,11 +195,15 @@ impl Slot {
         events: Arc<dyn WorkerEvents>,
         context: Arc<PoolContext>,
     ) -> Self {
+        let reporter = Some((index, Arc::clone(&events)));
         Slot {
             index,
             events,
             context,
-            state: Mutex::new(SlotState::default()),
+            state: Mutex::new(SlotState {
+                reporter,
+                ..SlotState::default()
+            }),
             stopped: Condvar::new(),
             restarts: AtomicU64::new(0),
             recycles: AtomicU64::new(0),
@@ -309,13 +347,16 @@ impl Slot {
             };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                // Past the deadline: kill whatever process fills the slot, again and
+                // again, so one that is just being started is killed too.
                 if let Some(pid) = state.pid {
                     signals::kill(pid);
                 }
                 state = self
                     .stopped
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
+                    .wait_timeout(state, std::time::Duration::from_millis(10))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
                 continue;
             }
             state = self

@@ -83,6 +83,11 @@ pub(crate) fn spawn_worker(
         }
         poll = (poll * 2).min(Duration::from_millis(5));
     };
+    if outcome.is_err() {
+        // A child that connected but never sent its handshake holds the accept in its
+        // `recv`: only its death releases it.
+        let _ = child.kill();
+    }
     let _ = acceptor.join();
     // The deadline is strict: a handshake that arrives after it (the poll above can
     // overrun on a loaded machine) is as late as one that never came.

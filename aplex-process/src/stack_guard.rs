@@ -31,6 +31,30 @@ thread_local! {
     /// `(low, high)`: faults at addresses in this range are this thread's stack overflow.
     /// Const-initialised and without a destructor, so the handler can read it.
     static GUARD_RANGE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+
+    /// This thread's alternate signal stack, turned off and freed when the thread ends
+    /// (tokio's blocking threads come and go).
+    static ALTERNATE_STACK: std::cell::RefCell<Option<AlternateStack>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// An alternate signal stack in use by the thread that owns it.
+struct AlternateStack(Box<[u8]>);
+
+impl Drop for AlternateStack {
+    fn drop(&mut self) {
+        let off = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: turning the alternate stack off before its memory is freed; `off`
+        // is a valid `stack_t`.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::sigaltstack(&off, std::ptr::null_mut());
+        }
+    }
 }
 
 /// Installs the fault handler; once per worker process, before any work runs.
@@ -59,20 +83,19 @@ pub(crate) fn watch_this_thread() {
     };
     let page = 4096;
     GUARD_RANGE.with(|range| range.set((lowest.saturating_sub(SLACK), lowest + page)));
-    // The alternate stack lives as long as the thread: leaked on purpose (threads that
-    // run works live until their process ends).
-    let alternate: &'static mut [u8] = Box::leak(vec![0u8; ALT_STACK_SIZE].into_boxed_slice());
+    let mut alternate = AlternateStack(vec![0u8; ALT_STACK_SIZE].into_boxed_slice());
     let stack = libc::stack_t {
-        ss_sp: alternate.as_mut_ptr().cast(),
+        ss_sp: alternate.0.as_mut_ptr().cast(),
         ss_flags: 0,
-        ss_size: alternate.len(),
+        ss_size: alternate.0.len(),
     };
-    // SAFETY: `stack` describes memory that stays valid for the rest of the thread's
-    // life (leaked above) and is used by nothing else.
+    // SAFETY: `stack` describes memory owned by `alternate`, which is kept in this
+    // thread's `ALTERNATE_STACK` and turns the alternate stack off before it is freed.
     #[allow(unsafe_code)]
     unsafe {
         libc::sigaltstack(&stack, std::ptr::null_mut());
     }
+    ALTERNATE_STACK.with(|slot| *slot.borrow_mut() = Some(alternate));
 }
 
 /// The lowest address of the calling thread's stack, from its pthread attributes.

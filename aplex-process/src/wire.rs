@@ -78,6 +78,13 @@ impl WireSize for DownFrame {
             _ => FRAME_OVERHEAD,
         }
     }
+
+    fn fds(&self) -> usize {
+        match self {
+            DownFrame::Run { args, .. } => args.fds(),
+            _ => 0,
+        }
+    }
 }
 
 impl WireSize for UpFrame {
@@ -94,6 +101,16 @@ impl WireSize for UpFrame {
                 } => error.wire_size(),
                 UpFrame::Began { .. } => 0,
             }
+    }
+
+    fn fds(&self) -> usize {
+        match self {
+            UpFrame::Done {
+                outcome: Ok(payload),
+                ..
+            } => payload.fds(),
+            _ => 0,
+        }
     }
 }
 
@@ -164,10 +181,27 @@ impl From<WireError> for Error {
     }
 }
 
+/// The longest message a `WireError` carries: a frame must fit in one message (see
+/// `payload.rs`), so a longer one is cut.
+const MAX_MESSAGE: usize = 8 * 1024;
+
+/// `message`, cut to at most [`MAX_MESSAGE`] bytes (at a character boundary).
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str("... (cut)");
+    }
+    message
+}
+
 impl From<Error> for WireError {
     fn from(error: Error) -> WireError {
         match error {
-            Error::Panicked { message } => WireError::Panicked(message),
+            Error::Panicked { message } => WireError::Panicked(bounded(message)),
             Error::Cancelled => WireError::Cancelled,
             Error::Serialization {
                 work,
@@ -178,10 +212,10 @@ impl From<Error> for WireError {
                 work,
                 what: what.to_owned(),
                 direction: direction.to_owned(),
-                message,
+                message: bounded(message),
             },
             Error::UnknownWork { name } => WireError::UnknownWork(name),
-            other => WireError::Panicked(other.to_string()),
+            other => WireError::Panicked(bounded(other.to_string())),
         }
     }
 }

@@ -87,3 +87,26 @@ fn a_cancelled_future_says_so_after_its_outcome_is_read() {
     assert!(sleeping.cancelled(), "still cancelled once read");
     assert!(sleeping.done());
 }
+
+#[test]
+fn a_draining_shutdown_goes_past_a_cancelled_queued_work() {
+    common::within(Duration::from_secs(60), || {
+        let pool = ThreadAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .max_works_per_worker(1)
+            .build()
+            .unwrap();
+        let gate = Gate::new();
+        let held = {
+            let gate = gate.clone();
+            pool.submit(move |_: ()| async move { gate.pass().await }, ())
+        };
+        let queued = pool.submit(|x: u8| async move { x }, 1);
+        assert!(queued.cancel());
+        assert_eq!(pool.pending(), 0);
+        gate.open();
+        assert_eq!(held.result(), Ok(()));
+        pool.shutdown(true); // returns: nothing is left to drain
+        assert_eq!(queued.result(), Err(Error::Cancelled));
+    });
+}

@@ -245,3 +245,16 @@ fn shutdown_timeout_drains_until_the_deadline_then_kills() {
         );
     });
 }
+
+#[test]
+fn a_burst_of_many_large_arguments_goes_through() {
+    within(Duration::from_secs(60), || {
+        let pool = one_worker();
+        // More shared-memory payloads than one ipc message may carry descriptors for.
+        let items: Vec<ByteBuf> = (0..100)
+            .map(|i| ByteBuf::from(vec![i as u8; 100_000]))
+            .collect();
+        let lengths: Result<Vec<usize>, Error> = pool.map_blocking(len_of, items).collect();
+        assert_eq!(lengths, Ok(vec![100_000; 100]));
+    });
+}
