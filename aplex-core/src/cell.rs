@@ -60,7 +60,23 @@ pub(crate) fn tally_chunk<T>(
     record: &mut dyn FnMut(OutcomeKind, u64),
 ) {
     match outcome {
-        Ok(results) => results.each_error(|error| record(OutcomeKind::of_error(error), 1)),
+        Ok(results) if results.all_ok_len().is_some() => {
+            record(
+                OutcomeKind::Completed,
+                results.all_ok_len().unwrap_or(0) as u64,
+            );
+        }
+        Ok(results) => {
+            // Counted here, recorded once per kind: one update of the shared counters
+            // per chunk, not per item.
+            let mut counts = [0u64; OutcomeKind::ALL.len()];
+            results.each_error(|error| counts[OutcomeKind::of_error(error) as usize] += 1);
+            for (kind, count) in OutcomeKind::ALL.into_iter().zip(counts) {
+                if count > 0 {
+                    record(kind, count);
+                }
+            }
+        }
         Err(error) => record(OutcomeKind::of_error(Some(error)), items),
     }
 }
@@ -96,6 +112,16 @@ pub(crate) enum OutcomeKind {
 }
 
 impl OutcomeKind {
+    /// Every kind, in declaration order (so `kind as usize` indexes it).
+    pub(crate) const ALL: [OutcomeKind; 6] = [
+        OutcomeKind::Completed,
+        OutcomeKind::Failed,
+        OutcomeKind::Panicked,
+        OutcomeKind::Cancelled,
+        OutcomeKind::TimedOut,
+        OutcomeKind::Crashed,
+    ];
+
     /// The kind of a work that ended with `error` (none: completed).
     fn of_error(error: Option<&Error>) -> Self {
         match error {

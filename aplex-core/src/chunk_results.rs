@@ -35,6 +35,14 @@ enum Results<T> {
 }
 
 impl<T> ChunkResults<T> {
+    /// How many items there are if every one succeeded (held as plain outputs).
+    pub(crate) fn all_ok_len(&self) -> Option<usize> {
+        match &self.0 {
+            Results::Outputs(outputs) => Some(outputs.len()),
+            Results::Results(_) => None,
+        }
+    }
+
     /// Calls `each` once per item with its error (`None` for an item that succeeded).
     pub(crate) fn each_error(&self, mut each: impl FnMut(Option<&Error>)) {
         match &self.0 {

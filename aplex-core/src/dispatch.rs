@@ -382,7 +382,11 @@ impl<W: Worker> Shared<W> {
         self.workloads[worker].fetch_add(1, Ordering::SeqCst);
         queue.staged[worker] = true;
         let timeout = options.timeout.or(self.default_timeout);
-        let stopper: Option<Weak<dyn TimeOut>> = self.this.get().map(|this| this.clone() as _);
+        // Only for a timed work: cloning the weak reference is an atomic write to the
+        // pool's shared state, which every dispatching thread would contend for.
+        let stopper: Option<Weak<dyn TimeOut>> = timeout
+            .and_then(|_| self.this.get())
+            .map(|this| this.clone() as _);
         if let (Some(timeout), Some(stopper)) = (timeout, &stopper) {
             if tracked.times_from_begin() {
                 // Before the job leaves: it may begin at once on its worker.

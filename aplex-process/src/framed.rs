@@ -1,10 +1,13 @@
 //! A chunk of values on the wire, each item encoded on its own, so one item that cannot
 //! be encoded or decoded fails only itself, never its whole chunk.
 //!
-//! Layout: the items' postcard encodings one after another, then the end offset of each
-//! (`u32`, little-endian), then the number of items (`u32`). One buffer per chunk, as
-//! before; the table costs four bytes an item, and decoding checks it before trusting it,
-//! so a malformed buffer is an error, never a panic.
+//! Layout: up to [`PREFIX_ROOM`] unused bytes, then a postcard `Vec` of the items (its
+//! length, then the items one after another), then the end of each item (`u32`,
+//! little-endian), the number of items and where the `Vec` starts (`u32` each). So the
+//! usual case decodes the whole `Vec` in one go, as a plain postcard buffer, and only a
+//! chunk with an item that does not decode falls back to decoding item by item with the
+//! table. The table costs four bytes an item; decoding checks it before trusting it, so a
+//! malformed buffer is an error, never a panic.
 
 use postcard::ser_flavors::Flavor;
 use serde::de::DeserializeOwned;
@@ -14,6 +17,9 @@ use serde_bytes::ByteBuf;
 use aplex_core::{ChunkResults, Error};
 
 use crate::probe::custom_message;
+
+/// The items of a chunk that failed before they could run: their positions and errors.
+pub(crate) type Failures = Vec<(usize, Error)>;
 
 /// Appends to a `Vec` (a postcard output that does not own its buffer).
 struct Append<'a>(&'a mut Vec<u8>);
@@ -44,10 +50,14 @@ pub(crate) fn encode_each<T: Serialize>(
     work: &str,
     what: &'static str,
 ) -> (ByteBuf, Vec<(usize, Error)>) {
-    let mut bytes = Vec::new();
-    let mut ends = Vec::new();
+    let items = items.into_iter();
+    let expected = items.size_hint().0;
+    // Room for the length, small items and the table: most chunks need no reallocation.
+    let mut bytes = Vec::with_capacity(PREFIX_ROOM + expected * 12 + 24);
+    bytes.resize(PREFIX_ROOM, 0);
+    let mut ends = Vec::with_capacity(expected);
     let mut failed = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, item) in items.enumerate() {
         let start = bytes.len();
         match postcard::serialize_with_flavor(&item, Append(&mut bytes)) {
             Ok(()) => ends.push(bytes.len() as u32),
@@ -58,45 +68,136 @@ pub(crate) fn encode_each<T: Serialize>(
             }
         }
     }
+    // The `Vec`'s length goes right before its items.
+    let mut length = [0u8; PREFIX_ROOM];
+    let length = postcard::to_slice(&(ends.len() as u64), &mut length)
+        .expect("a u64 fits in PREFIX_ROOM bytes");
+    let vec_start = PREFIX_ROOM - length.len();
+    bytes[vec_start..PREFIX_ROOM].copy_from_slice(length);
     for end in &ends {
         bytes.extend_from_slice(&end.to_le_bytes());
     }
     bytes.extend_from_slice(&(ends.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&(vec_start as u32).to_le_bytes());
     (ByteBuf::from(bytes), failed)
 }
 
-/// Decodes every item of a buffer made by [`encode_each`]: one result per item. Fails as
-/// a whole only when the buffer's table is malformed.
+/// Room at the start of a buffer for the `Vec`'s length (the most a varint takes).
+const PREFIX_ROOM: usize = 10;
+
+/// Where things are in a buffer made by [`encode_each`], checked.
+struct Layout {
+    /// The number of items.
+    count: usize,
+    /// Where the `Vec` (its length, then its items) starts.
+    vec_start: usize,
+    /// Where the table of item ends starts (just after the last item).
+    table_start: usize,
+}
+
+impl Layout {
+    fn of(bytes: &[u8]) -> Option<Layout> {
+        let count = read_u32(bytes, bytes.len().checked_sub(8)?)?;
+        let vec_start = read_u32(bytes, bytes.len() - 4)?;
+        let table_start = bytes
+            .len()
+            .checked_sub(count.checked_mul(4)?.checked_add(8)?)?;
+        (vec_start <= PREFIX_ROOM && PREFIX_ROOM <= table_start).then_some(Layout {
+            count,
+            vec_start,
+            table_start,
+        })
+    }
+
+    /// The end of item `index`, checked to lie between `start` and the table.
+    fn end(&self, bytes: &[u8], index: usize, start: usize) -> Option<usize> {
+        let end = read_u32(bytes, self.table_start + 4 * index)?;
+        (start <= end && end <= self.table_start).then_some(end)
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
+    let word: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_le_bytes(word) as usize)
+}
+
+/// Decodes every item of a buffer made by [`encode_each`] at once — the usual case, as
+/// fast as a plain postcard `Vec` — or, if some item does not decode, `None`.
+pub(crate) fn decode_all<T: DeserializeOwned>(
+    bytes: &[u8],
+    work: &str,
+    what: &'static str,
+) -> Result<Option<Vec<T>>, Error> {
+    let layout = Layout::of(bytes).ok_or_else(|| malformed(work, what))?;
+    let items_end = match layout.count {
+        0 => PREFIX_ROOM,
+        count => layout
+            .end(bytes, count - 1, PREFIX_ROOM)
+            .ok_or_else(|| malformed(work, what))?,
+    };
+    Ok(
+        postcard::from_bytes::<Vec<T>>(&bytes[layout.vec_start..items_end])
+            .ok()
+            .filter(|items| items.len() == layout.count),
+    )
+}
+
+/// Decodes every item of a buffer made by [`encode_each`] one by one, handing each
+/// item's position and result to `each`; returns how many there were. Fails as a whole
+/// only when the buffer's table is malformed.
+pub(crate) fn decode_each_with<T: DeserializeOwned>(
+    bytes: &[u8],
+    work: &str,
+    what: &'static str,
+    mut each: impl FnMut(usize, Result<T, Error>),
+) -> Result<usize, Error> {
+    let layout = Layout::of(bytes).ok_or_else(|| malformed(work, what))?;
+    let mut start = PREFIX_ROOM;
+    for index in 0..layout.count {
+        let end = layout
+            .end(bytes, index, start)
+            .ok_or_else(|| malformed(work, what))?;
+        let item = postcard::from_bytes(&bytes[start..end])
+            .map_err(|error| decoding_error(work, what, error.to_string()));
+        each(index, item);
+        start = end;
+    }
+    Ok(layout.count)
+}
+
+fn malformed(work: &str, what: &'static str) -> Error {
+    decoding_error(work, what, "the chunk's item table is malformed".into())
+}
+
+/// Decodes every item of a buffer made by [`encode_each`]: one result per item.
+#[cfg(test)]
 pub(crate) fn decode_each<T: DeserializeOwned>(
     bytes: &[u8],
     work: &str,
     what: &'static str,
 ) -> Result<Vec<Result<T, Error>>, Error> {
-    let ends = table(bytes)
-        .ok_or_else(|| decoding_error(work, what, "the chunk's item table is malformed".into()))?;
-    let mut start = 0;
-    Ok(ends
-        .map(|end| {
-            let item = &bytes[start..end];
-            start = end;
-            postcard::from_bytes(item)
-                .map_err(|error| decoding_error(work, what, error.to_string()))
-        })
-        .collect())
+    let mut items = Vec::new();
+    decode_each_with(bytes, work, what, |_, item| items.push(item))?;
+    Ok(items)
 }
 
-/// Splits decoded items into the values to run and the positions and errors of those
-/// that could not be decoded.
-pub(crate) fn split_failures<A>(items: Vec<Result<A, Error>>) -> (Vec<A>, Vec<(usize, Error)>) {
-    let mut values = Vec::with_capacity(items.len());
-    let mut failed = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        match item {
-            Ok(value) => values.push(value),
-            Err(error) => failed.push((index, error)),
-        }
+/// Decodes the items of a buffer made by [`encode_each`] into the values to run and the
+/// positions and errors of those that could not be decoded.
+pub(crate) fn decode_split<A: DeserializeOwned>(
+    bytes: &[u8],
+    work: &str,
+    what: &'static str,
+) -> Result<(Vec<A>, Failures), Error> {
+    if let Some(values) = decode_all(bytes, work, what)? {
+        return Ok((values, Vec::new()));
     }
-    (values, failed)
+    let mut values = Vec::new();
+    let mut failed = Vec::new();
+    decode_each_with(bytes, work, what, |index, item| match item {
+        Ok(value) => values.push(value),
+        Err(error) => failed.push((index, error)),
+    })?;
+    Ok((values, failed))
 }
 
 /// Puts the items that failed before they could run back in their places among the
@@ -125,27 +226,6 @@ pub(crate) fn merge_failures<T>(
     }
     merged.extend(failed.map(|(_, error)| Err(error)));
     merged.into()
-}
-
-/// The end offsets of the items, checked to be in order and within the items' bytes.
-fn table(bytes: &[u8]) -> Option<impl Iterator<Item = usize> + '_> {
-    let read = |at: usize| -> Option<usize> {
-        let word: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
-        Some(u32::from_le_bytes(word) as usize)
-    };
-    let count = read(bytes.len().checked_sub(4)?)?;
-    let table_start = bytes
-        .len()
-        .checked_sub(count.checked_mul(4)?.checked_add(4)?)?;
-    let mut previous = 0;
-    for index in 0..count {
-        let end = read(table_start + 4 * index)?;
-        if end < previous || end > table_start {
-            return None;
-        }
-        previous = end;
-    }
-    Some((0..count).filter_map(move |index| read(table_start + 4 * index)))
 }
 
 fn encoding_error(work: &str, what: &'static str, message: String) -> Error {
@@ -253,8 +333,8 @@ mod tests {
             let _ = decode_each::<u64>(&bytes[..cut], "w", "arguments");
         }
         let mut lying = bytes.to_vec();
-        let last = lying.len() - 4;
-        lying[last..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let count_at = lying.len() - 8;
+        lying[count_at..count_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode_each::<u64>(&lying, "w", "arguments").is_err());
         assert_eq!(
             decode_each::<u64>(&bytes, "w", "arguments").unwrap(),

@@ -1,5 +1,6 @@
-//! A chunk's outcomes on the wire: one `Result<Output, WireError>` per item, in order,
-//! each encoded on its own (`framed.rs`).
+//! A chunk's outcomes on the wire: one per item, in order, each encoded on its own
+//! (`framed.rs`), then one byte saying how: [`ALL_OK`] (every item is its output) or
+//! [`MIXED`] (every item is a `Result<Output, WireError>`).
 //!
 //! An output that cannot be encoded becomes that item's serialisation error in the child,
 //! and one that cannot be decoded becomes that item's error in the parent: neither fails
@@ -8,10 +9,10 @@
 
 use aplex_core::{ChunkResults, Error};
 use serde::de::DeserializeOwned;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::framed::{decode_each, encode_each};
+use crate::framed::{decode_all, decode_each_with, encode_each};
 use crate::wire::WireError;
 
 /// A chunk's outcomes as the parent decodes them.
@@ -23,13 +24,16 @@ pub(crate) enum Outcomes<T> {
     Mixed(Vec<Result<T, Error>>),
 }
 
-/// Serializes as `Result::<&T, WireError>::Ok(value)` without making one.
-struct OkRef<'a, T>(&'a T);
+/// The last byte of a chunk's outcomes when every item is its output.
+const ALL_OK: u8 = 0;
+/// The last byte of a chunk's outcomes when every item is a `Result`.
+const MIXED: u8 = 1;
 
-impl<T: Serialize> Serialize for OkRef<'_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_newtype_variant("Result", 0, "Ok", self.0)
-    }
+/// Appends the mode byte to encoded outcomes.
+fn with_mode(bytes: ByteBuf, mode: u8) -> ByteBuf {
+    let mut bytes = bytes.into_vec();
+    bytes.push(mode);
+    ByteBuf::from(bytes)
 }
 
 /// Encodes the outcomes of a chunk run by work `name`.
@@ -39,9 +43,9 @@ pub(crate) fn encode_outcomes<T: Serialize>(
 ) -> Result<ByteBuf, Error> {
     let outcomes: Vec<Result<T, WireError>> = match outcomes.into_all_ok() {
         Ok(outputs) => {
-            let (bytes, failed) = encode_each(outputs.iter().map(OkRef), name, "output");
+            let (bytes, failed) = encode_each(outputs.iter(), name, "output");
             if failed.is_empty() {
-                return Ok(bytes);
+                return Ok(with_mode(bytes, ALL_OK));
             }
             outputs.into_iter().map(Ok).collect()
         }
@@ -52,7 +56,7 @@ pub(crate) fn encode_outcomes<T: Serialize>(
     };
     let (bytes, failed) = encode_each(outcomes.iter(), name, "output");
     if failed.is_empty() {
-        return Ok(bytes);
+        return Ok(with_mode(bytes, MIXED));
     }
     // The outputs that could not be encoded become their items' errors (which always
     // encode).
@@ -60,24 +64,59 @@ pub(crate) fn encode_outcomes<T: Serialize>(
     for (index, error) in failed {
         outcomes[index] = Err(WireError::from(error));
     }
-    Ok(encode_each(outcomes.iter(), name, "output").0)
+    Ok(with_mode(
+        encode_each(outcomes.iter(), name, "output").0,
+        MIXED,
+    ))
 }
 
 impl<T: DeserializeOwned> Outcomes<T> {
     /// Decodes the outcomes of a chunk run by work `name`.
     pub(crate) fn decode(bytes: &[u8], name: &str) -> Result<Self, Error> {
-        let decoded = decode_each::<Result<T, WireError>>(bytes, name, "output")?;
-        if decoded.iter().all(|item| matches!(item, Ok(Ok(_)))) {
-            return Ok(Outcomes::AllOk(
-                decoded.into_iter().flatten().flatten().collect(),
+        let Some((&mode, items)) = bytes.split_last() else {
+            return Err(Error::Serialization {
+                work: name.to_owned(),
+                what: "output",
+                direction: "decode",
+                message: "the chunk's outcomes are empty".into(),
+            });
+        };
+        if mode == ALL_OK {
+            if let Some(outputs) = decode_all::<T>(items, name, "output")? {
+                return Ok(Outcomes::AllOk(outputs));
+            }
+            // Straight into the outputs while every item decodes (nearly always); into one
+            // result per item from the first that does not.
+            let mut outputs: Vec<T> = Vec::new();
+            let mut mixed: Option<Vec<Result<T, Error>>> = None;
+            decode_each_with::<T>(items, name, "output", |_, item| match (&mut mixed, item) {
+                (None, Ok(output)) => outputs.push(output),
+                (None, Err(error)) => {
+                    let mut results: Vec<Result<T, Error>> =
+                        std::mem::take(&mut outputs).into_iter().map(Ok).collect();
+                    results.push(Err(error));
+                    mixed = Some(results);
+                }
+                (Some(results), item) => results.push(item),
+            })?;
+            return Ok(match mixed {
+                None => Outcomes::AllOk(outputs),
+                Some(results) => Outcomes::Mixed(results),
+            });
+        }
+        if let Some(results) = decode_all::<Result<T, WireError>>(items, name, "output")? {
+            return Ok(Outcomes::Mixed(
+                results
+                    .into_iter()
+                    .map(|outcome| outcome.map_err(Error::from))
+                    .collect(),
             ));
         }
-        Ok(Outcomes::Mixed(
-            decoded
-                .into_iter()
-                .map(|item| item.and_then(|outcome| outcome.map_err(Error::from)))
-                .collect(),
-        ))
+        let mut results = Vec::new();
+        decode_each_with::<Result<T, WireError>>(items, name, "output", |_, item| {
+            results.push(item.and_then(|outcome| outcome.map_err(Error::from)));
+        })?;
+        Ok(Outcomes::Mixed(results))
     }
 }
 

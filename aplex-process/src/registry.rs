@@ -21,7 +21,7 @@ use serde_bytes::ByteBuf;
 use aplex_core::join::join_results;
 use aplex_core::local::catch_blocking;
 
-use crate::framed::{decode_each, merge_failures, split_failures};
+use crate::framed::{decode_split, merge_failures};
 use crate::outcomes::encode_outcomes;
 use crate::payload::Payload;
 
@@ -197,7 +197,7 @@ where
     Fut::Output: Serialize,
 {
     Box::pin(async move {
-        let (items, failed) = split_failures(decode_each::<A>(&args.0, name, "arguments")?);
+        let (items, failed) = decode_split::<A>(&args.0, name, "arguments")?;
         let results = join_results(items.into_iter().map(work)).await;
         encode_outcomes(merge_failures(results, failed), name)
     })
@@ -224,7 +224,7 @@ where
     A: DeserializeOwned,
     R: Serialize,
 {
-    let (items, failed) = split_failures(decode_each::<A>(&args.0, name, "arguments")?);
+    let (items, failed) = decode_split::<A>(&args.0, name, "arguments")?;
     let outcomes = items
         .into_iter()
         .map(|item| catch_blocking(|| work(item)))

@@ -104,16 +104,16 @@ fn an_input_that_panics_strands_none_of_the_works_it_handed_over() {
                 panic!("the input broke");
             }
         });
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.map(
-                move |x: u64| {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    async move { x }
-                },
-                input,
-            )
-            .count()
-        }));
+        let mut map = pool.map(
+            move |x: u64| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { x }
+            },
+            input,
+        );
+        // The map outlives the panic (the caller keeps it): nothing cancels its works.
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.by_ref().count()));
         assert!(caught.is_err(), "the input's panic reaches the caller");
         wait_until("the three works handed over have run", || {
             ran.load(Ordering::SeqCst) == 3
@@ -121,6 +121,7 @@ fn an_input_that_panics_strands_none_of_the_works_it_handed_over() {
         wait_until("the workers are idle", || {
             pool.workloads().iter().sum::<usize>() == 0
         });
+        drop(map);
     });
 }
 

@@ -149,14 +149,19 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             flush,
             staged: false,
         };
-        let mut last = Instant::now();
-        let mut first = true;
+        let mut pulled = 0usize;
         while !*input_done && in_order.len() + as_completed.len() < *window {
+            // Only the pull is timed, not the submit (which may wait for a lock): every
+            // pull while the input is slow, the first few of a burst, and every 16th.
+            let timed = *slow_input > 0 || pulled < 4 || pulled % 16 == 0 || deadline.is_some();
+            let before = timed.then(Instant::now);
             let Some(chunk) = input.next_chunk(*chunksize) else {
                 *input_done = true;
                 break;
             };
-            let now = Instant::now();
+            let now = before.map(|before| (before, Instant::now()));
+            let first = pulled == 0;
+            pulled += 1;
             let labeled = Labeled {
                 items: chunk.len(),
                 future: submit(chunk, options.clone()),
@@ -167,22 +172,22 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             } else {
                 as_completed.push(labeled);
             }
-            if now.duration_since(last) >= SLOW_PULL {
-                *slow_input = FAST_AGAIN_AFTER;
-            } else {
-                *slow_input = slow_input.saturating_sub(1);
+            if let Some((before, after)) = now {
+                if after.duration_since(before) >= SLOW_PULL {
+                    *slow_input = FAST_AGAIN_AFTER;
+                } else {
+                    *slow_input = slow_input.saturating_sub(1);
+                }
+                if deadline.is_some_and(|deadline| after >= deadline) {
+                    return Err(Error::TimedOut);
+                }
             }
             if first || *slow_input > 0 {
                 burst.now();
             }
-            first = false;
-            if deadline.is_some_and(|deadline| now >= deadline) {
-                return Err(Error::TimedOut);
-            }
             if *slow_input > 0 && has_ready_chunk(in_order, as_completed) {
                 break;
             }
-            last = now;
         }
         Ok(())
     }
