@@ -75,7 +75,7 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// Results of a work mapped over an input; made by a pool's `map`.
 ///
 /// Configure it with the builder methods, then iterate it (blocking), or turn it into a
-/// [`Stream`] with [`into_stream`](Self::into_stream). Results come in input order unless
+/// [`Stream`](futures::Stream) with [`into_stream`](Self::into_stream). Results come in input order unless
 /// [`unordered`](Self::unordered) is set. Each item is a `Result`: the first `Err` ends
 /// the map and cancels the rest.
 ///
@@ -400,7 +400,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self
     }
 
-    /// Turns the map into an async [`Stream`] of results, for any runtime.
+    /// Turns the map into an async [`Stream`](futures::Stream) of results, for any runtime.
     ///
     /// # Examples
     ///
