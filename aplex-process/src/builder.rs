@@ -7,10 +7,10 @@ use aplex_balance::{LoadBalancer, RoundRobin};
 use aplex_core::{Error, Executor, PoolOptions};
 
 use crate::bootstrap;
+use crate::context::PoolContext;
 use crate::crash_limit::{CrashLimit, CrashWindow};
 use crate::pool::ProcessAsyncPoolExecutor;
 use crate::runtime_config::RuntimeConfig;
-use crate::slot::PoolContext;
 use crate::worker::ProcessWorker;
 
 /// The default bound on a worker process's start-up (spawn and handshake).

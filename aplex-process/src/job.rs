@@ -2,15 +2,26 @@
 //! of arguments encoded as one buffer, and a completer that decodes the reply into the
 //! typed future.
 
-use aplex_core::{ChunkResults, Error, Executor, WorkOptions, WorkPromise};
+use aplex_core::{Begin, ChunkResults, Error, Executor, WorkOptions, WorkPromise};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::framed::{encode_each, merge_failures};
 use crate::outcomes::Outcomes;
 use crate::payload::Payload;
-use crate::slot::{Completer, ProcessJob};
 use crate::worker::ProcessWorker;
+
+/// Turns the reply to one `Run` into its future's outcome.
+pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
+
+/// What a process worker is handed for one work or map chunk.
+pub(crate) struct ProcessJob {
+    pub(crate) work: u32,
+    pub(crate) args: Payload,
+    pub(crate) complete: Completer,
+    /// For a blocking work: says when it is beyond recall, and when it begins.
+    pub(crate) begin: Option<Begin>,
+}
 
 /// Encodes a chunk of arguments (one item for a submit) as one buffer, each item on its
 /// own (`framed.rs`): the payload of the items that could be encoded, and the positions

@@ -28,6 +28,7 @@ mod batch_writer;
 mod bootstrap;
 mod builder;
 mod child;
+mod context;
 mod crash_limit;
 mod framed;
 mod job;

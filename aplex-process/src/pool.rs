@@ -13,9 +13,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::builder::ProcessPoolBuilder;
+use crate::job::ProcessJob;
 use crate::job::{chunk_job, encode_chunk, single_job, Retry};
 use crate::registry::lookup;
-use crate::slot::ProcessJob;
 use crate::worker::ProcessWorker;
 
 /// A pool of worker processes, each driving its own tokio runtime, running registered

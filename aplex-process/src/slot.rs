@@ -12,38 +12,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::batch_writer::BatchWriter;
-use crate::crash_limit::CrashWindow;
+use crate::context::PoolContext;
+use crate::job::{Completer, ProcessJob};
 use crate::payload::Payload;
-use crate::runtime_config::RuntimeConfig;
 use crate::signals;
 use crate::wire::{DownFrame, UpFrame};
 use aplex_core::{Begin, CloseMode, Error, WorkerEvents};
-
-/// Turns the reply to one `Run` into its future's outcome.
-pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
-
-/// What a process worker is handed for one work or map chunk.
-pub(crate) struct ProcessJob {
-    pub(crate) work: u32,
-    pub(crate) args: Payload,
-    pub(crate) complete: Completer,
-    /// For a blocking work: says when it is beyond recall, and when it begins.
-    pub(crate) begin: Option<Begin>,
-}
-
-/// Settings and state shared by every slot of one pool.
-#[derive(Debug)]
-pub(crate) struct PoolContext {
-    pub(crate) runtime: RuntimeConfig,
-    pub(crate) start_timeout: std::time::Duration,
-    pub(crate) crashes: CrashWindow,
-    /// Kill the process running a blocking work that runs out of time.
-    pub(crate) kill_on_timeout: bool,
-    /// Replace a process after it has been handed this many works.
-    pub(crate) max_works_per_child: Option<usize>,
-    /// The registered work each new process runs before it takes works.
-    pub(crate) initializer: Option<(u32, &'static str)>,
-}
 
 /// Why the current process is on its way out, to be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
 
-use crate::slot::{PoolContext, ProcessJob, Slot};
+use crate::context::PoolContext;
+use crate::job::ProcessJob;
+use crate::slot::Slot;
 use crate::supervisor::supervise;
 
 /// How long a timed-out async work in a pool built with `kill_on_timeout` may take to
