@@ -1,0 +1,204 @@
+//! Shutting an [`Executor`] down, in numbered steps:
+//!
+//! 1. `shutdown(wait)` stops intake (later submits fail with [`Error::ShutDown`]).
+//! 2. Queued works keep being dispatched as workers free up; once the queue is empty,
+//!    every worker is told to close after its in-flight works ([`CloseMode::Drain`]).
+//! 3. With `wait`, the caller blocks until the queue has emptied and every worker has
+//!    stopped.
+//! 4. `shutdown_now` instead cancels every queued work, tells workers to abort their
+//!    running async works ([`CloseMode::Abort`]) and joins them; `terminate` does the
+//!    same with a deadline, for `Drop`.
+//!
+//! `shutdown_until` drains like `shutdown(true)` until a deadline, then terminates.
+
+use std::sync::PoisonError;
+use std::time::Instant;
+
+use super::Executor;
+use crate::dispatch::Shared;
+use crate::worker::{CloseMode, Worker};
+use crate::Error;
+
+impl<W: Worker> Executor<W> {
+    /// Stops intake; queued and running works still finish. With `wait`, blocks until
+    /// they have and every worker has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// executor.shutdown(true);
+    /// assert!(executor.is_shut_down());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn shutdown(&self, wait: bool) {
+        tracing::info!(wait, "aplex pool shutting down");
+        let shared = &self.shared;
+        let mut queue = shared.lock_queue();
+        shared.stop_intake();
+        shared.room.notify_all();
+        if queue.pending.is_empty() {
+            shared.close_workers(CloseMode::Drain);
+        }
+        if !wait {
+            return;
+        }
+        while !queue.pending.is_empty() {
+            queue = shared
+                .emptied
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(queue);
+        shared.close_workers(CloseMode::Drain);
+        self.join_workers(None);
+    }
+
+    /// Like [`shutdown(true)`](Self::shutdown), but only until `deadline`: queued and
+    /// running works finish if they can by then; at the deadline what is left is
+    /// cancelled as by [`terminate`](Self::terminate). Returns whether every worker
+    /// stopped in time.
+    pub fn shutdown_until(&self, deadline: Instant) -> bool {
+        tracing::info!("aplex pool shutting down, draining until a deadline");
+        let shared = &self.shared;
+        let mut queue = shared.lock_queue();
+        shared.stop_intake();
+        shared.room.notify_all();
+        while !queue.pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                drop(queue);
+                return self.terminate(deadline);
+            }
+            queue = shared
+                .emptied
+                .wait_timeout(queue, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(queue);
+        shared.close_workers(CloseMode::Drain);
+        if self.join_workers(Some(deadline)) {
+            return true;
+        }
+        self.terminate(deadline)
+    }
+
+    /// Stops intake, cancels every queued work, aborts running async works and waits for
+    /// every worker to stop (running blocking works are waited for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// executor.shutdown_now();
+    /// assert!(executor.is_shut_down());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn shutdown_now(&self) {
+        self.cancel_everything();
+        self.join_workers(None);
+    }
+
+    /// Like [`shutdown_now`](Self::shutdown_now), but stops waiting at `deadline`;
+    /// returns whether every worker stopped in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Instant;
+    /// # use aplex_core::*;
+    /// # /// A worker that runs each job at once on the submitting thread.
+    /// # struct Inline(WorkerSeat);
+    /// # impl Worker for Inline {
+    /// #     type Job = Box<dyn FnOnce() + Send>;
+    /// #     fn info(&self) -> WorkerInfo {
+    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
+    /// #     }
+    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
+    /// #         job();
+    /// #         self.0.events.work_finished(self.0.index);
+    /// #         Ok(())
+    /// #     }
+    /// #     fn cancel(&self, _id: WorkId) {}
+    /// #     fn close(&self, _mode: CloseMode) {}
+    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
+    /// # }
+    /// # struct First;
+    /// # impl LoadBalancer for First {
+    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
+    /// # }
+    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
+    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// assert!(executor.terminate(Instant::now()));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn terminate(&self, deadline: Instant) -> bool {
+        self.cancel_everything();
+        self.join_workers(Some(deadline))
+    }
+
+    fn cancel_everything(&self) {
+        tracing::info!("aplex pool shutting down, cancelling what is left");
+        let shared = &self.shared;
+        for pending in shared.take_pending(Shared::stop_intake) {
+            pending.fail(Error::Cancelled);
+        }
+        shared.close_workers(CloseMode::Abort);
+    }
+
+    fn join_workers(&self, deadline: Option<Instant>) -> bool {
+        let mut all = true;
+        for worker in self.shared.workers() {
+            all &= worker.join(deadline);
+        }
+        self.shared.deadlines.stop();
+        all
+    }
+}
