@@ -31,7 +31,6 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use crate::error::panic_message;
-use crate::wait::allow_blocking_on_this_thread;
 use crate::worker::{CloseMode, WorkId};
 use crate::Error;
 
@@ -358,11 +357,8 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
             guard.handle = Handle::Blocking;
             let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
-                let ran = tokio::task::spawn_blocking(move || {
-                    allow_blocking_on_this_thread();
-                    run()
-                })
-                .await;
+                // A blocking thread drives no scheduler: blocking waits are allowed there.
+                let ran = tokio::task::spawn_blocking(run).await;
                 // A `run` that panicked (the backends' runs catch their works' panics)
                 // drops `finish`: the work's promise resolves `Cancelled`.
                 if let Ok(output) = ran {

@@ -60,6 +60,23 @@ impl Retry {
         })
     }
 
+    /// If `outcome` says the work's worker crashed and `retry` has retries left, dispatches
+    /// the work again (its job rebuilt by `rebuild`) and gives `None`; otherwise gives the
+    /// promise back, to be completed with `outcome`.
+    fn unless_retried<T: Send + 'static>(
+        retry: Option<Retry>,
+        outcome: &Result<Payload, Error>,
+        promise: WorkPromise<T>,
+        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry>) -> ProcessJob,
+    ) -> Option<WorkPromise<T>> {
+        match retry {
+            Some(retry) if matches!(outcome, Err(Error::WorkerCrashed { .. })) => {
+                retry.again(promise, rebuild).err()
+            }
+            _ => Some(promise),
+        }
+    }
+
     /// Dispatches the work again, its job rebuilt by `rebuild` from the arguments and
     /// the next retry; gives the promise back if the pool no longer runs.
     fn again<T: Send + 'static>(
@@ -81,11 +98,6 @@ impl Retry {
     }
 }
 
-/// Whether `outcome` says the work's worker crashed.
-fn crashed(outcome: &Result<Payload, Error>) -> bool {
-    matches!(outcome, Err(Error::WorkerCrashed { .. }))
-}
-
 /// A job for one submitted work, whose arguments `encode_chunk` made from one item.
 pub(crate) fn single_job<T>(
     work: u32,
@@ -100,17 +112,10 @@ where
 {
     let begin = blocking.then(|| promise.begin_handle());
     let complete: Completer = Box::new(move |outcome| {
-        let promise = match retry {
-            Some(retry) if crashed(&outcome) => {
-                let rebuild = move |args, promise, next| {
-                    single_job(work, name, args, promise, next, blocking)
-                };
-                match retry.again(promise, rebuild) {
-                    Ok(()) => return,
-                    Err(promise) => promise,
-                }
-            }
-            _ => promise,
+        let rebuild =
+            move |args, promise, next| single_job(work, name, args, promise, next, blocking);
+        let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
+            return;
         };
         let result = outcome.and_then(|bytes| {
             decoding(name, || {
@@ -149,18 +154,21 @@ where
 {
     let begin = blocking.then(|| promise.begin_handle());
     let complete: Completer = Box::new(move |outcome| {
-        let promise = match retry {
-            Some(retry) if crashed(&outcome) => {
-                let failed = failed.clone();
-                let rebuild = move |args, promise, next| {
-                    chunk_job(work, name, args, expected, promise, next, blocking, failed)
-                };
-                match retry.again(promise, rebuild) {
-                    Ok(()) => return,
-                    Err(promise) => promise,
-                }
-            }
-            _ => promise,
+        let failed_again = failed.clone();
+        let rebuild = move |args, promise, next| {
+            chunk_job(
+                work,
+                name,
+                args,
+                expected,
+                promise,
+                next,
+                blocking,
+                failed_again,
+            )
+        };
+        let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
+            return;
         };
         let result = outcome.and_then(|bytes| {
             decoding(name, || {

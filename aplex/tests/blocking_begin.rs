@@ -4,11 +4,14 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aplex::{Error, ProcessAsyncPoolExecutor, RuntimeConfig, ThreadAsyncPoolExecutor, WorkOptions};
+use aplex::{
+    Error, ProcessAsyncPoolExecutor, RuntimeConfig, ThreadAsyncPoolExecutor, WorkFuture,
+    WorkOptions,
+};
 use common::{within, BlockingGate};
 
 /// A thread pool of one worker whose runtime has a single blocking thread, so a second
@@ -27,18 +30,30 @@ fn one_blocking_thread() -> ThreadAsyncPoolExecutor {
         .unwrap()
 }
 
+/// Submits a blocking work that holds the pool's one blocking thread until the returned
+/// gate opens; returns once that work has begun.
+fn hold_the_blocking_thread(pool: &ThreadAsyncPoolExecutor) -> (BlockingGate, WorkFuture<()>) {
+    let gate = BlockingGate::new();
+    let begun = Arc::new(AtomicBool::new(false));
+    let holder = {
+        let (gate, begun) = (gate.clone(), Arc::clone(&begun));
+        pool.submit_blocking(
+            move |()| {
+                begun.store(true, Ordering::SeqCst);
+                gate.pass()
+            },
+            (),
+        )
+    };
+    common::wait_until("the holder has begun", || begun.load(Ordering::SeqCst));
+    (gate, holder)
+}
+
 #[test]
 fn a_blocking_work_waiting_for_a_thread_can_be_cancelled_and_never_runs() {
     within(Duration::from_secs(60), || {
         let pool = one_blocking_thread();
-        let gate = BlockingGate::new();
-        let holder = {
-            let gate = gate.clone();
-            pool.submit_blocking(move |()| gate.pass(), ())
-        };
-        common::wait_until("the first work holds the blocking thread", || {
-            holder.running()
-        });
+        let (gate, holder) = hold_the_blocking_thread(&pool);
         let ran = Arc::new(AtomicUsize::new(0));
         let waiting = {
             let ran = Arc::clone(&ran);
@@ -62,14 +77,7 @@ fn a_blocking_work_waiting_for_a_thread_can_be_cancelled_and_never_runs() {
 fn a_blocking_works_timeout_starts_when_it_begins() {
     within(Duration::from_secs(60), || {
         let pool = one_blocking_thread();
-        let gate = BlockingGate::new();
-        let holder = {
-            let gate = gate.clone();
-            pool.submit_blocking(move |()| gate.pass(), ())
-        };
-        common::wait_until("the first work holds the blocking thread", || {
-            holder.running()
-        });
+        let (gate, holder) = hold_the_blocking_thread(&pool);
         let options = WorkOptions::new().timeout(Duration::from_millis(100));
         let waiting = pool.submit_blocking_with(|x: u8| x, 9, options);
         // Longer than its timeout passes while it waits for the thread (the scenario).
@@ -92,12 +100,7 @@ fn a_blocking_works_timeout_starts_when_it_begins() {
 fn dropping_a_thread_pool_resolves_a_stuck_blocking_works_future() {
     within(Duration::from_secs(60), || {
         let pool = one_blocking_thread();
-        let gate = BlockingGate::new();
-        let stuck = {
-            let gate = gate.clone();
-            pool.submit_blocking(move |()| gate.pass(), ())
-        };
-        common::wait_until("the work runs", || stuck.running());
+        let (gate, stuck) = hold_the_blocking_thread(&pool);
         drop(pool); // the grace period passes; the work is stuck
         assert_eq!(stuck.result(), Err(Error::Cancelled));
         gate.open(); // let the thread end

@@ -43,15 +43,9 @@ fn abort_now(_: ()) -> u8 {
     std::process::abort()
 }
 
-#[allow(unconditional_recursion)] // running out of stack is the point
-fn recurse(depth: u64) -> u64 {
-    let frame = std::hint::black_box([depth; 32]);
-    recurse(depth + 1).wrapping_add(frame[0])
-}
-
 #[aplex::work]
 fn overflow(_: ()) -> u64 {
-    recurse(0)
+    common::recurse(0)
 }
 
 #[aplex::work]

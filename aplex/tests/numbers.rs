@@ -21,27 +21,29 @@ async fn fragile_process(x: u64) -> u64 {
     fragile(x).await
 }
 
+/// The one worker's `(completed, panicked)` after a map of 0..4 in one chunk, whose
+/// item 2 panics.
+fn counts_after_one_chunk(results: Vec<Result<u64, Error>>, stats: aplex::PoolStats) -> (u64, u64) {
+    assert!(matches!(results.last(), Some(Err(Error::Panicked { .. }))));
+    let worker = &stats.workers[0];
+    (worker.completed, worker.panicked)
+}
+
 #[test]
 fn a_chunk_counts_each_item_as_the_work_it_is() {
-    let pool = ThreadAsyncPoolExecutor::builder()
+    let threads = ThreadAsyncPoolExecutor::builder()
         .pool_size(1)
         .build()
         .unwrap();
-    let results: Vec<_> = pool.map(fragile, 0..4).chunksize(4).collect();
-    assert!(matches!(results.last(), Some(Err(Error::Panicked { .. }))));
-    let stats = pool.stats();
-    let worker = &stats.workers[0];
-    assert_eq!((worker.completed, worker.panicked), (3, 1), "{worker:?}");
+    let results = threads.map(fragile, 0..4).chunksize(4).collect();
+    assert_eq!(counts_after_one_chunk(results, threads.stats()), (3, 1));
 
     let processes = ProcessAsyncPoolExecutor::builder()
         .pool_size(1)
         .build()
         .unwrap();
-    let results: Vec<_> = processes.map(fragile_process, 0..4).chunksize(4).collect();
-    assert!(matches!(results.last(), Some(Err(Error::Panicked { .. }))));
-    let stats = processes.stats();
-    let worker = &stats.workers[0];
-    assert_eq!((worker.completed, worker.panicked), (3, 1), "{worker:?}");
+    let results = processes.map(fragile_process, 0..4).chunksize(4).collect();
+    assert_eq!(counts_after_one_chunk(results, processes.stats()), (3, 1));
 }
 
 #[test]

@@ -218,21 +218,14 @@ fn a_work_that_always_crashes_trips_the_crash_limit_and_nothing_hangs() {
     }
 }
 
-/// Recurses until the stack runs out.
-#[allow(unconditional_recursion)] // running out of stack is the point
-fn recurse(depth: u64) -> u64 {
-    let frame = std::hint::black_box([depth; 32]);
-    recurse(depth + 1).wrapping_add(frame[0])
-}
-
 #[aplex::work]
 fn overflow_blocking(_: ()) -> u64 {
-    recurse(0)
+    common::recurse(0)
 }
 
 #[aplex::work]
 async fn overflow_async(_: ()) -> u64 {
-    recurse(0)
+    common::recurse(0)
 }
 
 #[test]

@@ -63,12 +63,28 @@ fn writer_waits_on_a_socket() -> bool {
     })
 }
 
-fn one_worker() -> ProcessAsyncPoolExecutor {
-    ProcessAsyncPoolExecutor::builder()
-        .pool_size(1)
-        .shutdown_grace(Duration::from_millis(200))
-        .build()
-        .unwrap()
+/// A pool of one worker, and that worker's pid.
+fn one_worker() -> (ProcessAsyncPoolExecutor, u32) {
+    with_victim(
+        ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .shutdown_grace(Duration::from_millis(200)),
+    )
+}
+
+/// A pool of one worker that kills workers it cannot stop at a timeout, and its pid.
+fn one_killing_worker() -> (ProcessAsyncPoolExecutor, u32) {
+    with_victim(
+        ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .kill_on_timeout(true),
+    )
+}
+
+fn with_victim(builder: aplex::ProcessPoolBuilder) -> (ProcessAsyncPoolExecutor, u32) {
+    let pool = builder.build().unwrap();
+    let victim = pool.worker_pids()[0].unwrap();
+    (pool, victim)
 }
 
 /// Waits until slot 0 holds a live process other than `old`; returns its pid.
@@ -87,8 +103,7 @@ fn replaced(pool: &ProcessAsyncPoolExecutor, old: u32) -> u32 {
 #[test]
 fn a_worker_killed_while_a_big_frame_is_written_to_it_is_replaced() {
     within(Duration::from_secs(60), || {
-        let pool = one_worker();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_worker();
         let sleeper = pool.submit(nap, 3_600_000);
         wait_until("the sleeper runs", || pool.workloads()[0] == 1);
         // The worker stops reading; the big frame fills its socket and the writer waits.
@@ -113,20 +128,14 @@ fn a_worker_killed_while_a_big_frame_is_written_to_it_is_replaced() {
             !zombie_children().contains(&victim),
             "the dead worker was reaped"
         );
-        let started = Instant::now();
-        drop(pool);
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "Drop is bounded"
-        );
+        drop(pool); // bounded: `within` fails the test if it hangs
     });
 }
 
 #[test]
 fn a_stopped_worker_with_a_big_frame_half_written_is_killed_by_drop() {
     within(Duration::from_secs(60), || {
-        let pool = one_worker();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_worker();
         let sleeper = pool.submit(nap, 3_600_000);
         wait_until("the sleeper runs", || pool.workloads()[0] == 1);
         send_signal(victim, libc::SIGSTOP);
@@ -144,8 +153,7 @@ fn a_stopped_worker_with_a_big_frame_half_written_is_killed_by_drop() {
 #[test]
 fn submit_never_blocks_on_a_stopped_worker() {
     within(Duration::from_secs(60), || {
-        let pool = one_worker();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_worker();
         send_signal(victim, libc::SIGSTOP);
         // Nothing is in flight, so this would be sent directly by the caller.
         let big = pool.submit_blocking(len_of, ByteBuf::from(vec![1u8; BIG]));
@@ -162,12 +170,7 @@ fn submit_never_blocks_on_a_stopped_worker() {
 #[test]
 fn kill_on_timeout_frees_a_worker_whose_async_work_never_yields() {
     within(Duration::from_secs(60), || {
-        let pool = ProcessAsyncPoolExecutor::builder()
-            .pool_size(1)
-            .kill_on_timeout(true)
-            .build()
-            .unwrap();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_killing_worker();
         let spinning = pool.submit_with(
             busy_loop,
             3_600_000,
@@ -188,12 +191,7 @@ fn kill_on_timeout_frees_a_worker_whose_async_work_never_yields() {
 #[test]
 fn kill_on_timeout_frees_a_stopped_worker() {
     within(Duration::from_secs(60), || {
-        let pool = ProcessAsyncPoolExecutor::builder()
-            .pool_size(1)
-            .kill_on_timeout(true)
-            .build()
-            .unwrap();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_killing_worker();
         let sleeper = pool.submit(nap, 3_600_000);
         wait_until("the sleeper runs", || pool.workloads()[0] == 1);
         send_signal(victim, libc::SIGSTOP);
@@ -215,8 +213,7 @@ fn kill_on_timeout_frees_a_stopped_worker() {
 #[test]
 fn shutdown_now_kills_a_worker_stuck_in_a_blocking_work() {
     within(Duration::from_secs(60), || {
-        let pool = one_worker();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_worker();
         let stuck_work = pool.submit_blocking(stuck, ());
         wait_until("the stuck work runs", || pool.workloads()[0] == 1);
         pool.shutdown_now();
@@ -231,8 +228,7 @@ fn shutdown_now_kills_a_worker_stuck_in_a_blocking_work() {
 #[test]
 fn shutdown_timeout_drains_until_the_deadline_then_kills() {
     within(Duration::from_secs(60), || {
-        let pool = one_worker();
-        let victim = pool.worker_pids()[0].unwrap();
+        let (pool, victim) = one_worker();
         let quick = pool.submit(nap, 10);
         let stuck_work = pool.submit_blocking(stuck, ());
         wait_until("both run", || pool.workloads()[0] == 2);
@@ -249,7 +245,7 @@ fn shutdown_timeout_drains_until_the_deadline_then_kills() {
 #[test]
 fn a_burst_of_many_large_arguments_goes_through() {
     within(Duration::from_secs(60), || {
-        let pool = one_worker();
+        let (pool, _) = one_worker();
         // More shared-memory payloads than one ipc message may carry descriptors for.
         let items: Vec<ByteBuf> = (0..100)
             .map(|i| ByteBuf::from(vec![i as u8; 100_000]))

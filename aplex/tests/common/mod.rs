@@ -225,3 +225,10 @@ pub fn open_fd_targets() -> Vec<String> {
     targets.sort();
     targets
 }
+
+/// Recurses until the stack runs out (a work's stack overflow).
+#[allow(unconditional_recursion)] // running out of stack is the point
+pub fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 32]);
+    recurse(depth + 1).wrapping_add(frame[0])
+}
