@@ -32,6 +32,12 @@ fn helper_parent_entry_point() {
     if std::env::var(ROLE).as_deref() != Ok("parent") {
         return;
     }
+    // A parent that does not handle SIGINT: its default action, whatever the shell that
+    // started the tests left (a background job inherits SIGINT ignored).
+    // SAFETY: SIG_DFL installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
     let pool = ProcessAsyncPoolExecutor::builder()
         .pool_size(2)
         .build()
