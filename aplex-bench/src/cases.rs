@@ -299,7 +299,7 @@ fn process_sleepers(size: &Size) {
 
 fn cpu_bound(size: &Size) {
     let pool = process_pool(300);
-    pool.submit_blocking(burn, 1).result().unwrap();
+    pool.submit(aplex::blocking(burn), 1).result().unwrap();
     let rounds = calibrate_burn(size.burn_seconds);
     let sequential = seconds(|| {
         for _ in 0..8 {
@@ -308,7 +308,7 @@ fn cpu_bound(size: &Size) {
     });
     let parallel = seconds(|| {
         let done = pool
-            .map_blocking(burn, std::iter::repeat_n(rounds, 8))
+            .map(aplex::blocking(burn), std::iter::repeat_n(rounds, 8))
             .count();
         assert_eq!(done, 8);
     });
@@ -325,14 +325,14 @@ fn bytes_echo(size: &Size) {
     let pool = process_pool(300);
     let (raw, _) = EchoChild::start();
     let payload = ByteBuf::from(vec![7u8; 1024 * 1024]);
-    pool.submit_blocking(echo_bytes, payload.clone())
+    pool.submit(aplex::blocking(echo_bytes), payload.clone())
         .result()
         .unwrap();
     raw.round_trip(EchoMessage::Bytes(payload.clone()));
     let ours = rate(size.echoes, || {
         for _ in 0..size.echoes {
             let echoed = pool
-                .submit_blocking(echo_bytes, payload.clone())
+                .submit(aplex::blocking(echo_bytes), payload.clone())
                 .result()
                 .unwrap();
             assert_eq!(echoed.len(), payload.len());

@@ -42,7 +42,7 @@ impl DeferredTimer {
 /// ```
 /// use aplex_core::WorkFuture;
 ///
-/// let (promise, future) = WorkFuture::<u8>::pair(false);
+/// let (promise, future) = aplex_core::backend::future_pair::<u8>(false);
 /// let begin = promise.begin_handle();
 /// assert!(future.cancel(), "not begun: still cancellable");
 /// assert!(!begin.begin(), "cancelled: the worker skips it");
@@ -97,7 +97,7 @@ impl<T: Send + 'static> WorkPromise<T> {
     /// # Examples
     ///
     /// ```
-    /// let (promise, _future) = aplex_core::WorkFuture::<u8>::pair(false);
+    /// let (promise, _future) = aplex_core::backend::future_pair::<u8>(false);
     /// assert!(promise.begin_handle().begin());
     /// ```
     pub fn begin_handle(&self) -> Begin {

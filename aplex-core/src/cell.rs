@@ -8,8 +8,8 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
+use crate::backend::chunk_results::ChunkResults;
 use crate::begin::DeferredTimer;
-use crate::chunk_results::ChunkResults;
 use crate::worker::WorkId;
 use crate::Error;
 

@@ -25,11 +25,12 @@ use crate::balancer::{LoadBalancer, WorkerView};
 use crate::begin::DeferredTimer;
 use crate::cell::{OutcomeSink, Tracked};
 use crate::deadlines::{Deadlines, TimeOut};
+use crate::error::panic_message;
 use crate::events::Outcomes;
 use crate::stats::OutcomeCounters;
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerInfo};
-use crate::{panic_message, Error};
+use crate::Error;
 
 /// The pool accepts works.
 pub(crate) const RUNNING: u8 = 0;
@@ -56,7 +57,7 @@ pub(crate) fn shown_workload(raw: usize) -> usize {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::Admission;
+/// use aplex_core::backend::Admission;
 ///
 /// // `submit` waits for room in a bounded queue; `try_submit` fails fast.
 /// assert_ne!(Admission::Wait, Admission::FailFast);

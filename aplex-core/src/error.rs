@@ -1,10 +1,13 @@
-//! The one error type of aplex: everything a work, a future, a map or a pool can fail with.
+//! `Error`: everything a submitted work, its future or a map can fail with (building a pool
+//! fails with [`BuildError`](crate::BuildError) instead).
 //!
 //! Every variant is something a caller can match on and act upon, and every message says
 //! what to do about it. The type is `Clone` so one failure (a crashed worker, a broken
 //! pool) can be handed to every future it ends.
 
 use std::fmt;
+
+use crate::work::WorkKind;
 
 /// Everything that can go wrong between submitting a work and reading its result.
 ///
@@ -84,7 +87,17 @@ pub enum Error {
         name: String,
     },
 
-    /// A pool or map setting is out of range.
+    /// The work is registered as the other kind: an `async fn` submitted inside
+    /// `aplex::blocking`, or a plain `fn` submitted without it.
+    #[error("work `{name}` is registered as {registered}; {}", kind_hint(*.registered, .name))]
+    WrongKind {
+        /// The work's name.
+        name: String,
+        /// The kind it is registered as.
+        registered: WorkKind,
+    },
+
+    /// A map or work setting is out of range.
     #[error("invalid setting `{setting}`: {message}")]
     InvalidConfig {
         /// The builder method or option at fault.
@@ -100,21 +113,21 @@ pub enum Error {
         capacity: usize,
     },
 
-    /// A worker could not be started (its runtime factory failed or its thread/process
-    /// could not be spawned).
-    #[error("worker {worker} failed to start: {reason}")]
-    WorkerStart {
-        /// Index of the worker slot.
-        worker: usize,
-        /// What went wrong.
-        reason: String,
-    },
-
     /// A blocking wait (`result()`, a blocking map iterator) was called on a thread that
     /// drives a tokio runtime's scheduler (or a pool's worker thread), where it would
     /// stall every task of that runtime and could deadlock.
     #[error("a blocking wait was called on a thread that drives an async runtime's tasks, which could deadlock; `.await` the future (or use map(..).into_stream()), or wait inside tokio::task::spawn_blocking or block_in_place")]
     BlockingInRuntime,
+}
+
+fn kind_hint(registered: WorkKind, name: &str) -> String {
+    let short = name.rsplit("::").next().unwrap_or(name);
+    match registered {
+        WorkKind::Async => format!("submit it as is: `pool.submit({short}, args)`"),
+        WorkKind::Blocking => {
+            format!("submit it as `pool.submit(aplex::blocking({short}), args)`")
+        }
+    }
 }
 
 impl Error {
@@ -179,7 +192,7 @@ impl fmt::Display for WorkerExit {
 ///
 /// ```
 /// let payload = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
-/// assert_eq!(aplex_core::panic_message(&*payload), "boom 7");
+/// assert_eq!(aplex_core::backend::panic_message(&*payload), "boom 7");
 /// ```
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&'static str>() {

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::backend::chunk_results::ChunkResults;
 use crate::cell::{tally_chunk, tally_one, Phase, Tally, WorkCell};
 use crate::cell::{CancelRunning, Tracked};
-use crate::chunk_results::ChunkResults;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::Error;
 
@@ -30,7 +30,7 @@ use crate::Error;
 /// ```
 /// use aplex_core::WorkFuture;
 ///
-/// let (promise, future) = WorkFuture::<u32>::pair(true);
+/// let (promise, future) = aplex_core::backend::future_pair::<u32>(true);
 /// assert!(!future.done());
 /// promise.complete(Ok(7));
 /// assert!(future.done());
@@ -48,20 +48,9 @@ pub struct WorkFuture<T> {
 }
 
 impl<T: Send + 'static> WorkFuture<T> {
-    /// Creates a connected promise and future, for backends and tests; `abortable` says
-    /// whether the work can be stopped while it runs (async works can, blocking ones
-    /// cannot).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use aplex_core::WorkFuture;
-    ///
-    /// let (promise, future) = WorkFuture::pair(false);
-    /// promise.complete(Ok(String::from("made by a worker")));
-    /// assert_eq!(future.result().unwrap(), "made by a worker");
-    /// ```
-    pub fn pair(abortable: bool) -> (WorkPromise<T>, WorkFuture<T>) {
+    /// A connected promise and future (`backend::future_pair`); `abortable` says
+    /// whether the work can be stopped while it runs.
+    pub(crate) fn pair(abortable: bool) -> (WorkPromise<T>, WorkFuture<T>) {
         Self::pair_with(abortable, 1, tally_one)
     }
 
@@ -90,8 +79,13 @@ impl<T: Send + 'static> WorkFuture<T> {
     /// assert_eq!(refused.result(), Err(Error::ShutDown));
     /// ```
     pub fn failed(error: Error) -> WorkFuture<T> {
+        Self::resolved(Err(error))
+    }
+
+    /// A future that is already resolved with `outcome`.
+    pub(crate) fn resolved(outcome: Result<T, Error>) -> WorkFuture<T> {
         let (promise, future) = WorkFuture::pair(false);
-        promise.complete(Err(error));
+        promise.complete(outcome);
         future
     }
 
@@ -101,19 +95,12 @@ impl<T: Send + 'static> WorkFuture<T> {
 }
 
 impl<U: Send + 'static> WorkFuture<ChunkResults<U>> {
-    /// Like [`pair`](Self::pair), for a work that is a map chunk of `items` items: its
-    /// outcome is counted in the pool's stats once per item, as the work each item is.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use aplex_core::{ChunkResults, WorkFuture};
-    ///
-    /// let (promise, future) = WorkFuture::<ChunkResults<u8>>::chunk_pair(true, 2);
-    /// promise.complete(Ok(ChunkResults::all_ok(vec![1, 2])));
-    /// assert_eq!(future.result().map(|chunk| chunk.len()), Ok(2));
-    /// ```
-    pub fn chunk_pair(abortable: bool, items: usize) -> (WorkPromise<ChunkResults<U>>, Self) {
+    /// Like `pair`, for a work that is a map chunk of `items` items: its outcome is
+    /// counted in the pool's stats once per item, as the work each item is.
+    pub(crate) fn chunk_pair(
+        abortable: bool,
+        items: usize,
+    ) -> (WorkPromise<ChunkResults<U>>, Self) {
         Self::pair_with(abortable, items as u64, tally_chunk::<U>)
     }
 }
@@ -136,7 +123,7 @@ impl<T> WorkFuture<T> {
     /// ```
     /// use aplex_core::{Error, WorkFuture};
     ///
-    /// let (_promise, future) = WorkFuture::<u32>::pair(true);
+    /// let (_promise, future) = aplex_core::backend::future_pair::<u32>(true);
     /// assert!(future.cancel());
     /// assert!(future.cancelled());
     /// assert_eq!(future.result(), Err(Error::Cancelled));
@@ -204,7 +191,7 @@ impl<T> WorkFuture<T> {
     /// ```
     /// use aplex_core::WorkFuture;
     ///
-    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
     /// assert!(!future.done());
     /// promise.complete(Ok(1));
     /// assert!(future.done());
@@ -222,7 +209,7 @@ impl<T> WorkFuture<T> {
     /// ```
     /// use aplex_core::WorkFuture;
     ///
-    /// let (_promise, future) = WorkFuture::<u8>::pair(true);
+    /// let (_promise, future) = aplex_core::backend::future_pair::<u8>(true);
     /// assert!(!future.cancelled());
     /// future.cancel();
     /// assert!(future.cancelled());
@@ -239,7 +226,7 @@ impl<T> WorkFuture<T> {
     /// ```
     /// use aplex_core::WorkFuture;
     ///
-    /// let (_promise, queued) = WorkFuture::<u8>::pair(true);
+    /// let (_promise, queued) = aplex_core::backend::future_pair::<u8>(true);
     /// assert!(!queued.running(), "not handed to a worker yet");
     /// ```
     pub fn running(&self) -> bool {
@@ -255,7 +242,7 @@ impl<T> WorkFuture<T> {
     /// use std::time::Duration;
     /// use aplex_core::WorkFuture;
     ///
-    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
     /// assert_eq!(future.wait_timeout(Duration::from_millis(1)), Ok(false));
     /// promise.complete(Ok(3));
     /// assert_eq!(future.wait_timeout(Duration::from_millis(1)), Ok(true));
@@ -278,7 +265,7 @@ impl<T> WorkFuture<T> {
     /// ```
     /// use aplex_core::WorkFuture;
     ///
-    /// let (promise, future) = WorkFuture::<&str>::pair(true);
+    /// let (promise, future) = aplex_core::backend::future_pair::<&str>(true);
     /// std::thread::spawn(move || promise.complete(Ok("done")));
     /// assert_eq!(future.result(), Ok("done"));
     /// ```
@@ -302,7 +289,7 @@ impl<T> WorkFuture<T> {
     /// use std::time::Duration;
     /// use aplex_core::{Error, WorkFuture};
     ///
-    /// let (_promise, future) = WorkFuture::<u8>::pair(true);
+    /// let (_promise, future) = aplex_core::backend::future_pair::<u8>(true);
     /// assert_eq!(future.result_timeout(Duration::from_millis(5)), Err(Error::TimedOut));
     /// ```
     ///
@@ -379,7 +366,7 @@ impl<T> fmt::Debug for WorkFuture<T> {
 /// ```
 /// use aplex_core::{Error, WorkFuture};
 ///
-/// let (promise, future) = WorkFuture::<u8>::pair(true);
+/// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
 /// drop(promise); // lost on the way
 /// assert_eq!(future.result(), Err(Error::Cancelled));
 /// ```
@@ -396,7 +383,7 @@ impl<T> WorkPromise<T> {
     /// ```
     /// use aplex_core::WorkFuture;
     ///
-    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
     /// future.cancel();
     /// assert!(!promise.complete(Ok(1)), "the cancellation came first");
     /// ```
@@ -415,7 +402,7 @@ impl<T> WorkPromise<T> {
     /// ```
     /// use aplex_core::WorkFuture;
     ///
-    /// let (promise, future) = WorkFuture::<u8>::pair(true);
+    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
     /// assert!(!promise.is_resolved());
     /// future.cancel();
     /// assert!(promise.is_resolved(), "cancelled before it started: do not run it");

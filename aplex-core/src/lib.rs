@@ -1,55 +1,58 @@
 //! The core of aplex: the types every pool shares and the backend-independent executor.
 //!
-//! - [`WorkFuture`]: the handle to a submitted work, awaitable on any runtime and
-//!   waitable from blocking code; [`WorkPromise`] is the side a worker fills in.
-//! - [`Worker`]: what a backend (threads, processes) implements for one worker.
-//! - [`LoadBalancer`] and [`WorkerView`]: how a worker is chosen for each work.
-//! - [`Executor`]: dispatch through the balancer, per-worker workloads capped at
-//!   `max_works_per_worker`, the FIFO pending queue, cancel and shutdown.
-//! - [`Map`]: a work over an input, lazily, as an iterator or a stream.
-//! - [`local`]: the loop that runs works on one worker's tokio runtime.
-//! - [`Error`]: the one error type.
+//! What users touch is here at the root:
+//!
+//! - [`Work`]: what a worker runs — an async function, or a plain one marked
+//!   [`blocking`];
+//! - [`Pool`]: the API every pool has (`submit`, `submit_with`, `try_submit`, `map`,
+//!   shutdown, stats), which each backend's pool dereferences to;
+//! - [`WorkFuture`]: a submitted work's handle, awaitable on any runtime and waitable
+//!   from blocking code; [`Map`] and [`MapStream`]: a work over an input;
+//! - [`LoadBalancer`] and [`WorkerView`]: how a worker is chosen for each work;
+//! - [`Error`] (a work's outcome), [`BuildError`] (a pool that could not be built),
+//!   [`Refused`] (a submission handed back).
+//!
+//! What only a backend needs — the [`Worker`](backend::Worker) trait, the executor, the
+//! worker-side loop — is in [`backend`]; helpers for tests and examples are in
+//! `testing` (feature `test-util`).
 //!
 //! Users normally reach all of this through the `aplex` crate.
 #![forbid(unsafe_code)]
 
+pub mod backend;
 mod balancer;
 mod begin;
+mod build_error;
 mod cell;
-pub mod chunk;
-pub mod chunk_results;
 mod deadlines;
 mod dispatch;
 mod error;
 mod events;
 mod executor;
 mod future;
-pub mod join;
-pub mod local;
 mod map;
 mod options;
+mod pool;
 #[cfg(feature = "progress")]
 mod progress;
 mod retry;
 mod stats;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod wait;
+mod work;
 mod work_options;
 mod worker;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
-pub use begin::Begin;
-pub use chunk::Chunk;
-pub use chunk_results::ChunkResults;
-pub use dispatch::Admission;
-pub use error::{panic_message, Error, Refused, WorkerExit};
-pub use executor::Executor;
-pub use future::{WorkFuture, WorkPromise};
-pub use map::{ChunkFuture, FlushChunks, Map, MapStream, SubmitChunk};
-pub use options::{PoolOptions, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
+pub use build_error::BuildError;
+pub use error::{Error, Refused, WorkerExit};
+pub use future::WorkFuture;
+pub use map::{Map, MapStream};
+pub use options::{DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
+pub use pool::Pool;
 pub use stats::{PoolStats, WorkerStats};
-pub use wait::{
-    allow_blocking_on_this_thread, block_until, ensure_blocking_allowed,
-    refuse_blocking_on_this_thread, RefusalGuard,
-};
+pub use wait::allow_blocking_on_this_thread;
+pub use work::{blocking, Blocking, Work, WorkBody, WorkKind};
 pub use work_options::WorkOptions;
-pub use worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerInfo, WorkerSeat};
+pub use worker::WorkerInfo;

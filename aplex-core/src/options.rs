@@ -5,7 +5,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::balancer::LoadBalancer;
-use crate::Error;
+use crate::BuildError;
 
 /// The default for `max_works_per_worker`, as in Python aplex.
 ///
@@ -30,7 +30,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// # Examples
 ///
 /// ```
-/// use aplex_core::PoolOptions;
+/// use aplex_core::backend::PoolOptions;
 ///
 /// let options = PoolOptions { pool_size: Some(0), ..PoolOptions::default() };
 /// assert!(options.validate().is_err());
@@ -85,7 +85,7 @@ impl PoolOptions {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::PoolOptions;
+    /// use aplex_core::backend::PoolOptions;
     ///
     /// let options = PoolOptions { pool_size: Some(3), ..PoolOptions::default() };
     /// assert_eq!(options.resolved_pool_size(), 3);
@@ -101,37 +101,37 @@ impl PoolOptions {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::{Error, PoolOptions};
+    /// use aplex_core::backend::PoolOptions;
     ///
     /// let zero_cap = PoolOptions { max_works_per_worker: 0, ..PoolOptions::default() };
-    /// assert!(matches!(zero_cap.validate(), Err(Error::InvalidConfig { setting: "max_works_per_worker", .. })));
+    /// assert_eq!(zero_cap.validate().unwrap_err().setting(), Some("max_works_per_worker"));
     /// assert!(PoolOptions::default().validate().is_ok());
     /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] naming the first setting out of range.
-    pub fn validate(&self) -> Result<(), Error> {
+    /// A [`BuildError`] naming the first setting out of range.
+    pub fn validate(&self) -> Result<(), BuildError> {
         if self.pool_size == Some(0) {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "pool_size",
                 "a pool needs at least 1 worker",
             ));
         }
         if self.max_works_per_worker == 0 {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "max_works_per_worker",
                 "each worker must be allowed at least 1 work at a time",
             ));
         }
         if self.work_timeout.is_some_and(|timeout| timeout.is_zero()) {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "work_timeout",
                 "a work timeout must be longer than zero (or unset for none)",
             ));
         }
         if self.max_pending == Some(0) {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "max_pending",
                 "the pending queue bound must be at least 1 (or unset for unbounded)",
             ));

@@ -13,7 +13,7 @@ use std::time::Instant;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::WorkId;
+/// use aplex_core::backend::WorkId;
 ///
 /// assert_eq!(WorkId(7).to_string(), "work#7");
 /// ```
@@ -51,7 +51,7 @@ pub struct WorkerInfo {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::CloseMode;
+/// use aplex_core::backend::CloseMode;
 ///
 /// assert_ne!(CloseMode::Drain, CloseMode::Abort);
 /// ```
@@ -72,36 +72,15 @@ pub enum CloseMode {
 /// # Examples
 ///
 /// ```
-/// # use std::time::Instant;
-/// # use aplex_core::*;
-/// # /// A worker that runs each job at once on the submitting thread.
-/// # struct Inline(WorkerSeat);
-/// # impl Worker for Inline {
-/// #     type Job = Box<dyn FnOnce() + Send>;
-/// #     fn info(&self) -> WorkerInfo {
-/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-/// #     }
-/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-/// #         job();
-/// #         self.0.events.work_finished(self.0.index);
-/// #         Ok(())
-/// #     }
-/// #     fn cancel(&self, _id: WorkId) {}
-/// #     fn close(&self, _mode: CloseMode) {}
-/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-/// # }
-/// # struct First;
-/// # impl LoadBalancer for First {
-/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-/// # }
-/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-/// let (promise, mut future) = WorkFuture::pair(false);
-/// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
-///     Box::new(move || { promise.complete(Ok(6 * 7)); })
-/// })?;
+/// # use aplex_core::backend::Admission;
+/// # use aplex_core::testing::InlineJob;
+/// # use aplex_core::WorkOptions;
+/// let executor = aplex_core::testing::inline_executor(2);
+/// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
+///     Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
+/// }).unwrap_or_else(|(_, future)| future);
 /// assert_eq!(future.result()?, 42);
-/// # Ok::<(), Error>(())
+/// # Ok::<(), aplex_core::Error>(())
 /// ```
 pub trait Worker: Send + Sync + 'static {
     /// What the backend ships to its worker for one work (a boxed closure for threads,
@@ -158,6 +137,12 @@ pub trait Worker: Send + Sync + 'static {
         let _ = id;
     }
 
+    /// Adds what only the backend knows to the worker's stats (a process worker: its
+    /// pid, restarts and recycles). The default adds nothing.
+    fn annotate_stats(&self, stats: &mut crate::WorkerStats) {
+        let _ = stats;
+    }
+
     /// Asks the worker to stop, as `mode` says. Idempotent.
     fn close(&self, mode: CloseMode);
 
@@ -171,37 +156,16 @@ pub trait Worker: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// # use std::time::Instant;
-/// # use aplex_core::*;
-/// # /// A worker that runs each job at once on the submitting thread.
-/// # struct Inline(WorkerSeat);
-/// # impl Worker for Inline {
-/// #     type Job = Box<dyn FnOnce() + Send>;
-/// #     fn info(&self) -> WorkerInfo {
-/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-/// #     }
-/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-/// #         job();
-/// #         self.0.events.work_finished(self.0.index);
-/// #         Ok(())
-/// #     }
-/// #     fn cancel(&self, _id: WorkId) {}
-/// #     fn close(&self, _mode: CloseMode) {}
-/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-/// # }
-/// # struct First;
-/// # impl LoadBalancer for First {
-/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-/// # }
-/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+/// # use aplex_core::backend::Admission;
+/// # use aplex_core::testing::InlineJob;
+/// # use aplex_core::WorkOptions;
+/// let executor = aplex_core::testing::inline_executor(2);
 /// // Inline::dispatch above reports each job over with `events.work_finished(index)`.
-/// let (promise, mut future) = WorkFuture::pair(false);
-/// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
-///     Box::new(move || { promise.complete(Ok(6 * 7)); })
-/// })?;
+/// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
+///     Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
+/// }).unwrap_or_else(|(_, future)| future);
 /// assert_eq!(executor.workloads(), [0, 0]);
-/// # Ok::<(), Error>(())
+/// # Ok::<(), aplex_core::Error>(())
 /// ```
 pub trait WorkerEvents: Send + Sync + 'static {
     /// Work dispatched to `worker` is over: completed, failed, panicked, aborted, or lost.
@@ -237,33 +201,10 @@ pub trait WorkerEvents: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// # use std::time::Instant;
-/// # use aplex_core::*;
-/// # /// A worker that runs each job at once on the submitting thread.
-/// # struct Inline(WorkerSeat);
-/// # impl Worker for Inline {
-/// #     type Job = Box<dyn FnOnce() + Send>;
-/// #     fn info(&self) -> WorkerInfo {
-/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-/// #     }
-/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-/// #         job();
-/// #         self.0.events.work_finished(self.0.index);
-/// #         Ok(())
-/// #     }
-/// #     fn cancel(&self, _id: WorkId) {}
-/// #     fn close(&self, _mode: CloseMode) {}
-/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-/// # }
-/// # struct First;
-/// # impl LoadBalancer for First {
-/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-/// # }
-/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+/// let executor = aplex_core::testing::inline_executor(2);
 /// // Executor::start hands each new worker its seat: its index and where to report.
 /// assert_eq!(executor.worker_infos().len(), 2);
-/// # Ok::<(), Error>(())
+/// # Ok::<(), aplex_core::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct WorkerSeat {

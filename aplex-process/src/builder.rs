@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aplex_balance::{LoadBalancer, RoundRobin};
-use aplex_core::{Error, Executor, PoolOptions};
+use aplex_balance::RoundRobin;
+use aplex_core::backend::{new_pool, Executor, PoolOptions};
+use aplex_core::{BuildError, Error, WorkKind};
 
 use crate::bootstrap;
 use crate::context::PoolContext;
@@ -18,6 +19,7 @@ use crate::worker::ProcessWorker;
 /// # Examples
 ///
 /// ```
+/// # extern crate aplex_facade as aplex;
 /// assert_eq!(aplex_process::DEFAULT_START_TIMEOUT.as_secs(), 10);
 /// ```
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,6 +29,7 @@ pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// # Examples
 ///
 /// ```
+/// # extern crate aplex_facade as aplex;
 /// use aplex_process::{CrashLimit, ProcessAsyncPoolExecutor};
 /// use aplex_balance::Average;
 ///
@@ -37,7 +40,7 @@ pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
 ///     .crash_limit(CrashLimit::default())
 ///     .build()?;
 /// assert_eq!(pool.pool_size(), 2);
-/// # Ok::<(), aplex_core::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a builder does nothing until build() is called"]
 #[derive(Debug, Default)]
@@ -52,101 +55,10 @@ pub struct ProcessPoolBuilder {
 }
 
 impl ProcessPoolBuilder {
-    /// The number of worker processes (default: the number of CPUs). At least 1.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// use aplex::ProcessAsyncPoolExecutor;
-    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
-    /// assert_eq!(pool.worker_pids().len(), 2);
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
-    pub fn pool_size(mut self, pool_size: usize) -> Self {
-        self.options.pool_size = Some(pool_size);
-        self
-    }
-
-    /// The most works one worker runs at once (default 300). At least 1.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// use aplex::ProcessAsyncPoolExecutor;
-    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).max_works_per_worker(4).build()?;
-    /// assert_eq!(pool.max_works_per_worker(), 4);
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
-    pub fn max_works_per_worker(mut self, max: usize) -> Self {
-        self.options.max_works_per_worker = max;
-        self
-    }
-
-    /// The balancer choosing a worker for each work (default [`RoundRobin`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// use aplex::ProcessAsyncPoolExecutor;
-    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).load_balancer(aplex_balance::Average::default()).build()?;
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
-    pub fn load_balancer(mut self, balancer: impl LoadBalancer) -> Self {
-        self.options.load_balancer = Some(Box::new(balancer));
-        self
-    }
-
-    /// Bounds the parent-side pending queue (default: unbounded); see the thread pool's
-    /// builder.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// use aplex::ProcessAsyncPoolExecutor;
-    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).max_pending(1_000).build()?;
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
-    pub fn max_pending(mut self, max: usize) -> Self {
-        self.options.max_pending = Some(max);
-        self
-    }
-
-    /// How long dropping the pool lets workers stop before killing them (default 5 s).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// use aplex::ProcessAsyncPoolExecutor;
-    /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).shutdown_grace(std::time::Duration::from_millis(200)).build()?;
-    /// drop(pool); // workers still busy after 200 ms would be killed
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
-    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.options.shutdown_grace = grace;
-        self
-    }
-
-    /// The timeout of every work that does not set its own with
-    /// [`WorkOptions::timeout`](aplex_core::WorkOptions::timeout) (default: none).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder()
-    ///     .pool_size(1)
-    ///     .work_timeout(std::time::Duration::from_secs(30))
-    ///     .build()?;
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
-    pub fn work_timeout(mut self, timeout: Duration) -> Self {
-        self.options.work_timeout = Some(timeout);
-        self
-    }
+    aplex_core::backend::pool_settings!(
+        "aplex::ProcessAsyncPoolExecutor",
+        "# extern crate aplex_facade as aplex;"
+    );
 
     /// Kill the worker process running a *blocking* work that runs out of time (default:
     /// no). The work stops at once and the process is replaced; the trade-off is that
@@ -159,11 +71,12 @@ impl ProcessPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder()
+    /// # extern crate aplex_facade as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder()
     ///     .pool_size(1)
     ///     .kill_on_timeout(true)
     ///     .build()?;
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn kill_on_timeout(mut self, kill: bool) -> Self {
         self.kill_on_timeout = kill;
@@ -180,11 +93,12 @@ impl ProcessPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder()
+    /// # extern crate aplex_facade as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder()
     ///     .pool_size(2)
     ///     .max_works_per_child(10_000)
     ///     .build()?;
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn max_works_per_child(mut self, works: usize) -> Self {
         self.max_works_per_child = Some(works);
@@ -194,13 +108,13 @@ impl ProcessPoolBuilder {
     /// Runs `init` once in each worker process, before it takes any work (for example,
     /// to open a connection the works share). `init` is a plain function marked
     /// `#[aplex::work]` taking `()` and returning `Result<(), String>`. If it fails or
-    /// panics, `build()` fails with [`Error::WorkerStart`] (for a replacement worker,
+    /// panics, `build()` fails with a [`BuildError`] naming the worker (for a replacement worker,
     /// the failed start counts towards the crash limit).
     ///
     /// # Examples
     ///
     /// ```
-    /// # extern crate aplex_process as aplex;
+    /// # extern crate aplex_facade as aplex;
     /// use std::sync::atomic::{AtomicBool, Ordering};
     ///
     /// static READY: AtomicBool = AtomicBool::new(false);
@@ -215,32 +129,33 @@ impl ProcessPoolBuilder {
     /// fn is_ready(_: ()) -> bool { READY.load(Ordering::SeqCst) }
     ///
     /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).worker_initializer(get_ready).build()?;
-    /// assert!(pool.submit_blocking(is_ready, ()).result()?);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// assert!(pool.submit(aplex::blocking(is_ready), ()).result()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn worker_initializer<F>(mut self, init: F) -> Self
     where
         F: FnOnce(()) -> Result<(), String> + 'static,
     {
         drop(init);
-        self.initializer = Some(crate::registry::lookup::<F>(false));
+        let name = std::any::type_name::<F>();
+        self.initializer = Some(crate::registry::lookup(name, WorkKind::Blocking));
         self
     }
 
-    /// How each worker process builds its tokio runtime (the seeds'
+    /// How each worker process builds its tokio runtime (Python aplex's
     /// `worker_loop_factory`); default: current-thread with I/O and time.
     ///
     /// # Examples
     ///
     /// ```
-    /// # extern crate aplex_process as aplex;
+    /// # extern crate aplex_facade as aplex;
     /// use aplex::ProcessAsyncPoolExecutor;
     /// use aplex::{RuntimeConfig, RuntimeFlavor};
     /// let pool = ProcessAsyncPoolExecutor::builder()
     ///     .pool_size(1)
     ///     .worker_loop_factory(RuntimeConfig { flavor: RuntimeFlavor::MultiThread { worker_threads: 2 }, ..RuntimeConfig::default() })
     ///     .build()?;
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn worker_loop_factory(mut self, runtime: RuntimeConfig) -> Self {
         self.runtime = runtime;
@@ -253,10 +168,10 @@ impl ProcessPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// # extern crate aplex_process as aplex;
+    /// # extern crate aplex_facade as aplex;
     /// use aplex::ProcessAsyncPoolExecutor;
     /// let impatient = ProcessAsyncPoolExecutor::builder().pool_size(1).start_timeout(std::time::Duration::from_nanos(1)).build();
-    /// assert!(matches!(impatient, Err(aplex_core::Error::WorkerStart { .. })));
+    /// assert_eq!(impatient.unwrap_err().worker(), Some(0));
     /// ```
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = Some(timeout);
@@ -268,14 +183,14 @@ impl ProcessPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// # extern crate aplex_process as aplex;
+    /// # extern crate aplex_facade as aplex;
     /// use aplex::ProcessAsyncPoolExecutor;
     /// use aplex::CrashLimit;
     /// let pool = ProcessAsyncPoolExecutor::builder()
     ///     .pool_size(1)
     ///     .crash_limit(CrashLimit { max_crashes: 100, window: std::time::Duration::from_secs(10) })
     ///     .build()?;
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn crash_limit(mut self, limit: CrashLimit) -> Self {
         self.crash_limit = limit;
@@ -287,38 +202,42 @@ impl ProcessPoolBuilder {
     /// # Examples
     ///
     /// ```
-    /// let pool = aplex_process::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// # extern crate aplex_facade as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
     /// assert!(pool.worker_pids().iter().all(Option::is_some));
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a setting out of range; [`Error::WorkerStart`] if a
-    /// worker process could not start, died, or did not shake hands within the start
-    /// timeout (the workers already started are stopped first).
-    pub fn build(self) -> Result<ProcessAsyncPoolExecutor, Error> {
+    /// A [`BuildError`] for a setting out of range (or an initializer that is not
+    /// registered), or naming the worker process that could not start, died, or did not
+    /// shake hands within the start timeout (the workers already started are stopped
+    /// first).
+    pub fn build(self) -> Result<ProcessAsyncPoolExecutor, BuildError> {
         bootstrap::ensure_linked();
         let start_timeout = self.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT);
         if start_timeout.is_zero() {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "start_timeout",
                 "must be longer than zero",
             ));
         }
         if self.max_works_per_child == Some(0) {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "max_works_per_child",
                 "a worker process must be allowed at least 1 work (or unset for no limit)",
             ));
         }
         if self.crash_limit.window.is_zero() {
-            return Err(Error::invalid_config(
+            return Err(BuildError::invalid_setting(
                 "crash_limit",
                 "the window must be longer than zero",
             ));
         }
-        let initializer = self.initializer.transpose()?;
+        let initializer = self.initializer.transpose().map_err(|error| {
+            BuildError::invalid_setting("worker_initializer", error.to_string())
+        })?;
         let context = Arc::new(PoolContext {
             runtime: self.runtime,
             start_timeout,
@@ -333,6 +252,8 @@ impl ProcessPoolBuilder {
             || Box::new(RoundRobin::default()),
             |seat| ProcessWorker::spawn(seat, Arc::clone(&context)),
         )?;
-        Ok(ProcessAsyncPoolExecutor::from_executor(executor, grace))
+        Ok(ProcessAsyncPoolExecutor::from_pool(new_pool(
+            executor, grace,
+        )))
     }
 }

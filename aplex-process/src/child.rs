@@ -17,10 +17,10 @@
 use std::process;
 use std::thread;
 
-use aplex_core::local::{
+use aplex_core::backend::local::{
     catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage,
 };
-use aplex_core::{CloseMode, WorkId};
+use aplex_core::backend::{CloseMode, WorkId};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
@@ -195,7 +195,7 @@ mod bad_input {
     use crate::registry::registry;
     use crate::reply::Replies;
     use crate::wire::{UpFrame, WireError};
-    use aplex_core::local::LocalJob;
+    use aplex_core::backend::local::LocalJob;
     use serde_bytes::ByteBuf;
 
     #[crate::work]

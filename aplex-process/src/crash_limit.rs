@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 /// # Examples
 ///
 /// ```
+/// # extern crate aplex_facade as aplex;
 /// use std::time::Duration;
 /// use aplex_process::CrashLimit;
 ///

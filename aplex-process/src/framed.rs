@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use aplex_core::{ChunkResults, Error};
+use aplex_core::backend::ChunkResults;
+use aplex_core::Error;
 
 use crate::probe::custom_message;
 

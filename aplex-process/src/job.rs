@@ -2,7 +2,10 @@
 //! of arguments encoded as one buffer, and a completer that decodes the reply into the
 //! typed future.
 
-use aplex_core::{Begin, ChunkResults, Error, Executor, WorkOptions, WorkPromise};
+use std::fmt;
+
+use aplex_core::backend::{Begin, ChunkResults, Executor, WorkPromise};
+use aplex_core::{Error, WorkOptions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -14,13 +17,23 @@ use crate::worker::ProcessWorker;
 /// Turns the reply to one `Run` into its future's outcome.
 pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
 
-/// What a process worker is handed for one work or map chunk.
-pub(crate) struct ProcessJob {
+/// What a process worker is handed for one work or map chunk: the work's registry
+/// index, its encoded arguments, and how to complete its future from the reply.
+pub struct ProcessJob {
     pub(crate) work: u32,
     pub(crate) args: Payload,
     pub(crate) complete: Completer,
     /// For a blocking work: says when it is beyond recall, and when it begins.
     pub(crate) begin: Option<Begin>,
+}
+
+impl fmt::Debug for ProcessJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessJob")
+            .field("work", &self.work)
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Encodes a chunk of arguments (one item for a submit) as one buffer, each item on its
@@ -42,6 +55,14 @@ pub(crate) struct Retry {
     options: WorkOptions,
     left: u32,
     args: Payload,
+}
+
+impl fmt::Debug for Retry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("left", &self.left)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Retry {
@@ -197,7 +218,7 @@ fn decoding<R>(name: &str, decode: impl FnOnce() -> Result<R, Error>) -> Result<
         Err(Error::Panicked {
             message: format!(
                 "decoding the output of `{name}` panicked: {}",
-                aplex_core::panic_message(&*panic)
+                aplex_core::backend::panic_message(&*panic)
             ),
         })
     })

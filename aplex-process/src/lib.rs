@@ -24,6 +24,7 @@
 #[cfg(test)]
 extern crate self as aplex;
 
+mod accepts;
 mod batch_writer;
 mod bootstrap;
 mod builder;
@@ -47,10 +48,13 @@ mod supervisor;
 mod wire;
 mod worker;
 
+pub use accepts::{Encoded, EncodedChunk, Registered};
 pub use builder::{ProcessPoolBuilder, DEFAULT_START_TIMEOUT};
 pub use crash_limit::CrashLimit;
+pub use job::ProcessJob;
 pub use pool::ProcessAsyncPoolExecutor;
 pub use runtime_config::{RuntimeConfig, RuntimeFlavor};
+pub use worker::ProcessWorker;
 
 /// Registers a function as a work process workers can run; use it as `#[aplex::work]`.
 pub use aplex_macros::work;
@@ -66,34 +70,8 @@ pub mod __private {
     pub use serde_bytes::ByteBuf;
 
     /// What an async trampoline returns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-    /// #[aplex::work]
-    /// async fn double(x: u64) -> u64 { x * 2 }
-    ///
-    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-    /// assert_eq!(pool.submit(double, 4).result()?, 8);
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
     pub type AsyncOutcome =
         futures::future::LocalBoxFuture<'static, Result<ByteBuf, aplex_core::Error>>;
     /// What a blocking trampoline returns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-    /// #[aplex::work]
-    /// async fn double(x: u64) -> u64 { x * 2 }
-    ///
-    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-    /// assert_eq!(pool.submit(double, 4).result()?, 8);
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
     pub type BlockingOutcome = Result<ByteBuf, aplex_core::Error>;
 }

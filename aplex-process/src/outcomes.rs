@@ -7,7 +7,8 @@
 //! the rest of its chunk. When every item succeeded (nearly always) the parent keeps just
 //! the outputs ([`ChunkResults::all_ok`]): no per-item error slot to fill.
 
-use aplex_core::{ChunkResults, Error};
+use aplex_core::backend::ChunkResults;
+use aplex_core::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;

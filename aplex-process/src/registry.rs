@@ -12,49 +12,23 @@ use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
-use aplex_core::Error;
+use aplex_core::{Error, WorkKind};
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use aplex_core::join::join_results;
-use aplex_core::local::catch_blocking;
+use aplex_core::backend::join::join_results;
+use aplex_core::backend::local::catch_blocking;
 
 use crate::framed::{decode_split, merge_failures};
 use crate::outcomes::encode_outcomes;
 use crate::payload::Payload;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 pub type AsyncTrampoline = fn(Args) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
 
 /// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;
 
 /// A chunk's encoded arguments as they arrived (inline, or in shared memory, read in
@@ -63,19 +37,6 @@ pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;
 pub struct Args(pub(crate) Payload);
 
 /// How a registered work runs.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Trampoline {
     /// An `async fn`: runs as a local task on the worker's runtime.
@@ -85,19 +46,6 @@ pub enum Trampoline {
 }
 
 /// One registered work; made by `#[aplex::work]`, not by hand.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 #[derive(Debug)]
 pub struct WorkEntry {
     name: fn() -> &'static str,
@@ -106,19 +54,6 @@ pub struct WorkEntry {
 
 impl WorkEntry {
     /// An entry for an async work.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-    /// #[aplex::work]
-    /// async fn double(x: u64) -> u64 { x * 2 }
-    ///
-    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-    /// assert_eq!(pool.submit(double, 4).result()?, 8);
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
     pub const fn asynchronous(name: fn() -> &'static str, run: AsyncTrampoline) -> Self {
         WorkEntry {
             name,
@@ -127,19 +62,6 @@ impl WorkEntry {
     }
 
     /// An entry for a blocking work.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # extern crate aplex_process as aplex;
-    /// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-    /// #[aplex::work]
-    /// async fn double(x: u64) -> u64 { x * 2 }
-    ///
-    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-    /// assert_eq!(pool.submit(double, 4).result()?, 8);
-    /// # Ok::<(), aplex_core::Error>(())
-    /// ```
     pub const fn blocking(name: fn() -> &'static str, run: BlockingTrampoline) -> Self {
         WorkEntry {
             name,
@@ -153,38 +75,12 @@ impl WorkEntry {
 pub static WORKS: [WorkEntry];
 
 /// The registry name of the function item `work`.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 pub fn type_name_of<F>(_work: &F) -> &'static str {
     type_name::<F>()
 }
 
 /// The trampoline body of an async work: decode the chunk, run every item
 /// concurrently (a panic fails only its item), encode the outcomes.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 pub fn run_async<F, A, Fut>(
     name: &'static str,
     args: Args,
@@ -205,19 +101,6 @@ where
 
 /// The trampoline body of a blocking work: decode the chunk, run every item in turn (a
 /// panic fails only its item), encode the outcomes.
-///
-/// # Examples
-///
-/// ```
-/// # extern crate aplex_process as aplex;
-/// // `#[aplex::work]` makes the registry entry and trampoline; nothing here is written by hand.
-/// #[aplex::work]
-/// async fn double(x: u64) -> u64 { x * 2 }
-///
-/// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
-/// assert_eq!(pool.submit(double, 4).result()?, 8);
-/// # Ok::<(), aplex_core::Error>(())
-/// ```
 pub fn run_blocking<F, A, R>(name: &'static str, args: Args, work: F) -> Result<ByteBuf, Error>
 where
     F: Fn(A) -> R,
@@ -282,24 +165,22 @@ pub(crate) fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::collect)
 }
 
-/// Finds `F`'s registry index, checking it is registered with the right kind.
-pub(crate) fn lookup<F>(want_async: bool) -> Result<(u32, &'static str), Error> {
-    let name = type_name::<F>();
+/// Finds the registered work called `name`, checking that it is of the `kind` it was
+/// submitted as.
+pub(crate) fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'static str), Error> {
     let registry = registry();
     let index = registry.index_of(name).ok_or_else(|| Error::UnknownWork {
         name: name.to_owned(),
     })?;
-    let is_async = matches!(registry.get(index), Some((_, Trampoline::Async(_))));
-    if is_async != want_async {
-        let (kind, method) = if is_async {
-            ("an async work", "submit/map")
-        } else {
-            ("a blocking work", "submit_blocking/map_blocking")
-        };
-        return Err(Error::invalid_config(
-            "work",
-            format!("`{name}` is registered as {kind}; use {method} for it"),
-        ));
+    let registered = match registry.get(index) {
+        Some((_, Trampoline::Async(_))) => WorkKind::Async,
+        _ => WorkKind::Blocking,
+    };
+    if registered != kind {
+        return Err(Error::WrongKind {
+            name: name.to_owned(),
+            registered,
+        });
     }
     Ok((index, name))
 }

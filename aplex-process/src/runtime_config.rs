@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// # Examples
 ///
 /// ```
+/// # extern crate aplex_facade as aplex;
 /// use aplex_process::{RuntimeConfig, RuntimeFlavor};
 ///
 /// let config = RuntimeConfig { flavor: RuntimeFlavor::CurrentThread, ..RuntimeConfig::default() };
@@ -42,6 +43,7 @@ pub enum RuntimeFlavor {
 /// # Examples
 ///
 /// ```
+/// # extern crate aplex_facade as aplex;
 /// use aplex_process::{RuntimeConfig, RuntimeFlavor};
 ///
 /// let config = RuntimeConfig {
@@ -83,6 +85,7 @@ impl RuntimeConfig {
     /// # Examples
     ///
     /// ```
+    /// # extern crate aplex_facade as aplex;
     /// use aplex_process::{RuntimeConfig, RuntimeFlavor};
     ///
     /// let zero = RuntimeConfig { flavor: RuntimeFlavor::MultiThread { worker_threads: 0 }, ..RuntimeConfig::default() };

@@ -17,7 +17,8 @@ use crate::job::{Completer, ProcessJob};
 use crate::payload::Payload;
 use crate::signals;
 use crate::wire::{DownFrame, UpFrame};
-use aplex_core::{Begin, CloseMode, Error, WorkerEvents};
+use aplex_core::backend::{Begin, CloseMode, WorkerEvents};
+use aplex_core::Error;
 
 /// Why the current process is on its way out, to be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +145,7 @@ fn settle(completer: Completer, outcome: Result<Payload, Error>) {
     let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer(outcome)));
     if let Err(panic) = settled {
         tracing::error!(
-            message = %aplex_core::panic_message(&*panic),
+            message = %aplex_core::backend::panic_message(&*panic),
             "aplex: user code panicked while a work's outcome was delivered"
         );
     }

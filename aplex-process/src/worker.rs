@@ -1,5 +1,5 @@
 //! `ProcessWorker`: the executor's handle to one slot of a process pool, implementing
-//! [`aplex_core::Worker`].
+//! [`aplex_core::backend::Worker`].
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
+use aplex_core::backend::{CloseMode, WorkId, Worker, WorkerSeat};
+use aplex_core::{BuildError, WorkerInfo, WorkerStats};
 
 use crate::context::PoolContext;
 use crate::job::ProcessJob;
@@ -21,7 +22,7 @@ pub(crate) const ABORT_GRACE: Duration = Duration::from_secs(1);
 
 /// One worker position of a process pool: a supervisor thread and the process it keeps
 /// alive.
-pub(crate) struct ProcessWorker {
+pub struct ProcessWorker {
     slot: Arc<Slot>,
     first_pid: u32,
     supervisor: Mutex<Option<JoinHandle<()>>>,
@@ -29,7 +30,7 @@ pub(crate) struct ProcessWorker {
 
 impl ProcessWorker {
     /// Starts the slot's supervisor and waits for its first process's handshake.
-    pub(crate) fn spawn(seat: WorkerSeat, context: Arc<PoolContext>) -> Result<Self, Error> {
+    pub(crate) fn spawn(seat: WorkerSeat, context: Arc<PoolContext>) -> Result<Self, BuildError> {
         let index = seat.index;
         let slot = Arc::new(Slot::new(index, seat.events, context));
         let (started_tx, started_rx) = mpsc::sync_channel(1);
@@ -37,9 +38,9 @@ impl ProcessWorker {
         let supervisor = thread::Builder::new()
             .name(format!("aplex-supervisor-{index}"))
             .spawn(move || supervise(supervised, started_tx))
-            .map_err(|error| Error::WorkerStart {
-                worker: index,
-                reason: format!("cannot start the supervisor thread: {error}"),
+            .map_err(|error| {
+                let reason = "cannot start its supervisor thread";
+                BuildError::worker_start(index, reason, Some(error.into()))
             })?;
         let started = started_rx
             .recv()
@@ -52,10 +53,7 @@ impl ProcessWorker {
             }),
             Err(reason) => {
                 let _ = supervisor.join();
-                Err(Error::WorkerStart {
-                    worker: index,
-                    reason,
-                })
+                Err(BuildError::worker_start(index, reason, None))
             }
         }
     }
@@ -111,6 +109,12 @@ impl Worker for ProcessWorker {
             self.slot.kill_running(id.0);
         }
         None
+    }
+
+    fn annotate_stats(&self, stats: &mut WorkerStats) {
+        stats.pid = self.pid();
+        stats.restarts = self.restarts();
+        stats.recycles = self.recycles();
     }
 
     fn overdue(&self, id: WorkId) {

@@ -7,95 +7,79 @@
 //! end of a shutdown's grace period — drops the promise if the work is still running, so
 //! its future resolves `Cancelled` even though the thread is stuck.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aplex_core::join::join_results;
-use aplex_core::local::{catch_async, catch_blocking, BlockingJob, LocalJob};
-use aplex_core::{Chunk, ChunkResults, WorkPromise};
+use aplex_core::backend::join::join_results;
+use aplex_core::backend::local::{catch_async, catch_blocking, BlockingJob, LocalJob};
+use aplex_core::backend::{Chunk, ChunkResults, WorkPromise};
+use aplex_core::{Work, WorkBody, WorkKind};
 
 /// A thread worker's job: the work itself, boxed.
-pub(crate) type ThreadJob = LocalJob;
+/// What a thread worker is handed: a job for its runtime's local set, or for its
+/// blocking pool.
+pub type ThreadJob = LocalJob;
 
-/// Runs an async work once, unless its future was cancelled before it started.
-pub(crate) fn async_job<F, A, Fut>(work: F, args: A, promise: WorkPromise<Fut::Output>) -> ThreadJob
+/// The job for one submitted work, async or blocking as its kind says.
+pub(crate) fn work_job<W, A>(work: W, args: A, promise: WorkPromise<W::Out>) -> ThreadJob
 where
-    F: FnOnce(A) -> Fut + Send + 'static,
+    W: Work<A> + Send + 'static,
     A: Send + 'static,
-    Fut: Future + 'static,
-    Fut::Output: Send + 'static,
+    W::Out: Send + 'static,
 {
-    ThreadJob::Async(Box::new(move || {
-        Box::pin(async move {
-            if promise.is_resolved() {
-                return;
-            }
-            let outcome = catch_async(async move { work(args).await }).await;
-            promise.complete(outcome);
-        })
-    }))
-}
-
-/// Runs a blocking work once on the blocking pool, unless cancelled before it started.
-pub(crate) fn blocking_job<F, A, R>(work: F, args: A, promise: WorkPromise<R>) -> ThreadJob
-where
-    F: FnOnce(A) -> R + Send + 'static,
-    A: Send + 'static,
-    R: Send + 'static,
-{
-    blocking(promise, move || catch_blocking(move || work(args)))
-}
-
-/// Runs an async work over a chunk of items, concurrently, one result per item.
-pub(crate) fn async_chunk_job<F, A, Fut>(
-    work: Arc<F>,
-    chunk: Chunk<A>,
-    promise: WorkPromise<ChunkResults<Fut::Output>>,
-) -> ThreadJob
-where
-    F: Fn(A) -> Fut + Send + Sync + 'static,
-    A: Send + 'static,
-    Fut: Future + 'static,
-    Fut::Output: Send + 'static,
-{
-    ThreadJob::Async(Box::new(move || {
-        Box::pin(async move {
-            if promise.is_resolved() {
-                return;
-            }
-            let results = match chunk {
-                Chunk::One(item) => {
-                    // Called inside the catch: a work that panics when called fails its item.
-                    ChunkResults::one(catch_async(async { work(item).await }).await)
+    match W::KIND {
+        WorkKind::Async => ThreadJob::Async(Box::new(move || {
+            Box::pin(async move {
+                if promise.is_resolved() {
+                    return;
                 }
-                Chunk::Many(items) => join_results(items.into_iter().map(|item| work(item))).await,
-            };
-            promise.complete(Ok(results));
-        })
-    }))
+                // Called inside the catch: a work that panics when called fails its future.
+                let outcome = catch_async(async move { work(args).run_async().await }).await;
+                promise.complete(outcome);
+            })
+        })),
+        WorkKind::Blocking => blocking(promise, move || {
+            catch_blocking(move || work(args).run_blocking())
+        }),
+    }
 }
 
-/// Runs a blocking work over a chunk of items, in order, one result per item.
-pub(crate) fn blocking_chunk_job<F, A, R>(
-    work: Arc<F>,
+/// The job for one chunk of a map, async or blocking as the work's kind says.
+pub(crate) fn chunk_job<W, A>(
+    work: Arc<W>,
     chunk: Chunk<A>,
-    promise: WorkPromise<ChunkResults<R>>,
+    promise: WorkPromise<ChunkResults<W::Out>>,
 ) -> ThreadJob
 where
-    F: Fn(A) -> R + Send + Sync + 'static,
+    W: Work<A> + Fn(A) -> W::Body + Send + Sync + 'static,
     A: Send + 'static,
-    R: Send + 'static,
+    W::Out: Send + 'static,
 {
-    blocking(promise, move || {
-        Ok(chunk
-            .into_iter()
-            .map(|item| catch_blocking(|| work(item)))
-            .collect())
-    })
+    match W::KIND {
+        WorkKind::Async => ThreadJob::Async(Box::new(move || {
+            Box::pin(async move {
+                if promise.is_resolved() {
+                    return;
+                }
+                let results = match chunk {
+                    Chunk::One(item) => {
+                        ChunkResults::one(catch_async(async { work(item).run_async().await }).await)
+                    }
+                    Chunk::Many(items) => {
+                        join_results(items.into_iter().map(|item| work(item).run_async())).await
+                    }
+                };
+                promise.complete(Ok(results));
+            })
+        })),
+        WorkKind::Blocking => blocking(promise, move || {
+            Ok(chunk
+                .into_iter()
+                .map(|item| catch_blocking(|| work(item).run_blocking()))
+                .collect())
+        }),
+    }
 }
 
-/// A blocking job around `run`: it begins only if its work was not cancelled meanwhile
-/// (see `aplex_core::Begin`), and completes `promise` on its blocking thread.
 fn blocking<T: Send + 'static>(
     promise: WorkPromise<T>,
     run: impl FnOnce() -> Result<T, aplex_core::Error> + Send + 'static,

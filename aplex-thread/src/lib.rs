@@ -2,16 +2,22 @@
 //! driving its own tokio runtime.
 //!
 //! Use it through the `aplex` crate (`aplex::ThreadAsyncPoolExecutor`). The files:
-//! `pool.rs` (the typed API), `builder.rs` (settings), `worker.rs` (the executor's
-//! handle to one thread), `worker_loop.rs` (what the thread runs), `job.rs` (how one
-//! work is wrapped).
+//! `pool.rs` (the pool, which dereferences to the core's `Pool`), `accepts.rs` (which
+//! works it runs), `builder.rs` (settings), `runtime.rs` (each worker's runtime and
+//! initializer), `worker.rs` (the executor's handle to one thread), `worker_loop.rs`
+//! (what the thread runs), `job.rs` (how one work or map chunk is wrapped).
 #![deny(unsafe_code)]
 
+mod accepts;
 mod builder;
 mod job;
 mod pool;
+mod runtime;
 mod worker;
 mod worker_loop;
 
-pub use builder::{default_runtime, RuntimeFactory, ThreadPoolBuilder, WorkerInitializer};
+pub use builder::ThreadPoolBuilder;
+pub use job::ThreadJob;
 pub use pool::ThreadAsyncPoolExecutor;
+pub use runtime::{default_runtime, RuntimeFactory, WorkerInitializer};
+pub use worker::ThreadWorker;

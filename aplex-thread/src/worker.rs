@@ -1,5 +1,5 @@
 //! `ThreadWorker`: the pool's handle to one worker thread, implementing
-//! [`aplex_core::Worker`].
+//! [`aplex_core::backend::Worker`].
 
 use std::fmt;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -7,16 +7,17 @@ use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use aplex_core::local::LocalMessage as Message;
-use aplex_core::{CloseMode, Error, WorkId, Worker, WorkerInfo, WorkerSeat};
+use aplex_core::backend::local::LocalMessage as Message;
+use aplex_core::backend::{CloseMode, WorkId, Worker, WorkerSeat};
+use aplex_core::{BuildError, WorkerInfo};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
-use crate::builder::{RuntimeFactory, WorkerInitializer};
 use crate::job::ThreadJob;
+use crate::runtime::{RuntimeFactory, WorkerInitializer};
 use crate::worker_loop::run_worker;
 
 /// One worker: an OS thread named `aplex-worker-N` driving its own tokio runtime.
-pub(crate) struct ThreadWorker {
+pub struct ThreadWorker {
     info: WorkerInfo,
     sender: UnboundedSender<Message>,
     /// Jobs dispatched since the last flush, sent together as one message.
@@ -37,7 +38,7 @@ impl ThreadWorker {
         name_prefix: &str,
         factory: RuntimeFactory,
         initializer: Option<WorkerInitializer>,
-    ) -> Result<ThreadWorker, Error> {
+    ) -> Result<ThreadWorker, BuildError> {
         let index = seat.index;
         let name = format!("{name_prefix}{index}");
         let (sender, receiver) = unbounded_channel();
@@ -49,19 +50,19 @@ impl ThreadWorker {
                 let _exited = exited_tx;
                 run_worker(seat, factory, initializer, receiver, ready_tx);
             })
-            .map_err(|error| Error::WorkerStart {
-                worker: index,
-                reason: format!("could not spawn thread: {error}"),
+            .map_err(|error| {
+                BuildError::worker_start(index, "could not spawn its thread", Some(error.into()))
             })?;
-        let started = ready_rx
-            .recv()
-            .unwrap_or_else(|_| Err("the worker thread ended before its runtime started".into()));
-        if let Err(reason) = started {
+        let started = ready_rx.recv().unwrap_or_else(|_| {
+            Err(BuildError::worker_start(
+                index,
+                "the worker thread ended before its runtime started",
+                None,
+            ))
+        });
+        if let Err(error) = started {
             let _ = handle.join();
-            return Err(Error::WorkerStart {
-                worker: index,
-                reason,
-            });
+            return Err(error);
         }
         tracing::info!(worker = index, thread = %name, "aplex worker thread started");
         Ok(ThreadWorker {

@@ -1,15 +1,16 @@
 //! The body of a worker thread: build the worker's tokio runtime, run the pool's
-//! initializer if any, report whether that worked, then run [`aplex_core::local::serve_local`] on it until the worker is closed.
+//! initializer if any, report whether that worked, then run [`aplex_core::backend::local::serve_local`] on it until the worker is closed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::SyncSender;
 
-use aplex_core::local::{serve_local, LocalMessage};
-use aplex_core::{panic_message, WorkerSeat};
+use aplex_core::backend::local::{serve_local, LocalMessage};
+use aplex_core::backend::{panic_message, WorkerSeat};
+use aplex_core::BuildError;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::LocalSet;
 
-use crate::builder::{RuntimeFactory, WorkerInitializer};
+use crate::runtime::{RuntimeFactory, WorkerInitializer};
 
 /// Runs the worker until it is closed; the body of the worker's OS thread.
 ///
@@ -20,18 +21,19 @@ pub(crate) fn run_worker(
     factory: RuntimeFactory,
     initializer: Option<WorkerInitializer>,
     receiver: UnboundedReceiver<LocalMessage>,
-    ready: SyncSender<Result<(), String>>,
+    ready: SyncSender<Result<(), BuildError>>,
 ) {
+    let index = seat.index;
+    let failed = |reason: String, source: Option<std::io::Error>| {
+        let source = source.map(|error| error.into());
+        let _ = ready.send(Err(BuildError::worker_start(index, reason, source)));
+    };
     let runtime = match catch_unwind(AssertUnwindSafe(|| factory())) {
         Ok(Ok(runtime)) => runtime,
-        Ok(Err(error)) => {
-            let _ = ready.send(Err(format!("the worker_loop_factory failed: {error}")));
-            return;
-        }
+        Ok(Err(error)) => return failed("the worker_loop_factory failed".into(), Some(error)),
         Err(payload) => {
             let message = panic_message(&*payload);
-            let _ = ready.send(Err(format!("the worker_loop_factory panicked: {message}")));
-            return;
+            return failed(format!("the worker_loop_factory panicked: {message}"), None);
         }
     };
     if let Some(initializer) = initializer {
@@ -41,8 +43,7 @@ pub(crate) fn run_worker(
             Err(payload) => Err(format!("it panicked: {}", panic_message(&*payload))),
         };
         if let Err(reason) = outcome {
-            let _ = ready.send(Err(format!("the worker initializer failed: {reason}")));
-            return;
+            return failed(format!("the worker initializer failed: {reason}"), None);
         }
     }
     let _ = ready.send(Ok(()));

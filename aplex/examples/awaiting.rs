@@ -32,7 +32,7 @@ async fn run(pool: &ProcessAsyncPoolExecutor) -> Result<(), Error> {
     Ok(())
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
 
     // On a tokio runtime...

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use aplex::{Error, ProcessAsyncPoolExecutor};
+use aplex::ProcessAsyncPoolExecutor;
 
 /// Counts the primes below `limit` the slow way.
 #[aplex::work]
@@ -15,7 +15,7 @@ fn count_primes(limit: u64) -> u64 {
         .count() as u64
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let limits = vec![200_000u64; cores * 2];
 
@@ -28,7 +28,7 @@ fn main() -> Result<(), Error> {
         .build()?;
     let started = Instant::now();
     let parallel: Vec<u64> = pool
-        .map_blocking(count_primes, limits)
+        .map(aplex::blocking(count_primes), limits)
         .collect::<Result<_, _>>()?;
     let parallel_time = started.elapsed();
 

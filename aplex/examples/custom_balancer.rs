@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use aplex::{Error, ThreadAsyncPoolExecutor};
+use aplex::ThreadAsyncPoolExecutor;
 use aplex_balance::{Average, LoadBalancer, Meta, Random, RoundRobin, WorkerView};
 
 /// Keeps worker 0 free for urgent works: a work whose meta is `"urgent"` goes to worker
@@ -40,7 +40,9 @@ fn tally(names: Vec<String>) -> BTreeMap<String, usize> {
     counts
 }
 
-fn spread(balancer: impl LoadBalancer) -> Result<BTreeMap<String, usize>, Error> {
+fn spread(
+    balancer: impl LoadBalancer,
+) -> Result<BTreeMap<String, usize>, Box<dyn std::error::Error>> {
     let pool = ThreadAsyncPoolExecutor::builder()
         .pool_size(3)
         .load_balancer(balancer)
@@ -51,7 +53,7 @@ fn spread(balancer: impl LoadBalancer) -> Result<BTreeMap<String, usize>, Error>
     Ok(tally(names))
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("RoundRobin: {:?}", spread(RoundRobin::default())?);
     println!("Random:     {:?}", spread(Random::default())?);
     println!("Average:    {:?}", spread(Average::default())?);
@@ -60,7 +62,9 @@ fn main() -> Result<(), Error> {
         .pool_size(3)
         .load_balancer(ReserveFirstForUrgent)
         .build()?;
-    let urgent = pool.submit_with_meta(worker_name, (), "urgent").result()?;
+    let urgent = pool
+        .submit_with(worker_name, (), aplex::WorkOptions::new().meta("urgent"))
+        .result()?;
     let routine: Vec<String> = pool
         .map(worker_name, std::iter::repeat_n((), 100))
         .collect::<Result<_, _>>()?;

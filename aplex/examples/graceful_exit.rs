@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use aplex::{Error, ProcessAsyncPoolExecutor};
+use aplex::ProcessAsyncPoolExecutor;
 
 #[aplex::work]
 async fn nap(ms: u64) -> u64 {
@@ -14,7 +14,7 @@ async fn nap(ms: u64) -> u64 {
     ms
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Drain: every queued and running work finishes, then the workers exit.
     let pool = ProcessAsyncPoolExecutor::builder()
         .pool_size(2)

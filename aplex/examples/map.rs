@@ -14,7 +14,7 @@ async fn slow_square(x: u64) -> u64 {
     x * x
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads = ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
 
     // Ordered (the default): results come in input order.

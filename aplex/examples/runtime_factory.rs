@@ -4,16 +4,14 @@
 //!
 //! Run it with `cargo run --example runtime_factory`.
 
-use aplex::{
-    Error, ProcessAsyncPoolExecutor, RuntimeConfig, RuntimeFlavor, ThreadAsyncPoolExecutor,
-};
+use aplex::{ProcessAsyncPoolExecutor, RuntimeConfig, RuntimeFlavor, ThreadAsyncPoolExecutor};
 
 #[aplex::work]
 async fn runtime_kind(_: ()) -> String {
     format!("{:?}", tokio::runtime::Handle::current().runtime_flavor())
 }
 
-fn main() -> Result<(), Error> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Each worker thread builds a 2-thread runtime with a bounded blocking pool.
     let threads = ThreadAsyncPoolExecutor::builder()
         .pool_size(2)

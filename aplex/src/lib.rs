@@ -34,7 +34,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use aplex::{Error, ThreadAsyncPoolExecutor};
+//! use aplex::{blocking, Error, ThreadAsyncPoolExecutor};
 //! use aplex::balance::Average;
 //!
 //! async fn double(x: u64) -> u64 { x * 2 }
@@ -46,7 +46,7 @@
 //!     .load_balancer(Average::default())
 //!     .build()?;
 //! assert_eq!(pool.submit(double, 21).result()?, 42);
-//! assert_eq!(futures::executor::block_on(pool.submit_blocking(square, 7))?, 49);
+//! assert_eq!(futures::executor::block_on(pool.submit(blocking(square), 7))?, 49);
 //! let doubled: Vec<u64> = pool
 //!     .map(double, 0..10_000)
 //!     .chunksize(64)
@@ -54,13 +54,13 @@
 //!     .collect::<Result<_, Error>>()?;
 //! assert_eq!(doubled.len(), 10_000);
 //! pool.shutdown(true);
-//! # Ok::<(), Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The process pool has the same API:
 //!
 //! ```
-//! use aplex::{Error, ProcessAsyncPoolExecutor};
+//! use aplex::{blocking, ProcessAsyncPoolExecutor};
 //!
 //! #[aplex::work]
 //! async fn double(x: u64) -> u64 { x * 2 }
@@ -70,10 +70,12 @@
 //!
 //! let pool = ProcessAsyncPoolExecutor::builder().pool_size(2).build()?;
 //! assert_eq!(pool.submit(double, 21).result()?, 42);
-//! assert_ne!(pool.submit_blocking(whoami, ()).result()?, std::process::id());
+//! assert_ne!(pool.submit(blocking(whoami), ()).result()?, std::process::id());
 //! pool.shutdown(true);
-//! # Ok::<(), Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Both pools dereference to [`Pool`], so one function can take either: see [`Work`].
 //!
 //! # From Python aplex
 //!
@@ -81,13 +83,27 @@
 //! none is needed: every [`WorkFuture`] is woken by a waker, so it can be awaited on
 //! whatever runtime the caller uses, and waited on from blocking code too. The
 //! `worker_loop_factory` builds each worker's tokio runtime instead of an asyncio loop.
+//! Python tells a coroutine function from a plain one at run time; here a plain function
+//! is marked with [`blocking`].
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    allow_blocking_on_this_thread, Error, LoadBalancer, Map, MapStream, Meta, PoolStats, Refused,
-    WorkFuture, WorkOptions, WorkerExit, WorkerInfo, WorkerStats, WorkerView,
-    DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
+    allow_blocking_on_this_thread, blocking, Blocking, BuildError, Error, LoadBalancer, Map,
+    MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody, WorkFuture, WorkKind, WorkOptions,
+    WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_WORKS_PER_WORKER,
+    DEFAULT_SHUTDOWN_GRACE,
 };
+
+/// What only a backend needs (the `Worker` and `Accepts` seam, the executor), and each
+/// backend's worker type, for code generic over pools: `fn f<B: Accepts<W, A>>(pool: &Pool<B>)`.
+pub mod backend {
+    pub use aplex_core::backend::*;
+
+    #[cfg(feature = "process")]
+    pub use aplex_process::{Encoded, EncodedChunk, ProcessJob, ProcessWorker, Registered};
+    #[cfg(feature = "thread")]
+    pub use aplex_thread::{ThreadJob, ThreadWorker};
+}
 
 #[cfg(feature = "thread")]
 pub use aplex_thread::{
@@ -113,9 +129,9 @@ pub use aplex_thread::{
 ///
 /// let pool = ProcessAsyncPoolExecutor::builder().pool_size(1).build()?;
 /// assert_eq!(pool.submit(greet, "you".to_owned()).result()?, "hello, you");
-/// assert_eq!(pool.submit_blocking(add, (2, -5)).result()?, -3);
+/// assert_eq!(pool.submit(aplex::blocking(add), (2, -5)).result()?, -3);
 /// assert_eq!(add((1, 1)), 2); // still an ordinary function
-/// # Ok::<(), aplex::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(feature = "process")]
 pub use aplex_process::work;
@@ -148,7 +164,7 @@ pub use serde;
 /// use aplex::ThreadAsyncPoolExecutor;
 ///
 /// let pool = ThreadAsyncPoolExecutor::builder().load_balancer(Average::default()).build()?;
-/// # Ok::<(), aplex::Error>(())
+/// # Ok::<(), aplex::BuildError>(())
 /// ```
 pub mod balance {
     pub use aplex_balance::*;
@@ -170,7 +186,17 @@ pub mod balance {
 /// ```compile_fail,E0277
 /// let pool = aplex::ThreadAsyncPoolExecutor::new().unwrap();
 /// let not_send = std::rc::Rc::new(5);
-/// let _ = pool.submit_blocking(move |()| *not_send, ());
+/// let _ = pool.submit(aplex::blocking(move |()| *not_send), ());
+/// ```
+///
+/// A plain function is a blocking work only when wrapped in `aplex::blocking`; passed
+/// as it is, its output is not a future (`u64` is not a future, "required for `u64` to
+/// implement `WorkBody`"):
+///
+/// ```compile_fail,E0277
+/// fn square(x: u64) -> u64 { x * x }
+/// let pool = aplex::ThreadAsyncPoolExecutor::new().unwrap();
+/// let _ = pool.submit(square, 3);
 /// ```
 ///
 /// A registered work takes exactly one argument (several travel as a tuple):

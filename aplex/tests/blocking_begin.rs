@@ -37,11 +37,11 @@ fn hold_the_blocking_thread(pool: &ThreadAsyncPoolExecutor) -> (BlockingGate, Wo
     let begun = Arc::new(AtomicBool::new(false));
     let holder = {
         let (gate, begun) = (gate.clone(), Arc::clone(&begun));
-        pool.submit_blocking(
-            move |()| {
+        pool.submit(
+            aplex::blocking(move |()| {
                 begun.store(true, Ordering::SeqCst);
                 gate.pass()
-            },
+            }),
             (),
         )
     };
@@ -57,14 +57,17 @@ fn a_blocking_work_waiting_for_a_thread_can_be_cancelled_and_never_runs() {
         let ran = Arc::new(AtomicUsize::new(0));
         let waiting = {
             let ran = Arc::clone(&ran);
-            pool.submit_blocking(move |()| ran.fetch_add(1, Ordering::SeqCst), ())
+            pool.submit(
+                aplex::blocking(move |()| ran.fetch_add(1, Ordering::SeqCst)),
+                (),
+            )
         };
         assert!(waiting.cancel(), "it has not begun: cancellable");
         gate.open();
         assert_eq!(holder.result(), Ok(()));
         assert_eq!(waiting.result(), Err(Error::Cancelled));
         // A work queued behind it shows the worker went past the cancelled one.
-        assert_eq!(pool.submit_blocking(|x: u8| x, 7).result(), Ok(7));
+        assert_eq!(pool.submit(aplex::blocking(|x: u8| x), 7).result(), Ok(7));
         assert_eq!(
             ran.load(Ordering::SeqCst),
             0,
@@ -79,7 +82,7 @@ fn a_blocking_works_timeout_starts_when_it_begins() {
         let pool = one_blocking_thread();
         let (gate, holder) = hold_the_blocking_thread(&pool);
         let options = WorkOptions::new().timeout(Duration::from_millis(100));
-        let waiting = pool.submit_blocking_with(|x: u8| x, 9, options);
+        let waiting = pool.submit_with(aplex::blocking(|x: u8| x), 9, options);
         // Longer than its timeout passes while it waits for the thread (the scenario).
         let queued_since = Instant::now();
         while queued_since.elapsed() < Duration::from_millis(300) {
@@ -124,10 +127,10 @@ fn a_process_blocking_works_timeout_starts_when_it_begins() {
             })
             .build()
             .unwrap();
-        let holder = pool.submit_blocking(hold_for, 400);
+        let holder = pool.submit(aplex::blocking(hold_for), 400);
         let options = WorkOptions::new().timeout(Duration::from_millis(200));
         // Queued in the worker for about 400 ms, then 1 ms of work.
-        let waiting = pool.submit_blocking_with(hold_for, 1, options);
+        let waiting = pool.submit_with(aplex::blocking(hold_for), 1, options);
         assert_eq!(holder.result(), Ok(400));
         assert_eq!(waiting.result(), Ok(1), "its clock started when it began");
     });

@@ -113,11 +113,12 @@ fn enter(pool: &ProcessAsyncPoolExecutor, state: State) -> Vec<WorkFuture<u64>> 
             held
         }
         State::ReceivingBigArgument => {
-            let big = pool.submit_blocking_with(len_of, ByteBuf::from(vec![1u8; BIG]), on_0);
+            let big =
+                pool.submit_with(aplex::blocking(len_of), ByteBuf::from(vec![1u8; BIG]), on_0);
             vec![map_output(big, |len| len as u64)]
         }
         State::SendingBigReply => {
-            let reply = pool.submit_blocking_with(big_reply, BIG, on_0);
+            let reply = pool.submit_with(aplex::blocking(big_reply), BIG, on_0);
             vec![map_output(reply, |bytes| bytes.len() as u64)]
         }
     }
@@ -128,7 +129,7 @@ fn map_output<T: Send + 'static>(
     future: WorkFuture<T>,
     into: impl FnOnce(T) -> u64 + Send + 'static,
 ) -> WorkFuture<u64> {
-    let (promise, mapped) = WorkFuture::pair(false);
+    let (promise, mapped) = aplex::backend::future_pair(false);
     std::thread::spawn(move || promise.complete(future.result().map(into)));
     mapped
 }
@@ -148,9 +149,13 @@ fn strike(pool: &ProcessAsyncPoolExecutor, victim: u32, fault: Fault) -> Option<
             send_signal(victim, libc::SIGSTOP);
             Some(pool.submit_with(nap, 1, timed))
         }
-        Fault::Exit => Some(as_u64(pool.submit_blocking_with(exit_now, 3, on_0))),
-        Fault::Abort => Some(as_u64(pool.submit_blocking_with(abort_now, (), on_0))),
-        Fault::StackOverflow => Some(pool.submit_blocking_with(overflow, (), on_0)),
+        Fault::Exit => Some(as_u64(pool.submit_with(aplex::blocking(exit_now), 3, on_0))),
+        Fault::Abort => Some(as_u64(pool.submit_with(
+            aplex::blocking(abort_now),
+            (),
+            on_0,
+        ))),
+        Fault::StackOverflow => Some(pool.submit_with(aplex::blocking(overflow), (), on_0)),
         Fault::NeverYields => Some(as_u64(pool.submit_with(never_yields, (), timed))),
     }
 }

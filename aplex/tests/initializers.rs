@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aplex::{Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
+use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use common::{send_signal, wait_until};
 
 thread_local!(static THREAD_READY: Cell<bool> = const { Cell::new(false) });
@@ -45,7 +45,8 @@ fn a_failing_or_panicking_thread_initializer_fails_build() {
         .worker_initializer(|| Err("no database".into()))
         .build();
     match failing {
-        Err(Error::WorkerStart { reason, .. }) => {
+        Err(error) if error.worker() == Some(0) => {
+            let reason = error.to_string();
             assert!(reason.contains("no database"), "{reason}")
         }
         other => panic!("expected WorkerStart, got {other:?}"),
@@ -55,7 +56,10 @@ fn a_failing_or_panicking_thread_initializer_fails_build() {
         .worker_initializer(|| panic!("boom"))
         .build();
     match panicking {
-        Err(Error::WorkerStart { reason, .. }) => assert!(reason.contains("boom"), "{reason}"),
+        Err(error) if error.worker() == Some(0) => {
+            let reason = error.to_string();
+            assert!(reason.contains("boom"), "{reason}")
+        }
         other => panic!("expected WorkerStart, got {other:?}"),
     }
 }
@@ -121,7 +125,8 @@ fn a_failing_panicking_or_unregistered_process_initializer_fails_build() {
         .worker_initializer(refuse)
         .build()
     {
-        Err(Error::WorkerStart { reason, .. }) => {
+        Err(error) if error.worker() == Some(0) => {
+            let reason = error.to_string();
             assert!(reason.contains("licence server is down"), "{reason}")
         }
         other => panic!("expected WorkerStart, got {other:?}"),
@@ -131,7 +136,8 @@ fn a_failing_panicking_or_unregistered_process_initializer_fails_build() {
         .worker_initializer(explode)
         .build()
     {
-        Err(Error::WorkerStart { reason, .. }) => {
+        Err(error) if error.worker() == Some(0) => {
+            let reason = error.to_string();
             assert!(reason.contains("initializer exploded"), "{reason}")
         }
         other => panic!("expected WorkerStart, got {other:?}"),
@@ -143,10 +149,9 @@ fn a_failing_panicking_or_unregistered_process_initializer_fails_build() {
         .pool_size(1)
         .worker_initializer(not_registered)
         .build();
-    assert!(
-        matches!(unknown, Err(Error::UnknownWork { .. })),
-        "{unknown:?}"
-    );
+    let unknown = unknown.unwrap_err();
+    assert_eq!(unknown.setting(), Some("worker_initializer"));
+    assert!(unknown.to_string().contains("not registered"), "{unknown}");
     // That a failed start leaves no process behind is checked in process_lifecycle, the
     // one test binary whose child count is its own.
 }

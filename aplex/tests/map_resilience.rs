@@ -91,7 +91,10 @@ fn processes() -> ProcessAsyncPoolExecutor {
 fn keep_going_yields_the_crash_of_an_item_and_goes_on() {
     within(Duration::from_secs(60), || {
         let pool = processes();
-        let results: Vec<_> = pool.map_blocking(identity, 0..8).keep_going().collect();
+        let results: Vec<_> = pool
+            .map(aplex::blocking(identity), 0..8)
+            .keep_going()
+            .collect();
         assert_eq!(results.len(), 8);
         for (x, result) in results.into_iter().enumerate() {
             if x == 3 {
@@ -119,7 +122,7 @@ fn retry_crashed_runs_lost_works_again_and_the_map_completes() {
         let dir = scratch_dir("retry-map");
         let items: Vec<_> = (0..6).map(|x| (dir.clone(), x)).collect();
         let results: Result<Vec<u64>, Error> = pool
-            .map_blocking(crash_once, items)
+            .map(aplex::blocking(crash_once), items)
             .retry_crashed(1)
             .collect();
         assert_eq!(
@@ -142,7 +145,7 @@ fn retry_crashed_gives_up_after_its_retries() {
         let dir = scratch_dir("retry-single");
         let options = WorkOptions::new().retry_crashed(2);
         let outcome = pool
-            .submit_blocking_with(always_crash, dir.clone(), options)
+            .submit_with(aplex::blocking(always_crash), dir.clone(), options)
             .result();
         assert!(
             matches!(

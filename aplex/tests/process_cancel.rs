@@ -64,7 +64,7 @@ fn a_queued_work_is_cancelled_and_never_runs() {
     let pool = single_slot_pool();
     let dir = scratch_dir("queued");
     let blocker = pool.submit(long_async, dir.clone());
-    let queued = pool.submit_blocking(touch, dir.clone());
+    let queued = pool.submit(aplex::blocking(touch), dir.clone());
     assert_eq!(pool.pending(), 1);
     assert!(queued.cancel());
     assert_eq!(queued.result(), Err(Error::Cancelled));
@@ -72,7 +72,8 @@ fn a_queued_work_is_cancelled_and_never_runs() {
     // A later work runs after the slot frees, so the cancelled one had its chance to run.
     let probe_dir = scratch_dir("queued-probe");
     assert_eq!(
-        pool.submit_blocking(touch, probe_dir.clone()).result(),
+        pool.submit(aplex::blocking(touch), probe_dir.clone())
+            .result(),
         Ok(2)
     );
     assert!(exists(&probe_dir, "ran"));
@@ -93,7 +94,7 @@ fn a_running_async_work_is_aborted_in_the_child() {
     wait_until("the slot is free again", || pool.workloads() == [0]);
     assert!(!exists(&dir, "finished"));
     assert_eq!(
-        pool.submit_blocking(touch, dir.clone()).result(),
+        pool.submit(aplex::blocking(touch), dir.clone()).result(),
         Ok(2),
         "the worker still serves"
     );
@@ -103,7 +104,7 @@ fn a_running_async_work_is_aborted_in_the_child() {
 fn a_running_blocking_work_is_not_cancelled_and_its_result_arrives() {
     let pool = single_slot_pool();
     let dir = scratch_dir("running-blocking");
-    let running = pool.submit_blocking(wait_for_go, dir.clone());
+    let running = pool.submit(aplex::blocking(wait_for_go), dir.clone());
     wait_until("the blocking work started", || exists(&dir, "started"));
     assert!(!running.cancel());
     std::fs::write(dir.join("go"), b"").unwrap();

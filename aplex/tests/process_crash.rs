@@ -79,8 +79,12 @@ fn replaced(pool: &ProcessAsyncPoolExecutor, index: usize, old: u32) -> u32 {
 fn a_work_that_exits_fails_with_its_exit_code_and_the_worker_is_replaced() {
     let pool = pinned_pool(2);
     let old = pool.worker_pids()[0].unwrap();
-    let bystander = pool.submit_with_meta(sleep_ms, 50, 1_usize);
-    let crash = pool.submit_blocking_with_meta(exit_with, 3, 0_usize);
+    let bystander = pool.submit_with(sleep_ms, 50, aplex::WorkOptions::new().meta(1_usize));
+    let crash = pool.submit_with(
+        aplex::blocking(exit_with),
+        3,
+        aplex::WorkOptions::new().meta(0_usize),
+    );
     assert_eq!(
         crash.result(),
         Err(Error::WorkerCrashed {
@@ -96,7 +100,8 @@ fn a_work_that_exits_fails_with_its_exit_code_and_the_worker_is_replaced() {
     let new = replaced(&pool, 0, old);
     assert!(!is_running(old), "the dead worker was reaped");
     assert_eq!(
-        pool.submit_with_meta(worker_pid, (), 0_usize).result(),
+        pool.submit_with(worker_pid, (), aplex::WorkOptions::new().meta(0_usize))
+            .result(),
         Ok(new)
     );
     assert_eq!(live_pids(&pool).len(), 2);
@@ -107,7 +112,7 @@ fn a_work_that_exits_fails_with_its_exit_code_and_the_worker_is_replaced() {
 fn a_work_that_aborts_fails_with_the_signal() {
     let pool = pinned_pool(1);
     let old = pool.worker_pids()[0].unwrap();
-    let crash = pool.submit_blocking(abort_now, ());
+    let crash = pool.submit(aplex::blocking(abort_now), ());
     assert_eq!(
         crash.result(),
         Err(Error::WorkerCrashed {
@@ -124,10 +129,10 @@ fn sigkill_fails_exactly_the_works_in_flight_on_that_worker() {
     let pool = pinned_pool(2);
     let victim = pool.worker_pids()[0].unwrap();
     let doomed: Vec<_> = (0..10)
-        .map(|_| pool.submit_with_meta(sleep_ms, 3_600_000, 0_usize))
+        .map(|_| pool.submit_with(sleep_ms, 3_600_000, aplex::WorkOptions::new().meta(0_usize)))
         .collect();
     let survivors: Vec<_> = (0..10)
-        .map(|i| pool.submit_with_meta(sleep_ms, i, 1_usize))
+        .map(|i| pool.submit_with(sleep_ms, i, aplex::WorkOptions::new().meta(1_usize)))
         .collect();
     wait_until("ten works are in flight on worker 0", || {
         pool.workloads()[0] == 10
@@ -146,7 +151,13 @@ fn sigkill_fails_exactly_the_works_in_flight_on_that_worker() {
     assert_eq!(survived, (0..10).collect::<Vec<_>>());
     replaced(&pool, 0, victim);
     let later: Vec<_> = (0..20)
-        .map(|i| pool.submit_with_meta(sleep_ms, i, (i % 2) as usize))
+        .map(|i| {
+            pool.submit_with(
+                sleep_ms,
+                i,
+                aplex::WorkOptions::new().meta((i % 2) as usize),
+            )
+        })
         .collect();
     for (i, future) in later.into_iter().enumerate() {
         assert_eq!(future.result(), Ok(i as u64), "later works all succeed");
@@ -158,7 +169,7 @@ fn sigkill_fails_exactly_the_works_in_flight_on_that_worker() {
 fn works_dispatched_while_a_worker_is_replaced_run_on_the_new_one() {
     let pool = pinned_pool(1);
     let old = pool.worker_pids()[0].unwrap();
-    let crash = pool.submit_blocking(exit_with, 7);
+    let crash = pool.submit(aplex::blocking(exit_with), 7);
     let queued_behind: Vec<_> = (0..5).map(|i| pool.submit(sleep_ms, i)).collect();
     let crashed = crash.result();
     assert_eq!(
@@ -192,7 +203,9 @@ fn a_work_that_always_crashes_trips_the_crash_limit_and_nothing_hangs() {
         })
         .build()
         .unwrap();
-    let crashes: Vec<_> = (0..6).map(|_| pool.submit_blocking(exit_with, 9)).collect();
+    let crashes: Vec<_> = (0..6)
+        .map(|_| pool.submit(aplex::blocking(exit_with), 9))
+        .collect();
     let bystanders: Vec<_> = (0..4).map(|i| pool.submit(sleep_ms, i)).collect();
     let mut crashed = 0;
     let mut broken = 0;
@@ -234,7 +247,7 @@ fn a_stack_overflow_says_so_and_the_worker_is_replaced() {
     for round in 0..2 {
         let old = pool.worker_pids()[0].unwrap();
         let crashed = if round == 0 {
-            pool.submit_blocking(overflow_blocking, ()).result()
+            pool.submit(aplex::blocking(overflow_blocking), ()).result()
         } else {
             pool.submit(overflow_async, ()).result()
         };

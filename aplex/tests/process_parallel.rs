@@ -40,7 +40,10 @@ fn two_workers_run_cpu_bound_works_at_the_same_time() {
         .unwrap();
     let dir = scratch_dir("parallel");
     let outcomes: Vec<(u32, bool, u64)> = pool
-        .map_blocking(busy_until_both_busy, std::iter::repeat_n(dir, 8))
+        .map(
+            aplex::blocking(busy_until_both_busy),
+            std::iter::repeat_n(dir, 8),
+        )
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(

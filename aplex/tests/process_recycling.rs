@@ -85,13 +85,7 @@ fn a_zero_limit_is_an_invalid_setting() {
         .max_works_per_child(0)
         .build()
         .unwrap_err();
-    assert!(matches!(
-        error,
-        Error::InvalidConfig {
-            setting: "max_works_per_child",
-            ..
-        }
-    ));
+    assert_eq!(error.setting(), Some("max_works_per_child"));
 }
 
 /// Marks `dir/ran`.

@@ -34,7 +34,7 @@ fn a_worker_that_dies_during_a_draining_shutdown_is_not_replaced() {
     within(Duration::from_secs(60), || {
         let pool = pool_of(2);
         let pids: Vec<u32> = pool.worker_pids().into_iter().flatten().collect();
-        let doomed = pool.submit_blocking(exit_after, 200); // worker 0 (round robin)
+        let doomed = pool.submit(aplex::blocking(exit_after), 200); // worker 0 (round robin)
         let long = pool.submit(nap, 400); // worker 1
         let queued: Vec<_> = (0..4).map(|i| pool.submit(nap, i)).collect();
         pool.shutdown(true);
@@ -66,7 +66,7 @@ fn a_worker_that_dies_during_a_draining_shutdown_is_not_replaced() {
 fn when_every_worker_dies_during_shutdown_the_queued_works_fail() {
     within(Duration::from_secs(60), || {
         let pool = pool_of(1);
-        let doomed = pool.submit_blocking(exit_after, 100);
+        let doomed = pool.submit(aplex::blocking(exit_after), 100);
         let queued: Vec<_> = (0..3).map(|i| pool.submit(nap, i)).collect();
         pool.shutdown(true);
         assert!(matches!(

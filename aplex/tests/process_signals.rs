@@ -190,7 +190,7 @@ fn programs_a_work_starts_get_ordinary_signal_dispositions() {
         .build()
         .unwrap();
     let ignored = pool
-        .submit_blocking(ignored_signals_of_a_spawned_program, ())
+        .submit(aplex::blocking(ignored_signals_of_a_spawned_program), ())
         .result()
         .unwrap();
     let mask = u64::from_str_radix(&ignored, 16).expect("a hex signal mask");

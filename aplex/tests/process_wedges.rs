@@ -108,7 +108,7 @@ fn a_worker_killed_while_a_big_frame_is_written_to_it_is_replaced() {
         wait_until("the sleeper runs", || pool.workloads()[0] == 1);
         // The worker stops reading; the big frame fills its socket and the writer waits.
         send_signal(victim, libc::SIGSTOP);
-        let big = pool.submit_blocking(len_of, ByteBuf::from(vec![7u8; BIG]));
+        let big = pool.submit(aplex::blocking(len_of), ByteBuf::from(vec![7u8; BIG]));
         // Give a writer that would wait on the stopped worker's socket the chance to get
         // there (a bounded look, not an assertion: a writer that never waits is the fix).
         let look_until = Instant::now() + Duration::from_secs(1);
@@ -139,7 +139,7 @@ fn a_stopped_worker_with_a_big_frame_half_written_is_killed_by_drop() {
         let sleeper = pool.submit(nap, 3_600_000);
         wait_until("the sleeper runs", || pool.workloads()[0] == 1);
         send_signal(victim, libc::SIGSTOP);
-        let big = pool.submit_blocking(len_of, ByteBuf::from(vec![7u8; BIG]));
+        let big = pool.submit(aplex::blocking(len_of), ByteBuf::from(vec![7u8; BIG]));
         drop(pool);
         assert_eq!(sleeper.result(), Err(Error::Cancelled));
         assert_eq!(big.result(), Err(Error::Cancelled));
@@ -156,7 +156,7 @@ fn submit_never_blocks_on_a_stopped_worker() {
         let (pool, victim) = one_worker();
         send_signal(victim, libc::SIGSTOP);
         // Nothing is in flight, so this would be sent directly by the caller.
-        let big = pool.submit_blocking(len_of, ByteBuf::from(vec![1u8; BIG]));
+        let big = pool.submit(aplex::blocking(len_of), ByteBuf::from(vec![1u8; BIG]));
         assert_eq!(pool.worker_pids(), [Some(victim)], "the slot is not held");
         assert_eq!(pool.stats().workers[0].workload, 1);
         let small = pool.submit(nap, 1);
@@ -214,7 +214,7 @@ fn kill_on_timeout_frees_a_stopped_worker() {
 fn shutdown_now_kills_a_worker_stuck_in_a_blocking_work() {
     within(Duration::from_secs(60), || {
         let (pool, victim) = one_worker();
-        let stuck_work = pool.submit_blocking(stuck, ());
+        let stuck_work = pool.submit(aplex::blocking(stuck), ());
         wait_until("the stuck work runs", || pool.workloads()[0] == 1);
         pool.shutdown_now();
         assert_eq!(stuck_work.result(), Err(Error::Cancelled));
@@ -230,7 +230,7 @@ fn shutdown_timeout_drains_until_the_deadline_then_kills() {
     within(Duration::from_secs(60), || {
         let (pool, victim) = one_worker();
         let quick = pool.submit(nap, 10);
-        let stuck_work = pool.submit_blocking(stuck, ());
+        let stuck_work = pool.submit(aplex::blocking(stuck), ());
         wait_until("both run", || pool.workloads()[0] == 2);
         pool.shutdown_timeout(Duration::from_millis(300));
         assert_eq!(quick.result(), Ok(10), "what finishes in time finishes");
@@ -250,7 +250,7 @@ fn a_burst_of_many_large_arguments_goes_through() {
         let items: Vec<ByteBuf> = (0..100)
             .map(|i| ByteBuf::from(vec![i as u8; 100_000]))
             .collect();
-        let lengths: Result<Vec<usize>, Error> = pool.map_blocking(len_of, items).collect();
+        let lengths: Result<Vec<usize>, Error> = pool.map(aplex::blocking(len_of), items).collect();
         assert_eq!(lengths, Ok(vec![100_000; 100]));
     });
 }

@@ -158,7 +158,7 @@ fn a_million_mixed_works_through_each_pool_leak_nothing() {
         }),
         map_blocking: Box::new(|range| {
             threads
-                .map_blocking(|x: u64| x, range)
+                .map(aplex::blocking(|x: u64| x), range)
                 .chunksize(64)
                 .collect()
         }),
@@ -185,7 +185,7 @@ fn a_million_mixed_works_through_each_pool_leak_nothing() {
         }),
         map_blocking: Box::new(|range| {
             processes
-                .map_blocking(square, range.clone())
+                .map(aplex::blocking(square), range.clone())
                 .chunksize(64)
                 .zip(range)
                 .map(|(r, x)| r.map(|_| x))

@@ -202,12 +202,16 @@ fn a_custom_balancer_that_picks_worker_zero_gets_every_work_there() {
 fn the_meta_passed_at_submit_and_map_reaches_the_balancer() {
     let balancer = AlwaysFirst::default();
     let pool = pool_with("meta-", 2, 300, balancer.clone());
-    pool.submit_with_meta(where_am_i, (), "urgent")
+    pool.submit_with(where_am_i, (), aplex::WorkOptions::new().meta("urgent"))
         .result()
         .unwrap();
-    pool.submit_blocking_with_meta(|x: u8| x, 1, 7_u32)
-        .result()
-        .unwrap();
+    pool.submit_with(
+        aplex::blocking(|x: u8| x),
+        1,
+        aplex::WorkOptions::new().meta(7_u32),
+    )
+    .result()
+    .unwrap();
     pool.submit(where_am_i, ()).result().unwrap();
     let mapped: Vec<u8> = pool
         .map(|x: u8| async move { x }, 0..3)

@@ -89,12 +89,12 @@ fn a_running_blocking_work_is_not_cancelled_and_its_result_arrives() {
     let gate = BlockingGate::new();
     let started = Arc::new(AtomicBool::new(false));
     let (g, s) = (gate.clone(), Arc::clone(&started));
-    let running = pool.submit_blocking(
-        move |x: u32| {
+    let running = pool.submit(
+        aplex::blocking(move |x: u32| {
             s.store(true, Ordering::SeqCst);
             g.pass();
             x + 1
-        },
+        }),
         41,
     );
     wait_until("the blocking work is running", || {
@@ -117,11 +117,14 @@ fn a_queued_blocking_work_can_be_cancelled() {
     let blocker = pool.submit(move |()| async move { g.pass().await }, ());
     let ran = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&ran);
-    let queued = pool.submit_blocking(move |()| flag.store(true, Ordering::SeqCst), ());
+    let queued = pool.submit(
+        aplex::blocking(move |()| flag.store(true, Ordering::SeqCst)),
+        (),
+    );
     assert!(queued.cancel());
     gate.open();
     blocker.result().unwrap();
-    pool.submit_blocking(|()| (), ()).result().unwrap();
+    pool.submit(aplex::blocking(|()| ()), ()).result().unwrap();
     assert!(!ran.load(Ordering::SeqCst));
 }
 

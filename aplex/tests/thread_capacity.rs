@@ -83,7 +83,10 @@ fn queued_works_start_in_submission_order() {
     let rest: Vec<_> = (0..20)
         .map(|i| {
             let order = Arc::clone(&order);
-            pool.submit_blocking(move |i: i32| order.lock().unwrap().push(i), i)
+            pool.submit(
+                aplex::blocking(move |i: i32| order.lock().unwrap().push(i)),
+                i,
+            )
         })
         .collect();
     wait_until("the rest is queued", || pool.pending() == 20);
@@ -196,7 +199,7 @@ fn a_map_through_a_bounded_queue_makes_progress() {
                     .collect::<Result<_, _>>()
                     .unwrap()
             } else {
-                pool.map_blocking(|x: u32| x, 0..50)
+                pool.map(aplex::blocking(|x: u32| x), 0..50)
                     .window(20)
                     .collect::<Result<_, _>>()
                     .unwrap()

@@ -21,7 +21,7 @@ fn dropping_a_busy_pool_returns_and_leaves_no_thread_behind() {
     let sleepers: Vec<_> = (0..30)
         .map(|_| pool.submit(|()| tokio::time::sleep(Duration::from_secs(3600)), ()))
         .collect();
-    let quick = pool.submit_blocking(|x: u8| x, 1);
+    let quick = pool.submit(aplex::blocking(|x: u8| x), 1);
     assert_eq!(quick.result(), Ok(1));
     // A timed-out work starts the pool's timer thread, which must be joined too.
     let timed_out = pool.submit_with(

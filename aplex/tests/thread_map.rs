@@ -51,7 +51,7 @@ fn chunksize_1_and_64_give_the_same_results() {
         .collect::<Result<_, _>>()
         .unwrap();
     let blocking: Vec<u64> = pool
-        .map_blocking(|x: u64| x * 2, 0..1000)
+        .map(aplex::blocking(|x: u64| x * 2), 0..1000)
         .chunksize(64)
         .collect::<Result<_, _>>()
         .unwrap();

@@ -34,7 +34,7 @@ fn shutdown_wait_drains_queued_and_running_works_then_joins_every_thread() {
             )
         })
         .collect();
-    let blocking = pool.submit_blocking(|x: u64| x + 1, 1);
+    let blocking = pool.submit(aplex::blocking(|x: u64| x + 1), 1);
     assert!(
         pool.pending() > 0,
         "some works are still queued when shutdown starts"
@@ -128,12 +128,12 @@ fn shutdown_now_waits_for_running_blocking_works() {
     let gate = BlockingGate::new();
     let started = Arc::new(AtomicUsize::new(0));
     let (g, s) = (gate.clone(), Arc::clone(&started));
-    let blocking = pool.submit_blocking(
-        move |x: u8| {
+    let blocking = pool.submit(
+        aplex::blocking(move |x: u8| {
             s.fetch_add(1, Ordering::SeqCst);
             g.pass();
             x
-        },
+        }),
         4,
     );
     wait_until("the blocking work runs", || {

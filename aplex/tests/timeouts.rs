@@ -55,11 +55,11 @@ fn a_blocking_work_past_its_timeout_is_left_to_finish() {
     let gate = BlockingGate::new();
     let finished = Arc::new(AtomicBool::new(false));
     let (g, f) = (gate.clone(), Arc::clone(&finished));
-    let slow = pool.submit_blocking_with(
-        move |()| {
+    let slow = pool.submit_with(
+        aplex::blocking(move |()| {
             g.pass();
             f.store(true, Ordering::SeqCst);
-        },
+        }),
         (),
         short(),
     );
@@ -185,7 +185,7 @@ fn a_blocking_process_work_past_its_timeout_is_left_to_finish_by_default() {
     let pid = pool.worker_pids()[0];
     let dir = scratch_dir("timeout-blocking");
     assert_eq!(
-        pool.submit_blocking_with(wait_for_go, dir.clone(), short())
+        pool.submit_with(aplex::blocking(wait_for_go), dir.clone(), short())
             .result(),
         Err(Error::TimedOut)
     );
@@ -204,7 +204,7 @@ fn kill_on_timeout_kills_the_worker_of_a_blocking_work_and_its_other_works_crash
     let victim = pool.worker_pids()[0].unwrap();
     let dir = scratch_dir("timeout-kill");
     let bystander = pool.submit(nap, 3_600_000);
-    let stuck = pool.submit_blocking_with(wait_for_go, dir.clone(), short());
+    let stuck = pool.submit_with(aplex::blocking(wait_for_go), dir.clone(), short());
     assert_eq!(stuck.result(), Err(Error::TimedOut));
     assert_eq!(
         bystander.result(),

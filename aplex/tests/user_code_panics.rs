@@ -39,7 +39,11 @@ fn a_panicking_balancer_fails_only_its_work_on_the_thread_pool() {
         };
         // Queued behind `held`: its balancer call happens on the worker thread when
         // `held` is over.
-        let tripped = pool.submit_with_meta(|x: u8| async move { x }, 1, "boom");
+        let tripped = pool.submit_with(
+            |x: u8| async move { x },
+            1,
+            aplex::WorkOptions::new().meta("boom"),
+        );
         let after = pool.submit(|x: u8| async move { x }, 2);
         gate.open();
         assert_eq!(held.result(), Ok(()));
@@ -67,7 +71,10 @@ fn a_panicking_balancer_fails_only_its_work_on_the_process_pool() {
             .load_balancer(Touchy)
             .build()
             .unwrap();
-        match pool.submit_with_meta(echo, 1, "boom").result() {
+        match pool
+            .submit_with(echo, 1, aplex::WorkOptions::new().meta("boom"))
+            .result()
+        {
             Err(Error::Panicked { message }) => assert!(message.contains("balancer tripped")),
             other => panic!("expected Panicked, got {other:?}"),
         }

@@ -15,32 +15,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.pool_size(), 2);
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn pool_size(&self) -> usize {
         self.shared.workloads.len()
@@ -51,32 +27,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-    /// assert_eq!(executor.max_works_per_worker(), DEFAULT_MAX_WORKS_PER_WORKER);
-    /// # Ok::<(), Error>(())
+    /// let executor = aplex_core::testing::inline_executor(2);
+    /// assert_eq!(executor.max_works_per_worker(), aplex_core::DEFAULT_MAX_WORKS_PER_WORKER);
     /// ```
     pub fn max_works_per_worker(&self) -> usize {
         self.shared.max_works_per_worker
@@ -87,32 +39,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.workloads(), [0, 0]);
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn workloads(&self) -> Vec<usize> {
         self.shared
@@ -127,32 +55,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.pending_len(), 0);
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn pending_len(&self) -> usize {
         self.shared.pending_len.load(Ordering::SeqCst)
@@ -163,32 +67,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.worker_infos()[1].index, 1);
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn worker_infos(&self) -> Vec<WorkerInfo> {
         self.shared.infos.get().cloned().unwrap_or_default()
@@ -200,32 +80,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert!(!executor.is_broken());
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn is_broken(&self) -> bool {
         self.shared.refusal() != Error::ShutDown
@@ -236,32 +92,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert!(!executor.is_shut_down());
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn is_shut_down(&self) -> bool {
         !self.shared.is_running()
@@ -273,34 +105,15 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo { WorkerInfo { index: self.0.index, name: "inline".into(), pid: 1 } }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(1), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-    /// let (promise, mut future) = WorkFuture::pair(false);
-    /// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
-    ///     Box::new(move || { promise.complete(Ok(1)); })
-    /// })?;
-    /// assert_eq!(future.result()?, 1);
+    /// # use aplex_core::backend::Admission;
+    /// # use aplex_core::testing::InlineJob;
+    /// # use aplex_core::WorkOptions;
+    /// let executor = aplex_core::testing::inline_executor(1);
+    /// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
+    ///     Box::new(move || { promise.complete(Ok(1)); }) as InlineJob
+    /// }).unwrap_or_else(|(_, future)| future);
+    /// assert_eq!(future.result(), Ok(1));
     /// assert_eq!(executor.stats().workers[0].completed, 1);
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn stats(&self) -> PoolStats {
         let shared = &self.shared;
@@ -317,6 +130,9 @@ impl<W: Worker> Executor<W> {
                 stats.workload =
                     shown_workload(shared.workloads[info.index].load(Ordering::SeqCst));
                 shared.outcomes.0[info.index].fill(&mut stats);
+                if let Some(worker) = shared.workers().get(info.index) {
+                    worker.annotate_stats(&mut stats);
+                }
                 stats
             })
             .collect();
@@ -331,32 +147,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.workers().len(), 2);
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn workers(&self) -> &[W] {
         self.shared.workers()

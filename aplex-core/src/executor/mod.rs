@@ -1,7 +1,7 @@
 //! `Executor`, the backend-independent pool: it starts the workers a backend spawns,
 //! admits works, and shuts down.
 //!
-//! A backend's pool type owns an `Executor` and adds typed `submit`/`map` methods on top;
+//! A pool ([`Pool`](crate::Pool)) owns an `Executor` and adds typed `submit`/`map` on top;
 //! see `dispatch.rs` for how works reach workers, `shutdown.rs` for how the pool stops,
 //! and `inspect.rs` for what it tells about itself.
 
@@ -11,14 +11,15 @@ mod shutdown;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::backend::chunk_results::ChunkResults;
 use crate::balancer::LoadBalancer;
 use crate::cell::CancelRunning;
 use crate::dispatch::{Admission, Shared};
-use crate::future::WorkFuture;
+use crate::future::{WorkFuture, WorkPromise};
 use crate::options::PoolOptions;
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, Worker, WorkerEvents, WorkerSeat};
-use crate::Error;
+use crate::{BuildError, Error};
 
 /// A handle to a running pool of `W` workers. Cheap to clone; the pool lives until its
 /// owner shuts it down.
@@ -26,36 +27,15 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// # use std::time::Instant;
-/// # use aplex_core::*;
-/// # /// A worker that runs each job at once on the submitting thread.
-/// # struct Inline(WorkerSeat);
-/// # impl Worker for Inline {
-/// #     type Job = Box<dyn FnOnce() + Send>;
-/// #     fn info(&self) -> WorkerInfo {
-/// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-/// #     }
-/// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-/// #         job();
-/// #         self.0.events.work_finished(self.0.index);
-/// #         Ok(())
-/// #     }
-/// #     fn cancel(&self, _id: WorkId) {}
-/// #     fn close(&self, _mode: CloseMode) {}
-/// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-/// # }
-/// # struct First;
-/// # impl LoadBalancer for First {
-/// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-/// # }
-/// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-/// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-/// let (promise, mut future) = WorkFuture::pair(false);
-/// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
-///     Box::new(move || { promise.complete(Ok(6 * 7)); })
-/// })?;
+/// # use aplex_core::backend::Admission;
+/// # use aplex_core::testing::InlineJob;
+/// # use aplex_core::WorkOptions;
+/// let executor = aplex_core::testing::inline_executor(2);
+/// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
+///     Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
+/// }).unwrap_or_else(|(_, future)| future);
 /// assert_eq!(future.result()?, 42);
-/// # Ok::<(), Error>(())
+/// # Ok::<(), aplex_core::Error>(())
 /// ```
 pub struct Executor<W: Worker> {
     pub(crate) shared: Arc<Shared<W>>,
@@ -89,42 +69,19 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.pool_size(), 2);
-    /// # Ok::<(), Error>(())
+    /// # Ok::<(), aplex_core::Error>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a bad setting, or the first error `spawn` returns.
+    /// A [`BuildError`] for a bad setting, or the first error `spawn` returns.
     pub fn start(
         mut options: PoolOptions,
         default_balancer: impl FnOnce() -> Box<dyn LoadBalancer>,
-        mut spawn: impl FnMut(WorkerSeat) -> Result<W, Error>,
-    ) -> Result<Self, Error> {
+        mut spawn: impl FnMut(WorkerSeat) -> Result<W, BuildError>,
+    ) -> Result<Self, BuildError> {
         options.validate()?;
         let pool_size = options.resolved_pool_size();
         let balancer = options
@@ -165,111 +122,81 @@ impl<W: Worker> Executor<W> {
         Ok(Executor { shared })
     }
 
-    /// Admits one work whose future is `future`; `build` makes the job, and is called only
-    /// if the work is admitted.
+    /// Admits one work: makes its future and promise, and calls `build` with the promise
+    /// to make its job — only if the work is admitted, under the pool's lock. `abortable`
+    /// says whether a running work can be stopped (async works) or must be left to finish
+    /// (blocking works).
     ///
-    /// On refusal the future is resolved with the error too, so it can be handed back.
+    /// On refusal the future is resolved with the error too, and handed back with it.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-    /// let (promise, mut future) = WorkFuture::pair(false);
-    /// executor.submit(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
-    ///     Box::new(move || { promise.complete(Ok(6 * 7)); })
-    /// })?;
-    /// assert_eq!(future.result()?, 42);
-    /// # Ok::<(), Error>(())
+    /// use aplex_core::backend::Admission;
+    /// use aplex_core::testing::{inline_executor, InlineJob};
+    /// use aplex_core::WorkOptions;
+    ///
+    /// let executor = inline_executor(2);
+    /// let future = executor
+    ///     .submit(WorkOptions::new(), Admission::Wait, false, |promise| {
+    ///         Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
+    ///     })
+    ///     .unwrap_or_else(|(_, future)| future);
+    /// assert_eq!(future.result(), Ok(42));
     /// ```
     ///
     /// # Errors
     ///
     /// [`Error::ShutDown`] after shutdown; [`Error::QueueFull`] when the bounded pending
     /// queue is full and `admission` is [`Admission::FailFast`].
+    #[allow(clippy::type_complexity)] // the refusal and the future it resolved
     pub fn submit<T: Send + 'static>(
         &self,
-        future: &mut WorkFuture<T>,
         options: WorkOptions,
         admission: Admission,
-        build: impl FnOnce() -> W::Job,
-    ) -> Result<(), Error> {
-        self.submit_with(future, options, admission, true, build)
+        abortable: bool,
+        build: impl FnOnce(WorkPromise<T>) -> W::Job,
+    ) -> Result<WorkFuture<T>, (Error, WorkFuture<T>)> {
+        let (promise, mut future) = WorkFuture::pair(abortable);
+        match self.admit(&mut future, options, admission, true, move || {
+            build(promise)
+        }) {
+            Ok(()) => Ok(future),
+            Err(error) => Err((error, future)),
+        }
     }
 
-    /// Like [`submit`](Self::submit), but what it dispatches stays staged in the worker
-    /// until [`flush`](Self::flush): a map submits a burst of works, then flushes once,
-    /// so each worker gets the burst as one message.
+    /// Admits one chunk of `items` items of a map, waiting for room in a bounded queue,
+    /// and returns its future (resolved with the refusal if the pool refuses it). What it
+    /// dispatches stays staged in the worker until [`flush`](Self::flush): a map submits
+    /// a burst of chunks, then flushes once, so each worker gets the burst as one message.
     ///
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-    /// let (promise, mut future) = WorkFuture::pair(false);
-    /// executor.submit_staged(&mut future, WorkOptions::new(), Admission::Wait, move || -> Box<dyn FnOnce() + Send> {
-    ///     Box::new(move || { promise.complete(Ok(1)); })
-    /// })?;
+    /// use aplex_core::testing::{inline_executor, InlineJob};
+    /// use aplex_core::WorkOptions;
+    ///
+    /// let executor = inline_executor(1);
+    /// let future = executor.submit_chunk(WorkOptions::new(), false, 2, |promise| {
+    ///     Box::new(move || { promise.complete(Ok(vec![Ok(1), Ok(2)].into())); }) as InlineJob
+    /// });
     /// executor.flush();
-    /// assert_eq!(future.result()?, 1);
-    /// # Ok::<(), Error>(())
+    /// assert_eq!(future.result().unwrap().len(), 2);
     /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`submit`](Self::submit).
-    pub fn submit_staged<T: Send + 'static>(
+    pub fn submit_chunk<U: Send + 'static>(
         &self,
-        future: &mut WorkFuture<T>,
         options: WorkOptions,
-        admission: Admission,
-        build: impl FnOnce() -> W::Job,
-    ) -> Result<(), Error> {
-        self.submit_with(future, options, admission, false, build)
+        abortable: bool,
+        items: usize,
+        build: impl FnOnce(WorkPromise<ChunkResults<U>>) -> W::Job,
+    ) -> WorkFuture<ChunkResults<U>> {
+        let (promise, mut future) = WorkFuture::chunk_pair(abortable, items);
+        let _refusal_is_in_the_future =
+            self.admit(&mut future, options, Admission::Wait, false, move || {
+                build(promise)
+            });
+        future
     }
 
     /// Sends every job dispatched by [`submit_staged`](Self::submit_staged) so far.
@@ -277,38 +204,15 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// executor.flush(); // nothing staged: nothing sent
-    /// # Ok::<(), Error>(())
+    /// # Ok::<(), aplex_core::Error>(())
     /// ```
     pub fn flush(&self) {
         self.shared.flush_staged();
     }
 
-    fn submit_with<T: Send + 'static>(
+    fn admit<T: Send + 'static>(
         &self,
         future: &mut WorkFuture<T>,
         options: WorkOptions,

@@ -26,33 +26,9 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// executor.shutdown(true);
     /// assert!(executor.is_shut_down());
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn shutdown(&self, wait: bool) {
         tracing::info!(wait, "aplex pool shutting down");
@@ -113,33 +89,9 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
+    /// let executor = aplex_core::testing::inline_executor(2);
     /// executor.shutdown_now();
     /// assert!(executor.is_shut_down());
-    /// # Ok::<(), Error>(())
     /// ```
     pub fn shutdown_now(&self) {
         self.cancel_everything();
@@ -152,32 +104,8 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use std::time::Instant;
-    /// # use aplex_core::*;
-    /// # /// A worker that runs each job at once on the submitting thread.
-    /// # struct Inline(WorkerSeat);
-    /// # impl Worker for Inline {
-    /// #     type Job = Box<dyn FnOnce() + Send>;
-    /// #     fn info(&self) -> WorkerInfo {
-    /// #         WorkerInfo { index: self.0.index, name: "inline".into(), pid: std::process::id() }
-    /// #     }
-    /// #     fn dispatch(&self, _id: WorkId, job: Self::Job) -> Result<(), Self::Job> {
-    /// #         job();
-    /// #         self.0.events.work_finished(self.0.index);
-    /// #         Ok(())
-    /// #     }
-    /// #     fn cancel(&self, _id: WorkId) {}
-    /// #     fn close(&self, _mode: CloseMode) {}
-    /// #     fn join(&self, _deadline: Option<Instant>) -> bool { true }
-    /// # }
-    /// # struct First;
-    /// # impl LoadBalancer for First {
-    /// #     fn get_proper_worker(&mut self, w: &WorkerView<'_>, _: Option<&Meta>) -> usize { w.available_workers().next().unwrap() }
-    /// # }
-    /// let options = PoolOptions { pool_size: Some(2), ..PoolOptions::default() };
-    /// let executor = Executor::start(options, || Box::new(First), |seat| Ok(Inline(seat)))?;
-    /// assert!(executor.terminate(Instant::now()));
-    /// # Ok::<(), Error>(())
+    /// let executor = aplex_core::testing::inline_executor(2);
+    /// assert!(executor.terminate(std::time::Instant::now()));
     /// ```
     pub fn terminate(&self, deadline: Instant) -> bool {
         self.cancel_everything();

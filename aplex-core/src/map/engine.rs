@@ -22,8 +22,8 @@ use futures::stream::StreamExt;
 use futures_timer::Delay;
 
 use super::{ChunkFuture, FlushChunks, Map};
-use crate::chunk::Chunk;
-use crate::chunk_results::{self, ChunkResults};
+use crate::backend::chunk::Chunk;
+use crate::backend::chunk_results::{self, ChunkResults};
 use crate::Error;
 
 /// A pull of the input that took at least this long means the input is slow: chunks are

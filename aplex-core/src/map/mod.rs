@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use futures::stream::FuturesUnordered;
 use futures_timer::Delay;
 
-use crate::chunk::{self, Chunk, ChunkSource};
-use crate::chunk_results::{self, ChunkResults};
+use crate::backend::chunk::{self, Chunk, ChunkSource};
+use crate::backend::chunk_results::{self, ChunkResults};
 use crate::future::WorkFuture;
 use crate::work_options::WorkOptions;
 
@@ -36,9 +36,10 @@ use engine::Labeled;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::{ChunkFuture, WorkFuture};
+/// use aplex_core::backend::ChunkFuture;
+/// use aplex_core::WorkFuture;
 ///
-/// let (promise, future): (_, ChunkFuture<u8>) = WorkFuture::pair(true);
+/// let (promise, future): (_, ChunkFuture<u8>) = aplex_core::backend::future_pair(true);
 /// promise.complete(Ok(vec![Ok(1), Ok(2)].into()));
 /// assert_eq!(future.result().unwrap().len(), 2);
 /// ```
@@ -50,10 +51,11 @@ pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::{SubmitChunk, WorkFuture};
+/// use aplex_core::backend::SubmitChunk;
+/// use aplex_core::WorkFuture;
 ///
 /// let _inline: SubmitChunk<'_, u8, u8> = Box::new(|chunk, _options| {
-///     let (promise, future) = WorkFuture::pair(true);
+///     let (promise, future) = aplex_core::backend::future_pair(true);
 ///     promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
 ///     future
 /// });
@@ -66,7 +68,7 @@ pub type SubmitChunk<'a, A, T> =
 /// # Examples
 ///
 /// ```
-/// use aplex_core::FlushChunks;
+/// use aplex_core::backend::FlushChunks;
 ///
 /// let _nothing_to_flush: FlushChunks<'_> = Box::new(|| {});
 /// ```
@@ -82,15 +84,8 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// # Examples
 ///
 /// ```
-/// # use aplex_core::{Map, WorkFuture};
-/// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-/// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-/// #         let (promise, future) = WorkFuture::pair(true);
-/// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-/// #         future
-/// #     }), Box::new(|| {}))
-/// # }
+/// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+/// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
 /// let doubled: Vec<u64> = doubling_map(0..5).collect::<Result<_, _>>()?;
 /// assert_eq!(doubled, [0, 2, 4, 6, 8]);
 /// # Ok::<(), aplex_core::Error>(())
@@ -135,15 +130,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// assert_eq!(doubling_map(1..3).count(), 2);
     /// ```
     pub fn new(
@@ -183,15 +171,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// let doubled: Vec<u64> = doubling_map(0..100).chunksize(10).collect::<Result<_, _>>()?;
     /// assert_eq!(doubled[99], 198);
     /// assert!(doubling_map(0..3).chunksize(0).next().unwrap().is_err());
@@ -211,15 +192,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// use std::time::Duration;
     /// let doubled: Vec<u64> = doubling_map(0..3).timeout(Duration::from_secs(5)).collect::<Result<_, _>>()?;
     /// assert_eq!(doubled, [0, 2, 4]);
@@ -236,15 +210,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// let doubled: Vec<u64> = doubling_map(0..3).meta("batch 7").collect::<Result<_, _>>()?;
     /// assert_eq!(doubled.len(), 3);
     /// # Ok::<(), aplex_core::Error>(())
@@ -264,8 +231,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     /// # use aplex_core::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+    /// #         let (promise, future) = aplex_core::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
     /// #     }), Box::new(|| {}))
@@ -287,15 +254,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// let endless = 0..;
     /// let first: Vec<u64> = doubling_map(endless).window(4).take(10).collect::<Result<_, _>>()?;
     /// assert_eq!(first[9], 18);
@@ -317,8 +277,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture, Error};
     /// # // A map whose "pool" fails odd items at once.
     /// # fn picky_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+    /// #         let (promise, future) = aplex_core::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| if x % 2 == 1 { Err(Error::Cancelled) } else { Ok(x) }).collect()));
     /// #         future
     /// #     }), Box::new(|| {}))
@@ -343,8 +303,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     /// # use aplex_core::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
+    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+    /// #         let (promise, future) = aplex_core::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
     /// #     }), Box::new(|| {}))
@@ -363,15 +323,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// let mut doubled: Vec<u64> = doubling_map(0..5).unordered().collect::<Result<_, _>>()?;
     /// doubled.sort();
     /// assert_eq!(doubled, [0, 2, 4, 6, 8]);
@@ -405,15 +358,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
-    /// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-    /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-    /// #         let (promise, future) = WorkFuture::pair(true);
-    /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-    /// #         future
-    /// #     }), Box::new(|| {}))
-    /// # }
+    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// use futures::StreamExt;
     /// let doubled: Vec<_> = futures::executor::block_on(doubling_map(0..3).into_stream().collect());
     /// assert_eq!(doubled, [Ok(0), Ok(2), Ok(4)]);

@@ -13,15 +13,8 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// # use aplex_core::{Map, WorkFuture};
-/// # // A map whose "pool" doubles each item at once (a real pool runs works on workers).
-/// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-/// #     Map::new(input, 8, Box::new(|chunk: aplex_core::Chunk<u64>, _options| {
-/// #         let (promise, future) = WorkFuture::pair(true);
-/// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
-/// #         future
-/// #     }), Box::new(|| {}))
-/// # }
+/// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
+/// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
 /// use futures::StreamExt;
 /// let mut stream = doubling_map(5..6).into_stream();
 /// assert_eq!(futures::executor::block_on(stream.next()), Some(Ok(10)));

@@ -19,8 +19,9 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::local::panicked;
-use crate::{ChunkResults, Error};
+use crate::backend::local::panicked;
+use crate::backend::ChunkResults;
+use crate::Error;
 
 /// A pinned heap slot for one future at a time.
 type Slot<F> = Pin<Box<Option<F>>>;
@@ -87,7 +88,7 @@ enum Interrupted<F> {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::join::join_results;
+/// use aplex_core::backend::join::join_results;
 /// use aplex_core::Error;
 ///
 /// let works = (0..3).map(|x| async move { if x == 1 { panic!("one") } else { x } });

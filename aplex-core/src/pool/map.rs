@@ -1,0 +1,72 @@
+//! Mapping a work over an input: `map` sets up a [`Map`] whose chunks the backend readies
+//! and the executor admits staged, a burst at a time.
+
+use std::sync::Arc;
+
+use crate::backend::{Accepts, Chunk, Worker};
+use crate::work::{Work, WorkKind};
+use crate::{Map, Pool, WorkFuture, WorkOptions};
+
+impl<B: Worker> Pool<B> {
+    /// Applies `work` to every item of `items`, lazily, and gives the results in input
+    /// order (as a blocking iterator, or a stream with [`Map::into_stream`]).
+    ///
+    /// Items go to workers in chunks ([`Map::chunksize`]); at most [`Map::window`] chunks
+    /// are in flight at once, so an endless input works. The first error ends the map
+    /// and cancels the rest, unless it is told to [`keep_going`](Map::keep_going).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex::{blocking, Error, ThreadAsyncPoolExecutor};
+    ///
+    /// async fn double(x: u64) -> u64 { x * 2 }
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// let pool = ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// let doubled: Vec<u64> = pool.map(double, 0..100).chunksize(8).collect::<Result<_, Error>>()?;
+    /// assert_eq!(doubled[99], 198);
+    /// let squares: Vec<u64> = pool.map(blocking(square), 1..4).collect::<Result<_, Error>>()?;
+    /// assert_eq!(squares, [1, 4, 9]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map<'a, W, I>(&self, work: W, items: I) -> Map<'a, I::Item, W::Out>
+    where
+        B: Accepts<W, I::Item>,
+        W: Work<I::Item> + Fn(I::Item) -> W::Body + Send + Sync + 'static,
+        W::Out: Send + 'static,
+        I: IntoIterator,
+        I::IntoIter: Send + 'a,
+        I::Item: 'a,
+    {
+        let executor = self.executor().clone();
+        let flusher = self.executor().clone();
+        let target = B::target();
+        let work = Arc::new(work);
+        let abortable = W::KIND == WorkKind::Async;
+        crate::backend::new_map(
+            items.into_iter(),
+            self.default_window(),
+            Box::new(move |chunk: Chunk<I::Item>, options: WorkOptions| {
+                let target = match &target {
+                    Ok(target) => target,
+                    Err(error) => return WorkFuture::failed(error.clone()),
+                };
+                let packed = match B::pack_chunk(&executor, target, &chunk, &options) {
+                    Ok(packed) => packed,
+                    Err(results) => return WorkFuture::resolved(Ok(results)),
+                };
+                executor.submit_chunk(options, abortable, chunk.len(), |promise| {
+                    B::chunk_job(target, &work, chunk, packed, promise)
+                })
+            }),
+            Box::new(move || flusher.flush()),
+        )
+    }
+
+    fn default_window(&self) -> usize {
+        self.pool_size()
+            .saturating_mul(self.max_works_per_worker())
+            .max(1)
+    }
+}

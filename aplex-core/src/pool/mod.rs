@@ -1,0 +1,229 @@
+//! `Pool`: the one pool type every backend shares — it owns the executor, shuts it down
+//! on `Drop` within the grace period, and offers the whole user API: submitting works
+//! (`submit.rs`), mapping over inputs (`map.rs`), shutting down and inspecting (here).
+//!
+//! A backend's pool (`ThreadAsyncPoolExecutor`, `ProcessAsyncPoolExecutor`) is a thin
+//! owner of a `Pool` of its workers that dereferences to it, so the methods below are
+//! called on it directly, with no trait to import. What a backend decides — which works
+//! it accepts and how it ships them — is its [`Accepts`](crate::backend::Accepts)
+//! implementation.
+
+mod map;
+mod submit;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::backend::{Executor, Worker};
+use crate::{PoolStats, WorkerInfo};
+
+/// A pool of workers of type `W` (threads, processes), with the API every pool has.
+///
+/// Made by a backend's builder (`ThreadAsyncPoolExecutor::builder()`,
+/// `ProcessAsyncPoolExecutor::builder()`), whose pool dereferences to this. Dropping the
+/// pool shuts it down as [`shutdown_now`](Self::shutdown_now) does.
+///
+/// # Examples
+///
+/// ```
+/// use aplex::{blocking, ThreadAsyncPoolExecutor};
+///
+/// async fn double(x: u64) -> u64 { x * 2 }
+/// fn square(x: u64) -> u64 { x * x }
+///
+/// let pool = ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+/// assert_eq!(pool.submit(double, 21).result()?, 42);
+/// assert_eq!(pool.submit(blocking(square), 7).result()?, 49);
+/// pool.shutdown(true);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Pool<W: Worker> {
+    executor: Executor<W>,
+    grace: Duration,
+}
+
+impl<W: Worker> Pool<W> {
+    pub(crate) fn new(executor: Executor<W>, grace: Duration) -> Self {
+        Pool { executor, grace }
+    }
+
+    pub(crate) fn executor(&self) -> &Executor<W> {
+        &self.executor
+    }
+
+    /// Stops intake: new submissions fail with [`Error::ShutDown`](crate::Error::ShutDown);
+    /// queued and running works still finish. With `wait`, blocks until they have and
+    /// every worker has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let queued = pool.submit(|x: u8| async move { x }, 3);
+    /// pool.shutdown(true);
+    /// assert_eq!(queued.result(), Ok(3));
+    /// assert_eq!(pool.submit(|x: u8| async move { x }, 3).result(), Err(aplex::Error::ShutDown));
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn shutdown(&self, wait: bool) {
+        self.executor.shutdown(wait);
+    }
+
+    /// Stops intake, cancels every queued work and aborts running async works; waits up
+    /// to the pool's `shutdown_grace` for running blocking works, then abandons them (a
+    /// worker process is killed) and their futures say [`Error::Cancelled`](crate::Error::Cancelled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let forever = pool.submit(|()| std::future::pending::<()>(), ());
+    /// pool.shutdown_now();
+    /// assert_eq!(forever.result(), Err(aplex::Error::Cancelled));
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn shutdown_now(&self) {
+        self.executor.terminate(Instant::now() + self.grace);
+    }
+
+    /// Like [`shutdown(true)`](Self::shutdown), but for at most `timeout`: what is still
+    /// queued or running then is stopped as by [`shutdown_now`](Self::shutdown_now).
+    /// Returns whether every work finished in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// let forever = pool.submit(|()| std::future::pending::<()>(), ());
+    /// assert!(!pool.shutdown_timeout(Duration::from_millis(20)));
+    /// assert_eq!(forever.result(), Err(aplex::Error::Cancelled));
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
+        self.executor.shutdown_until(Instant::now() + timeout)
+    }
+
+    /// The number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(3).build()?;
+    /// assert_eq!(pool.pool_size(), 3);
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn pool_size(&self) -> usize {
+        self.executor.pool_size()
+    }
+
+    /// The most works one worker runs at once (`max_works_per_worker`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().max_works_per_worker(8).build()?;
+    /// assert_eq!(pool.max_works_per_worker(), 8);
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn max_works_per_worker(&self) -> usize {
+        self.executor.max_works_per_worker()
+    }
+
+    /// How many works each worker runs now, by worker index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.workloads(), [0, 0]);
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn workloads(&self) -> Vec<usize> {
+        self.executor.workloads()
+    }
+
+    /// How many works wait in the pending queue for a worker with room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// assert_eq!(pool.pending(), 0);
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn pending(&self) -> usize {
+        self.executor.pending_len()
+    }
+
+    /// Each worker's index, name and process id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+    /// assert_eq!(pool.workers()[1].index, 1);
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.executor.worker_infos()
+    }
+
+    /// What each worker has done so far, and the pending queue's length.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+    /// pool.submit(|x: u8| async move { x }, 1).result()?;
+    /// assert_eq!(pool.stats().workers[0].completed, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        self.executor.stats()
+    }
+
+    /// Whether the pool was shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().build()?;
+    /// pool.shutdown(false);
+    /// assert!(pool.is_shut_down());
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn is_shut_down(&self) -> bool {
+        self.executor.is_shut_down()
+    }
+
+    /// Whether the pool is broken: it can no longer run works (a process pool whose
+    /// workers crash faster than its crash limit allows). A thread pool never is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().build()?;
+    /// assert!(!pool.is_broken());
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn is_broken(&self) -> bool {
+        self.executor.is_broken()
+    }
+}
+
+impl<W: Worker> Drop for Pool<W> {
+    fn drop(&mut self) {
+        self.executor.terminate(Instant::now() + self.grace);
+    }
+}
+
+impl<W: Worker> fmt::Debug for Pool<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("executor", &self.executor)
+            .field("shutdown_grace", &self.grace)
+            .finish()
+    }
+}

@@ -1,0 +1,139 @@
+//! Helpers for tests and doc examples of code built on aplex's backend seam (feature
+//! `test-util`, as tokio's): a worker that runs each job at once on the submitting
+//! thread, a balancer that picks the first free worker, and a worker view to test a
+//! custom balancer against.
+//!
+//! They keep an example down to its own point; no pool a user runs is built from them.
+
+use std::sync::atomic::AtomicUsize;
+use std::time::Instant;
+
+use crate::backend::{CloseMode, Executor, PoolOptions, WorkId, Worker, WorkerSeat};
+use crate::{LoadBalancer, Meta, WorkerInfo, WorkerView};
+
+/// A job for an [`InlineWorker`]: a closure it calls at once.
+pub type InlineJob = Box<dyn FnOnce() + Send>;
+
+/// A worker that runs each job at once, on the thread that dispatches it.
+///
+/// # Examples
+///
+/// ```
+/// # use aplex_core::testing::InlineJob;
+/// use aplex_core::backend::Admission;
+/// use aplex_core::testing::inline_executor;
+/// use aplex_core::WorkOptions;
+///
+/// let executor = inline_executor(2);
+/// let future = executor
+///     .submit(WorkOptions::new(), Admission::Wait, false, |promise| {
+///         Box::new(move || { promise.complete(Ok(6 * 7)); }) as aplex_core::testing::InlineJob
+///     })
+///     .unwrap();
+/// assert_eq!(future.result(), Ok(42));
+/// ```
+#[derive(Debug)]
+pub struct InlineWorker(WorkerSeat);
+
+impl Worker for InlineWorker {
+    type Job = InlineJob;
+
+    fn info(&self) -> WorkerInfo {
+        WorkerInfo {
+            index: self.0.index,
+            name: format!("inline-{}", self.0.index),
+            pid: std::process::id(),
+        }
+    }
+
+    fn dispatch(&self, _id: WorkId, job: InlineJob) -> Result<(), InlineJob> {
+        job();
+        self.0.events.work_finished(self.0.index);
+        Ok(())
+    }
+
+    fn cancel(&self, _id: WorkId) {}
+
+    fn close(&self, _mode: CloseMode) {}
+
+    fn join(&self, _deadline: Option<Instant>) -> bool {
+        true
+    }
+}
+
+/// A balancer that picks the first available worker.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::testing::{loads, worker_infos, First};
+/// use aplex_core::{backend::new_worker_view, LoadBalancer};
+///
+/// let infos = worker_infos(3);
+/// let loads = loads(&[1, 0, 0]);
+/// let view = new_worker_view(&infos, &loads, 1);
+/// assert_eq!(First.get_proper_worker(&view, None), 1);
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct First;
+
+impl LoadBalancer for First {
+    fn get_proper_worker(&mut self, workers: &WorkerView<'_>, _meta: Option<&Meta>) -> usize {
+        workers.available_workers().next().unwrap_or(0)
+    }
+}
+
+/// An executor of `pool_size` [`InlineWorker`]s balanced by [`First`].
+///
+/// # Panics
+///
+/// If `pool_size` is 0.
+///
+/// # Examples
+///
+/// ```
+/// let executor = aplex_core::testing::inline_executor(2);
+/// assert_eq!(executor.pool_size(), 2);
+/// ```
+pub fn inline_executor(pool_size: usize) -> Executor<InlineWorker> {
+    let options = PoolOptions {
+        pool_size: Some(pool_size),
+        ..PoolOptions::default()
+    };
+    Executor::start(options, || Box::new(First), |seat| Ok(InlineWorker(seat)))
+        .expect("inline workers always start")
+}
+
+/// The infos of `count` workers, named `worker-0`, `worker-1`, ...: what a balancer's
+/// [`WorkerView`] is made of in a test.
+///
+/// # Examples
+///
+/// ```
+/// let infos = aplex_core::testing::worker_infos(2);
+/// assert_eq!(infos[1].name, "worker-1");
+/// ```
+pub fn worker_infos(count: usize) -> Vec<WorkerInfo> {
+    (0..count)
+        .map(|index| WorkerInfo {
+            index,
+            name: format!("worker-{index}"),
+            pid: std::process::id(),
+        })
+        .collect()
+}
+
+/// Workloads for a balancer's [`WorkerView`], one per worker.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::backend::new_worker_view;
+/// use aplex_core::testing::{loads, worker_infos};
+///
+/// let (infos, loads) = (worker_infos(2), loads(&[3, 0]));
+/// assert_eq!(new_worker_view(&infos, &loads, 3).workload(0), 3);
+/// ```
+pub fn loads(workloads: &[usize]) -> Vec<AtomicUsize> {
+    workloads.iter().copied().map(AtomicUsize::new).collect()
+}
