@@ -11,14 +11,12 @@ use aplex_core::{LoadBalancer, Meta, WorkerView};
 /// # Examples
 ///
 /// ```
-/// use std::sync::atomic::AtomicUsize;
-/// use aplex_balance::{Average, LoadBalancer, WorkerInfo, WorkerView};
+/// use aplex_balance::testing::{loads, worker_infos, worker_view};
+/// use aplex_balance::{Average, LoadBalancer};
 ///
-/// let infos: Vec<WorkerInfo> = (0..3)
-///     .map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 })
-///     .collect();
-/// let loads: Vec<AtomicUsize> = [5, 2, 7].into_iter().map(AtomicUsize::new).collect();
-/// let view = WorkerView::new(&infos, &loads, 10);
+/// let infos = worker_infos(3);
+/// let loads = loads(&[5, 2, 7]);
+/// let view = worker_view(&infos, &loads, 10);
 /// assert_eq!(Average::default().get_proper_worker(&view, None), 1);
 /// ```
 #[derive(Debug, Default, Clone)]

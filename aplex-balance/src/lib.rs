@@ -9,7 +9,7 @@
 //! - [`Average`]: an available worker with the smallest workload.
 //!
 //! This crate re-exports the [`LoadBalancer`] trait and the types it uses, so a custom
-//! balancer depends on `aplex-balance` alone:
+//! balancer depends on `aplex-balance` alone (and its tests on its `test-util` feature):
 //!
 //! ```
 //! use aplex_balance::{LoadBalancer, Meta, WorkerView};
@@ -34,6 +34,14 @@ mod random;
 mod round_robin;
 
 pub use aplex_core::{LoadBalancer, Meta, WorkerInfo, WorkerView};
+
+/// Worker views to test a balancer against (feature `test-util`):
+/// [`worker_view`](testing::worker_view), [`worker_infos`](testing::worker_infos),
+/// [`loads`](testing::loads).
+#[cfg(feature = "test-util")]
+pub mod testing {
+    pub use aplex_core::testing::{loads, worker_infos, worker_view};
+}
 pub use average::Average;
 pub use random::Random;
 pub use round_robin::RoundRobin;

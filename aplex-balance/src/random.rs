@@ -30,12 +30,12 @@ impl Random {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::atomic::AtomicUsize;
-    /// use aplex_balance::{LoadBalancer, Random, WorkerInfo, WorkerView};
+    /// use aplex_balance::testing::{loads, worker_infos, worker_view};
+    /// use aplex_balance::{LoadBalancer, Random};
     ///
-    /// let infos: Vec<WorkerInfo> = (0..4).map(|index| WorkerInfo { index, name: String::new(), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
-    /// let view = WorkerView::new(&infos, &loads, 1);
+    /// let infos = worker_infos(4);
+    /// let loads = loads(&[0, 0, 0, 0]);
+    /// let view = worker_view(&infos, &loads, 1);
     /// let picks = |seed| -> Vec<usize> {
     ///     let mut random = Random::with_seed(seed);
     ///     (0..8).map(|_| random.get_proper_worker(&view, None)).collect()

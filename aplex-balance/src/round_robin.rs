@@ -8,14 +8,12 @@ use aplex_core::{LoadBalancer, Meta, WorkerView};
 /// # Examples
 ///
 /// ```
-/// use std::sync::atomic::AtomicUsize;
-/// use aplex_balance::{LoadBalancer, RoundRobin, WorkerInfo, WorkerView};
+/// use aplex_balance::testing::{loads, worker_infos, worker_view};
+/// use aplex_balance::{LoadBalancer, RoundRobin};
 ///
-/// let infos: Vec<WorkerInfo> = (0..3)
-///     .map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 })
-///     .collect();
-/// let loads: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
-/// let view = WorkerView::new(&infos, &loads, 10);
+/// let infos = worker_infos(3);
+/// let loads = loads(&[0, 0, 0]);
+/// let view = worker_view(&infos, &loads, 10);
 /// let mut balancer = RoundRobin::default();
 /// let picks: Vec<usize> = (0..4).map(|_| balancer.get_proper_worker(&view, None)).collect();
 /// assert_eq!(picks, [0, 1, 2, 0]);

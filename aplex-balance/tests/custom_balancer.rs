@@ -3,6 +3,7 @@
 
 use std::sync::atomic::AtomicUsize;
 
+use aplex_balance::testing::worker_view;
 use aplex_balance::{Average, LoadBalancer, Meta, Random, RoundRobin, WorkerInfo, WorkerView};
 
 /// Prefers the worker named in the meta; otherwise the least loaded available one.
@@ -45,7 +46,7 @@ fn loads(values: &[usize]) -> Vec<AtomicUsize> {
 fn a_custom_balancer_needs_only_this_crate() {
     let infos = infos(3);
     let loads = loads(&[1, 0, 3]);
-    let view = WorkerView::new(&infos, &loads, 3);
+    let view = worker_view(&infos, &loads, 3);
     let mut balancer = PreferNamed::default();
     let meta: &Meta = &"w0";
     assert_eq!(balancer.get_proper_worker(&view, Some(meta)), 0);
@@ -62,7 +63,7 @@ fn a_custom_balancer_needs_only_this_crate() {
 fn built_ins_only_choose_available_workers() {
     let infos = infos(4);
     let loads = loads(&[2, 1, 2, 2]);
-    let view = WorkerView::new(&infos, &loads, 2);
+    let view = worker_view(&infos, &loads, 2);
     assert_eq!(view.available_workers().collect::<Vec<_>>(), [1]);
     let mut balancers: Vec<Box<dyn LoadBalancer>> = vec![
         Box::new(RoundRobin::default()),
@@ -80,7 +81,7 @@ fn built_ins_only_choose_available_workers() {
 fn average_breaks_ties_round_robin() {
     let infos = infos(3);
     let loads = loads(&[0, 0, 0]);
-    let view = WorkerView::new(&infos, &loads, 5);
+    let view = worker_view(&infos, &loads, 5);
     let mut average = Average::default();
     let picks: Vec<usize> = (0..6)
         .map(|_| average.get_proper_worker(&view, None))
@@ -92,7 +93,7 @@ fn average_breaks_ties_round_robin() {
 fn random_covers_every_available_worker() {
     let infos = infos(4);
     let loads = loads(&[0, 5, 0, 0]);
-    let view = WorkerView::new(&infos, &loads, 5);
+    let view = worker_view(&infos, &loads, 5);
     let mut random = Random::with_seed(1);
     let mut seen = [0usize; 4];
     for _ in 0..400 {

@@ -66,11 +66,9 @@ impl LoadBalancer for Box<dyn LoadBalancer> {
 /// # Examples
 ///
 /// ```
-/// # use std::sync::atomic::AtomicUsize;
-/// # use aplex_core::{WorkerInfo, WorkerView};
-/// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-/// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-/// let view = WorkerView::new(&infos, &loads, 2);
+/// # use aplex_core::testing::{loads, worker_infos, worker_view};
+/// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+/// let view = worker_view(&infos, &loads, 2);
 /// assert_eq!(view.available_workers().collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct WorkerView<'a> {
@@ -80,23 +78,9 @@ pub struct WorkerView<'a> {
 }
 
 impl<'a> WorkerView<'a> {
-    /// Builds a view; `infos` and `workloads` are indexed by worker.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
-    /// assert_eq!(view.len(), 3);
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// If the two slices differ in length.
-    pub fn new(
+    /// Builds a view (`backend::new_worker_view`); `infos` and `workloads` are indexed
+    /// by worker, and must be as long as each other.
+    pub(crate) fn new(
         infos: &'a [WorkerInfo],
         workloads: &'a [AtomicUsize],
         max_works_per_worker: usize,
@@ -114,11 +98,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert_eq!(view.len(), 3);
     /// ```
     pub fn len(&self) -> usize {
@@ -130,11 +112,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert!(!view.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -146,12 +126,10 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
-    /// assert_eq!(view.workers()[1].name, "w1");
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
+    /// assert_eq!(view.workers()[1].name, "worker-1");
     /// ```
     pub fn workers(&self) -> &'a [WorkerInfo] {
         self.infos
@@ -162,11 +140,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert_eq!(view.workload(0), 2);
     /// ```
     ///
@@ -182,11 +158,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert_eq!(view.workloads().collect::<Vec<_>>(), [2, 0, 1]);
     /// ```
     pub fn workloads(&self) -> impl Iterator<Item = usize> + '_ {
@@ -200,11 +174,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert_eq!(view.max_works_per_worker(), 2);
     /// ```
     pub fn max_works_per_worker(&self) -> usize {
@@ -216,11 +188,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert!(!view.is_available(0), "worker 0 is at its cap");
     /// assert!(view.is_available(1));
     /// assert!(!view.is_available(7), "no such worker");
@@ -234,11 +204,9 @@ impl<'a> WorkerView<'a> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::atomic::AtomicUsize;
-    /// # use aplex_core::{WorkerInfo, WorkerView};
-    /// let infos: Vec<WorkerInfo> = (0..3).map(|index| WorkerInfo { index, name: format!("w{index}"), pid: 1 }).collect();
-    /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();
-    /// let view = WorkerView::new(&infos, &loads, 2);
+    /// # use aplex_core::testing::{loads, worker_infos, worker_view};
+    /// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+    /// let view = worker_view(&infos, &loads, 2);
     /// assert_eq!(view.available_workers().collect::<Vec<_>>(), [1, 2]);
     /// ```
     pub fn available_workers(&self) -> impl Iterator<Item = usize> + '_ {

@@ -14,26 +14,10 @@
 //!    then on `cancel()` says `false`, as for a running work.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
 
-use crate::cell::Tracked;
-use crate::deadlines::{Deadlines, TimeOut};
+use crate::deadlines::Expiring;
 use crate::future::WorkPromise;
-
-/// A timeout waiting for its work to begin.
-pub(crate) struct DeferredTimer {
-    pub(crate) timeout: Duration,
-    pub(crate) deadlines: Arc<Deadlines>,
-    pub(crate) stopper: Weak<dyn TimeOut>,
-}
-
-impl DeferredTimer {
-    /// Starts the timeout of `work` now.
-    pub(crate) fn schedule(self, work: &Arc<dyn Tracked>) {
-        self.deadlines
-            .schedule(Instant::now() + self.timeout, work, self.stopper);
-    }
-}
+use crate::tracked::Tracked;
 
 /// A backend's handle for saying that a blocking work begins; see the module docs.
 ///
@@ -63,7 +47,7 @@ impl Begin {
             None => false,
             Some(timer) => {
                 if let Some(timer) = timer {
-                    timer.schedule(work);
+                    timer.schedule(Arc::downgrade(work) as Weak<dyn Expiring>);
                 }
                 true
             }

@@ -1,7 +1,8 @@
 //! `WorkCell`: the state one work's future and promise share — a small mutex-guarded
 //! state machine (queued → running → resolved → taken) with the outcome, the waker and
-//! what the stats and the timer need — and [`Tracked`], the object-safe view the
-//! executor has of it, so it never needs to know the work's output type. The first
+//! what the stats and the timer need — and its implementation of `Tracked`, the
+//! object-safe view the executor has of it, so it never needs to know the work's output
+//! type. The first
 //! outcome to arrive wins: a result, a failure, or a cancellation; later ones are
 //! dropped.
 
@@ -9,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
 use crate::backend::chunk_results::ChunkResults;
-use crate::begin::DeferredTimer;
+use crate::deadlines::{DeferredTimer, Expiring};
+use crate::stats::{OutcomeKind, OutcomeSink};
+use crate::tracked::Tracked;
 use crate::worker::WorkId;
 use crate::Error;
 
@@ -100,46 +103,6 @@ impl<T> CellState<T> {
     }
 }
 
-/// How a dispatched work ended, for the per-worker stats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutcomeKind {
-    Completed,
-    Failed,
-    Panicked,
-    Cancelled,
-    TimedOut,
-    Crashed,
-}
-
-impl OutcomeKind {
-    /// Every kind, in declaration order (so `kind as usize` indexes it).
-    pub(crate) const ALL: [OutcomeKind; 6] = [
-        OutcomeKind::Completed,
-        OutcomeKind::Failed,
-        OutcomeKind::Panicked,
-        OutcomeKind::Cancelled,
-        OutcomeKind::TimedOut,
-        OutcomeKind::Crashed,
-    ];
-
-    /// The kind of a work that ended with `error` (none: completed).
-    fn of_error(error: Option<&Error>) -> Self {
-        match error {
-            None => OutcomeKind::Completed,
-            Some(Error::Panicked { .. }) => OutcomeKind::Panicked,
-            Some(Error::Cancelled) => OutcomeKind::Cancelled,
-            Some(Error::TimedOut) => OutcomeKind::TimedOut,
-            Some(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
-            Some(_) => OutcomeKind::Failed,
-        }
-    }
-}
-
-/// Where dispatched works' outcomes are counted (the executor's stats).
-pub(crate) trait OutcomeSink: Send + Sync {
-    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64);
-}
-
 pub(crate) struct WorkCell<T> {
     state: Mutex<CellState<T>>,
     pub(crate) abortable: bool,
@@ -197,31 +160,23 @@ impl<T> WorkCell<T> {
     }
 }
 
-/// The executor's type-erased view of a work's cell.
-pub(crate) trait Tracked: Send + Sync {
-    /// Records that the work was handed to `worker` as `id`, its outcome to be counted in
-    /// `sink`; false if it is already resolved (cancelled while queued), in which case it
-    /// must not be dispatched.
-    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool;
-    /// Resolves the work with `error` unless it already has an outcome.
-    fn fail(&self, error: Error);
-    /// Whether the work already has an outcome.
-    fn is_resolved(&self) -> bool;
-    /// The work ran out of time: resolves it [`Error::TimedOut`] unless it already has an
-    /// outcome, and returns where it runs and whether it can be aborted.
-    fn expire(&self) -> Option<(usize, WorkId, bool)>;
-    /// Whether the work's timeout starts when it begins (a blocking work) rather than
-    /// when it is dispatched.
-    fn times_from_begin(&self) -> bool;
-    /// Keeps `timer` until the work begins (or schedules it now if it has begun).
-    fn defer_timeout(&self, timer: DeferredTimer) -> Option<DeferredTimer>;
-    /// The work can no longer be cancelled; false if it already has an outcome.
-    fn commit(&self) -> bool;
-    /// Whether a timeout waits for the work to begin.
-    fn has_deferred_timeout(&self) -> bool;
-    /// The work begins: it can no longer be cancelled, and its deferred timeout, if any,
-    /// is handed back to be scheduled. `None` if it already has an outcome.
-    fn begin(&self) -> Option<Option<DeferredTimer>>;
+impl<T: Send> Expiring for WorkCell<T> {
+    fn is_resolved(&self) -> bool {
+        matches!(self.lock().phase, Phase::Resolved | Phase::Taken)
+    }
+
+    fn expire(&self) -> Option<(usize, WorkId, bool)> {
+        let mut state = self.lock();
+        let Phase::Running { worker, id } = state.phase else {
+            return None;
+        };
+        let waker = state.settle(Err(Error::TimedOut), self.tally);
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Some((worker, id, self.abortable))
+    }
 }
 
 impl<T: Send> Tracked for WorkCell<T> {
@@ -237,10 +192,6 @@ impl<T: Send> Tracked for WorkCell<T> {
 
     fn fail(&self, error: Error) {
         self.resolve(Err(error));
-    }
-
-    fn is_resolved(&self) -> bool {
-        matches!(self.lock().phase, Phase::Resolved | Phase::Taken)
     }
 
     fn times_from_begin(&self) -> bool {
@@ -277,19 +228,6 @@ impl<T: Send> Tracked for WorkCell<T> {
         state.committed = true;
         state.began = true;
         Some(state.deferred.take())
-    }
-
-    fn expire(&self) -> Option<(usize, WorkId, bool)> {
-        let mut state = self.lock();
-        let Phase::Running { worker, id } = state.phase else {
-            return None;
-        };
-        let waker = state.settle(Err(Error::TimedOut), self.tally);
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Some((worker, id, self.abortable))
     }
 }
 

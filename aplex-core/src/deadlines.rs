@@ -19,11 +19,35 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::cell::Tracked;
 use crate::worker::WorkId;
 
 /// Entries kept before the first prune.
 const PRUNE_FLOOR: usize = 1024;
+
+/// What the timer needs of a work: whether it is over, and to time it out.
+pub(crate) trait Expiring: Send + Sync {
+    /// Whether the work already has an outcome.
+    fn is_resolved(&self) -> bool;
+    /// The work ran out of time: resolves it [`Error::TimedOut`](crate::Error::TimedOut)
+    /// unless it already has an outcome, and returns where it runs and whether it can be
+    /// aborted.
+    fn expire(&self) -> Option<(usize, WorkId, bool)>;
+}
+
+/// A timeout waiting for its work to begin.
+pub(crate) struct DeferredTimer {
+    pub(crate) timeout: Duration,
+    pub(crate) deadlines: Arc<Deadlines>,
+    pub(crate) stopper: Weak<dyn TimeOut>,
+}
+
+impl DeferredTimer {
+    /// Starts the timeout of `work` now.
+    pub(crate) fn schedule(self, work: Weak<dyn Expiring>) {
+        self.deadlines
+            .schedule(Instant::now() + self.timeout, work, self.stopper);
+    }
+}
 
 /// What the timer calls to stop a work that ran out of time.
 pub(crate) trait TimeOut: Send + Sync {
@@ -37,7 +61,7 @@ pub(crate) trait TimeOut: Send + Sync {
 /// What comes due.
 enum Due {
     /// A work's timeout.
-    Work(Weak<dyn Tracked>),
+    Work(Weak<dyn Expiring>),
     /// A backend's follow-up on a timed-out work.
     FollowUp { worker: usize, id: WorkId },
 }
@@ -124,10 +148,10 @@ impl Deadlines {
     pub(crate) fn schedule(
         self: &Arc<Self>,
         at: Instant,
-        work: &Arc<dyn Tracked>,
+        work: Weak<dyn Expiring>,
         stopper: Weak<dyn TimeOut>,
     ) {
-        self.push(at, Due::Work(Arc::downgrade(work)), stopper);
+        self.push(at, Due::Work(work), stopper);
     }
 
     fn push(self: &Arc<Self>, at: Instant, due: Due, stopper: Weak<dyn TimeOut>) {
@@ -258,7 +282,8 @@ mod tests {
         for _ in 0..100_000 {
             let (promise, future) = WorkFuture::<u8>::pair(true);
             let tracked = future.tracked();
-            deadlines.schedule(far, &tracked, Arc::downgrade(&stopper));
+            let work = Arc::downgrade(&tracked) as Weak<dyn Expiring>;
+            deadlines.schedule(far, work, Arc::downgrade(&stopper));
             promise.complete(Ok(1));
             drop(future);
         }
@@ -278,7 +303,8 @@ mod tests {
         let running: Vec<_> = (0..5_000)
             .map(|_| {
                 let (promise, future) = WorkFuture::<u8>::pair(true);
-                deadlines.schedule(far, &future.tracked(), Arc::downgrade(&stopper));
+                let work = Arc::downgrade(&future.tracked()) as Weak<dyn Expiring>;
+                deadlines.schedule(far, work, Arc::downgrade(&stopper));
                 (promise, future)
             })
             .collect();

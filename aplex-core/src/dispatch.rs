@@ -22,12 +22,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::balancer::{LoadBalancer, WorkerView};
-use crate::begin::DeferredTimer;
-use crate::cell::{OutcomeSink, Tracked};
-use crate::deadlines::{Deadlines, TimeOut};
+use crate::deadlines::{Deadlines, DeferredTimer, Expiring, TimeOut};
 use crate::error::panic_message;
-use crate::events::Outcomes;
 use crate::stats::OutcomeCounters;
+use crate::stats::{OutcomeSink, Outcomes};
+use crate::tracked::Tracked;
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerInfo};
 use crate::Error;
@@ -397,7 +396,7 @@ impl<W: Worker> Shared<W> {
                     stopper: stopper.clone(),
                 };
                 if let Some(timer) = tracked.defer_timeout(timer) {
-                    timer.schedule(&tracked);
+                    timer.schedule(Arc::downgrade(&tracked) as Weak<dyn Expiring>);
                 }
             }
         }
@@ -411,8 +410,11 @@ impl<W: Worker> Shared<W> {
         }
         if let (Some(timeout), Some(stopper)) = (timeout, stopper) {
             if !tracked.times_from_begin() {
-                self.deadlines
-                    .schedule(Instant::now() + timeout, &tracked, stopper);
+                self.deadlines.schedule(
+                    Instant::now() + timeout,
+                    Arc::downgrade(&tracked) as Weak<dyn Expiring>,
+                    stopper,
+                );
             }
         }
     }

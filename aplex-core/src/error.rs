@@ -58,7 +58,7 @@ pub enum Error {
         exit: WorkerExit,
     },
 
-    /// The pool cannot run works any more (the seeds' `AplexWorkerError`): for example,
+    /// The pool cannot run works any more (Python aplex's `AplexWorkerError`): for example,
     /// its workers crashed too often. Build a new pool.
     #[error("the pool is broken ({reason}); build a new pool")]
     PoolBroken {

@@ -6,10 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::PoisonError;
 use std::time::Duration;
 
-use crate::cell::{CancelRunning, OutcomeKind, OutcomeSink};
+use crate::cell::CancelRunning;
 use crate::deadlines::TimeOut;
 use crate::dispatch::{Shared, BROKEN, GONE};
-use crate::stats::OutcomeCounters;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents};
 use crate::Error;
 
@@ -68,17 +67,6 @@ impl<W: Worker> Shared<W> {
             });
         }
         self.close_workers(CloseMode::Drain);
-    }
-}
-
-/// The outcome counters of every worker, by index.
-pub(crate) struct Outcomes(pub(crate) Box<[OutcomeCounters]>);
-
-impl OutcomeSink for Outcomes {
-    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64) {
-        if let Some(counters) = self.0.get(worker) {
-            counters.record(outcome, count);
-        }
     }
 }
 

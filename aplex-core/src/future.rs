@@ -11,8 +11,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::backend::chunk_results::ChunkResults;
+use crate::cell::CancelRunning;
 use crate::cell::{tally_chunk, tally_one, Phase, Tally, WorkCell};
-use crate::cell::{CancelRunning, Tracked};
+use crate::tracked::Tracked;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::Error;
 

@@ -39,6 +39,7 @@ mod retry;
 mod stats;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod tracked;
 mod wait;
 mod work;
 mod work_options;

@@ -1,8 +1,9 @@
-//! Pool statistics: a snapshot per worker, and the counters behind it.
+//! Pool statistics: a snapshot per worker, the counters behind it, and how a finished
+//! work is counted (`OutcomeKind`, recorded through an `OutcomeSink`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cell::OutcomeKind;
+use crate::Error;
 
 /// What one worker has done, at the moment of the snapshot.
 ///
@@ -99,5 +100,56 @@ impl OutcomeCounters {
         stats.cancelled = self.cancelled.load(Ordering::Relaxed);
         stats.timed_out = self.timed_out.load(Ordering::Relaxed);
         stats.crashed = self.crashed.load(Ordering::Relaxed);
+    }
+}
+
+/// How a dispatched work ended, for the per-worker stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutcomeKind {
+    Completed,
+    Failed,
+    Panicked,
+    Cancelled,
+    TimedOut,
+    Crashed,
+}
+
+impl OutcomeKind {
+    /// Every kind, in declaration order (so `kind as usize` indexes it).
+    pub(crate) const ALL: [OutcomeKind; 6] = [
+        OutcomeKind::Completed,
+        OutcomeKind::Failed,
+        OutcomeKind::Panicked,
+        OutcomeKind::Cancelled,
+        OutcomeKind::TimedOut,
+        OutcomeKind::Crashed,
+    ];
+
+    /// The kind of a work that ended with `error` (none: completed).
+    pub(crate) fn of_error(error: Option<&Error>) -> Self {
+        match error {
+            None => OutcomeKind::Completed,
+            Some(Error::Panicked { .. }) => OutcomeKind::Panicked,
+            Some(Error::Cancelled) => OutcomeKind::Cancelled,
+            Some(Error::TimedOut) => OutcomeKind::TimedOut,
+            Some(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
+            Some(_) => OutcomeKind::Failed,
+        }
+    }
+}
+
+/// Where dispatched works' outcomes are counted (the executor's stats).
+pub(crate) trait OutcomeSink: Send + Sync {
+    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64);
+}
+
+/// The outcome counters of every worker, by index.
+pub(crate) struct Outcomes(pub(crate) Box<[OutcomeCounters]>);
+
+impl OutcomeSink for Outcomes {
+    fn record(&self, worker: usize, outcome: OutcomeKind, count: u64) {
+        if let Some(counters) = self.0.get(worker) {
+            counters.record(outcome, count);
+        }
     }
 }

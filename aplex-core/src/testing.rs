@@ -1,64 +1,108 @@
 //! Helpers for tests and doc examples of code built on aplex's backend seam (feature
-//! `test-util`, as tokio's): a worker that runs each job at once on the submitting
-//! thread, a balancer that picks the first free worker, and a worker view to test a
-//! custom balancer against.
+//! `test-util`, as tokio's): a worker that runs each job in turn on a thread of its own,
+//! a balancer that picks the first free worker, and worker views to test a custom
+//! balancer against.
 //!
 //! They keep an example down to its own point; no pool a user runs is built from them.
 
 use std::sync::atomic::AtomicUsize;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::backend::{CloseMode, Executor, PoolOptions, WorkId, Worker, WorkerSeat};
 use crate::{LoadBalancer, Meta, WorkerInfo, WorkerView};
 
-/// A job for an [`InlineWorker`]: a closure it calls at once.
+/// A job for an [`InlineWorker`]: a closure it calls.
 pub type InlineJob = Box<dyn FnOnce() + Send>;
 
-/// A worker that runs each job at once, on the thread that dispatches it.
+/// A worker that runs each job in turn, as it arrives, on a thread of its own, and
+/// reports it finished: the least a [`Worker`] must do.
 ///
 /// # Examples
 ///
 /// ```
-/// # use aplex_core::testing::InlineJob;
 /// use aplex_core::backend::Admission;
-/// use aplex_core::testing::inline_executor;
+/// use aplex_core::testing::{inline_executor, InlineJob};
 /// use aplex_core::WorkOptions;
 ///
 /// let executor = inline_executor(2);
 /// let future = executor
 ///     .submit(WorkOptions::new(), Admission::Wait, false, |promise| {
-///         Box::new(move || { promise.complete(Ok(6 * 7)); }) as aplex_core::testing::InlineJob
+///         Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
 ///     })
 ///     .unwrap();
 /// assert_eq!(future.result(), Ok(42));
 /// ```
 #[derive(Debug)]
-pub struct InlineWorker(WorkerSeat);
+pub struct InlineWorker {
+    seat: WorkerSeat,
+    jobs: Mutex<Option<Sender<InlineJob>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl InlineWorker {
+    /// Starts the worker of `seat`.
+    ///
+    /// # Panics
+    ///
+    /// If its thread cannot be spawned.
+    pub fn spawn(seat: WorkerSeat) -> Self {
+        let (jobs, arrived) = channel::<InlineJob>();
+        let (index, events) = (seat.index, std::sync::Arc::clone(&seat.events));
+        let thread = std::thread::Builder::new()
+            .name(format!("inline-{index}"))
+            .spawn(move || {
+                for job in arrived {
+                    job();
+                    events.work_finished(index);
+                }
+            })
+            .expect("the inline worker's thread starts");
+        InlineWorker {
+            seat,
+            jobs: Mutex::new(Some(jobs)),
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+}
 
 impl Worker for InlineWorker {
     type Job = InlineJob;
 
     fn info(&self) -> WorkerInfo {
         WorkerInfo {
-            index: self.0.index,
-            name: format!("inline-{}", self.0.index),
+            index: self.seat.index,
+            name: format!("inline-{}", self.seat.index),
             pid: std::process::id(),
         }
     }
 
     fn dispatch(&self, _id: WorkId, job: InlineJob) -> Result<(), InlineJob> {
-        job();
-        self.0.events.work_finished(self.0.index);
-        Ok(())
+        match lock(&self.jobs).as_ref() {
+            Some(jobs) => jobs.send(job).map_err(|refused| refused.0),
+            None => Err(job),
+        }
     }
 
     fn cancel(&self, _id: WorkId) {}
 
-    fn close(&self, _mode: CloseMode) {}
+    fn close(&self, _mode: CloseMode) {
+        lock(&self.jobs).take();
+    }
 
     fn join(&self, _deadline: Option<Instant>) -> bool {
+        self.close(CloseMode::Drain);
+        if let Some(thread) = lock(&self.thread).take() {
+            let _ = thread.join();
+        }
         true
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A balancer that picks the first available worker.
@@ -100,8 +144,12 @@ pub fn inline_executor(pool_size: usize) -> Executor<InlineWorker> {
         pool_size: Some(pool_size),
         ..PoolOptions::default()
     };
-    Executor::start(options, || Box::new(First), |seat| Ok(InlineWorker(seat)))
-        .expect("inline workers always start")
+    Executor::start(
+        options,
+        || Box::new(First),
+        |seat| Ok(InlineWorker::spawn(seat)),
+    )
+    .expect("inline workers always start")
 }
 
 /// The infos of `count` workers, named `worker-0`, `worker-1`, ...: what a balancer's
@@ -136,4 +184,28 @@ pub fn worker_infos(count: usize) -> Vec<WorkerInfo> {
 /// ```
 pub fn loads(workloads: &[usize]) -> Vec<AtomicUsize> {
     workloads.iter().copied().map(AtomicUsize::new).collect()
+}
+
+/// The view a balancer is shown, for testing one: `infos` and `workloads` indexed by
+/// worker, and the cap (`max_works_per_worker`).
+///
+/// # Panics
+///
+/// If `infos` and `workloads` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::testing::{loads, worker_infos, worker_view};
+///
+/// let (infos, loads) = (worker_infos(3), loads(&[2, 0, 1]));
+/// let view = worker_view(&infos, &loads, 2);
+/// assert_eq!(view.available_workers().collect::<Vec<_>>(), [1, 2]);
+/// ```
+pub fn worker_view<'a>(
+    infos: &'a [WorkerInfo],
+    workloads: &'a [AtomicUsize],
+    max_works_per_worker: usize,
+) -> WorkerView<'a> {
+    WorkerView::new(infos, workloads, max_works_per_worker)
 }

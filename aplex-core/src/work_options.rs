@@ -37,7 +37,7 @@ impl WorkOptions {
         WorkOptions::default()
     }
 
-    /// Passes `meta` to the load balancer (the seeds' `load_balancing_meta`).
+    /// Passes `meta` to the load balancer (Python aplex's `load_balancing_meta`).
     ///
     /// # Examples
     ///

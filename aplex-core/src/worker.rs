@@ -69,6 +69,27 @@ pub enum CloseMode {
 /// Implemented by the thread and process backends, each on its own; the executor in this
 /// crate drives it. Calls never block on the worker: a backend queues what it is given.
 ///
+/// # Under the executor's lock
+///
+/// The executor keeps one lock over its pending queue and the workloads, so that a
+/// workload only grows, and a work is only dispatched, under it. These run with that lock
+/// held, and must therefore return at once, never wait on the worker (a full socket, a
+/// busy thread), and never call back into the pool (submit, cancel, shut down, inspect):
+///
+/// - [`dispatch`](Self::dispatch) and [`flush`](Self::flush);
+/// - [`shutdown_began`](Self::shutdown_began) and [`close`](Self::close);
+/// - [`Accepts::job`](crate::backend::Accepts::job) and
+///   [`Accepts::chunk_job`](crate::backend::Accepts::chunk_job), which build the job of
+///   an admitted work.
+///
+/// The others run without it: [`cancel`](Self::cancel) (from a future's `cancel`),
+/// [`time_out`](Self::time_out) and [`overdue`](Self::overdue) (from the timer thread),
+/// [`join`](Self::join), [`info`](Self::info) and [`annotate_stats`](Self::annotate_stats),
+/// and [`Accepts::pack`](crate::backend::Accepts::pack) and
+/// [`Accepts::pack_chunk`](crate::backend::Accepts::pack_chunk), which run before the
+/// lock is taken. A worker reports back through [`WorkerEvents`], which may be called
+/// from any thread but never from inside the calls above.
+///
 /// # Examples
 ///
 /// ```
@@ -160,12 +181,13 @@ pub trait Worker: Send + Sync + 'static {
 /// # use aplex_core::testing::InlineJob;
 /// # use aplex_core::WorkOptions;
 /// let executor = aplex_core::testing::inline_executor(2);
-/// // Inline::dispatch above reports each job over with `events.work_finished(index)`.
+/// // The inline worker reports each job over with `events.work_finished(index)`.
 /// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
 ///     Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
 /// }).unwrap_or_else(|(_, future)| future);
+/// assert_eq!(future.result(), Ok(42));
+/// executor.shutdown(true); // joins the workers: every report is in
 /// assert_eq!(executor.workloads(), [0, 0]);
-/// # Ok::<(), aplex_core::Error>(())
 /// ```
 pub trait WorkerEvents: Send + Sync + 'static {
     /// Work dispatched to `worker` is over: completed, failed, panicked, aborted, or lost.
@@ -179,7 +201,7 @@ pub trait WorkerEvents: Send + Sync + 'static {
         }
     }
 
-    /// The pool cannot go on (the seeds' `AplexWorkerError`), e.g. its workers crash too
+    /// The pool cannot go on (Python aplex's `AplexWorkerError`), e.g. its workers crash too
     /// often: refuse new works, fail the queued ones with [`Error::PoolBroken`], and let
     /// the healthy workers finish what they hold.
     ///

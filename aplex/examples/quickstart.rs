@@ -1,4 +1,4 @@
-//! Quickstart: the seeds' demo, for real and offline.
+//! Quickstart: Python aplex's demo, for real and offline.
 //!
 //! It starts a small HTTP server on 127.0.0.1 inside this example, then a
 //! `ProcessAsyncPoolExecutor` with 4 worker processes fetches from it with an async work:

@@ -124,17 +124,9 @@ pub struct Map<'a, A, T> {
 }
 
 impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
-    /// Creates a map; pools call this. `window` is the default bound on chunks in flight;
-    /// `flush` is called after each burst of `submit`s.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build().unwrap();
-    /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
-    /// assert_eq!(doubling_map(1..3).count(), 2);
-    /// ```
-    pub fn new(
+    /// Creates a map (`backend::new_map`): `window` is the default bound on chunks in
+    /// flight; `flush` is called after each burst of `submit`s.
+    pub(crate) fn new(
         input: impl Iterator<Item = A> + Send + 'a,
         window: usize,
         submit: SubmitChunk<'a, A, T>,
@@ -204,7 +196,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self
     }
 
-    /// Passes `meta` to the load balancer for every chunk (the seeds'
+    /// Passes `meta` to the load balancer for every chunk (Python aplex's
     /// `load_balancing_meta`).
     ///
     /// # Examples
@@ -231,7 +223,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     /// # use aplex_core::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+    /// #     aplex_core::backend::new_map(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
     /// #         let (promise, future) = aplex_core::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
@@ -277,7 +269,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # use aplex_core::{Map, WorkFuture, Error};
     /// # // A map whose "pool" fails odd items at once.
     /// # fn picky_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+    /// #     aplex_core::backend::new_map(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
     /// #         let (promise, future) = aplex_core::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| if x % 2 == 1 { Err(Error::Cancelled) } else { Ok(x) }).collect()));
     /// #         future
@@ -303,7 +295,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     /// # use aplex_core::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     Map::new(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+    /// #     aplex_core::backend::new_map(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
     /// #         let (promise, future) = aplex_core::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future

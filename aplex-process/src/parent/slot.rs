@@ -11,12 +11,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use crate::batch_writer::BatchWriter;
-use crate::context::PoolContext;
-use crate::job::{Completer, ProcessJob};
-use crate::payload::Payload;
-use crate::signals;
-use crate::wire::{DownFrame, UpFrame};
+use crate::parent::context::PoolContext;
+use crate::parent::exit_status;
+use crate::parent::job::{Completer, ProcessJob};
+use crate::protocol::batch_writer::BatchWriter;
+use crate::protocol::payload::Payload;
+use crate::protocol::wire::{DownFrame, UpFrame};
 use aplex_core::backend::{Begin, CloseMode, WorkerEvents};
 use aplex_core::Error;
 
@@ -278,7 +278,7 @@ impl Slot {
             // Staged frames now go to the outbox, for the replacement.
             state.retiring = Some(Retiring::Kill);
             state.send(None);
-            signals::kill(pid);
+            exit_status::kill(pid);
         }
     }
 
@@ -325,7 +325,7 @@ impl Slot {
                 // Past the deadline: kill whatever process fills the slot, again and
                 // again, so one that is just being started is killed too.
                 if let Some(pid) = state.pid {
-                    signals::kill(pid);
+                    exit_status::kill(pid);
                 }
                 state = self
                     .stopped

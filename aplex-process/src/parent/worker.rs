@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use aplex_core::backend::{CloseMode, WorkId, Worker, WorkerSeat};
 use aplex_core::{BuildError, WorkerInfo, WorkerStats};
 
-use crate::context::PoolContext;
-use crate::job::ProcessJob;
-use crate::slot::Slot;
-use crate::supervisor::supervise;
+use crate::parent::context::PoolContext;
+use crate::parent::job::ProcessJob;
+use crate::parent::slot::Slot;
+use crate::parent::supervisor::supervise;
 
 /// How long a timed-out async work in a pool built with `kill_on_timeout` may take to
 /// be aborted before its process is killed.

@@ -1,4 +1,4 @@
-//! `RuntimeConfig`: how a worker process builds its tokio runtime (the seeds'
+//! `RuntimeConfig`: how a worker process builds its tokio runtime (Python aplex's
 //! `worker_loop_factory`), as data the parent can send to the child.
 
 use std::io;
@@ -104,7 +104,7 @@ impl RuntimeConfig {
     /// thread it starts watched for stack overflows (`stack_guard.rs`).
     pub(crate) fn build_for_worker(&self) -> io::Result<tokio::runtime::Runtime> {
         self.builder()?
-            .on_thread_start(crate::stack_guard::watch_this_thread)
+            .on_thread_start(crate::child::stack_guard::watch_this_thread)
             .build()
     }
 

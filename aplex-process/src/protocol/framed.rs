@@ -17,7 +17,7 @@ use serde_bytes::ByteBuf;
 use aplex_core::backend::ChunkResults;
 use aplex_core::Error;
 
-use crate::probe::custom_message;
+use crate::protocol::probe::custom_message;
 
 /// The items of a chunk that failed before they could run: their positions and errors.
 pub(crate) type Failures = Vec<(usize, Error)>;

@@ -13,9 +13,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::batch_writer::BatchWriter;
-use crate::payload::Payload;
-use crate::wire::{UpFrame, WireError};
+use crate::protocol::batch_writer::BatchWriter;
+use crate::protocol::payload::Payload;
+use crate::protocol::wire::{UpFrame, WireError};
 
 /// Where this process's replies go; cloned into every [`Reply`].
 #[derive(Clone)]

@@ -10,10 +10,10 @@ use aplex_core::{Error, Work, WorkKind, WorkOptions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::job::{chunk_job, encode_chunk, single_job, ProcessJob, Retry};
-use crate::payload::Payload;
-use crate::registry::lookup;
-use crate::worker::ProcessWorker;
+use crate::parent::job::{chunk_job, encode_chunk, single_job, ProcessJob, Retry};
+use crate::parent::worker::ProcessWorker;
+use crate::protocol::payload::Payload;
+use crate::protocol::registry::lookup;
 
 /// A registered work's index in the registry and its name.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +26,7 @@ pub struct Registered {
 #[derive(Debug)]
 pub struct Encoded {
     args: Payload,
-    retry: Option<Retry>,
+    retry: Option<Retry<ProcessWorker>>,
 }
 
 /// A map chunk's encoded items: how many were sent, and those that could not be

@@ -17,15 +17,15 @@ use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
 
-use crate::registry::registry;
-use crate::runtime_config::RuntimeConfig;
-use crate::signals::worker_exit;
+use crate::parent::exit_status::worker_exit;
+use crate::protocol::registry::registry;
+use crate::protocol::runtime_config::RuntimeConfig;
 use aplex_core::Error;
 
-use crate::framed::encode_each;
-use crate::outcomes::Outcomes;
-use crate::payload::Payload;
-use crate::wire::{Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
+use crate::protocol::framed::encode_each;
+use crate::protocol::outcomes::Outcomes;
+use crate::protocol::payload::Payload;
+use crate::protocol::wire::{Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {

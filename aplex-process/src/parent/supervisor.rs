@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 use aplex_core::{Error, WorkerExit};
 use ipc_channel::ipc::IpcReceiver;
 
-use crate::batch_writer::batch_writer;
-use crate::signals::worker_exit;
-use crate::slot::{Retiring, Slot};
-use crate::spawn::{spawn_worker, Incarnation};
-use crate::wire::UpFrame;
+use crate::parent::exit_status::worker_exit;
+use crate::parent::slot::{Retiring, Slot};
+use crate::parent::spawn::{spawn_worker, Incarnation};
+use crate::protocol::batch_writer::batch_writer;
+use crate::protocol::wire::UpFrame;
 
 /// How long a process whose channel closed may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::framed::{decode_all, decode_each_with, encode_each};
-use crate::wire::WireError;
+use crate::protocol::framed::{decode_all, decode_each_with, encode_each};
+use crate::protocol::wire::WireError;
 
 /// A chunk's outcomes as the parent decodes them.
 #[derive(Debug)]

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ipc_channel::ipc::IpcSender;
 use serde::Serialize;
 
-use crate::payload::{message_budget, WireSize, MAX_FDS_PER_MESSAGE};
+use crate::protocol::payload::{message_budget, WireSize, MAX_FDS_PER_MESSAGE};
 
 /// The most items packed into one message.
 const MAX_BATCH: usize = 4096;
@@ -185,8 +185,8 @@ mod tests {
     use serde_bytes::ByteBuf;
 
     use super::batch_writer;
-    use crate::payload::{shared_threshold, Payload};
-    use crate::wire::DownFrame;
+    use crate::protocol::payload::{shared_threshold, Payload};
+    use crate::protocol::wire::DownFrame;
 
     #[test]
     fn a_batch_with_more_shared_regions_than_one_message_holds_is_split() {
@@ -207,7 +207,7 @@ mod tests {
         thread.join().unwrap();
         let mut received = 0;
         while let Ok(message) = receiver.try_recv() {
-            assert!(message.len() <= crate::payload::MAX_FDS_PER_MESSAGE);
+            assert!(message.len() <= crate::protocol::payload::MAX_FDS_PER_MESSAGE);
             received += message.len();
         }
         assert_eq!(received, 100, "every frame arrived");

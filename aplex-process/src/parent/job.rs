@@ -1,18 +1,18 @@
-//! Turning a typed submission into a `ProcessJob`: the work's registry index, its chunk
+//! Turning a typed submission into a `ProcessJob` (for any executor whose workers take
+//! one; the process pool's, in practice): the work's registry index, its chunk
 //! of arguments encoded as one buffer, and a completer that decodes the reply into the
 //! typed future.
 
 use std::fmt;
 
-use aplex_core::backend::{Begin, ChunkResults, Executor, WorkPromise};
+use aplex_core::backend::{Begin, ChunkResults, Executor, WorkPromise, Worker};
 use aplex_core::{Error, WorkOptions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::framed::{encode_each, merge_failures};
-use crate::outcomes::Outcomes;
-use crate::payload::Payload;
-use crate::worker::ProcessWorker;
+use crate::protocol::framed::{encode_each, merge_failures};
+use crate::protocol::outcomes::Outcomes;
+use crate::protocol::payload::Payload;
 
 /// Turns the reply to one `Run` into its future's outcome.
 pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
@@ -50,14 +50,14 @@ pub(crate) fn encode_chunk<A: Serialize>(
 /// What a job needs to be dispatched again if its worker crashes
 /// (`WorkOptions::retry_crashed`): the pool, the work's options, how many retries are
 /// left, and a copy of its arguments.
-pub(crate) struct Retry {
-    executor: Executor<ProcessWorker>,
+pub(crate) struct Retry<W: Worker<Job = ProcessJob>> {
+    executor: Executor<W>,
     options: WorkOptions,
     left: u32,
     args: Payload,
 }
 
-impl fmt::Debug for Retry {
+impl<W: Worker<Job = ProcessJob>> fmt::Debug for Retry<W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("left", &self.left)
@@ -65,13 +65,13 @@ impl fmt::Debug for Retry {
     }
 }
 
-impl Retry {
+impl<W: Worker<Job = ProcessJob>> Retry<W> {
     /// The retry of a job sent with `options` and `args`, if it may be retried.
     pub(crate) fn new(
-        executor: &Executor<ProcessWorker>,
+        executor: &Executor<W>,
         options: &WorkOptions,
         args: &Payload,
-    ) -> Option<Retry> {
+    ) -> Option<Retry<W>> {
         let left = options.retry_crashed_value();
         (left > 0).then(|| Retry {
             executor: executor.clone(),
@@ -85,10 +85,10 @@ impl Retry {
     /// the work again (its job rebuilt by `rebuild`) and gives `None`; otherwise gives the
     /// promise back, to be completed with `outcome`.
     fn unless_retried<T: Send + 'static>(
-        retry: Option<Retry>,
+        retry: Option<Retry<W>>,
         outcome: &Result<Payload, Error>,
         promise: WorkPromise<T>,
-        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry>) -> ProcessJob,
+        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry<W>>) -> ProcessJob,
     ) -> Option<WorkPromise<T>> {
         match retry {
             Some(retry) if matches!(outcome, Err(Error::WorkerCrashed { .. })) => {
@@ -103,7 +103,7 @@ impl Retry {
     fn again<T: Send + 'static>(
         self,
         promise: WorkPromise<T>,
-        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry>) -> ProcessJob,
+        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry<W>>) -> ProcessJob,
     ) -> Result<(), WorkPromise<T>> {
         let Retry {
             executor,
@@ -120,12 +120,12 @@ impl Retry {
 }
 
 /// A job for one submitted work, whose arguments `encode_chunk` made from one item.
-pub(crate) fn single_job<T>(
+pub(crate) fn single_job<T, W: Worker<Job = ProcessJob>>(
     work: u32,
     name: &'static str,
     args: Payload,
     promise: WorkPromise<T>,
-    retry: Option<Retry>,
+    retry: Option<Retry<W>>,
     blocking: bool,
 ) -> ProcessJob
 where
@@ -160,13 +160,13 @@ where
 /// A job for one chunk of a map: `expected` items sent, one result each, and the
 /// items that could not be encoded put back in their places (`failed`).
 #[allow(clippy::too_many_arguments)] // the parts of one chunk, each used once
-pub(crate) fn chunk_job<T>(
+pub(crate) fn chunk_job<T, W: Worker<Job = ProcessJob>>(
     work: u32,
     name: &'static str,
     args: Payload,
     expected: usize,
     promise: WorkPromise<ChunkResults<T>>,
-    retry: Option<Retry>,
+    retry: Option<Retry<W>>,
     blocking: bool,
     failed: Vec<(usize, Error)>,
 ) -> ProcessJob

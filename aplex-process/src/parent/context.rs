@@ -2,8 +2,8 @@
 //! to build a worker's runtime, the crash window, the timeout and recycling policies,
 //! the initializer), made by the builder.
 
-use crate::crash_limit::CrashWindow;
-use crate::runtime_config::RuntimeConfig;
+use crate::parent::crash_limit::CrashWindow;
+use crate::protocol::runtime_config::RuntimeConfig;
 
 /// Settings and state shared by every slot of one pool.
 #[derive(Debug)]

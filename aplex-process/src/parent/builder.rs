@@ -7,12 +7,12 @@ use aplex_balance::RoundRobin;
 use aplex_core::backend::{new_pool, Executor, PoolOptions};
 use aplex_core::{BuildError, Error, WorkKind};
 
-use crate::bootstrap;
-use crate::context::PoolContext;
-use crate::crash_limit::{CrashLimit, CrashWindow};
-use crate::pool::ProcessAsyncPoolExecutor;
-use crate::runtime_config::RuntimeConfig;
-use crate::worker::ProcessWorker;
+use crate::child::bootstrap;
+use crate::parent::context::PoolContext;
+use crate::parent::crash_limit::{CrashLimit, CrashWindow};
+use crate::parent::pool::ProcessAsyncPoolExecutor;
+use crate::parent::worker::ProcessWorker;
+use crate::protocol::runtime_config::RuntimeConfig;
 
 /// The default bound on a worker process's start-up (spawn and handshake).
 ///
@@ -138,7 +138,7 @@ impl ProcessPoolBuilder {
     {
         drop(init);
         let name = std::any::type_name::<F>();
-        self.initializer = Some(crate::registry::lookup(name, WorkKind::Blocking));
+        self.initializer = Some(crate::protocol::registry::lookup(name, WorkKind::Blocking));
         self
     }
 

@@ -25,13 +25,13 @@ use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
-use crate::batch_writer::batch_writer;
-use crate::payload::Payload;
-use crate::registry::{registry, Args, Trampoline};
-use crate::reply::{Replies, Reply};
-use crate::signals;
-use crate::stack_guard;
-use crate::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
+use crate::child::reply::{Replies, Reply};
+use crate::child::signals;
+use crate::child::stack_guard;
+use crate::protocol::batch_writer::batch_writer;
+use crate::protocol::payload::Payload;
+use crate::protocol::registry::{registry, Args, Trampoline};
+use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
@@ -189,12 +189,12 @@ mod bad_input {
     use ipc_channel::ipc;
 
     use super::job;
-    use crate::batch_writer::batch_writer;
-    use crate::framed::encode_each;
-    use crate::payload::Payload;
-    use crate::registry::registry;
-    use crate::reply::Replies;
-    use crate::wire::{UpFrame, WireError};
+    use crate::child::reply::Replies;
+    use crate::protocol::batch_writer::batch_writer;
+    use crate::protocol::framed::encode_each;
+    use crate::protocol::payload::Payload;
+    use crate::protocol::registry::registry;
+    use crate::protocol::wire::{UpFrame, WireError};
     use aplex_core::backend::local::LocalJob;
     use serde_bytes::ByteBuf;
 

@@ -8,8 +8,8 @@ use std::ops::Deref;
 use aplex_core::backend::executor_of;
 use aplex_core::{BuildError, Pool};
 
-use crate::builder::ProcessPoolBuilder;
-use crate::worker::ProcessWorker;
+use crate::parent::builder::ProcessPoolBuilder;
+use crate::parent::worker::ProcessWorker;
 
 /// A pool of worker processes, each driving its own tokio runtime, running registered
 /// async and blocking works (Python aplex's `ProcessAsyncPoolExecutor`).

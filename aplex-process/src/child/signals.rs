@@ -1,9 +1,5 @@
-//! Signal set-up of a worker process, and reading a child's exit status.
-
-use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
-
-use aplex_core::WorkerExit;
+//! Signal set-up of a worker process: which signals it leaves to its parent, and the
+//! parent-death signal.
 
 /// Leaves SIGINT and SIGTERM to the parent, ignores SIGPIPE, and asks for SIGKILL when
 /// the parent thread dies.
@@ -39,26 +35,3 @@ pub(crate) fn prepare_worker_process() {
 /// The handler of SIGINT and SIGTERM in a worker: nothing to do (see
 /// [`prepare_worker_process`]).
 extern "C" fn leave_to_the_parent(_signal: libc::c_int) {}
-
-/// Describes how a child ended.
-pub(crate) fn worker_exit(status: ExitStatus) -> WorkerExit {
-    match (status.code(), status.signal()) {
-        (Some(crate::stack_guard::EXIT_STACK_OVERFLOW), _) => WorkerExit::StackOverflow,
-        (Some(code), _) => WorkerExit::Code(code),
-        (None, Some(signal)) => WorkerExit::Signal(signal),
-        (None, None) => WorkerExit::Unknown,
-    }
-}
-
-/// Sends SIGKILL to `pid`.
-pub(crate) fn kill(pid: u32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    // SAFETY: `kill` only sends a signal; the caller holds the child unreaped, so the pid
-    // still names that child.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
-}

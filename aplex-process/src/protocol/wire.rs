@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use aplex_core::Error;
 
-use crate::payload::{Payload, WireSize, FRAME_OVERHEAD};
-use crate::runtime_config::RuntimeConfig;
+use crate::protocol::payload::{Payload, WireSize, FRAME_OVERHEAD};
+use crate::protocol::runtime_config::RuntimeConfig;
 
 /// The environment variable that marks a process as a worker; its value is the name of
 /// the parent's one-shot server to connect to.

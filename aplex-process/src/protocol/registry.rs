@@ -21,9 +21,9 @@ use serde_bytes::ByteBuf;
 use aplex_core::backend::join::join_results;
 use aplex_core::backend::local::catch_blocking;
 
-use crate::framed::{decode_split, merge_failures};
-use crate::outcomes::encode_outcomes;
-use crate::payload::Payload;
+use crate::protocol::framed::{decode_split, merge_failures};
+use crate::protocol::outcomes::encode_outcomes;
+use crate::protocol::payload::Payload;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
 pub type AsyncTrampoline = fn(Args) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;

@@ -8,14 +8,14 @@
 //!    before `main`. If the marker is absent it returns at once; this is all the code that
 //!    runs twice.
 //! 3. If the marker is present, the process removes it from its environment and becomes a
-//!    worker ([`crate::child`]): it never returns to `main` and exits when its pool closes
+//!    worker ([`crate::child::serve`]): it never returns to `main` and exits when its pool closes
 //!    it or its parent goes away.
 //!
 //! Because the worker starts before `main`, process pools work the same from binaries,
 //! examples, `#[test]`s, doctests and criterion benches. The function is kept alive by
 //! [`ensure_linked`], which every process pool calls when it is built.
 
-use crate::wire::WORKER_MARKER;
+use crate::protocol::wire::WORKER_MARKER;
 
 /// The constructor; see the module docs.
 #[used]
@@ -33,7 +33,7 @@ extern "C" fn become_worker_if_marked() {
     // Nothing else runs yet (no threads), so changing the environment is sound here; the
     // works' own child processes must not inherit the marker.
     std::env::remove_var(WORKER_MARKER);
-    crate::child::run(server.to_string_lossy().into_owned());
+    crate::child::serve::run(server.to_string_lossy().into_owned());
 }
 
 /// Makes sure the constructor is linked into any executable that builds a process pool.

@@ -1,0 +1,9 @@
+//! The worker process's side: how this executable turns into a worker before `main`
+//! (`bootstrap.rs`), prepares its signals and stack guard, then serves works
+//! (`serve.rs`) and sends their replies (`reply.rs`).
+
+pub(crate) mod bootstrap;
+pub(crate) mod reply;
+pub(crate) mod serve;
+pub(crate) mod signals;
+pub(crate) mod stack_guard;
