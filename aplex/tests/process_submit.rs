@@ -1,13 +1,12 @@
-//! submit and map on the process pool: registered async and blocking works run in other
-//! processes, results by `result()` and `.await`, panics and (de)serialisation failures
-//! as errors, unregistered works refused, big byte payloads intact, and registered works
-//! running unchanged on the thread pool.
+//! Submitting on the process pool, beyond the shared suite (`pool_suite/submit.rs`):
+//! works run in other processes, (de)serialisation failures as errors, unregistered
+//! works refused, big byte payloads intact, and registered works running unchanged on
+//! the thread pool.
 
 mod common;
 
 use aplex::serde::{Deserialize, Serialize};
 use aplex::{Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
-use futures::StreamExt;
 
 #[aplex::work]
 async fn double(x: u64) -> u64 {
@@ -28,24 +27,6 @@ async fn where_async(_: ()) -> u32 {
 #[aplex::work]
 fn where_blocking(_: ()) -> u32 {
     std::process::id()
-}
-
-#[aplex::work]
-fn add((a, b, label): (u64, u64, String)) -> String {
-    format!("{label}{}", a + b)
-}
-
-#[aplex::work]
-async fn explode(message: String) -> u8 {
-    panic!("{message}")
-}
-
-#[aplex::work]
-fn explode_blocking(code: u8) -> u8 {
-    if code > 0 {
-        panic!("blocking boom {code}");
-    }
-    code
 }
 
 #[aplex::work]
@@ -147,101 +128,6 @@ fn async_and_blocking_works_run_in_other_processes() {
     assert!(worker_pids.contains(&ran_blocking));
     let infos = pool.workers();
     assert_eq!(infos.iter().map(|w| w.pid).collect::<Vec<_>>(), worker_pids);
-}
-
-#[test]
-fn results_by_result_and_by_await() {
-    let pool = pool();
-    assert_eq!(pool.submit(double, 21).result(), Ok(42));
-    assert_eq!(pool.submit(aplex::blocking(square), 7).result(), Ok(49));
-    assert_eq!(
-        pool.submit(aplex::blocking(add), (1, 2, "sum ".to_owned()))
-            .result(),
-        Ok("sum 3".to_owned())
-    );
-    let (a, b) = futures::executor::block_on(async {
-        (
-            pool.submit(double, 5).await,
-            pool.submit(aplex::blocking(square), 5).await,
-        )
-    });
-    assert_eq!((a, b), (Ok(10), Ok(25)));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let awaited = runtime.block_on(async {
-        futures::future::join_all((0..50).map(|x| pool.submit(double, x))).await
-    });
-    assert_eq!(awaited, (0..50).map(|x| Ok(x * 2)).collect::<Vec<_>>());
-}
-
-#[test]
-fn map_of_async_and_blocking_works_in_order_with_any_chunksize() {
-    let pool = pool();
-    let expected: Vec<u64> = (0..2000).map(|x| x * 2).collect();
-    for chunksize in [1, 64] {
-        let got: Vec<u64> = pool
-            .map(double, 0..2000)
-            .chunksize(chunksize)
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(got, expected, "chunksize {chunksize}");
-    }
-    let squares: Vec<u64> = pool
-        .map(aplex::blocking(square), 0..500)
-        .chunksize(16)
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(squares, (0..500).map(|x| x * x).collect::<Vec<_>>());
-    let mut unordered: Vec<u64> = pool
-        .map(double, 0..300)
-        .unordered()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    unordered.sort_unstable();
-    assert_eq!(unordered, (0..300).map(|x| x * 2).collect::<Vec<_>>());
-    let streamed: Vec<u64> = futures::executor::block_on(
-        pool.map(double, 0..300)
-            .chunksize(8)
-            .into_stream()
-            .map(Result::unwrap)
-            .collect(),
-    );
-    assert_eq!(streamed, (0..300).map(|x| x * 2).collect::<Vec<_>>());
-}
-
-#[test]
-fn a_panicking_work_reports_its_message_and_the_worker_survives() {
-    let pool = ProcessAsyncPoolExecutor::builder()
-        .pool_size(1)
-        .build()
-        .unwrap();
-    let pid = pool.worker_pids()[0];
-    assert_eq!(
-        pool.submit(explode, "kaboom".to_owned()).result(),
-        Err(Error::Panicked {
-            message: "kaboom".into()
-        })
-    );
-    assert_eq!(
-        pool.submit(aplex::blocking(explode_blocking), 3).result(),
-        Err(Error::Panicked {
-            message: "blocking boom 3".into()
-        })
-    );
-    assert_eq!(pool.submit(double, 1).result(), Ok(2));
-    assert_eq!(pool.worker_pids()[0], pid, "the same process kept serving");
-    let mapped: Vec<Result<u8, Error>> = pool
-        .map(aplex::blocking(explode_blocking), [0, 0, 4, 0])
-        .collect();
-    assert_eq!(mapped.len(), 3, "the map ends at the first error");
-    assert_eq!(
-        mapped[2],
-        Err(Error::Panicked {
-            message: "blocking boom 4".into()
-        })
-    );
 }
 
 #[test]
@@ -369,28 +255,6 @@ fn registered_works_run_unchanged_on_the_thread_pool() {
     // ...and the functions stay ordinary functions.
     assert_eq!(square(3), 9);
     assert_eq!(futures::executor::block_on(double(3)), 6);
-}
-
-#[test]
-fn submit_after_shutdown_is_refused() {
-    let pool = pool();
-    pool.shutdown(true);
-    assert_eq!(pool.submit(double, 1).result(), Err(Error::ShutDown));
-    assert_eq!(pool.worker_pids(), [None, None]);
-}
-
-#[test]
-fn invalid_settings_are_typed_errors() {
-    let size = ProcessAsyncPoolExecutor::builder()
-        .pool_size(0)
-        .build()
-        .unwrap_err();
-    assert_eq!(size.setting(), Some("pool_size"));
-    let cap = ProcessAsyncPoolExecutor::builder()
-        .max_works_per_worker(0)
-        .build()
-        .unwrap_err();
-    assert_eq!(cap.setting(), Some("max_works_per_worker"));
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Load balancing on the thread pool: each built-in balancer's rule, observed from inside
-//! the works (by worker thread name), a custom balancer, and `load_balancing_meta`.
+//! Load balancing on the thread pool, beyond the shared suite (`pool_suite/balance.rs`):
+//! each built-in balancer's rule observed from inside the works (by worker thread name),
+//! and balancers that cannot break the cap.
 
 mod common;
 
@@ -27,37 +28,6 @@ fn pool_with(
 
 async fn where_am_i(_: ()) -> String {
     thread_name()
-}
-
-#[test]
-fn round_robin_visits_workers_in_order() {
-    let pool = pool_with("rr-", 3, 300, RoundRobin::default());
-    let one_at_a_time: Vec<String> = (0..7)
-        .map(|_| pool.submit(where_am_i, ()).result().unwrap())
-        .collect();
-    assert_eq!(
-        one_at_a_time,
-        ["rr-0", "rr-1", "rr-2", "rr-0", "rr-1", "rr-2", "rr-0"]
-    );
-    let gate = Gate::new();
-    let all_at_once: Vec<_> = (0..6)
-        .map(|_| {
-            let gate = gate.clone();
-            pool.submit(
-                move |()| async move {
-                    gate.pass().await;
-                    thread_name()
-                },
-                (),
-            )
-        })
-        .collect();
-    gate.open();
-    let names: Vec<String> = all_at_once
-        .into_iter()
-        .map(|f| f.result().unwrap())
-        .collect();
-    assert_eq!(names, ["rr-1", "rr-2", "rr-0", "rr-1", "rr-2", "rr-0"]);
 }
 
 #[test]
@@ -196,31 +166,6 @@ fn a_custom_balancer_that_picks_worker_zero_gets_every_work_there() {
         .collect();
     assert_eq!(names, HashSet::from(["first-0".to_owned()]));
     assert_eq!(balancer.metas.lock().unwrap().len(), 20);
-}
-
-#[test]
-fn the_meta_passed_at_submit_and_map_reaches_the_balancer() {
-    let balancer = AlwaysFirst::default();
-    let pool = pool_with("meta-", 2, 300, balancer.clone());
-    pool.submit_with(where_am_i, (), aplex::WorkOptions::new().meta("urgent"))
-        .result()
-        .unwrap();
-    pool.submit_with(
-        aplex::blocking(|x: u8| x),
-        1,
-        aplex::WorkOptions::new().meta(7_u32),
-    )
-    .result()
-    .unwrap();
-    pool.submit(where_am_i, ()).result().unwrap();
-    let mapped: Vec<u8> = pool
-        .map(|x: u8| async move { x }, 0..3)
-        .meta("batch")
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(mapped, [0, 1, 2]);
-    let metas = balancer.metas.lock().unwrap().clone();
-    assert_eq!(metas, ["urgent", "7", "none", "batch", "batch", "batch"]);
 }
 
 #[test]

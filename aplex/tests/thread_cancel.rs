@@ -1,6 +1,6 @@
-//! Cancelling works on the thread pool: queued works never run, running async works are
-//! dropped at their next await, running blocking works cannot be stopped, and a finished
-//! work cannot be cancelled.
+//! Cancelling on the thread pool, beyond the shared suite (`pool_suite/cancel.rs`): a
+//! running async work is dropped at its next await, a queued blocking work can be
+//! cancelled, and a result timeout leaves the work running.
 
 mod common;
 
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aplex::{Error, ThreadAsyncPoolExecutor};
-use common::{wait_until, BlockingGate, DropCounter, Gate};
+use common::{wait_until, DropCounter, Gate};
 
 fn single_slot_pool() -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
@@ -16,34 +16,6 @@ fn single_slot_pool() -> ThreadAsyncPoolExecutor {
         .max_works_per_worker(1)
         .build()
         .unwrap()
-}
-
-#[test]
-fn a_queued_work_resolves_cancelled_and_never_runs() {
-    let pool = single_slot_pool();
-    let gate = Gate::new();
-    let g = gate.clone();
-    let blocker = pool.submit(move |()| async move { g.pass().await }, ());
-    let ran = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&ran);
-    let queued = pool.submit(
-        move |()| async move { flag.store(true, Ordering::SeqCst) },
-        (),
-    );
-    assert_eq!(pool.pending(), 1);
-    assert!(!queued.running());
-    assert!(queued.cancel());
-    assert!(queued.cancelled());
-    assert!(queued.done());
-    gate.open();
-    blocker.result().unwrap();
-    // A later work on the same worker runs after the cancelled one would have.
-    pool.submit(|()| async {}, ()).result().unwrap();
-    assert!(
-        !ran.load(Ordering::SeqCst),
-        "a cancelled queued work must never run"
-    );
-    assert_eq!(queued.result(), Err(Error::Cancelled));
 }
 
 #[test]
@@ -84,32 +56,6 @@ fn a_running_async_work_is_dropped_at_its_next_await() {
 }
 
 #[test]
-fn a_running_blocking_work_is_not_cancelled_and_its_result_arrives() {
-    let pool = single_slot_pool();
-    let gate = BlockingGate::new();
-    let started = Arc::new(AtomicBool::new(false));
-    let (g, s) = (gate.clone(), Arc::clone(&started));
-    let running = pool.submit(
-        aplex::blocking(move |x: u32| {
-            s.store(true, Ordering::SeqCst);
-            g.pass();
-            x + 1
-        }),
-        41,
-    );
-    wait_until("the blocking work is running", || {
-        started.load(Ordering::SeqCst)
-    });
-    assert!(
-        !running.cancel(),
-        "a running blocking work cannot be cancelled"
-    );
-    assert!(!running.cancelled());
-    gate.open();
-    assert_eq!(running.result(), Ok(42));
-}
-
-#[test]
 fn a_queued_blocking_work_can_be_cancelled() {
     let pool = single_slot_pool();
     let gate = Gate::new();
@@ -126,25 +72,6 @@ fn a_queued_blocking_work_can_be_cancelled() {
     blocker.result().unwrap();
     pool.submit(aplex::blocking(|()| ()), ()).result().unwrap();
     assert!(!ran.load(Ordering::SeqCst));
-}
-
-#[test]
-fn cancel_after_completion_returns_false() {
-    let pool = single_slot_pool();
-    let future = pool.submit(|x: u8| async move { x }, 5);
-    assert!(future.wait_timeout(common::PATIENCE).unwrap());
-    assert!(!future.cancel());
-    assert!(!future.cancelled());
-    assert_eq!(future.result(), Ok(5));
-}
-
-#[test]
-fn cancel_twice_returns_true_then_false() {
-    let pool = single_slot_pool();
-    let future = pool.submit(|()| std::future::pending::<()>(), ());
-    assert!(future.cancel());
-    assert!(!future.cancel());
-    assert_eq!(future.result(), Err(Error::Cancelled));
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! `map` on the thread pool: order, chunking, errors, timeouts, laziness over endless
-//! inputs, cancellation on drop, unordered results and the async `Stream`.
+//! `map` on the thread pool, beyond the shared suite (`pool_suite/map.rs`): a closure
+//! that panics when called, timeouts that cancel the rest, dropping a map over an endless
+//! input, the default window, and streams timing out on any runtime.
 
 mod common;
 
@@ -20,65 +21,6 @@ fn pool() -> ThreadAsyncPoolExecutor {
         .pool_size(2)
         .build()
         .unwrap()
-}
-
-#[test]
-fn results_come_in_input_order() {
-    let pool = pool();
-    // Later items finish first, so order must be restored.
-    let slow_first = |x: u64| async move {
-        tokio::time::sleep(Duration::from_micros(500 * (20 - x))).await;
-        x
-    };
-    let got: Vec<u64> = pool
-        .map(slow_first, 0..20)
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(got, (0..20).collect::<Vec<_>>());
-}
-
-#[test]
-fn chunksize_1_and_64_give_the_same_results() {
-    let pool = pool();
-    let one: Vec<u64> = pool
-        .map(double, 0..1000)
-        .chunksize(1)
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let many: Vec<u64> = pool
-        .map(double, 0..1000)
-        .chunksize(64)
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let blocking: Vec<u64> = pool
-        .map(aplex::blocking(|x: u64| x * 2), 0..1000)
-        .chunksize(64)
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let expected: Vec<u64> = (0..1000).map(|x| x * 2).collect();
-    assert_eq!(one, expected);
-    assert_eq!(many, expected);
-    assert_eq!(blocking, expected);
-}
-
-#[test]
-fn chunksize_0_is_an_error() {
-    let pool = pool();
-    let mut map = pool.map(double, 0..10).chunksize(0);
-    assert!(matches!(
-        map.next(),
-        Some(Err(Error::InvalidConfig {
-            setting: "chunksize",
-            ..
-        }))
-    ));
-    assert_eq!(map.next(), None);
-}
-
-#[test]
-fn an_empty_input_gives_no_results() {
-    let pool = pool();
-    assert_eq!(pool.map(double, std::iter::empty()).count(), 0);
 }
 
 #[test]
@@ -123,38 +65,6 @@ fn a_work_that_panics_when_called_fails_its_item_with_any_chunksize() {
         }));
         assert_eq!(got, expected, "chunksize {chunksize}");
     }
-}
-
-#[test]
-fn a_failing_work_yields_its_error_and_cancels_what_remains() {
-    let pool = pool();
-    let dropped = Arc::new(AtomicUsize::new(0));
-    let started = Arc::new(AtomicUsize::new(0));
-    let (s, d) = (Arc::clone(&started), Arc::clone(&dropped));
-    let work = move |x: u64| {
-        let (s, d) = (Arc::clone(&s), Arc::clone(&d));
-        async move {
-            match x {
-                0..5 => x,
-                5 => panic!("item five is bad"),
-                _ => {
-                    s.fetch_add(1, Ordering::SeqCst);
-                    let _guard = DropCounter(d);
-                    std::future::pending().await
-                }
-            }
-        }
-    };
-    let got: Vec<Result<u64, Error>> = pool.map(work, 0..50).collect();
-    let mut expected: Vec<Result<u64, Error>> = (0..5).map(Ok).collect();
-    expected.push(Err(Error::Panicked {
-        message: "item five is bad".into(),
-    }));
-    assert_eq!(got, expected);
-    wait_until("the remaining works are aborted", || {
-        dropped.load(Ordering::SeqCst) == started.load(Ordering::SeqCst)
-            && pool.workloads() == [0, 0]
-    });
 }
 
 #[test]
@@ -219,22 +129,6 @@ fn the_default_window_bounds_the_input_too() {
     let mut map = pool.map(double, endless);
     assert_eq!(map.by_ref().take(1000).count(), 1000);
     assert!(pulled.load(Ordering::SeqCst) <= 1000 + 2 * 300);
-}
-
-#[test]
-fn unordered_yields_every_result_as_completed() {
-    let pool = pool();
-    let slow_first = |x: u64| async move {
-        tokio::time::sleep(Duration::from_micros(300 * (30 - x))).await;
-        x
-    };
-    let mut got: Vec<u64> = pool
-        .map(slow_first, 0..30)
-        .unordered()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    got.sort_unstable();
-    assert_eq!(got, (0..30).collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
-//! submit / submit_blocking on the thread pool: results by blocking wait and by `.await`
-//! on different runtimes, panics, refusals, invalid settings, and compile-time
-//! `Send`/`Sync` guarantees.
+//! Submitting on the thread pool, beyond the shared suite (`pool_suite/submit.rs`):
+//! closures and non-`Send` futures, where blocking waits are allowed or refused,
+//! runtime factories, and compile-time `Send`/`Sync` guarantees.
 
 mod common;
 
@@ -22,18 +22,6 @@ fn pool(size: usize) -> ThreadAsyncPoolExecutor {
 }
 
 #[test]
-fn results_by_blocking_wait() {
-    let pool = pool(2);
-    assert_eq!(pool.submit(double, 21).result(), Ok(42));
-    assert_eq!(pool.submit(aplex::blocking(square), 7).result(), Ok(49));
-    let several = pool.submit(
-        |(a, b): (u64, String)| async move { format!("{b}{a}") },
-        (3, "x".to_owned()),
-    );
-    assert_eq!(several.result(), Ok("x3".to_owned()));
-}
-
-#[test]
 fn async_works_need_not_be_send() {
     let pool = pool(1);
     let future = pool.submit(
@@ -45,18 +33,6 @@ fn async_works_need_not_be_send() {
         41,
     );
     assert_eq!(future.result(), Ok(42));
-}
-
-#[test]
-fn results_by_await_on_futures_block_on() {
-    let pool = pool(2);
-    let (a, b) = futures::executor::block_on(async {
-        (
-            pool.submit(double, 21).await,
-            pool.submit(aplex::blocking(square), 7).await,
-        )
-    });
-    assert_eq!((a, b), (Ok(42), Ok(49)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,81 +145,6 @@ fn blocking_wait_inside_a_blocking_work_is_allowed() {
 }
 
 #[test]
-fn a_panicking_work_reports_its_message_and_the_worker_keeps_serving() {
-    let pool = pool(1);
-    let boom = pool.submit(
-        |x: u32| async move {
-            if x > 0 {
-                panic!("boom {x}")
-            }
-            x
-        },
-        7,
-    );
-    assert_eq!(
-        boom.result(),
-        Err(Error::Panicked {
-            message: "boom 7".into()
-        })
-    );
-    let blocking_boom = pool.submit(
-        aplex::blocking(|_: ()| -> u8 { panic!("{}", String::from("owned message")) }),
-        (),
-    );
-    assert_eq!(
-        blocking_boom.result(),
-        Err(Error::Panicked {
-            message: "owned message".into()
-        })
-    );
-    assert_eq!(pool.submit(double, 4).result(), Ok(8));
-    assert_eq!(pool.submit(aplex::blocking(square), 4).result(), Ok(16));
-}
-
-#[test]
-fn submit_after_shutdown_is_a_shut_down_error() {
-    let pool = pool(1);
-    pool.shutdown(true);
-    assert!(pool.is_shut_down());
-    assert_eq!(pool.submit(double, 1).result(), Err(Error::ShutDown));
-    assert_eq!(
-        pool.submit(aplex::blocking(square), 1).result(),
-        Err(Error::ShutDown)
-    );
-    assert_eq!(
-        pool.submit_with(double, 1, aplex::WorkOptions::new().meta(()))
-            .result(),
-        Err(Error::ShutDown)
-    );
-    let mut map = pool.map(double, 0..3);
-    assert_eq!(map.next(), Some(Err(Error::ShutDown)));
-    assert_eq!(map.next(), None);
-    let refused = pool.try_submit(aplex::blocking(square), 9).unwrap_err();
-    assert_eq!(refused.error, Error::ShutDown);
-    assert_eq!(refused.work.1, 9);
-    assert!(refused.to_string().contains("shut down"));
-}
-
-#[test]
-fn invalid_settings_are_typed_errors() {
-    let size = ThreadAsyncPoolExecutor::builder()
-        .pool_size(0)
-        .build()
-        .unwrap_err();
-    assert_eq!(size.setting(), Some("pool_size"));
-    let cap = ThreadAsyncPoolExecutor::builder()
-        .max_works_per_worker(0)
-        .build()
-        .unwrap_err();
-    assert_eq!(cap.setting(), Some("max_works_per_worker"));
-    let bound = ThreadAsyncPoolExecutor::builder()
-        .max_pending(0)
-        .build()
-        .unwrap_err();
-    assert_eq!(bound.setting(), Some("max_pending"));
-}
-
-#[test]
 fn a_failing_runtime_factory_fails_build() {
     let error = ThreadAsyncPoolExecutor::builder()
         .pool_size(2)
@@ -272,19 +173,6 @@ fn a_custom_runtime_factory_is_used_by_every_worker() {
         .unwrap();
     assert_eq!(built.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert_eq!(pool.submit(double, 2).result(), Ok(4));
-}
-
-#[test]
-fn defaults_follow_aplex() {
-    let pool = ThreadAsyncPoolExecutor::new().unwrap();
-    let cpus = std::thread::available_parallelism().unwrap().get();
-    assert_eq!(pool.pool_size(), cpus);
-    assert_eq!(pool.max_works_per_worker(), 300);
-    let names: Vec<String> = pool.workers().into_iter().map(|info| info.name).collect();
-    let expected: Vec<String> = (0..cpus)
-        .map(|index| format!("aplex-worker-{index}"))
-        .collect();
-    assert_eq!(names, expected);
 }
 
 #[test]

@@ -55,8 +55,8 @@ impl<W: Worker> Executor<W> {
 
     /// Like [`shutdown(true)`](Self::shutdown), but only until `deadline`: queued and
     /// running works finish if they can by then; at the deadline what is left is
-    /// cancelled as by [`terminate`](Self::terminate). Returns whether every worker
-    /// stopped in time.
+    /// cancelled as by [`terminate`](Self::terminate). Returns whether everything
+    /// finished in time (the drain completed and every worker stopped by `deadline`).
     pub fn shutdown_until(&self, deadline: Instant) -> bool {
         tracing::info!("aplex pool shutting down, draining until a deadline");
         let shared = &self.shared;
@@ -67,7 +67,8 @@ impl<W: Worker> Executor<W> {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 drop(queue);
-                return self.terminate(deadline);
+                self.terminate(deadline);
+                return false;
             }
             queue = shared
                 .emptied
@@ -77,10 +78,11 @@ impl<W: Worker> Executor<W> {
         }
         drop(queue);
         shared.close_workers(CloseMode::Drain);
-        if self.join_workers(Some(deadline)) {
+        if self.wait_until_idle(deadline) && self.join_workers(Some(deadline)) {
             return true;
         }
-        self.terminate(deadline)
+        self.terminate(deadline);
+        false
     }
 
     /// Stops intake, cancels every queued work, aborts running async works and waits for
@@ -119,6 +121,21 @@ impl<W: Worker> Executor<W> {
             pending.fail(Error::Cancelled);
         }
         shared.close_workers(CloseMode::Abort);
+    }
+
+    /// Waits until no worker runs a work, or `deadline` passes; returns whether they all
+    /// became idle. A shutdown path only, so it looks every millisecond rather than
+    /// making every finishing work notify.
+    fn wait_until_idle(&self, deadline: Instant) -> bool {
+        loop {
+            if self.workloads().iter().all(|&load| load == 0) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     fn join_workers(&self, deadline: Option<Instant>) -> bool {

@@ -1,0 +1,59 @@
+//! Timeouts: a work's own (`WorkOptions::timeout`) and the pool's default
+//! (`work_timeout`); an async work past it is aborted, a blocking one is left to finish.
+
+use std::time::Duration;
+
+use aplex::{blocking, Error, WorkOptions};
+
+use crate::files::Files;
+use crate::works::{double, forever, hold_blocking};
+
+pool_suite! {
+    #[test]
+    fn an_async_work_past_its_timeout_is_aborted_and_the_worker_serves_on() {
+        let pool = builder().pool_size(1).build().unwrap();
+        let options = WorkOptions::new().timeout(Duration::from_millis(20));
+        assert_eq!(pool.submit_with(forever, (), options).result(), Err(Error::TimedOut));
+        assert_eq!(pool.submit(double, 8).result(), Ok(16));
+        crate::common::wait_until("the aborted work left its worker", || pool.workloads() == [0]);
+        let timed_out: u64 = pool.stats().workers.iter().map(|worker| worker.timed_out).sum();
+        assert_eq!(timed_out, 1);
+    }
+
+    #[test]
+    fn the_pools_default_applies_unless_a_work_sets_its_own() {
+        let pool = builder().pool_size(2).work_timeout(Duration::from_millis(20)).build().unwrap();
+        assert_eq!(pool.submit(forever, ()).result(), Err(Error::TimedOut));
+        let patient = WorkOptions::new().timeout(Duration::from_secs(600));
+        let lasting = pool.submit_with(forever, (), patient);
+        assert_eq!(pool.submit(double, 1).result(), Ok(2));
+        assert!(!lasting.done(), "its own timeout is far away");
+        assert!(lasting.cancel());
+    }
+
+    #[test]
+    fn a_blocking_work_past_its_timeout_is_left_to_finish() {
+        let files = Files::new(module_path!());
+        let pool = builder().pool_size(1).build().unwrap();
+        let options = WorkOptions::new().timeout(Duration::from_millis(20));
+        let args = (files.path("started"), files.path("gate"), 1);
+        let late = pool.submit_with(blocking(hold_blocking), args, options);
+        assert_eq!(late.result(), Err(Error::TimedOut));
+        files.wait_for("started");
+        assert_eq!(pool.workloads(), [1], "the blocking work still holds its place");
+        files.open("gate");
+        crate::common::wait_until("the blocking work finished", || pool.workloads() == [0]);
+        assert_eq!(pool.submit(double, 2).result(), Ok(4));
+    }
+
+    #[test]
+    fn a_maps_work_timeout_applies_to_each_of_its_works() {
+        let pool = builder().pool_size(1).build().unwrap();
+        let results: Vec<_> = pool
+            .map(forever, [(), ()])
+            .work_timeout(Duration::from_millis(20))
+            .keep_going()
+            .collect();
+        assert_eq!(results, [Err(Error::TimedOut), Err(Error::TimedOut)]);
+    }
+}

@@ -1,0 +1,91 @@
+//! The works of the suite: registered, so every pool runs them.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How often a work looks at its gate file.
+const POLL: Duration = Duration::from_millis(2);
+
+#[aplex::work]
+pub(crate) async fn double(x: u64) -> u64 {
+    x * 2
+}
+
+#[aplex::work]
+pub(crate) fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[aplex::work]
+pub(crate) fn add((a, b): (u64, u64)) -> u64 {
+    a + b
+}
+
+/// Fails (panics) on odd items.
+#[aplex::work]
+pub(crate) async fn even_only(x: u64) -> u64 {
+    assert!(x % 2 == 0, "odd item {x}");
+    x
+}
+
+#[aplex::work]
+pub(crate) async fn panic_async(message: String) -> u8 {
+    panic!("{message}")
+}
+
+#[aplex::work]
+pub(crate) fn panic_blocking(message: String) -> u8 {
+    panic!("{message}")
+}
+
+/// Never finishes.
+#[aplex::work]
+pub(crate) async fn forever(_: ()) {
+    std::future::pending::<()>().await
+}
+
+/// Leaves mark `mark`, then holds until gate `gate` is open; gives `value`.
+#[aplex::work]
+pub(crate) async fn hold((mark, gate, value): (PathBuf, PathBuf, u64)) -> u64 {
+    std::fs::write(&mark, b"").expect("the mark is written");
+    while !gate.exists() {
+        tokio::time::sleep(POLL).await;
+    }
+    value
+}
+
+/// As [`hold`], on a blocking thread.
+#[aplex::work]
+pub(crate) fn hold_blocking((mark, gate, value): (PathBuf, PathBuf, u64)) -> u64 {
+    std::fs::write(&mark, b"").expect("the mark is written");
+    while !gate.exists() {
+        std::thread::sleep(POLL);
+    }
+    value
+}
+
+/// Leaves mark `mark`, then never finishes.
+#[aplex::work]
+pub(crate) async fn mark_then_forever(mark: PathBuf) {
+    std::fs::write(&mark, b"").expect("the mark is written");
+    std::future::pending::<()>().await
+}
+
+/// Appends `line` to file `path`.
+#[aplex::work]
+pub(crate) fn append((path, line): (PathBuf, String)) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("the file opens");
+    writeln!(file, "{line}").expect("the line is written");
+}
+
+/// The process and thread the work runs on.
+#[aplex::work]
+pub(crate) async fn whereami(_: ()) -> (u32, String) {
+    let thread = std::thread::current().name().unwrap_or("").to_owned();
+    (std::process::id(), thread)
+}
