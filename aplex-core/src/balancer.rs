@@ -5,9 +5,9 @@
 //! `max_works_per_worker`); the executor then claims a slot on the worker it chose. The
 //! view is built from the live workload counters at the moment of the choice.
 
+use crate::sync::{AtomicUsize, Ordering};
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::worker::WorkerInfo;
 

@@ -6,12 +6,13 @@
 //! outcome to arrive wins: a result, a failure, or a cancellation; later ones are
 //! dropped.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::Waker;
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::deadlines::{DeferredTimer, Expiring};
 use crate::stats::{OutcomeKind, OutcomeSink};
+use crate::sync::{Mutex, MutexGuard};
 use crate::tracked::Tracked;
 use crate::worker::WorkId;
 use crate::Error;

@@ -17,13 +17,14 @@
 //! releasing its workload, so no work is left waiting while a worker is free.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::balancer::{LoadBalancer, WorkerView};
 use crate::deadlines::{Deadlines, DeferredTimer, Expiring, TimeOut};
 use crate::error::panic_message;
+use crate::gauge::Gauge;
 use crate::stats::OutcomeCounters;
 use crate::stats::{OutcomeSink, Outcomes};
 use crate::tracked::Tracked;
@@ -37,19 +38,6 @@ pub(crate) const RUNNING: u8 = 0;
 pub(crate) const DRAINING: u8 = 1;
 /// The pool gave up: intake refused with [`Error::PoolBroken`].
 pub(crate) const BROKEN: u8 = 2;
-
-/// The workload of a worker that is gone for good: never below any cap, so it is never
-/// chosen again (releases of its works only subtract from it).
-pub(crate) const GONE: usize = usize::MAX / 2;
-
-/// The workload to show for a raw counter (a gone worker has none).
-pub(crate) fn shown_workload(raw: usize) -> usize {
-    if raw >= GONE / 2 {
-        0
-    } else {
-        raw
-    }
-}
 
 /// Whether a submit may wait for room in a bounded pending queue.
 ///
@@ -102,11 +90,11 @@ pub(crate) struct Queue<J> {
 pub(crate) struct Shared<W: Worker> {
     pub(crate) workers: OnceLock<Vec<W>>,
     pub(crate) infos: OnceLock<Vec<WorkerInfo>>,
-    pub(crate) workloads: Box<[AtomicUsize]>,
+    /// The workloads and the pending count (`gauge.rs`: the dispatch protocol).
+    pub(crate) gauge: Gauge,
     /// Outcome counters by worker; an `Arc` of their own, as every work's cell holds one
     /// (sharing the pool's reference count would bounce it between submitter and workers).
     pub(crate) outcomes: Arc<Outcomes>,
-    pub(crate) max_works_per_worker: usize,
     pub(crate) max_pending: Option<usize>,
     default_timeout: Option<Duration>,
     pub(crate) deadlines: Arc<Deadlines>,
@@ -117,7 +105,6 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) room: Condvar,
     /// Signalled when the pending queue becomes empty (a draining shutdown waits on it).
     pub(crate) emptied: Condvar,
-    pub(crate) pending_len: AtomicUsize,
     pub(crate) phase: AtomicU8,
     pub(crate) broken_reason: Mutex<Option<String>>,
     workers_closed: AtomicBool,
@@ -135,11 +122,10 @@ impl<W: Worker> Shared<W> {
         Shared {
             workers: OnceLock::new(),
             infos: OnceLock::new(),
-            workloads: (0..pool_size).map(|_| AtomicUsize::new(0)).collect(),
+            gauge: Gauge::new(pool_size, max_works_per_worker),
             outcomes: Arc::new(Outcomes(
                 (0..pool_size).map(|_| OutcomeCounters::default()).collect(),
             )),
-            max_works_per_worker,
             max_pending,
             default_timeout,
             deadlines: Arc::new(Deadlines::default()),
@@ -151,7 +137,6 @@ impl<W: Worker> Shared<W> {
             }),
             room: Condvar::new(),
             emptied: Condvar::new(),
-            pending_len: AtomicUsize::new(0),
             phase: AtomicU8::new(RUNNING),
             broken_reason: Mutex::new(None),
             workers_closed: AtomicBool::new(false),
@@ -178,7 +163,7 @@ impl<W: Worker> Shared<W> {
         let mut queue = self.lock_queue();
         stop(self);
         let taken = queue.pending.drain(..).collect();
-        self.pending_len.store(0, Ordering::SeqCst);
+        self.gauge.cleared();
         self.room.notify_all();
         self.emptied.notify_all();
         taken
@@ -213,12 +198,6 @@ impl<W: Worker> Shared<W> {
         }
     }
 
-    fn any_available(&self) -> bool {
-        self.workloads
-            .iter()
-            .any(|load| load.load(Ordering::SeqCst) < self.max_works_per_worker)
-    }
-
     /// Admits one work, under the queue lock; `build` makes its job only once admitted.
     /// With `flush`, what this dispatched is sent at once; otherwise it waits for the
     /// caller's [`flush_staged`](Self::flush_staged) (a map refilling its window).
@@ -240,7 +219,7 @@ impl<W: Worker> Shared<W> {
         if !self.is_running() {
             return Err(self.refusal());
         }
-        if queue.pending.is_empty() && self.any_available() {
+        if queue.pending.is_empty() && self.gauge.any_available() {
             self.dispatch(&mut queue, build(), tracked, &options);
             if flush {
                 self.flush(&mut queue);
@@ -255,7 +234,7 @@ impl<W: Worker> Shared<W> {
             tracked,
             options,
         });
-        self.pending_len.fetch_add(1, Ordering::SeqCst);
+        self.gauge.queued();
         self.drain(&mut queue);
         if flush {
             self.flush(&mut queue);
@@ -321,7 +300,7 @@ impl<W: Worker> Shared<W> {
     pub(crate) fn drain(&self, queue: &mut Queue<W::Job>) {
         let mut popped = false;
         while let Some(front) = queue.pending.front() {
-            if !front.tracked.is_resolved() && !self.any_available() {
+            if !front.tracked.is_resolved() && !self.gauge.any_available() {
                 break;
             }
             let Some(pending) = queue.pending.pop_front() else {
@@ -330,7 +309,7 @@ impl<W: Worker> Shared<W> {
             popped = true;
             // A resolved entry was cancelled while queued, and uncounted then.
             if !pending.tracked.is_resolved() {
-                self.pending_len.fetch_sub(1, Ordering::SeqCst);
+                self.gauge.dequeued();
                 self.dispatch(queue, pending.job, pending.tracked, &pending.options);
             }
         }
@@ -354,7 +333,7 @@ impl<W: Worker> Shared<W> {
         options: &WorkOptions,
     ) {
         let infos = self.infos.get().map_or(&[][..], Vec::as_slice);
-        let view = WorkerView::new(infos, &self.workloads, self.max_works_per_worker);
+        let view = WorkerView::new(infos, self.gauge.workloads(), self.gauge.cap());
         // The balancer is user code: a panic in it fails this work, not the thread that
         // happens to dispatch (a submitter, or a worker reporting a work over).
         let meta = options.meta.as_deref();
@@ -379,7 +358,7 @@ impl<W: Worker> Shared<W> {
         if !tracked.start(worker, id, sink) {
             return;
         }
-        self.workloads[worker].fetch_add(1, Ordering::SeqCst);
+        self.gauge.claim(worker);
         queue.staged[worker] = true;
         let timeout = options.timeout.or(self.default_timeout);
         // Only for a timed work: cloning the weak reference is an atomic write to the
@@ -401,7 +380,7 @@ impl<W: Worker> Shared<W> {
             }
         }
         if let Err(job) = self.workers()[worker].dispatch(id, job) {
-            self.workloads[worker].fetch_sub(1, Ordering::SeqCst);
+            self.gauge.unclaim(worker);
             tracked.fail(Error::PoolBroken {
                 reason: format!("worker {worker} is gone"),
             });

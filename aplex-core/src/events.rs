@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cell::CancelRunning;
 use crate::deadlines::TimeOut;
-use crate::dispatch::{Shared, BROKEN, GONE};
+use crate::dispatch::{Shared, BROKEN};
 use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents};
 use crate::Error;
 
@@ -18,8 +18,7 @@ impl<W: Worker> WorkerEvents for Shared<W> {
     }
 
     fn works_finished(&self, worker: usize, count: usize) {
-        self.workloads[worker].fetch_sub(count, Ordering::SeqCst);
-        if self.pending_len.load(Ordering::SeqCst) > 0 {
+        if self.gauge.finish(worker, count) {
             let mut queue = self.lock_queue();
             self.drain(&mut queue);
             self.flush_locked(&mut queue);
@@ -32,16 +31,12 @@ impl<W: Worker> WorkerEvents for Shared<W> {
 
     fn worker_gone(&self, worker: usize) {
         let mut queue = self.lock_queue();
-        self.workloads[worker].fetch_add(GONE, Ordering::SeqCst);
-        let all_gone = self
-            .workloads
-            .iter()
-            .all(|load| load.load(Ordering::SeqCst) >= GONE / 2);
+        let all_gone = self.gauge.retire(worker);
         if !all_gone {
             return;
         }
         let left: Vec<_> = queue.pending.drain(..).collect();
-        self.pending_len.store(0, Ordering::SeqCst);
+        self.gauge.cleared();
         self.room.notify_all();
         self.emptied.notify_all();
         drop(queue);
@@ -97,7 +92,7 @@ impl<W: Worker> CancelRunning for Shared<W> {
         // The entry stays queued, resolved, and is skipped (uncounted) when it is reached;
         // draining pops it if it is at the front, and an emptied queue lets a draining
         // shutdown go on.
-        self.pending_len.fetch_sub(1, Ordering::SeqCst);
+        self.gauge.dequeued();
         self.room.notify_all();
         self.drain(&mut queue);
         self.flush_locked(&mut queue);

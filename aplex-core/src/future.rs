@@ -171,7 +171,7 @@ impl<T> WorkFuture<T> {
     /// asks its worker to stop it.
     fn cancel_here(
         &self,
-        mut state: std::sync::MutexGuard<'_, crate::cell::CellState<T>>,
+        mut state: crate::sync::MutexGuard<'_, crate::cell::CellState<T>>,
         running: Option<(usize, crate::worker::WorkId)>,
     ) -> bool {
         let waker = state.settle(Err(Error::Cancelled), self.cell.tally);

@@ -30,6 +30,9 @@ mod error;
 mod events;
 mod executor;
 mod future;
+mod gauge;
+#[cfg(all(test, aplex_loom))]
+mod loom_tests;
 mod map;
 mod options;
 mod pool;
@@ -37,6 +40,7 @@ mod pool;
 mod progress;
 mod retry;
 mod stats;
+mod sync;
 #[cfg(feature = "test-util")]
 pub mod testing;
 mod tracked;

@@ -11,8 +11,6 @@
 //! 3. While the pool is shutting down or broken there is no retry: the backend fails the
 //!    promise with the crash, as without retries.
 
-use std::sync::atomic::Ordering;
-
 use crate::dispatch::{Pending, Shared};
 use crate::executor::Executor;
 use crate::future::WorkPromise;
@@ -58,7 +56,7 @@ impl<W: Worker> Shared<W> {
         queue
             .pending
             .push_front(Pending::new(build(promise), tracked, options));
-        self.pending_len.fetch_add(1, Ordering::SeqCst);
+        self.gauge.queued();
         self.drain(&mut queue);
         self.flush_locked(&mut queue);
         Ok(())

@@ -5,7 +5,7 @@
 //!
 //! They keep an example down to its own point; no pool a user runs is built from them.
 
-use std::sync::atomic::AtomicUsize;
+use crate::sync::AtomicUsize;
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;

@@ -4,32 +4,41 @@
 //!
 //! - `bench [--smoke] [--runs N] [--json PATH] [CASE...]`: measure the pools against the
 //!   raw limits and the peers (see `bench.rs`).
+//! - `ci`: everything a submission must pass (`.ci/run` calls it; see `ci.rs`).
+//! - `tidy`: the house rules a compiler does not check (see `tidy.rs`).
+//! - `loom`: the loom model checks of the dispatch protocol (see `loom.rs`).
 
 mod bench;
+mod ci;
 mod figures;
+mod loom;
 mod targets;
+mod tidy;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("bench") => match bench::run(&args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("cargo xtask bench: {message}");
-                ExitCode::FAILURE
-            }
-        },
+    let outcome = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&args[1..]),
+        Some("ci") => ci::run(),
+        Some("tidy") => tidy::run(),
+        Some("loom") => loom::run(),
         None | Some("help" | "--help" | "-h") => {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  bench [--smoke] [--runs N] [--json PATH] [CASE...]\n          \
-                 measure the pools against the raw limits and the peers\n  help    this message"
+                 measure the pools against the raw limits and the peers\n  ci      everything a submission must pass\n  \
+                 tidy    //! headers, file sizes, unused workspace dependencies\n  \
+                 loom    the loom model checks of the dispatch protocol\n  help    this message"
             );
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        Some(other) => {
-            eprintln!("unknown task `{other}`; run `cargo xtask help`");
+        Some(other) => Err(format!("unknown task `{other}`; run `cargo xtask help`")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("cargo xtask {}: {message}", args[0]);
             ExitCode::FAILURE
         }
     }

@@ -23,7 +23,7 @@ pub mod chunk_results;
 pub mod join;
 pub mod local;
 
-use std::sync::atomic::AtomicUsize;
+use crate::sync::AtomicUsize;
 use std::time::Duration;
 
 #[doc(inline)]

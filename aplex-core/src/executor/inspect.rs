@@ -1,10 +1,7 @@
 //! What an [`Executor`] tells about itself: its size and settings, each worker's
 //! workload and identity, the pending queue, its state, and per-worker stats.
 
-use std::sync::atomic::Ordering;
-
 use super::Executor;
-use crate::dispatch::shown_workload;
 use crate::stats::{PoolStats, WorkerStats};
 use crate::worker::{Worker, WorkerInfo};
 use crate::Error;
@@ -19,7 +16,7 @@ impl<W: Worker> Executor<W> {
     /// assert_eq!(executor.pool_size(), 2);
     /// ```
     pub fn pool_size(&self) -> usize {
-        self.shared.workloads.len()
+        self.shared.gauge.workloads().len()
     }
 
     /// The most works one worker runs at once.
@@ -31,7 +28,7 @@ impl<W: Worker> Executor<W> {
     /// assert_eq!(executor.max_works_per_worker(), aplex_core::DEFAULT_MAX_WORKS_PER_WORKER);
     /// ```
     pub fn max_works_per_worker(&self) -> usize {
-        self.shared.max_works_per_worker
+        self.shared.gauge.cap()
     }
 
     /// Each worker's current workload, by index.
@@ -43,10 +40,9 @@ impl<W: Worker> Executor<W> {
     /// assert_eq!(executor.workloads(), [0, 0]);
     /// ```
     pub fn workloads(&self) -> Vec<usize> {
-        self.shared
-            .workloads
-            .iter()
-            .map(|load| shown_workload(load.load(Ordering::SeqCst)))
+        let gauge = &self.shared.gauge;
+        (0..gauge.workloads().len())
+            .map(|worker| gauge.shown(worker))
             .collect()
     }
 
@@ -59,7 +55,7 @@ impl<W: Worker> Executor<W> {
     /// assert_eq!(executor.pending_len(), 0);
     /// ```
     pub fn pending_len(&self) -> usize {
-        self.shared.pending_len.load(Ordering::SeqCst)
+        self.shared.gauge.pending()
     }
 
     /// What the workers are, by index.
@@ -127,8 +123,7 @@ impl<W: Worker> Executor<W> {
                     pid: Some(info.pid),
                     ..WorkerStats::default()
                 };
-                stats.workload =
-                    shown_workload(shared.workloads[info.index].load(Ordering::SeqCst));
+                stats.workload = shared.gauge.shown(info.index);
                 shared.outcomes.0[info.index].fill(&mut stats);
                 if let Some(worker) = shared.workers().get(info.index) {
                     worker.annotate_stats(&mut stats);
