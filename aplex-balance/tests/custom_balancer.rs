@@ -30,11 +30,7 @@ impl LoadBalancer for PreferNamed {
 
 fn infos(count: usize) -> Vec<WorkerInfo> {
     (0..count)
-        .map(|index| WorkerInfo {
-            index,
-            name: format!("w{index}"),
-            pid: 1,
-        })
+        .map(|index| WorkerInfo::new(index, format!("w{index}"), 1))
         .collect()
 }
 

@@ -32,9 +32,11 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// ```
 /// use aplex_core::backend::PoolOptions;
 ///
-/// let options = PoolOptions { pool_size: Some(0), ..PoolOptions::default() };
+/// let mut options = PoolOptions::default();
+/// options.pool_size = Some(0);
 /// assert!(options.validate().is_err());
 /// ```
+#[non_exhaustive] // settings every backend has will be added
 pub struct PoolOptions {
     /// Number of workers; `None` means the number of CPUs.
     pub pool_size: Option<usize>,
@@ -87,7 +89,8 @@ impl PoolOptions {
     /// ```
     /// use aplex_core::backend::PoolOptions;
     ///
-    /// let options = PoolOptions { pool_size: Some(3), ..PoolOptions::default() };
+    /// let mut options = PoolOptions::default();
+    /// options.pool_size = Some(3);
     /// assert_eq!(options.resolved_pool_size(), 3);
     /// assert!(PoolOptions::default().resolved_pool_size() >= 1);
     /// ```
@@ -103,7 +106,8 @@ impl PoolOptions {
     /// ```
     /// use aplex_core::backend::PoolOptions;
     ///
-    /// let zero_cap = PoolOptions { max_works_per_worker: 0, ..PoolOptions::default() };
+    /// let mut zero_cap = PoolOptions::default();
+    /// zero_cap.max_works_per_worker = 0;
     /// assert_eq!(zero_cap.validate().unwrap_err().setting(), Some("max_works_per_worker"));
     /// assert!(PoolOptions::default().validate().is_ok());
     /// ```

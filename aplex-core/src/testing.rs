@@ -163,11 +163,7 @@ pub fn inline_executor(pool_size: usize) -> Executor<InlineWorker> {
 /// ```
 pub fn worker_infos(count: usize) -> Vec<WorkerInfo> {
     (0..count)
-        .map(|index| WorkerInfo {
-            index,
-            name: format!("worker-{index}"),
-            pid: std::process::id(),
-        })
+        .map(|index| WorkerInfo::new(index, format!("worker-{index}"), std::process::id()))
         .collect()
 }
 
@@ -186,12 +182,8 @@ pub fn loads(workloads: &[usize]) -> Vec<AtomicUsize> {
     workloads.iter().copied().map(AtomicUsize::new).collect()
 }
 
-/// The view a balancer is shown, for testing one: `infos` and `workloads` indexed by
-/// worker, and the cap (`max_works_per_worker`).
-///
-/// # Panics
-///
-/// If `infos` and `workloads` differ in length.
+/// The view a balancer is shown, for testing one (the same as
+/// [`backend::new_worker_view`](crate::backend::new_worker_view)).
 ///
 /// # Examples
 ///
@@ -202,10 +194,4 @@ pub fn loads(workloads: &[usize]) -> Vec<AtomicUsize> {
 /// let view = worker_view(&infos, &loads, 2);
 /// assert_eq!(view.available_workers().collect::<Vec<_>>(), [1, 2]);
 /// ```
-pub fn worker_view<'a>(
-    infos: &'a [WorkerInfo],
-    workloads: &'a [AtomicUsize],
-    max_works_per_worker: usize,
-) -> WorkerView<'a> {
-    WorkerView::new(infos, workloads, max_works_per_worker)
-}
+pub use crate::backend::new_worker_view as worker_view;

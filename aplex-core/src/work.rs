@@ -158,7 +158,9 @@ impl<F, A: fmt::Debug> fmt::Debug for Blocking<F, A> {
 /// is left to finish.
 ///
 /// A closure's argument type must be written out (`|x: u64| x * x`), since it is not
-/// yet known where the closure is written.
+/// yet known where the closure is written. An `async fn` does not belong in here: its
+/// future would be the work's output, handed back unpolled (on a process pool, where a
+/// future is no serde value, that does not compile).
 ///
 /// # Examples
 ///

@@ -33,10 +33,11 @@ impl fmt::Display for WorkId {
 /// ```
 /// use aplex_core::WorkerInfo;
 ///
-/// let info = WorkerInfo { index: 0, name: "aplex-worker-0".into(), pid: std::process::id() };
+/// let info = WorkerInfo::new(0, "aplex-worker-0", std::process::id());
 /// assert_eq!(info.index, 0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive] // a remote worker will say which node it is on
 pub struct WorkerInfo {
     /// Position of the worker in the pool, `0..pool_size`.
     pub index: usize,
@@ -44,6 +45,24 @@ pub struct WorkerInfo {
     pub name: String,
     /// The OS process id the worker runs in.
     pub pid: u32,
+}
+
+impl WorkerInfo {
+    /// The info of worker `index`, called `name`, running in process `pid`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let info = aplex_core::WorkerInfo::new(1, "crawler-1", 42);
+    /// assert_eq!((info.index, info.name.as_str(), info.pid), (1, "crawler-1", 42));
+    /// ```
+    pub fn new(index: usize, name: impl Into<String>, pid: u32) -> Self {
+        WorkerInfo {
+            index,
+            name: name.into(),
+            pid,
+        }
+    }
 }
 
 /// How a worker should stop.

@@ -7,14 +7,14 @@
 //! end of a shutdown's grace period — drops the promise if the work is still running, so
 //! its future resolves `Cancelled` even though the thread is stuck.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aplex_core::backend::join::join_results;
 use aplex_core::backend::local::{catch_async, catch_blocking, BlockingJob, LocalJob};
 use aplex_core::backend::{Chunk, ChunkResults, WorkPromise};
-use aplex_core::{Work, WorkBody, WorkKind};
+use aplex_core::{Error, Work, WorkBody, WorkKind};
 
-/// A thread worker's job: the work itself, boxed.
 /// What a thread worker is handed: a job for its runtime's local set, or for its
 /// blocking pool.
 pub type ThreadJob = LocalJob;
@@ -27,16 +27,10 @@ where
     W::Out: Send + 'static,
 {
     match W::KIND {
-        WorkKind::Async => ThreadJob::Async(Box::new(move || {
-            Box::pin(async move {
-                if promise.is_resolved() {
-                    return;
-                }
-                // Called inside the catch: a work that panics when called fails its future.
-                let outcome = catch_async(async move { work(args).run_async().await }).await;
-                promise.complete(outcome);
-            })
-        })),
+        // Called inside the catch: a work that panics when called fails its future.
+        WorkKind::Async => local(promise, move || {
+            catch_async(async move { work(args).run_async().await })
+        }),
         WorkKind::Blocking => blocking(promise, move || {
             catch_blocking(move || work(args).run_blocking())
         }),
@@ -55,22 +49,16 @@ where
     W::Out: Send + 'static,
 {
     match W::KIND {
-        WorkKind::Async => ThreadJob::Async(Box::new(move || {
-            Box::pin(async move {
-                if promise.is_resolved() {
-                    return;
+        WorkKind::Async => local(promise, move || async move {
+            Ok(match chunk {
+                Chunk::One(item) => {
+                    ChunkResults::one(catch_async(async { work(item).run_async().await }).await)
                 }
-                let results = match chunk {
-                    Chunk::One(item) => {
-                        ChunkResults::one(catch_async(async { work(item).run_async().await }).await)
-                    }
-                    Chunk::Many(items) => {
-                        join_results(items.into_iter().map(|item| work(item).run_async())).await
-                    }
-                };
-                promise.complete(Ok(results));
+                Chunk::Many(items) => {
+                    join_results(items.into_iter().map(|item| work(item).run_async())).await
+                }
             })
-        })),
+        }),
         WorkKind::Blocking => blocking(promise, move || {
             Ok(chunk
                 .into_iter()
@@ -80,9 +68,27 @@ where
     }
 }
 
+/// A job run as a local task on the worker's runtime: unless its work was resolved
+/// meanwhile (cancelled while on its way), it awaits what `run` makes and completes
+/// `promise` with it.
+fn local<T, F>(promise: WorkPromise<T>, run: impl FnOnce() -> F + Send + 'static) -> ThreadJob
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, Error>> + 'static,
+{
+    ThreadJob::Async(Box::new(move || {
+        Box::pin(async move {
+            if promise.is_resolved() {
+                return;
+            }
+            promise.complete(run().await);
+        })
+    }))
+}
+
 fn blocking<T: Send + 'static>(
     promise: WorkPromise<T>,
-    run: impl FnOnce() -> Result<T, aplex_core::Error> + Send + 'static,
+    run: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> ThreadJob {
     let begin = promise.begin_handle();
     let shared = Arc::new(Mutex::new(Some(promise)));

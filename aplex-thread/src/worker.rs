@@ -66,11 +66,7 @@ impl ThreadWorker {
         }
         tracing::info!(worker = index, thread = %name, "aplex worker thread started");
         Ok(ThreadWorker {
-            info: WorkerInfo {
-                index,
-                name,
-                pid: std::process::id(),
-            },
+            info: WorkerInfo::new(index, name, std::process::id()),
             sender,
             staged: Mutex::new(Vec::new()),
             thread: Mutex::new(Some(Running { handle, exited })),

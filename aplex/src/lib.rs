@@ -199,6 +199,16 @@ pub mod balance {
 /// let _ = pool.submit(square, 3);
 /// ```
 ///
+/// On a process pool a work's kind cannot be mistaken: an `async fn` inside `blocking`
+/// would give a future as its output, and a future is not a serde value:
+///
+/// ```compile_fail,E0277
+/// #[aplex::work]
+/// async fn double(x: u64) -> u64 { x * 2 }
+/// let pool = aplex::ProcessAsyncPoolExecutor::new().unwrap();
+/// let _ = pool.submit(aplex::blocking(double), 3);
+/// ```
+///
 /// A registered work takes exactly one argument (several travel as a tuple):
 ///
 /// ```compile_fail

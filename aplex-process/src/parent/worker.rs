@@ -78,11 +78,8 @@ impl Worker for ProcessWorker {
     type Job = ProcessJob;
 
     fn info(&self) -> WorkerInfo {
-        WorkerInfo {
-            index: self.slot.index,
-            name: format!("aplex-worker-{}", self.slot.index),
-            pid: self.first_pid,
-        }
+        let index = self.slot.index;
+        WorkerInfo::new(index, format!("aplex-worker-{index}"), self.first_pid)
     }
 
     fn dispatch(&self, id: WorkId, job: ProcessJob) -> Result<(), ProcessJob> {
