@@ -17,7 +17,7 @@ use crate::worker::WorkerInfo;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::Meta;
+/// use aplex::Meta;
 ///
 /// let meta: &Meta = &"urgent";
 /// assert_eq!(meta.downcast_ref::<&str>(), Some(&"urgent"));
@@ -33,7 +33,7 @@ pub type Meta = dyn Any + Send + Sync;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::{LoadBalancer, Meta, WorkerView};
+/// use aplex::{LoadBalancer, Meta, WorkerView};
 ///
 /// /// Sends everything to the first available worker.
 /// #[derive(Debug, Default)]

@@ -24,9 +24,9 @@ use crate::tracked::Tracked;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::WorkFuture;
+/// use aplex::WorkFuture;
 ///
-/// let (promise, future) = aplex_core::backend::future_pair::<u8>(false);
+/// let (promise, future) = aplex::backend::future_pair::<u8>(false);
 /// let begin = promise.begin_handle();
 /// assert!(future.cancel(), "not begun: still cancellable");
 /// assert!(!begin.begin(), "cancelled: the worker skips it");
@@ -81,7 +81,7 @@ impl<T: Send + 'static> WorkPromise<T> {
     /// # Examples
     ///
     /// ```
-    /// let (promise, _future) = aplex_core::backend::future_pair::<u8>(false);
+    /// let (promise, _future) = aplex::backend::future_pair::<u8>(false);
     /// assert!(promise.begin_handle().begin());
     /// ```
     pub fn begin_handle(&self) -> Begin {

@@ -44,7 +44,7 @@ pub(crate) const BROKEN: u8 = 2;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::Admission;
+/// use aplex::backend::Admission;
 ///
 /// // `submit` waits for room in a bounded queue; `try_submit` fails fast.
 /// assert_ne!(Admission::Wait, Admission::FailFast);

@@ -14,7 +14,7 @@ use crate::work::WorkKind;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::Error;
+/// use aplex::Error;
 ///
 /// let err = Error::Panicked { message: "boom".into() };
 /// assert_eq!(err.to_string(), "the work panicked: boom");
@@ -136,7 +136,7 @@ impl Error {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::Error;
+    /// use aplex::Error;
     ///
     /// let error = Error::invalid_config("chunksize", "must be at least 1");
     /// assert_eq!(error.to_string(), "invalid setting `chunksize`: must be at least 1");
@@ -154,7 +154,7 @@ impl Error {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::WorkerExit;
+/// use aplex::WorkerExit;
 ///
 /// assert_eq!(WorkerExit::Code(3).to_string(), "exit code 3");
 /// assert_eq!(WorkerExit::Signal(9).to_string(), "killed by signal 9");
@@ -192,7 +192,7 @@ impl fmt::Display for WorkerExit {
 ///
 /// ```
 /// let payload = std::panic::catch_unwind(|| panic!("boom {}", 7)).unwrap_err();
-/// assert_eq!(aplex_core::backend::panic_message(&*payload), "boom 7");
+/// assert_eq!(aplex::backend::panic_message(&*payload), "boom 7");
 /// ```
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&'static str>() {
@@ -212,7 +212,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::{Error, Refused};
+/// use aplex::{Error, Refused};
 ///
 /// let refused = Refused { error: Error::QueueFull { capacity: 8 }, work: ("my work", 42) };
 /// let (_work, args) = refused.work;

@@ -29,9 +29,9 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::WorkFuture;
+/// use aplex::WorkFuture;
 ///
-/// let (promise, future) = aplex_core::backend::future_pair::<u32>(true);
+/// let (promise, future) = aplex::backend::future_pair::<u32>(true);
 /// assert!(!future.done());
 /// promise.complete(Ok(7));
 /// assert!(future.done());
@@ -74,7 +74,7 @@ impl<T: Send + 'static> WorkFuture<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::{Error, WorkFuture};
+    /// use aplex::{Error, WorkFuture};
     ///
     /// let refused = WorkFuture::<u8>::failed(Error::ShutDown);
     /// assert_eq!(refused.result(), Err(Error::ShutDown));
@@ -122,9 +122,9 @@ impl<T> WorkFuture<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::{Error, WorkFuture};
+    /// use aplex::{Error, WorkFuture};
     ///
-    /// let (_promise, future) = aplex_core::backend::future_pair::<u32>(true);
+    /// let (_promise, future) = aplex::backend::future_pair::<u32>(true);
     /// assert!(future.cancel());
     /// assert!(future.cancelled());
     /// assert_eq!(future.result(), Err(Error::Cancelled));
@@ -190,9 +190,9 @@ impl<T> WorkFuture<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (promise, future) = aplex::backend::future_pair::<u8>(true);
     /// assert!(!future.done());
     /// promise.complete(Ok(1));
     /// assert!(future.done());
@@ -208,9 +208,9 @@ impl<T> WorkFuture<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (_promise, future) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (_promise, future) = aplex::backend::future_pair::<u8>(true);
     /// assert!(!future.cancelled());
     /// future.cancel();
     /// assert!(future.cancelled());
@@ -225,9 +225,9 @@ impl<T> WorkFuture<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (_promise, queued) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (_promise, queued) = aplex::backend::future_pair::<u8>(true);
     /// assert!(!queued.running(), "not handed to a worker yet");
     /// ```
     pub fn running(&self) -> bool {
@@ -241,9 +241,9 @@ impl<T> WorkFuture<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (promise, future) = aplex::backend::future_pair::<u8>(true);
     /// assert_eq!(future.wait_timeout(Duration::from_millis(1)), Ok(false));
     /// promise.complete(Ok(3));
     /// assert_eq!(future.wait_timeout(Duration::from_millis(1)), Ok(true));
@@ -264,9 +264,9 @@ impl<T> WorkFuture<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (promise, future) = aplex_core::backend::future_pair::<&str>(true);
+    /// let (promise, future) = aplex::backend::future_pair::<&str>(true);
     /// std::thread::spawn(move || promise.complete(Ok("done")));
     /// assert_eq!(future.result(), Ok("done"));
     /// ```
@@ -288,9 +288,9 @@ impl<T> WorkFuture<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use aplex_core::{Error, WorkFuture};
+    /// use aplex::{Error, WorkFuture};
     ///
-    /// let (_promise, future) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (_promise, future) = aplex::backend::future_pair::<u8>(true);
     /// assert_eq!(future.result_timeout(Duration::from_millis(5)), Err(Error::TimedOut));
     /// ```
     ///
@@ -365,9 +365,9 @@ impl<T> fmt::Debug for WorkFuture<T> {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::{Error, WorkFuture};
+/// use aplex::{Error, WorkFuture};
 ///
-/// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
+/// let (promise, future) = aplex::backend::future_pair::<u8>(true);
 /// drop(promise); // lost on the way
 /// assert_eq!(future.result(), Err(Error::Cancelled));
 /// ```
@@ -382,9 +382,9 @@ impl<T> WorkPromise<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (promise, future) = aplex::backend::future_pair::<u8>(true);
     /// future.cancel();
     /// assert!(!promise.complete(Ok(1)), "the cancellation came first");
     /// ```
@@ -401,9 +401,9 @@ impl<T> WorkPromise<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::WorkFuture;
+    /// use aplex::WorkFuture;
     ///
-    /// let (promise, future) = aplex_core::backend::future_pair::<u8>(true);
+    /// let (promise, future) = aplex::backend::future_pair::<u8>(true);
     /// assert!(!promise.is_resolved());
     /// future.cancel();
     /// assert!(promise.is_resolved(), "cancelled before it started: do not run it");

@@ -12,7 +12,7 @@ use crate::BuildError;
 /// # Examples
 ///
 /// ```
-/// assert_eq!(aplex_core::DEFAULT_MAX_WORKS_PER_WORKER, 300);
+/// assert_eq!(aplex::DEFAULT_MAX_WORKS_PER_WORKER, 300);
 /// ```
 pub const DEFAULT_MAX_WORKS_PER_WORKER: usize = 300;
 
@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_WORKS_PER_WORKER: usize = 300;
 /// # Examples
 ///
 /// ```
-/// assert_eq!(aplex_core::DEFAULT_SHUTDOWN_GRACE.as_secs(), 5);
+/// assert_eq!(aplex::DEFAULT_SHUTDOWN_GRACE.as_secs(), 5);
 /// ```
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -30,7 +30,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::PoolOptions;
+/// use aplex::backend::PoolOptions;
 ///
 /// let mut options = PoolOptions::default();
 /// options.pool_size = Some(0);
@@ -87,7 +87,7 @@ impl PoolOptions {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::PoolOptions;
+    /// use aplex::backend::PoolOptions;
     ///
     /// let mut options = PoolOptions::default();
     /// options.pool_size = Some(3);
@@ -104,7 +104,7 @@ impl PoolOptions {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::PoolOptions;
+    /// use aplex::backend::PoolOptions;
     ///
     /// let mut zero_cap = PoolOptions::default();
     /// zero_cap.max_works_per_worker = 0;

@@ -15,7 +15,7 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// let stats = aplex_core::WorkerStats::default();
+/// let stats = aplex::WorkerStats::default();
 /// assert_eq!(stats.completed + stats.failed, 0);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct WorkerStats {
 /// # Examples
 ///
 /// ```
-/// let stats = aplex_core::PoolStats::default();
+/// let stats = aplex::PoolStats::default();
 /// assert_eq!(stats.pending, 0);
 /// assert!(stats.workers.is_empty());
 /// ```

@@ -23,9 +23,9 @@ pub type InlineJob = Box<dyn FnOnce() + Send>;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::Admission;
+/// use aplex::backend::Admission;
 /// use aplex_core::testing::{inline_executor, InlineJob};
-/// use aplex_core::WorkOptions;
+/// use aplex::WorkOptions;
 ///
 /// let executor = inline_executor(2);
 /// let future = executor
@@ -111,7 +111,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 ///
 /// ```
 /// use aplex_core::testing::{loads, worker_infos, First};
-/// use aplex_core::{backend::new_worker_view, LoadBalancer};
+/// use aplex::{backend::new_worker_view, LoadBalancer};
 ///
 /// let infos = worker_infos(3);
 /// let loads = loads(&[1, 0, 0]);
@@ -172,7 +172,7 @@ pub fn worker_infos(count: usize) -> Vec<WorkerInfo> {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::new_worker_view;
+/// use aplex::backend::new_worker_view;
 /// use aplex_core::testing::{loads, worker_infos};
 ///
 /// let (infos, loads) = (worker_infos(2), loads(&[3, 0]));

@@ -63,9 +63,9 @@ enum Marked {
 /// ```
 /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// runtime.block_on(async {
-///     assert!(aplex_core::backend::ensure_blocking_allowed().is_err());
-///     aplex_core::allow_blocking_on_this_thread();
-///     assert!(aplex_core::backend::ensure_blocking_allowed().is_ok());
+///     assert!(aplex::backend::ensure_blocking_allowed().is_err());
+///     aplex::allow_blocking_on_this_thread();
+///     assert!(aplex::backend::ensure_blocking_allowed().is_ok());
 /// });
 /// ```
 pub fn allow_blocking_on_this_thread() {
@@ -101,8 +101,8 @@ impl Drop for RefusalGuard {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::ensure_blocking_allowed;
-/// use aplex_core::Error;
+/// use aplex::backend::ensure_blocking_allowed;
+/// use aplex::Error;
 ///
 /// assert!(ensure_blocking_allowed().is_ok());
 /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -142,9 +142,9 @@ pub fn ensure_blocking_allowed() -> Result<(), Error> {
 /// use std::time::{Duration, Instant};
 ///
 /// let mut ready = std::future::ready(5);
-/// assert_eq!(aplex_core::backend::block_until(&mut ready, None), Some(5));
+/// assert_eq!(aplex::backend::block_until(&mut ready, None), Some(5));
 /// let mut never = std::future::pending::<u8>();
-/// assert_eq!(aplex_core::backend::block_until(&mut never, Some(Instant::now() + Duration::from_millis(1))), None);
+/// assert_eq!(aplex::backend::block_until(&mut never, Some(Instant::now() + Duration::from_millis(1))), None);
 /// ```
 pub fn block_until<F: Future + Unpin>(
     future: &mut F,

@@ -13,7 +13,7 @@ use crate::balancer::Meta;
 ///
 /// ```
 /// use std::time::Duration;
-/// use aplex_core::WorkOptions;
+/// use aplex::WorkOptions;
 ///
 /// let options = WorkOptions::new().meta("urgent").timeout(Duration::from_secs(2));
 /// assert_eq!(options.timeout_value(), Some(Duration::from_secs(2)));
@@ -31,7 +31,7 @@ impl WorkOptions {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(aplex_core::WorkOptions::new().timeout_value(), None);
+    /// assert_eq!(aplex::WorkOptions::new().timeout_value(), None);
     /// ```
     pub fn new() -> Self {
         WorkOptions::default()
@@ -42,7 +42,7 @@ impl WorkOptions {
     /// # Examples
     ///
     /// ```
-    /// let options = aplex_core::WorkOptions::new().meta(7_u32);
+    /// let options = aplex::WorkOptions::new().meta(7_u32);
     /// # let _ = options;
     /// ```
     pub fn meta<M: Any + Send + Sync>(mut self, meta: M) -> Self {
@@ -63,7 +63,7 @@ impl WorkOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let options = aplex_core::WorkOptions::new().timeout(Duration::from_millis(500));
+    /// let options = aplex::WorkOptions::new().timeout(Duration::from_millis(500));
     /// assert_eq!(options.timeout_value(), Some(Duration::from_millis(500)));
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -80,7 +80,7 @@ impl WorkOptions {
     /// # Examples
     ///
     /// ```
-    /// let options = aplex_core::WorkOptions::new().retry_crashed(2);
+    /// let options = aplex::WorkOptions::new().retry_crashed(2);
     /// assert_eq!(options.retry_crashed_value(), 2);
     /// ```
     pub fn retry_crashed(mut self, times: u32) -> Self {
@@ -93,7 +93,7 @@ impl WorkOptions {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(aplex_core::WorkOptions::new().retry_crashed_value(), 0);
+    /// assert_eq!(aplex::WorkOptions::new().retry_crashed_value(), 0);
     /// ```
     pub fn retry_crashed_value(&self) -> u32 {
         self.retry_crashed
@@ -104,7 +104,7 @@ impl WorkOptions {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(aplex_core::WorkOptions::default().timeout_value(), None);
+    /// assert_eq!(aplex::WorkOptions::default().timeout_value(), None);
     /// ```
     pub fn timeout_value(&self) -> Option<Duration> {
         self.timeout

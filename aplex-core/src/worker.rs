@@ -13,7 +13,7 @@ use std::time::Instant;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::WorkId;
+/// use aplex::backend::WorkId;
 ///
 /// assert_eq!(WorkId(7).to_string(), "work#7");
 /// ```
@@ -31,7 +31,7 @@ impl fmt::Display for WorkId {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::WorkerInfo;
+/// use aplex::WorkerInfo;
 ///
 /// let info = WorkerInfo::new(0, "aplex-worker-0", std::process::id());
 /// assert_eq!(info.index, 0);
@@ -53,7 +53,7 @@ impl WorkerInfo {
     /// # Examples
     ///
     /// ```
-    /// let info = aplex_core::WorkerInfo::new(1, "crawler-1", 42);
+    /// let info = aplex::WorkerInfo::new(1, "crawler-1", 42);
     /// assert_eq!((info.index, info.name.as_str(), info.pid), (1, "crawler-1", 42));
     /// ```
     pub fn new(index: usize, name: impl Into<String>, pid: u32) -> Self {
@@ -70,7 +70,7 @@ impl WorkerInfo {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::CloseMode;
+/// use aplex::backend::CloseMode;
 ///
 /// assert_ne!(CloseMode::Drain, CloseMode::Abort);
 /// ```
@@ -112,15 +112,15 @@ pub enum CloseMode {
 /// # Examples
 ///
 /// ```
-/// # use aplex_core::backend::Admission;
+/// # use aplex::backend::Admission;
 /// # use aplex_core::testing::InlineJob;
-/// # use aplex_core::WorkOptions;
+/// # use aplex::WorkOptions;
 /// let executor = aplex_core::testing::inline_executor(2);
 /// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
 ///     Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
 /// }).unwrap_or_else(|(_, future)| future);
 /// assert_eq!(future.result()?, 42);
-/// # Ok::<(), aplex_core::Error>(())
+/// # Ok::<(), aplex::Error>(())
 /// ```
 pub trait Worker: Send + Sync + 'static {
     /// What the backend ships to its worker for one work (a boxed closure for threads,
@@ -196,9 +196,9 @@ pub trait Worker: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// # use aplex_core::backend::Admission;
+/// # use aplex::backend::Admission;
 /// # use aplex_core::testing::InlineJob;
-/// # use aplex_core::WorkOptions;
+/// # use aplex::WorkOptions;
 /// let executor = aplex_core::testing::inline_executor(2);
 /// // The inline worker reports each job over with `events.work_finished(index)`.
 /// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
@@ -245,7 +245,7 @@ pub trait WorkerEvents: Send + Sync + 'static {
 /// let executor = aplex_core::testing::inline_executor(2);
 /// // Executor::start hands each new worker its seat: its index and where to report.
 /// assert_eq!(executor.worker_infos().len(), 2);
-/// # Ok::<(), aplex_core::Error>(())
+/// # Ok::<(), aplex::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct WorkerSeat {

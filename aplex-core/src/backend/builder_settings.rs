@@ -11,7 +11,7 @@
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::PoolOptions;
+/// use aplex::backend::PoolOptions;
 ///
 /// /// A builder with only the common settings.
 /// #[derive(Debug, Default)]
@@ -20,7 +20,7 @@
 /// }
 ///
 /// impl Settings {
-///     aplex_core::backend::pool_settings!("aplex::ThreadAsyncPoolExecutor");
+///     aplex::backend::pool_settings!("aplex::ThreadAsyncPoolExecutor");
 /// }
 ///
 /// let settings = Settings::default().pool_size(3);

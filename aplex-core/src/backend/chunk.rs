@@ -12,7 +12,7 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::Chunk;
+/// use aplex::backend::Chunk;
 ///
 /// let chunk = Chunk::from(vec![1, 2, 3]);
 /// assert_eq!(chunk.len(), 3);
@@ -32,7 +32,7 @@ impl<A> Chunk<A> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(aplex_core::backend::Chunk::One('a').len(), 1);
+    /// assert_eq!(aplex::backend::Chunk::One('a').len(), 1);
     /// ```
     pub fn len(&self) -> usize {
         self.as_slice().len()
@@ -43,7 +43,7 @@ impl<A> Chunk<A> {
     /// # Examples
     ///
     /// ```
-    /// assert!(aplex_core::backend::Chunk::<u8>::Many(Vec::new()).is_empty());
+    /// assert!(aplex::backend::Chunk::<u8>::Many(Vec::new()).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -54,7 +54,7 @@ impl<A> Chunk<A> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(aplex_core::backend::Chunk::One(5).as_slice(), [5]);
+    /// assert_eq!(aplex::backend::Chunk::One(5).as_slice(), [5]);
     /// ```
     pub fn as_slice(&self) -> &[A] {
         match self {
@@ -93,7 +93,7 @@ impl<A: fmt::Debug> fmt::Debug for Chunk<A> {
 /// # Examples
 ///
 /// ```
-/// let mut items = aplex_core::backend::Chunk::One(1).into_iter();
+/// let mut items = aplex::backend::Chunk::One(1).into_iter();
 /// assert_eq!((items.next(), items.next()), (Some(1), None));
 /// ```
 pub struct IntoIter<A>(Items<A>);

@@ -18,8 +18,8 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::ChunkResults;
-/// use aplex_core::Error;
+/// use aplex::backend::ChunkResults;
+/// use aplex::Error;
 ///
 /// let chunk: ChunkResults<u8> = vec![Ok(1), Err(Error::Cancelled)].into();
 /// assert_eq!(chunk.len(), 2);
@@ -60,7 +60,7 @@ impl<T> ChunkResults<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::ChunkResults;
+    /// use aplex::backend::ChunkResults;
     ///
     /// assert_eq!(ChunkResults::one(Ok::<u8, _>(1)).len(), 1);
     /// ```
@@ -76,7 +76,7 @@ impl<T> ChunkResults<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::ChunkResults;
+    /// use aplex::backend::ChunkResults;
     ///
     /// let chunk = ChunkResults::all_ok(vec![1, 2]);
     /// assert_eq!(chunk.into_iter().collect::<Vec<_>>(), [Ok(1), Ok(2)]);
@@ -94,8 +94,8 @@ impl<T> ChunkResults<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::ChunkResults;
-    /// use aplex_core::Error;
+    /// use aplex::backend::ChunkResults;
+    /// use aplex::Error;
     ///
     /// let fine: ChunkResults<u8> = vec![Ok(1), Ok(2)].into();
     /// assert_eq!(fine.into_all_ok().unwrap(), [1, 2]);
@@ -128,7 +128,7 @@ impl<T> ChunkResults<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::ChunkResults;
+    /// use aplex::backend::ChunkResults;
     ///
     /// let chunk: ChunkResults<u8> = vec![Ok(1), Ok(2)].into();
     /// assert_eq!(chunk.len(), 2);
@@ -145,7 +145,7 @@ impl<T> ChunkResults<T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::ChunkResults;
+    /// use aplex::backend::ChunkResults;
     ///
     /// assert!(ChunkResults::<u8>::from(Vec::new()).is_empty());
     /// ```
@@ -203,7 +203,7 @@ impl<T: fmt::Debug> fmt::Debug for ChunkResults<T> {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::ChunkResults;
+/// use aplex::backend::ChunkResults;
 ///
 /// let mut results = ChunkResults::one(Ok::<u8, _>(3)).into_iter();
 /// assert_eq!(results.next(), Some(Ok(3)));

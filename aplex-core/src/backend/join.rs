@@ -88,8 +88,8 @@ enum Interrupted<F> {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::join::join_results;
-/// use aplex_core::Error;
+/// use aplex::backend::join::join_results;
+/// use aplex::Error;
 ///
 /// let works = (0..3).map(|x| async move { if x == 1 { panic!("one") } else { x } });
 /// let results = futures::executor::block_on(join_results(works));

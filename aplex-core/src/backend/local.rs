@@ -39,8 +39,8 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::local::{serve_local, LocalJob, LocalMessage};
-/// use aplex_core::backend::{CloseMode, WorkId};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex::backend::{CloseMode, WorkId};
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -71,7 +71,7 @@ pub enum LocalJob {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::local::BlockingJob;
+/// use aplex::backend::local::BlockingJob;
 ///
 /// let (sender, receiver) = std::sync::mpsc::channel();
 /// let job = BlockingJob::new(|| 6 * 7, move |answer| sender.send(answer).unwrap());
@@ -125,8 +125,8 @@ impl fmt::Debug for LocalJob {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::local::{serve_local, LocalJob, LocalMessage};
-/// use aplex_core::backend::{CloseMode, WorkId};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex::backend::{CloseMode, WorkId};
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -226,8 +226,8 @@ impl Drop for TaskGuard {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::local::{serve_local, LocalJob, LocalMessage};
-/// use aplex_core::backend::{CloseMode, WorkId};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex::backend::{CloseMode, WorkId};
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -382,8 +382,8 @@ fn abort_all(state: &LoopState) {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::local::catch_async;
-/// use aplex_core::Error;
+/// use aplex::backend::local::catch_async;
+/// use aplex::Error;
 ///
 /// let caught = futures::executor::block_on(catch_async(async { panic!("oops") }));
 /// assert_eq!(caught, Err::<(), _>(Error::Panicked { message: "oops".into() }));
@@ -409,7 +409,7 @@ pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::local::catch_blocking;
+/// use aplex::backend::local::catch_blocking;
 ///
 /// assert_eq!(catch_blocking(|| 2 + 2), Ok(4));
 /// assert!(catch_blocking(|| -> u8 { panic!("no") }).is_err());

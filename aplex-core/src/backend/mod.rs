@@ -6,7 +6,7 @@
 //! 1. a [`Worker`]: one worker's handle, to which the [`Executor`] ships jobs;
 //! 2. an [`Accepts`] implementation on that worker type: which works it runs, and how
 //!    it turns one (or a map chunk) into a job;
-//! 3. a pool type owning a [`Pool`](crate::Pool) of its workers ([`new_pool`]) that
+//! 3. a pool type owning a [`Pool`] of its workers ([`new_pool`]) that
 //!    dereferences to it, and a builder.
 //!
 //! Everything users touch — submitting, mapping, futures, errors, balancers — is at the
@@ -50,7 +50,7 @@ use crate::{Map, Pool, WorkFuture, WorkerInfo, WorkerView};
 /// # Examples
 ///
 /// ```
-/// let pool = aplex_core::backend::new_pool(
+/// let pool = aplex::backend::new_pool(
 ///     aplex_core::testing::inline_executor(2),
 ///     std::time::Duration::from_secs(1),
 /// );
@@ -65,11 +65,11 @@ pub fn new_pool<W: Worker>(executor: Executor<W>, grace: Duration) -> Pool<W> {
 /// # Examples
 ///
 /// ```
-/// let pool = aplex_core::backend::new_pool(
+/// let pool = aplex::backend::new_pool(
 ///     aplex_core::testing::inline_executor(2),
 ///     std::time::Duration::from_secs(1),
 /// );
-/// assert_eq!(aplex_core::backend::executor_of(&pool).workers().len(), 2);
+/// assert_eq!(aplex::backend::executor_of(&pool).workers().len(), 2);
 /// ```
 pub fn executor_of<W: Worker>(pool: &Pool<W>) -> &Executor<W> {
     pool.executor()
@@ -81,7 +81,7 @@ pub fn executor_of<W: Worker>(pool: &Pool<W>) -> &Executor<W> {
 /// # Examples
 ///
 /// ```
-/// let (promise, future) = aplex_core::backend::future_pair(false);
+/// let (promise, future) = aplex::backend::future_pair(false);
 /// promise.complete(Ok(String::from("made by a worker")));
 /// assert_eq!(future.result().unwrap(), "made by a worker");
 /// ```
@@ -95,12 +95,12 @@ pub fn future_pair<T: Send + 'static>(abortable: bool) -> (WorkPromise<T>, WorkF
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::{future_pair, new_map};
+/// use aplex::backend::{future_pair, new_map};
 ///
 /// let squares = new_map(
 ///     1..4_u64,
 ///     2,
-///     Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
+///     Box::new(|chunk: aplex::backend::Chunk<u64>, _options| {
 ///         let (promise, future) = future_pair(false);
 ///         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * x)).collect()));
 ///         future
@@ -128,7 +128,7 @@ pub fn new_map<'a, A: 'a, T: Send + 'static>(
 ///
 /// ```
 /// use std::sync::atomic::AtomicUsize;
-/// use aplex_core::backend::new_worker_view;
+/// use aplex::backend::new_worker_view;
 ///
 /// let infos = aplex_core::testing::worker_infos(3);
 /// let loads: Vec<AtomicUsize> = [2, 0, 1].into_iter().map(AtomicUsize::new).collect();

@@ -25,7 +25,7 @@ impl<W: Worker> Executor<W> {
     ///
     /// ```
     /// let executor = aplex_core::testing::inline_executor(2);
-    /// assert_eq!(executor.max_works_per_worker(), aplex_core::DEFAULT_MAX_WORKS_PER_WORKER);
+    /// assert_eq!(executor.max_works_per_worker(), aplex::DEFAULT_MAX_WORKS_PER_WORKER);
     /// ```
     pub fn max_works_per_worker(&self) -> usize {
         self.shared.gauge.cap()
@@ -101,9 +101,9 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::backend::Admission;
+    /// # use aplex::backend::Admission;
     /// # use aplex_core::testing::InlineJob;
-    /// # use aplex_core::WorkOptions;
+    /// # use aplex::WorkOptions;
     /// let executor = aplex_core::testing::inline_executor(1);
     /// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
     ///     Box::new(move || { promise.complete(Ok(1)); }) as InlineJob

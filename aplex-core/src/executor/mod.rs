@@ -27,15 +27,15 @@ use crate::{BuildError, Error};
 /// # Examples
 ///
 /// ```
-/// # use aplex_core::backend::Admission;
+/// # use aplex::backend::Admission;
 /// # use aplex_core::testing::InlineJob;
-/// # use aplex_core::WorkOptions;
+/// # use aplex::WorkOptions;
 /// let executor = aplex_core::testing::inline_executor(2);
 /// let future = executor.submit(WorkOptions::new(), Admission::Wait, false, |promise| {
 ///     Box::new(move || { promise.complete(Ok(6 * 7)); }) as InlineJob
 /// }).unwrap_or_else(|(_, future)| future);
 /// assert_eq!(future.result()?, 42);
-/// # Ok::<(), aplex_core::Error>(())
+/// # Ok::<(), aplex::Error>(())
 /// ```
 pub struct Executor<W: Worker> {
     pub(crate) shared: Arc<Shared<W>>,
@@ -71,7 +71,7 @@ impl<W: Worker> Executor<W> {
     /// ```
     /// let executor = aplex_core::testing::inline_executor(2);
     /// assert_eq!(executor.pool_size(), 2);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     ///
     /// # Errors
@@ -132,9 +132,9 @@ impl<W: Worker> Executor<W> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::backend::Admission;
+    /// use aplex::backend::Admission;
     /// use aplex_core::testing::{inline_executor, InlineJob};
-    /// use aplex_core::WorkOptions;
+    /// use aplex::WorkOptions;
     ///
     /// let executor = inline_executor(2);
     /// let future = executor
@@ -175,7 +175,7 @@ impl<W: Worker> Executor<W> {
     ///
     /// ```
     /// use aplex_core::testing::{inline_executor, InlineJob};
-    /// use aplex_core::WorkOptions;
+    /// use aplex::WorkOptions;
     ///
     /// let executor = inline_executor(1);
     /// let future = executor.submit_chunk(WorkOptions::new(), false, 2, |promise| {
@@ -199,14 +199,14 @@ impl<W: Worker> Executor<W> {
         future
     }
 
-    /// Sends every job dispatched by [`submit_staged`](Self::submit_staged) so far.
+    /// Sends every job dispatched by [`submit_chunk`](Self::submit_chunk) so far.
     ///
     /// # Examples
     ///
     /// ```
     /// let executor = aplex_core::testing::inline_executor(2);
     /// executor.flush(); // nothing staged: nothing sent
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn flush(&self) {
         self.shared.flush_staged();

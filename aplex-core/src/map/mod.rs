@@ -36,10 +36,10 @@ use engine::Labeled;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::ChunkFuture;
-/// use aplex_core::WorkFuture;
+/// use aplex::backend::ChunkFuture;
+/// use aplex::WorkFuture;
 ///
-/// let (promise, future): (_, ChunkFuture<u8>) = aplex_core::backend::future_pair(true);
+/// let (promise, future): (_, ChunkFuture<u8>) = aplex::backend::future_pair(true);
 /// promise.complete(Ok(vec![Ok(1), Ok(2)].into()));
 /// assert_eq!(future.result().unwrap().len(), 2);
 /// ```
@@ -51,11 +51,11 @@ pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::SubmitChunk;
-/// use aplex_core::WorkFuture;
+/// use aplex::backend::SubmitChunk;
+/// use aplex::WorkFuture;
 ///
 /// let _inline: SubmitChunk<'_, u8, u8> = Box::new(|chunk, _options| {
-///     let (promise, future) = aplex_core::backend::future_pair(true);
+///     let (promise, future) = aplex::backend::future_pair(true);
 ///     promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
 ///     future
 /// });
@@ -68,7 +68,7 @@ pub type SubmitChunk<'a, A, T> =
 /// # Examples
 ///
 /// ```
-/// use aplex_core::backend::FlushChunks;
+/// use aplex::backend::FlushChunks;
 ///
 /// let _nothing_to_flush: FlushChunks<'_> = Box::new(|| {});
 /// ```
@@ -88,7 +88,7 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
 /// let doubled: Vec<u64> = doubling_map(0..5).collect::<Result<_, _>>()?;
 /// assert_eq!(doubled, [0, 2, 4, 6, 8]);
-/// # Ok::<(), aplex_core::Error>(())
+/// # Ok::<(), aplex::Error>(())
 /// ```
 ///
 /// # Cancel safety
@@ -168,7 +168,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// let doubled: Vec<u64> = doubling_map(0..100).chunksize(10).collect::<Result<_, _>>()?;
     /// assert_eq!(doubled[99], 198);
     /// assert!(doubling_map(0..3).chunksize(0).next().unwrap().is_err());
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn chunksize(mut self, chunksize: usize) -> Self {
         self.chunksize = chunksize;
@@ -189,7 +189,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// use std::time::Duration;
     /// let doubled: Vec<u64> = doubling_map(0..3).timeout(Duration::from_secs(5)).collect::<Result<_, _>>()?;
     /// assert_eq!(doubled, [0, 2, 4]);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -206,7 +206,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # let doubling_map = |input| pool.map(|x: u64| async move { x * 2 }, input);
     /// let doubled: Vec<u64> = doubling_map(0..3).meta("batch 7").collect::<Result<_, _>>()?;
     /// assert_eq!(doubled.len(), 3);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn meta<M: std::any::Any + Send + Sync>(mut self, meta: M) -> Self {
         self.options = std::mem::take(&mut self.options).meta(meta);
@@ -221,10 +221,10 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
+    /// # use aplex::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     aplex_core::backend::new_map(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
-    /// #         let (promise, future) = aplex_core::backend::future_pair(true);
+    /// #     aplex::backend::new_map(input, 8, Box::new(|chunk: aplex::backend::Chunk<u64>, _options| {
+    /// #         let (promise, future) = aplex::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
     /// #     }), Box::new(|| {}))
@@ -232,7 +232,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// use std::time::Duration;
     /// let doubled: Vec<u64> = doubling_map(0..3).work_timeout(Duration::from_secs(1)).collect::<Result<_, _>>()?;
     /// assert_eq!(doubled, [0, 2, 4]);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn work_timeout(mut self, timeout: Duration) -> Self {
         self.options = std::mem::take(&mut self.options).timeout(timeout);
@@ -251,7 +251,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// let endless = 0..;
     /// let first: Vec<u64> = doubling_map(endless).window(4).take(10).collect::<Result<_, _>>()?;
     /// assert_eq!(first[9], 18);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn window(mut self, chunks: usize) -> Self {
         self.window = chunks;
@@ -266,11 +266,11 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture, Error};
+    /// # use aplex::{Map, WorkFuture, Error};
     /// # // A map whose "pool" fails odd items at once.
     /// # fn picky_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     aplex_core::backend::new_map(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
-    /// #         let (promise, future) = aplex_core::backend::future_pair(true);
+    /// #     aplex::backend::new_map(input, 8, Box::new(|chunk: aplex::backend::Chunk<u64>, _options| {
+    /// #         let (promise, future) = aplex::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| if x % 2 == 1 { Err(Error::Cancelled) } else { Ok(x) }).collect()));
     /// #         future
     /// #     }), Box::new(|| {}))
@@ -293,17 +293,17 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// # use aplex_core::{Map, WorkFuture};
+    /// # use aplex::{Map, WorkFuture};
     /// # fn doubling_map<'a>(input: impl Iterator<Item = u64> + Send + 'a) -> Map<'a, u64, u64> {
-    /// #     aplex_core::backend::new_map(input, 8, Box::new(|chunk: aplex_core::backend::Chunk<u64>, _options| {
-    /// #         let (promise, future) = aplex_core::backend::future_pair(true);
+    /// #     aplex::backend::new_map(input, 8, Box::new(|chunk: aplex::backend::Chunk<u64>, _options| {
+    /// #         let (promise, future) = aplex::backend::future_pair(true);
     /// #         promise.complete(Ok(chunk.into_iter().map(|x| Ok(x * 2)).collect()));
     /// #         future
     /// #     }), Box::new(|| {}))
     /// # }
     /// let doubled: Vec<u64> = doubling_map(0..3).retry_crashed(2).collect::<Result<_, _>>()?;
     /// assert_eq!(doubled, [0, 2, 4]);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn retry_crashed(mut self, times: u32) -> Self {
         self.options = std::mem::take(&mut self.options).retry_crashed(times);
@@ -320,7 +320,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// let mut doubled: Vec<u64> = doubling_map(0..5).unordered().collect::<Result<_, _>>()?;
     /// doubled.sort();
     /// assert_eq!(doubled, [0, 2, 4, 6, 8]);
-    /// # Ok::<(), aplex_core::Error>(())
+    /// # Ok::<(), aplex::Error>(())
     /// ```
     pub fn unordered(mut self) -> Self {
         self.ordered = false;
@@ -333,7 +333,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// # Examples
     ///
     /// ```
-    /// use aplex_core::Map;
+    /// use aplex::Map;
     ///
     /// fn with_progress<A: 'static, T: Send + 'static>(map: Map<'_, A, T>) -> Map<'_, A, T> {
     ///     map.progress()
