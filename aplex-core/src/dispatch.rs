@@ -96,6 +96,8 @@ pub(crate) struct Shared<W: Worker> {
     /// (sharing the pool's reference count would bounce it between submitter and workers).
     pub(crate) outcomes: Arc<Outcomes>,
     pub(crate) max_pending: Option<usize>,
+    /// The most blocking works one worker runs at once (enforced by the worker).
+    pub(crate) blocking_limit: usize,
     default_timeout: Option<Duration>,
     pub(crate) deadlines: Arc<Deadlines>,
     /// This shared state, weakly, for the timer to call back into.
@@ -116,6 +118,7 @@ impl<W: Worker> Shared<W> {
         pool_size: usize,
         max_works_per_worker: usize,
         max_pending: Option<usize>,
+        blocking_limit: usize,
         default_timeout: Option<Duration>,
         balancer: Box<dyn LoadBalancer>,
     ) -> Self {
@@ -127,6 +130,7 @@ impl<W: Worker> Shared<W> {
                 (0..pool_size).map(|_| OutcomeCounters::default()).collect(),
             )),
             max_pending,
+            blocking_limit,
             default_timeout,
             deadlines: Arc::new(Deadlines::default()),
             this: OnceLock::new(),

@@ -54,7 +54,9 @@ pub use build_error::BuildError;
 pub use error::{Error, Refused, WorkerExit};
 pub use future::WorkFuture;
 pub use map::{Map, MapStream};
-pub use options::{DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE};
+pub use options::{
+    DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
+};
 pub use pool::Pool;
 pub use stats::{PoolStats, WorkerStats};
 pub use wait::allow_blocking_on_this_thread;

@@ -16,6 +16,19 @@ use crate::BuildError;
 /// ```
 pub const DEFAULT_MAX_WORKS_PER_WORKER: usize = 300;
 
+/// The default for `max_blocking_works_per_worker`: one blocking work at a time on each
+/// worker, so a pool of N runs N CPU-bound works at once, as rayon, `concurrent.futures`
+/// and Python aplex do. Raise it for blocking works that mostly wait (blocking I/O).
+///
+/// # Examples
+///
+/// ```
+/// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(2).build()?;
+/// assert_eq!(pool.max_blocking_works_per_worker(), aplex::DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER);
+/// # Ok::<(), aplex::BuildError>(())
+/// ```
+pub const DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER: usize = 1;
+
 /// The default time `Drop` lets workers finish before giving up on them.
 ///
 /// # Examples
@@ -42,6 +55,9 @@ pub struct PoolOptions {
     pub pool_size: Option<usize>,
     /// The most works one worker runs at once.
     pub max_works_per_worker: usize,
+    /// The most blocking works one worker runs at once (the rest of its blocking works
+    /// wait on the worker, not yet begun: still cancellable, their timeouts not started).
+    pub max_blocking_works_per_worker: usize,
     /// Bound on the parent-side queue of works waiting for a free worker; `None` is
     /// unbounded.
     pub max_pending: Option<usize>,
@@ -60,6 +76,7 @@ impl Default for PoolOptions {
         PoolOptions {
             pool_size: None,
             max_works_per_worker: DEFAULT_MAX_WORKS_PER_WORKER,
+            max_blocking_works_per_worker: DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER,
             max_pending: None,
             load_balancer: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -73,6 +90,10 @@ impl fmt::Debug for PoolOptions {
         f.debug_struct("PoolOptions")
             .field("pool_size", &self.pool_size)
             .field("max_works_per_worker", &self.max_works_per_worker)
+            .field(
+                "max_blocking_works_per_worker",
+                &self.max_blocking_works_per_worker,
+            )
             .field("max_pending", &self.max_pending)
             .field("custom_load_balancer", &self.load_balancer.is_some())
             .field("shutdown_grace", &self.shutdown_grace)
@@ -126,6 +147,12 @@ impl PoolOptions {
             return Err(BuildError::invalid_setting(
                 "max_works_per_worker",
                 "each worker must be allowed at least 1 work at a time",
+            ));
+        }
+        if self.max_blocking_works_per_worker == 0 {
+            return Err(BuildError::invalid_setting(
+                "max_blocking_works_per_worker",
+                "each worker must be allowed at least 1 blocking work at a time",
             ));
         }
         if self.work_timeout.is_some_and(|timeout| timeout.is_zero()) {

@@ -11,7 +11,7 @@ use tokio::runtime::Runtime;
 
 use crate::pool::ThreadAsyncPoolExecutor;
 use crate::runtime::{default_runtime, RuntimeFactory, WorkerInitializer};
-use crate::worker::ThreadWorker;
+use crate::worker::{ThreadWorker, WorkerSetup};
 
 /// Configures and builds a [`ThreadAsyncPoolExecutor`].
 ///
@@ -152,10 +152,19 @@ impl ThreadPoolBuilder {
         let factory = self.factory;
         let prefix = self.thread_name_prefix;
         let initializer = self.initializer;
+        let blocking_limit = self.options.max_blocking_works_per_worker;
         let executor = Executor::start(
             self.options,
             || Box::new(RoundRobin::default()),
-            |seat| ThreadWorker::spawn(seat, &prefix, Arc::clone(&factory), initializer.clone()),
+            |seat| {
+                let setup = WorkerSetup {
+                    name_prefix: &prefix,
+                    factory: Arc::clone(&factory),
+                    initializer: initializer.clone(),
+                    blocking_limit,
+                };
+                ThreadWorker::spawn(seat, setup)
+            },
         )?;
         Ok(ThreadAsyncPoolExecutor::from_pool(new_pool(
             executor, grace,

@@ -31,14 +31,27 @@ struct Running {
     exited: Receiver<()>,
 }
 
+/// What every worker thread of a pool is started with.
+pub(crate) struct WorkerSetup<'a> {
+    pub(crate) name_prefix: &'a str,
+    pub(crate) factory: RuntimeFactory,
+    pub(crate) initializer: Option<WorkerInitializer>,
+    /// The most blocking works the worker runs at once.
+    pub(crate) blocking_limit: usize,
+}
+
 impl ThreadWorker {
     /// Starts the worker thread for `seat` and waits until its runtime is built.
     pub(crate) fn spawn(
         seat: WorkerSeat,
-        name_prefix: &str,
-        factory: RuntimeFactory,
-        initializer: Option<WorkerInitializer>,
+        setup: WorkerSetup<'_>,
     ) -> Result<ThreadWorker, BuildError> {
+        let WorkerSetup {
+            name_prefix,
+            factory,
+            initializer,
+            blocking_limit,
+        } = setup;
         let index = seat.index;
         let name = format!("{name_prefix}{index}");
         let (sender, receiver) = unbounded_channel();
@@ -48,7 +61,13 @@ impl ThreadWorker {
             .name(name.clone())
             .spawn(move || {
                 let _exited = exited_tx;
-                run_worker(seat, factory, initializer, receiver, ready_tx);
+                run_worker(
+                    seat,
+                    (factory, initializer),
+                    blocking_limit,
+                    receiver,
+                    ready_tx,
+                );
             })
             .map_err(|error| {
                 BuildError::worker_start(index, "could not spawn its thread", Some(error.into()))

@@ -18,8 +18,8 @@ use crate::runtime::{RuntimeFactory, WorkerInitializer};
 /// on `ready` so `build()` can fail cleanly.
 pub(crate) fn run_worker(
     seat: WorkerSeat,
-    factory: RuntimeFactory,
-    initializer: Option<WorkerInitializer>,
+    (factory, initializer): (RuntimeFactory, Option<WorkerInitializer>),
+    blocking_limit: usize,
     receiver: UnboundedReceiver<LocalMessage>,
     ready: SyncSender<Result<(), BuildError>>,
 ) {
@@ -50,9 +50,12 @@ pub(crate) fn run_worker(
     drop(ready);
     let WorkerSeat { index, events } = seat;
     let local = LocalSet::new();
-    let abandoned = runtime.block_on(local.run_until(serve_local(receiver, move |count| {
-        events.works_finished(index, count);
-    })));
+    let abandoned =
+        runtime.block_on(
+            local.run_until(serve_local(receiver, blocking_limit, move |count| {
+                events.works_finished(index, count);
+            })),
+        );
     drop(local);
     tracing::info!(worker = index, abandoned, "aplex worker thread stopped");
     if abandoned {

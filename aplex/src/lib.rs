@@ -90,8 +90,8 @@
 pub use aplex_core::{
     allow_blocking_on_this_thread, blocking, Blocking, BuildError, Error, LoadBalancer, Map,
     MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody, WorkFuture, WorkKind, WorkOptions,
-    WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_WORKS_PER_WORKER,
-    DEFAULT_SHUTDOWN_GRACE,
+    WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER,
+    DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// What only a backend needs (the `Worker` and `Accepts` seam, the executor), and each

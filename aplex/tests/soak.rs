@@ -136,10 +136,12 @@ fn soak(pool: &Soaked<'_>, name: &str) {
 fn a_million_mixed_works_through_each_pool_leak_nothing() {
     // The panics are expected; keep this process's own output readable.
     std::panic::set_hook(Box::new(|_| {}));
-    // Bounded blocking pools, so their threads reach their steady state in the first batch.
+    // Bounded blocking pools, as many blocking works at once as each has threads, so the
+    // threads reach their steady state in the first batch.
     let threads = ThreadAsyncPoolExecutor::builder()
         .pool_size(2)
         .max_works_per_worker(1_000)
+        .max_blocking_works_per_worker(4)
         .worker_loop_factory(|| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aplex::{Error, ThreadAsyncPoolExecutor};
-use common::{wait_until, DropCounter, Gate};
+use common::{wait_until, BlockingGate, DropCounter, Gate};
 
 fn single_slot_pool() -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
@@ -96,4 +96,46 @@ fn a_result_timeout_leaves_the_work_running() {
         never.result_timeout(std::time::Duration::from_millis(10)),
         Err(Error::TimedOut)
     );
+}
+
+#[test]
+fn a_blocking_work_waiting_for_its_turn_on_its_worker_can_be_cancelled() {
+    // One blocking work at a time per worker (the default): the second waits on the
+    // worker, dispatched but not begun.
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let gate = BlockingGate::new();
+    let (started, ran) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let first = {
+        let (gate, started) = (gate.clone(), Arc::clone(&started));
+        pool.submit(
+            aplex::blocking(move |()| {
+                started.store(true, Ordering::SeqCst);
+                gate.pass();
+            }),
+            (),
+        )
+    };
+    wait_until("the first blocking work runs", || {
+        started.load(Ordering::SeqCst)
+    });
+    let waiting = {
+        let ran = Arc::clone(&ran);
+        pool.submit(
+            aplex::blocking(move |()| ran.store(true, Ordering::SeqCst)),
+            (),
+        )
+    };
+    assert_eq!(pool.pending(), 0, "dispatched: it waits on the worker");
+    assert!(waiting.cancel(), "not begun, so still cancellable");
+    gate.open();
+    first.result().unwrap();
+    pool.shutdown(true);
+    assert_eq!(waiting.result(), Err(Error::Cancelled));
+    assert!(!ran.load(Ordering::SeqCst), "the cancelled work ran");
 }

@@ -4,7 +4,7 @@
 //! pool, named by the macro's argument.
 
 /// Expands the common builder settings (`pool_size`, `max_works_per_worker`,
-/// `load_balancer`, `max_pending`, `shutdown_grace`, `work_timeout`) inside a builder's
+/// `max_blocking_works_per_worker`, `load_balancer`, `max_pending`, `shutdown_grace`, `work_timeout`) inside a builder's
 /// `impl` block; the arguments are the pool's path and, optionally, a hidden first line
 /// for each example (such as an `extern crate` naming the facade `aplex`).
 ///
@@ -48,8 +48,8 @@ macro_rules! __pool_settings {
             self
         }
 
-        /// The most async works one worker runs at once (default 300). Must be at least 1.
-        /// More works wait in the pool's pending queue.
+        /// The most works one worker runs at once (default 300), async and blocking
+        /// together. Must be at least 1. More works wait in the pool's pending queue.
         ///
         /// # Examples
         ///
@@ -61,6 +61,25 @@ macro_rules! __pool_settings {
         /// ```
         pub fn max_works_per_worker(mut self, max: usize) -> Self {
             self.options.max_works_per_worker = max;
+            self
+        }
+
+        /// The most blocking works one worker runs at once (default 1, so a pool of N
+        /// runs N CPU-bound works at a time, as rayon and `concurrent.futures` do). Must be
+        /// at least 1. The others wait on their worker, not yet begun: still
+        /// cancellable, their timeouts not started. Raise it for blocking works that
+        /// mostly wait (blocking I/O); `max_works_per_worker` still caps all works.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        #[doc = $preamble]
+        #[doc = concat!("let pool = ", $pool, "::builder().pool_size(1).max_blocking_works_per_worker(8).build()?;")]
+        /// assert_eq!(pool.max_blocking_works_per_worker(), 8);
+        /// # Ok::<(), aplex::BuildError>(())
+        /// ```
+        pub fn max_blocking_works_per_worker(mut self, max: usize) -> Self {
+            self.options.max_blocking_works_per_worker = max;
             self
         }
 

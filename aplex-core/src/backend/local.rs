@@ -22,12 +22,13 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::AbortHandle;
 
 use crate::error::panic_message;
@@ -50,7 +51,7 @@ use crate::Error;
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub enum LocalJob {
@@ -136,7 +137,7 @@ impl fmt::Debug for LocalJob {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 #[derive(Debug)]
@@ -168,6 +169,9 @@ struct LoopState {
     blocking: RefCell<HashMap<WorkId, AbortHandle>>,
     /// Blocking works were abandoned while still running.
     abandoned: Cell<bool>,
+    /// One permit per blocking work that may run at once (`max_blocking_works_per_worker`);
+    /// a blocking work waits here, not yet begun, for its turn.
+    blocking_turns: Arc<Semaphore>,
     live: Cell<usize>,
     idle: Notify,
 }
@@ -216,8 +220,10 @@ impl Drop for TaskGuard {
 
 /// Serves `receiver` until closed; must run inside a `LocalSet`.
 ///
-/// `on_finished` is told how many works are over, however they ended: once per work, or
-/// once for all the works that ended while one batch of messages was handled.
+/// At most `blocking_limit` blocking works run at once; the others wait here for their
+/// turn, in arrival order, not yet begun. `on_finished` is told how many works are over,
+/// however they ended: once per work, or once for all the works that ended while one
+/// batch of messages was handled.
 ///
 /// Returns whether it abandoned blocking works still running on their threads
 /// ([`LocalMessage::Abandon`]): the runtime should then be shut down in the background
@@ -237,11 +243,12 @@ impl Drop for TaskGuard {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
+    blocking_limit: usize,
     on_finished: impl Fn(usize) + 'static,
 ) -> bool {
     let _refusal = crate::wait::refuse_blocking_on_this_thread();
@@ -251,6 +258,7 @@ pub async fn serve_local(
         abortable: RefCell::new(HashMap::new()),
         blocking: RefCell::new(HashMap::new()),
         abandoned: Cell::new(false),
+        blocking_turns: Arc::new(Semaphore::new(blocking_limit.max(1))),
         live: Cell::new(0),
         idle: Notify::new(),
     });
@@ -355,10 +363,20 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
         }
         LocalJob::Blocking(BlockingJob { run, finish }) => {
             guard.handle = Handle::Blocking;
+            let turns = Arc::clone(&state.blocking_turns);
             let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
+                // Never closed, so acquiring only waits for a turn.
+                let turn = turns.acquire_owned().await;
                 // A blocking thread drives no scheduler: blocking waits are allowed there.
-                let ran = tokio::task::spawn_blocking(run).await;
+                // The turn is given back on that thread as the work ends, so the next
+                // work finds the thread idle and reuses it rather than starting another.
+                let ran = tokio::task::spawn_blocking(move || {
+                    let output = run();
+                    drop(turn);
+                    output
+                })
+                .await;
                 // A `run` that panicked (the backends' runs catch their works' panics)
                 // drops `finish`: the work's promise resolves `Cancelled`.
                 if let Ok(output) = ran {

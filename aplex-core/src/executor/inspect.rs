@@ -31,6 +31,18 @@ impl<W: Worker> Executor<W> {
         self.shared.gauge.cap()
     }
 
+    /// The most blocking works one worker runs at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let executor = aplex_core::testing::inline_executor(2);
+    /// assert_eq!(executor.max_blocking_works_per_worker(), 1);
+    /// ```
+    pub fn max_blocking_works_per_worker(&self) -> usize {
+        self.shared.blocking_limit
+    }
+
     /// Each worker's current workload, by index.
     ///
     /// # Examples

@@ -92,6 +92,7 @@ impl<W: Worker> Executor<W> {
             pool_size,
             options.max_works_per_worker,
             options.max_pending,
+            options.max_blocking_works_per_worker,
             options.work_timeout,
             balancer,
         ));

@@ -131,6 +131,20 @@ impl<W: Worker> Pool<W> {
         self.executor.max_works_per_worker()
     }
 
+    /// The most blocking works one worker runs at once (`max_blocking_works_per_worker`,
+    /// default 1: a pool of N runs N CPU-bound works at a time).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder().max_blocking_works_per_worker(4).build()?;
+    /// assert_eq!(pool.max_blocking_works_per_worker(), 4);
+    /// # Ok::<(), aplex::BuildError>(())
+    /// ```
+    pub fn max_blocking_works_per_worker(&self) -> usize {
+        self.executor.max_blocking_works_per_worker()
+    }
+
     /// How many works each worker runs now, by worker index.
     ///
     /// # Examples

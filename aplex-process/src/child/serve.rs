@@ -76,10 +76,11 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .recv()
         .map_err(|error| format!("the pool went away before starting this worker: {error}"))?
         .into_iter();
-    let Some(DownFrame::Start(config)) = first.next() else {
+    let Some(DownFrame::Start(settings)) = first.next() else {
         return Err("protocol error: the first frame was not Start".into());
     };
-    let runtime = config
+    let runtime = settings
+        .runtime
         .build_for_worker()
         .map_err(|error| format!("cannot build the worker runtime: {error}"))?;
 
@@ -100,7 +101,8 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let local = LocalSet::new();
-    let _abandoned = runtime.block_on(local.run_until(serve_local(loop_rx, |_| {})));
+    let _abandoned =
+        runtime.block_on(local.run_until(serve_local(loop_rx, settings.blocking_limit, |_| {})));
     drop(local);
     drop(runtime);
     replies.flush();

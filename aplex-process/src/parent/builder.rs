@@ -13,6 +13,7 @@ use crate::parent::crash_limit::{CrashLimit, CrashWindow};
 use crate::parent::pool::ProcessAsyncPoolExecutor;
 use crate::parent::worker::ProcessWorker;
 use crate::protocol::runtime_config::RuntimeConfig;
+use crate::protocol::wire::StartSettings;
 
 /// The default bound on a worker process's start-up (spawn and handshake).
 ///
@@ -239,7 +240,10 @@ impl ProcessPoolBuilder {
             BuildError::invalid_setting("worker_initializer", error.to_string())
         })?;
         let context = Arc::new(PoolContext {
-            runtime: self.runtime,
+            start: StartSettings {
+                runtime: self.runtime,
+                blocking_limit: self.options.max_blocking_works_per_worker,
+            },
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),
             kill_on_timeout: self.kill_on_timeout,

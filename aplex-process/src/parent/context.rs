@@ -3,12 +3,13 @@
 //! the initializer), made by the builder.
 
 use crate::parent::crash_limit::CrashWindow;
-use crate::protocol::runtime_config::RuntimeConfig;
+use crate::protocol::wire::StartSettings;
 
 /// Settings and state shared by every slot of one pool.
 #[derive(Debug)]
 pub(crate) struct PoolContext {
-    pub(crate) runtime: RuntimeConfig,
+    /// What each worker process is started with (its runtime, its blocking limit).
+    pub(crate) start: StartSettings,
     pub(crate) start_timeout: std::time::Duration,
     pub(crate) crashes: CrashWindow,
     /// Kill the process running a blocking work that runs out of time.

@@ -19,13 +19,12 @@ use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
 
 use crate::parent::exit_status::worker_exit;
 use crate::protocol::registry::registry;
-use crate::protocol::runtime_config::RuntimeConfig;
 use aplex_core::Error;
 
 use crate::protocol::framed::encode_each;
 use crate::protocol::outcomes::Outcomes;
 use crate::protocol::payload::Payload;
-use crate::protocol::wire::{Bootstrap, DownFrame, UpFrame, WORKER_MARKER};
+use crate::protocol::wire::{Bootstrap, DownFrame, StartSettings, UpFrame, WORKER_MARKER};
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {
@@ -36,10 +35,10 @@ pub(crate) struct Incarnation {
 }
 
 /// Starts worker process `index`, waits for its handshake (at most `timeout`) and sends
-/// it `Start(config)`.
+/// it `Start(settings)`.
 pub(crate) fn spawn_worker(
     index: usize,
-    config: &RuntimeConfig,
+    settings: &StartSettings,
     timeout: Duration,
     initializer: Option<(u32, &'static str)>,
 ) -> Result<Incarnation, String> {
@@ -111,7 +110,7 @@ pub(crate) fn spawn_worker(
     let started = check_hello(hello.pid, hello.registry_digest, &child).and_then(|()| {
         hello
             .down
-            .send(vec![DownFrame::Start(config.clone())])
+            .send(vec![DownFrame::Start(settings.clone())])
             .map_err(|e| e.to_string())
     });
     if let Err(reason) = started {

@@ -51,7 +51,7 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>
         let context = &slot.context;
         let incarnation = match spawn_worker(
             slot.index,
-            &context.runtime,
+            &context.start,
             context.start_timeout,
             context.initializer,
         ) {

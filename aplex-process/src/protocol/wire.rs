@@ -37,11 +37,20 @@ pub(crate) struct Hello {
     pub(crate) up: IpcReceiver<Vec<UpFrame>>,
 }
 
+/// What a worker process is started with, sent in its first frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StartSettings {
+    /// How to build its runtime.
+    pub(crate) runtime: RuntimeConfig,
+    /// The most blocking works it runs at once.
+    pub(crate) blocking_limit: usize,
+}
+
 /// A frame from parent to child.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum DownFrame {
-    /// Always the first frame: how to build the worker's runtime.
-    Start(RuntimeConfig),
+    /// Always the first frame: how to build the worker's runtime and run its works.
+    Start(StartSettings),
     /// Run registered work number `work` once per item of `args` (postcard `Vec<A>`:
     /// one item for a submit, a chunk for a map) and reply with one result per item;
     /// with `report_begin`, also say when it begins (a blocking work whose timeout starts

@@ -46,6 +46,7 @@ macro_rules! pool_suite {
 }
 
 mod balance;
+mod blocking_limit;
 mod cancel;
 mod capacity;
 mod files;

@@ -89,3 +89,17 @@ pub(crate) async fn whereami(_: ()) -> (u32, String) {
     let thread = std::thread::current().name().unwrap_or("").to_owned();
     (std::process::id(), thread)
 }
+
+/// Blocking works running now in this process.
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Holds a blocking thread for `ms` milliseconds (a stand-in for CPU work) and says how
+/// many blocking works of this kind ran in its process when it began, itself included.
+#[aplex::work]
+pub(crate) fn busy_for(ms: u64) -> usize {
+    use std::sync::atomic::Ordering;
+    let running = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+    std::thread::sleep(Duration::from_millis(ms));
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    running
+}
