@@ -131,6 +131,39 @@ fn the_default_window_bounds_the_input_too() {
     assert!(pulled.load(Ordering::SeqCst) <= 1000 + 2 * 300);
 }
 
+#[test]
+fn a_map_read_in_part_runs_little_more_than_it_yields() {
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .build()
+        .unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&ran);
+    let counting = move |x: u64| {
+        let counter = Arc::clone(&counter);
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            x
+        }
+    };
+    let first: Vec<u64> = pool
+        .map(counting, 0..)
+        .chunksize(8)
+        .take(100)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(first, (0..100).collect::<Vec<_>>());
+    pool.shutdown(true);
+    // The ramp: 8 chunks at first, 32 once 4 are done; 13 chunks yield 100 items, so at
+    // most 13 + 32 chunks were handed out. A window of the whole capacity (600 chunks)
+    // ran 4,800 works.
+    let ran = ran.load(Ordering::SeqCst);
+    assert!(
+        (100..=45 * 8).contains(&ran),
+        "{ran} works ran for 100 results"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_is_ordered_and_works_on_tokio() {
     let pool = pool();

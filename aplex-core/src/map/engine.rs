@@ -3,7 +3,9 @@
 //!
 //! 1. The first poll checks the settings (an invalid one is the map's only result) and
 //!    starts the clock of the map's timeout.
-//! 2. The window is topped up in bursts (once at most half of it is in flight), and a
+//! 2. The window is topped up in bursts (once at most half of it is in flight); a pool's
+//!    map starts it small and quadruples it each time half as many chunks as it holds
+//!    are done, up to its bound. A
 //!    burst is sent to the workers in one flush — but the first chunk of a burst is sent
 //!    at once, and once a pull has been slow, so is every chunk until the input has been
 //!    fast for a while: a slow input's works start as its items arrive. While a slow
@@ -123,11 +125,34 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self.in_order.len() + self.as_completed.len()
     }
 
+    /// The window now: the set one, or the ramp's, which quadruples each time half as many
+    /// chunks as it holds are done (so it grows in a few steps, each one burst), up to
+    /// the bound.
+    fn current_window(&self) -> usize {
+        match self.ramp_from {
+            Some(ramp) => ramp.min(self.window),
+            None => self.window,
+        }
+    }
+
+    /// One more chunk is done: the ramp quadruples once half as many chunks as it holds
+    /// are (measured: growing by doubling, in more and smaller bursts, cost a map of
+    /// 256-item chunks on the thread pool about a sixth of its throughput).
+    fn chunk_done(&mut self) {
+        self.chunks_done += 1;
+        if let Some(ramp) = &mut self.ramp_from {
+            if self.chunks_done.saturating_mul(2) >= *ramp && *ramp < self.window {
+                *ramp = ramp.saturating_mul(4);
+            }
+        }
+    }
+
     /// Tops the window up, in bursts (see the module docs); fails with
     /// [`Error::TimedOut`] when the map's deadline passes while the input is pulled.
     fn refill(&mut self) -> Result<(), Error> {
         let in_flight = self.in_flight();
-        if in_flight > 0 && in_flight > self.window / 2 {
+        let window = self.current_window();
+        if in_flight > 0 && in_flight > window / 2 {
             return Ok(());
         }
         let deadline = self.deadline();
@@ -137,7 +162,6 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             input,
             input_done,
             chunksize,
-            window,
             ordered,
             options,
             in_order,
@@ -150,7 +174,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             staged: false,
         };
         let mut pulled = 0usize;
-        while !*input_done && in_order.len() + as_completed.len() < *window {
+        while !*input_done && in_order.len() + as_completed.len() < window {
             // Only the pull is timed, not the submit (which may wait for a lock): every
             // pull while the input is slow, the first few of a burst, and every 16th.
             let timed = *slow_input > 0 || pulled < 4 || pulled % 16 == 0 || deadline.is_some();
@@ -283,7 +307,11 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             if let Err(error) = self.refill() {
                 return Poll::Ready(self.end_with(error));
             }
-            match self.poll_chunk(cx) {
+            let polled = self.poll_chunk(cx);
+            if matches!(polled, Poll::Ready(Some(_))) {
+                self.chunk_done();
+            }
+            match polled {
                 Poll::Ready(None) => {
                     self.finish();
                     return Poll::Ready(None);

@@ -101,7 +101,14 @@ pub struct Map<'a, A, T> {
     input: Box<dyn ChunkSource<A> + Send + 'a>,
     input_done: bool,
     chunksize: usize,
+    /// The most chunks in flight: set by [`window`](Self::window), or the pool's capacity.
     window: usize,
+    /// Unless the window was set: the ramping window, quadrupled each time half as many
+    /// chunks as it holds are done (see `engine.rs`), so a map read only in part runs
+    /// little more than it yields.
+    ramp_from: Option<usize>,
+    /// Chunks whose results have come back.
+    chunks_done: usize,
     ordered: bool,
     /// Yield every item's result instead of ending at the first error.
     keep_going: bool,
@@ -139,6 +146,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             input_done: false,
             chunksize: 1,
             window: window.max(1),
+            ramp_from: None,
+            chunks_done: 0,
             ordered: true,
             keep_going: false,
             slow_input: 0,
@@ -239,9 +248,18 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self
     }
 
-    /// Bounds the chunks in flight at once (default: `pool_size × max_works_per_worker`);
-    /// the input is pulled no further ahead than this. `0` is refused: the map's first
-    /// result is [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    /// Bounds the chunks in flight at once; the input is pulled no further ahead than
+    /// this. `0` is refused: the map's first result is
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    ///
+    /// By default a pool's map starts with a window of `4 × pool_size` chunks and
+    /// quadruples it each time half as many chunks as it holds are done, up to the pool's
+    /// capacity (`pool_size × max_works_per_worker`): a map read in full reaches full
+    /// throughput within a few hundred chunks, and one read in part (`.take(n)`, an early
+    /// `break`) runs at most about eight times the chunks it yields, plus the first
+    /// window (`.take(100)` of an endless map at chunksize 8 on a pool of 2: at most a
+    /// few hundred works, where a window of the whole capacity ran 4,800). Set a window to fix it: wider for the most throughput
+    /// from the first item, narrower to pull the input less far ahead.
     ///
     /// # Examples
     ///
@@ -255,6 +273,14 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     pub fn window(mut self, chunks: usize) -> Self {
         self.window = chunks;
+        self.ramp_from = None;
+        self
+    }
+
+    /// Starts the window at `chunks` and grows it as results are taken, up to its bound
+    /// (a pool's default).
+    pub(crate) fn ramp_from(mut self, chunks: usize) -> Self {
+        self.ramp_from = Some(chunks.max(1));
         self
     }
 
@@ -377,6 +403,7 @@ impl<A, T> fmt::Debug for Map<'_, A, T> {
         f.debug_struct("Map")
             .field("chunksize", &self.chunksize)
             .field("window", &self.window)
+            .field("ramp_from", &self.ramp_from)
             .field("ordered", &self.ordered)
             .field("timeout", &self.timeout)
             .field(

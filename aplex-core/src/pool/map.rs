@@ -62,6 +62,7 @@ impl<B: Worker> Pool<B> {
             }),
             Box::new(move || flusher.flush()),
         )
+        .ramp_from(4 * self.pool_size())
     }
 
     fn default_window(&self) -> usize {
