@@ -105,6 +105,8 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) queue: Mutex<Queue<W::Job>>,
     /// Signalled when the pending queue shrinks (bounded submits wait on it).
     pub(crate) room: Condvar,
+    /// The same, for async submits (`Pool::submit_async`).
+    pub(crate) room_async: tokio::sync::Notify,
     /// Signalled when the pending queue becomes empty (a draining shutdown waits on it).
     pub(crate) emptied: Condvar,
     pub(crate) phase: AtomicU8,
@@ -140,12 +142,19 @@ impl<W: Worker> Shared<W> {
                 staged: vec![false; pool_size],
             }),
             room: Condvar::new(),
+            room_async: tokio::sync::Notify::new(),
             emptied: Condvar::new(),
             phase: AtomicU8::new(RUNNING),
             broken_reason: Mutex::new(None),
             workers_closed: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
         }
+    }
+
+    /// Wakes every submit waiting for room in the pending queue, blocking or async.
+    pub(crate) fn room_freed(&self) {
+        self.room.notify_all();
+        self.room_async.notify_waiters();
     }
 
     pub(crate) fn workers(&self) -> &[W] {
@@ -168,7 +177,7 @@ impl<W: Worker> Shared<W> {
         stop(self);
         let taken = queue.pending.drain(..).collect();
         self.gauge.cleared();
-        self.room.notify_all();
+        self.room_freed();
         self.emptied.notify_all();
         taken
     }
@@ -318,7 +327,7 @@ impl<W: Worker> Shared<W> {
             }
         }
         if popped {
-            self.room.notify_all();
+            self.room_freed();
         }
         if queue.pending.is_empty() {
             self.emptied.notify_all();

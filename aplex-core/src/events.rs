@@ -37,7 +37,7 @@ impl<W: Worker> WorkerEvents for Shared<W> {
         }
         let left: Vec<_> = queue.pending.drain(..).collect();
         self.gauge.cleared();
-        self.room.notify_all();
+        self.room_freed();
         self.emptied.notify_all();
         drop(queue);
         let reason = "every worker stopped while the pool was shutting down".to_owned();
@@ -93,7 +93,7 @@ impl<W: Worker> CancelRunning for Shared<W> {
         // draining pops it if it is at the front, and an emptied queue lets a draining
         // shutdown go on.
         self.gauge.dequeued();
-        self.room.notify_all();
+        self.room_freed();
         self.drain(&mut queue);
         self.flush_locked(&mut queue);
         true

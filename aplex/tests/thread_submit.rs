@@ -187,4 +187,16 @@ fn pools_futures_and_maps_are_send_and_sync() {
     send::<aplex::Map<'static, u64, u64>>();
     send::<aplex::MapStream<'static, u64, u64>>();
     send_sync::<Error>();
+    send_sync::<aplex::BuildError>();
+    // The futures of the async calls, so they can be spawned on a multi-thread runtime.
+    fn send_value<T: Send>(_: &T) {}
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .build()
+        .unwrap();
+    let submitting = pool.submit_async(|x: u64| async move { x }, 1);
+    send_value(&submitting);
+    drop(submitting);
+    let shutting_down = pool.shutdown_async();
+    send_value(&shutting_down);
 }

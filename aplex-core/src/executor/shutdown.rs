@@ -35,7 +35,7 @@ impl<W: Worker> Executor<W> {
         let shared = &self.shared;
         let mut queue = shared.lock_queue();
         shared.stop_intake();
-        shared.room.notify_all();
+        shared.room_freed();
         if queue.pending.is_empty() {
             shared.close_workers(CloseMode::Drain);
         }
@@ -62,7 +62,7 @@ impl<W: Worker> Executor<W> {
         let shared = &self.shared;
         let mut queue = shared.lock_queue();
         shared.stop_intake();
-        shared.room.notify_all();
+        shared.room_freed();
         while !queue.pending.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

@@ -1,6 +1,7 @@
 //! `Pool`: the one pool type every backend shares — it owns the executor, shuts it down
 //! on `Drop` within the grace period, and offers the whole user API: submitting works
-//! (`submit.rs`), mapping over inputs (`map.rs`), shutting down and inspecting (here).
+//! (`submit.rs`), mapping over inputs (`map.rs`), the same from async code
+//! (`asynchronous.rs`), shutting down and inspecting (here).
 //!
 //! A backend's pool (`ThreadAsyncPoolExecutor`, `ProcessAsyncPoolExecutor`) is a thin
 //! owner of a `Pool` of its workers that dereferences to it, so the methods below are
@@ -8,6 +9,7 @@
 //! it accepts and how it ships them — is its [`Accepts`](crate::backend::Accepts)
 //! implementation.
 
+mod asynchronous;
 mod map;
 mod submit;
 
@@ -21,7 +23,8 @@ use crate::{PoolStats, WorkerInfo};
 ///
 /// Made by a backend's builder (`ThreadAsyncPoolExecutor::builder()`,
 /// `ProcessAsyncPoolExecutor::builder()`), whose pool dereferences to this. Dropping the
-/// pool shuts it down as [`shutdown_now`](Self::shutdown_now) does.
+/// pool shuts it down as [`shutdown_now`](Self::shutdown_now) does; dropped on an async
+/// runtime's thread, it leaves the wait for its workers to a thread of its own.
 ///
 /// # Examples
 ///
@@ -228,8 +231,25 @@ impl<W: Worker> Pool<W> {
 }
 
 impl<W: Worker> Drop for Pool<W> {
+    /// Shuts the pool down as [`shutdown_now`](Self::shutdown_now) does. On a thread that
+    /// must not block — one driving an async runtime's tasks, or a pool's own worker — the
+    /// wait for the workers (up to the grace period) is handed to a thread of its own, and
+    /// `drop` returns at once.
     fn drop(&mut self) {
-        self.executor.terminate(Instant::now() + self.grace);
+        let deadline = Instant::now() + self.grace;
+        if crate::backend::ensure_blocking_allowed().is_err() {
+            let executor = self.executor.clone();
+            let handed_off = std::thread::Builder::new()
+                .name("aplex-drop".into())
+                .spawn(move || {
+                    executor.terminate(deadline);
+                })
+                .is_ok();
+            if handed_off {
+                return;
+            }
+        }
+        self.executor.terminate(deadline);
     }
 }
 

@@ -105,8 +105,24 @@ impl<B: Worker> Pool<B> {
         W: Work<A>,
         W::Out: Send + 'static,
     {
+        self.try_submit_with(work, args, WorkOptions::new())
+    }
+
+    /// [`try_submit`](Self::try_submit) with per-work options.
+    #[allow(clippy::result_large_err)] // the refusal hands back the caller's own values
+    pub(crate) fn try_submit_with<W, A>(
+        &self,
+        work: W,
+        args: A,
+        options: WorkOptions,
+    ) -> Result<WorkFuture<W::Out>, Refused<(W, A)>>
+    where
+        B: Accepts<W, A>,
+        W: Work<A>,
+        W::Out: Send + 'static,
+    {
         let mut parts = Some((work, args));
-        match self.submit_work(&mut parts, WorkOptions::new(), Admission::FailFast) {
+        match self.submit_work(&mut parts, options, Admission::FailFast) {
             Ok(future) => Ok(future),
             Err((error, future)) => match parts {
                 Some(work) => Err(Refused { error, work }),

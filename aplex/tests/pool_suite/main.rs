@@ -45,6 +45,7 @@ macro_rules! pool_suite {
     };
 }
 
+mod async_callers;
 mod balance;
 mod blocking_limit;
 mod cancel;

@@ -1,0 +1,79 @@
+//! From async code, which must never block its runtime thread: `submit_async` awaits room
+//! in a full bounded queue, `shutdown_async` awaits the drain, and dropping a pool on a
+//! runtime thread returns at once. Each runs on a current-thread runtime, whose one
+//! thread a blocking call would stall for good (the test would then hang, caught by
+//! `within`).
+
+use std::time::Duration;
+
+use aplex::{blocking, Error};
+
+use crate::common::within;
+use crate::files::Files;
+use crate::works::{double, hold, hold_blocking};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+pool_suite! {
+    #[test]
+    fn submit_async_awaits_room_in_a_full_queue_without_blocking() {
+        within(Duration::from_secs(30), || {
+            let files = Files::new(module_path!());
+            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
+            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
+            let queued = pool.try_submit(double, 2).expect("one place in the queue");
+            runtime().block_on(async {
+                let mut waiting = std::pin::pin!(pool.submit_async(double, 3));
+                assert!(futures::poll!(waiting.as_mut()).is_pending(), "the queue is full");
+                files.open("gate");
+                let future = waiting.await;
+                assert_eq!(future.await, Ok(6));
+            });
+            assert_eq!((running.result(), queued.result()), (Ok(1), Ok(4)));
+            pool.shutdown(true);
+            let refused = runtime().block_on(async { pool.submit_async(double, 1).await.await });
+            assert_eq!(refused, Err(Error::ShutDown));
+        });
+    }
+
+    #[test]
+    fn shutdown_async_awaits_the_drain_while_the_runtime_runs_on() {
+        within(Duration::from_secs(30), || {
+            let files = Files::new(module_path!());
+            let pool = builder().pool_size(1).build().unwrap();
+            let held = pool.submit(hold, (files.path("running"), files.path("gate"), 5));
+            files.wait_for("running");
+            runtime().block_on(async {
+                // The drain needs the gate open; only the second branch, on this same
+                // thread, opens it.
+                tokio::join!(pool.shutdown_async(), async {
+                    tokio::task::yield_now().await;
+                    files.open("gate");
+                });
+            });
+            assert!(pool.is_shut_down());
+            assert_eq!(held.result(), Ok(5));
+        });
+    }
+
+    #[test]
+    fn dropping_a_pool_on_a_runtime_thread_returns_without_waiting_for_its_workers() {
+        within(Duration::from_secs(30), || {
+            let files = Files::new(module_path!());
+            let pool = builder().pool_size(1).shutdown_grace(Duration::from_secs(600)).build().unwrap();
+            let stuck = pool.submit(blocking(hold_blocking), (files.path("running"), files.path("gate"), 1));
+            files.wait_for("running");
+            // A drop that waited here for the grace period would hang the test.
+            runtime().block_on(async move { drop(pool) });
+            files.open("gate");
+            // The work is over or was abandoned; either way its future resolves.
+            let outcome = stuck.result();
+            assert!(matches!(outcome, Ok(1) | Err(Error::Cancelled)), "{outcome:?}");
+        });
+    }
+}
