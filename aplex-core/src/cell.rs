@@ -15,7 +15,7 @@ use crate::stats::{OutcomeKind, OutcomeSink};
 use crate::sync::{Mutex, MutexGuard};
 use crate::tracked::Tracked;
 use crate::worker::WorkId;
-use crate::Error;
+use crate::{Clock, Error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -171,7 +171,12 @@ impl<T: Send> Expiring for WorkCell<T> {
         let Phase::Running { worker, id } = state.phase else {
             return None;
         };
-        let waker = state.settle(Err(Error::TimedOut), self.tally);
+        let clock = if self.abortable {
+            Clock::Work
+        } else {
+            Clock::BlockingWork
+        };
+        let waker = state.settle(Err(Error::TimedOut { clock }), self.tally);
         drop(state);
         if let Some(waker) = waker {
             waker.wake();

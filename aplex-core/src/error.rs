@@ -28,13 +28,12 @@ pub enum Error {
     #[error("the work was cancelled before it produced a result")]
     Cancelled,
 
-    /// A clock ran out: the caller's wait (`result_timeout`), the work's own timeout
-    /// (`WorkOptions::timeout`, a pool's `work_timeout`) or a map's timeout. An async
-    /// work past its own timeout has been aborted on its worker; a blocking one may still
-    /// be running (a process pool built with `kill_on_timeout` kills its worker); after
-    /// an expired wait the work goes on, and cancelling its future stops it.
-    #[error("timed out: the wait, the work's own timeout or the map's timeout ran out (an async work past its timeout is aborted; a blocking one may still be running; after a wait that expired, cancel the future to stop the work)")]
-    TimedOut,
+    /// A clock ran out; which one, [`clock`](Clock), says what became of the work.
+    #[error("{}", clock.message())]
+    TimedOut {
+        /// The clock that ran out.
+        clock: Clock,
+    },
 
     /// The pool no longer accepts works because it has been shut down.
     #[error("the pool has been shut down and accepts no more works; build a new pool")]
@@ -81,7 +80,7 @@ pub enum Error {
     },
 
     /// The work is not registered, so a process worker cannot find it by name.
-    #[error("work `{name}` is not registered; put #[aplex::work] on a module-level fn to run it in a process pool")]
+    #[error("{}", unknown_hint(.name))]
     UnknownWork {
         /// The name that was looked up.
         name: String,
@@ -120,6 +119,28 @@ pub enum Error {
     BlockingInRuntime,
 }
 
+fn unknown_hint(name: &str) -> String {
+    if name.contains("{{closure}}") {
+        format!(
+            "a closure (`{name}`) cannot run in a process pool, which finds works by name: \
+             move its body into a module-level fn marked #[aplex::work] and submit that"
+        )
+    } else if name.starts_with("fn(")
+        || name.starts_with("unsafe fn(")
+        || name.starts_with("extern ")
+    {
+        format!(
+            "a function pointer (`{name}`) names no function, so a process pool cannot find \
+             it: pass the function itself (marked #[aplex::work]), not a pointer to it"
+        )
+    } else {
+        format!(
+            "work `{name}` is not registered; put #[aplex::work] on a module-level fn to run \
+             it in a process pool"
+        )
+    }
+}
+
 fn kind_hint(registered: WorkKind, name: &str) -> String {
     let short = name.rsplit("::").next().unwrap_or(name);
     match registered {
@@ -145,6 +166,51 @@ impl Error {
         Error::InvalidConfig {
             setting,
             message: message.into(),
+        }
+    }
+}
+
+/// The clock behind an [`Error::TimedOut`], and so what became of the work.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use aplex::{Clock, Error, WorkOptions};
+///
+/// let pool = aplex::ThreadAsyncPoolExecutor::builder().pool_size(1).build()?;
+/// let forever = |()| std::future::pending::<()>();
+/// let waited = pool.submit(forever, ()).result_timeout(Duration::from_millis(5));
+/// assert_eq!(waited, Err(Error::TimedOut { clock: Clock::Wait }));
+/// let options = WorkOptions::new().timeout(Duration::from_millis(5));
+/// let aborted = pool.submit_with(forever, (), options).result();
+/// assert_eq!(aborted, Err(Error::TimedOut { clock: Clock::Work }));
+/// # Ok::<(), aplex::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Clock {
+    /// The caller's wait (`result_timeout`): the work goes on; cancel its future to
+    /// stop it.
+    Wait,
+    /// An async work's own timeout (`WorkOptions::timeout`, the pool's `work_timeout`):
+    /// the work has been aborted on its worker.
+    Work,
+    /// A blocking work's own timeout: it cannot be stopped and is left to finish (its
+    /// place on the worker stays taken until then), unless a process pool built with
+    /// `kill_on_timeout` kills its worker.
+    BlockingWork,
+    /// A map's timeout (`Map::timeout`): the map has ended and cancelled its works.
+    Map,
+}
+
+impl Clock {
+    fn message(self) -> &'static str {
+        match self {
+            Clock::Wait => "timed out waiting for the result; the work goes on: cancel its future to stop it, or wait longer",
+            Clock::Work => "the work ran past its timeout and was aborted on its worker; give it a longer timeout if it needs one",
+            Clock::BlockingWork => "the blocking work ran past its timeout; it cannot be stopped and is left to finish (build a process pool with kill_on_timeout to kill its worker instead)",
+            Clock::Map => "the map ran past its timeout; its works still in flight were cancelled",
         }
     }
 }

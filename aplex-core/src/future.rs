@@ -15,7 +15,7 @@ use crate::cell::CancelRunning;
 use crate::cell::{tally_chunk, tally_one, Phase, Tally, WorkCell};
 use crate::tracked::Tracked;
 use crate::wait::{block_until, ensure_blocking_allowed};
-use crate::Error;
+use crate::{Clock, Error};
 
 /// The handle to one submitted work: await it on any runtime, or wait for it from
 /// blocking code.
@@ -278,7 +278,7 @@ impl<T> WorkFuture<T> {
     /// is the way to wait.
     pub fn result(mut self) -> Result<T, Error> {
         ensure_blocking_allowed()?;
-        block_until(&mut self, None).unwrap_or(Err(Error::TimedOut))
+        block_until(&mut self, None).unwrap_or(Err(Error::TimedOut { clock: Clock::Wait }))
     }
 
     /// Like [`result`](Self::result), but gives up after `timeout` with
@@ -291,7 +291,7 @@ impl<T> WorkFuture<T> {
     /// use aplex::{Error, WorkFuture};
     ///
     /// let (_promise, future) = aplex::backend::future_pair::<u8>(true);
-    /// assert_eq!(future.result_timeout(Duration::from_millis(5)), Err(Error::TimedOut));
+    /// assert_eq!(future.result_timeout(Duration::from_millis(5)), Err(Error::TimedOut { clock: aplex::Clock::Wait }));
     /// ```
     ///
     /// # Errors
@@ -299,7 +299,8 @@ impl<T> WorkFuture<T> {
     /// As [`result`](Self::result), plus [`Error::TimedOut`].
     pub fn result_timeout(mut self, timeout: Duration) -> Result<T, Error> {
         ensure_blocking_allowed()?;
-        block_until(&mut self, Some(Instant::now() + timeout)).unwrap_or(Err(Error::TimedOut))
+        block_until(&mut self, Some(Instant::now() + timeout))
+            .unwrap_or(Err(Error::TimedOut { clock: Clock::Wait }))
     }
 }
 

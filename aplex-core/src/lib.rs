@@ -51,7 +51,7 @@ mod worker;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
 pub use build_error::BuildError;
-pub use error::{Error, Refused, WorkerExit};
+pub use error::{Clock, Error, Refused, WorkerExit};
 pub use future::WorkFuture;
 pub use map::{Map, MapStream};
 pub use options::{

@@ -131,7 +131,7 @@ impl OutcomeKind {
             None => OutcomeKind::Completed,
             Some(Error::Panicked { .. }) => OutcomeKind::Panicked,
             Some(Error::Cancelled) => OutcomeKind::Cancelled,
-            Some(Error::TimedOut) => OutcomeKind::TimedOut,
+            Some(Error::TimedOut { .. }) => OutcomeKind::TimedOut,
             Some(Error::WorkerCrashed { .. }) => OutcomeKind::Crashed,
             Some(_) => OutcomeKind::Failed,
         }

@@ -55,6 +55,43 @@ fn with_error(function: &ItemFn, error: syn::Error) -> TokenStream {
     quote! { #function #error }.into()
 }
 
+/// A work's argument crosses into a worker process and its output back, so neither may
+/// borrow: the error names the owned type to use, at the type.
+fn refuse_borrowed(ty: &syn::Type, what: &str) -> syn::Result<()> {
+    if borrows(quote! { #ty }) {
+        return Err(syn::Error::new(
+            ty.span(),
+            format!(
+                "an aplex work's {what} crosses between processes, so it must be owned, not \
+                 borrowed: use `String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T` \
+                 (and no lifetime but `'static`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a type's tokens hold a reference (`&`) or a lifetime other than `'static`
+/// (`Cow<'static, str>` is owned data).
+fn borrows(tokens: TokenStream2) -> bool {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        let borrowed = match &token {
+            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '&' => true,
+            proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '\'' => !matches!(
+                tokens.peek(),
+                Some(proc_macro2::TokenTree::Ident(ident)) if ident == "static"
+            ),
+            proc_macro2::TokenTree::Group(group) => borrows(group.stream()),
+            _ => false,
+        };
+        if borrowed {
+            return true;
+        }
+    }
+    false
+}
+
 fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
     let signature = &function.sig;
     if let Some(FnArg::Receiver(receiver)) = signature.inputs.first() {
@@ -79,6 +116,12 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
             signature.generics.span(),
             "an aplex work cannot be generic: a worker process must know its concrete types",
         ));
+    }
+    if let Some(FnArg::Typed(argument)) = signature.inputs.first() {
+        refuse_borrowed(&argument.ty, "argument")?;
+    }
+    if let syn::ReturnType::Type(_, output) = &signature.output {
+        refuse_borrowed(output, "output")?;
     }
     let name = &signature.ident;
     let (run_type, run_body, entry) = if signature.asyncness.is_some() {

@@ -88,7 +88,7 @@
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    allow_blocking_on_this_thread, blocking, Blocking, BuildError, Error, LoadBalancer, Map,
+    allow_blocking_on_this_thread, blocking, Blocking, BuildError, Clock, Error, LoadBalancer, Map,
     MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody, WorkFuture, WorkKind, WorkOptions,
     WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER,
     DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
@@ -214,6 +214,19 @@ pub mod balance {
 /// ```compile_fail
 /// #[aplex::work]
 /// fn add(a: u64, b: u64) -> u64 { a + b }
+/// ```
+///
+/// ...takes and returns owned values, since they cross between processes (the attribute
+/// says to use `String` for `&str`):
+///
+/// ```compile_fail
+/// #[aplex::work]
+/// fn len_of(text: &str) -> usize { text.len() }
+/// ```
+///
+/// ```compile_fail
+/// #[aplex::work]
+/// fn greeting(_: ()) -> &'static str { "hello" }
 /// ```
 ///
 /// ...and is not generic, since a worker process must know its concrete types:

@@ -96,7 +96,7 @@ const STATES: [State; 4] = [
 fn acceptable<T: std::fmt::Debug>(outcome: &Result<T, Error>) -> bool {
     matches!(
         outcome,
-        Ok(_) | Err(Error::WorkerCrashed { worker: 0, .. }) | Err(Error::TimedOut)
+        Ok(_) | Err(Error::WorkerCrashed { worker: 0, .. }) | Err(Error::TimedOut { .. })
     )
 }
 
@@ -164,7 +164,9 @@ fn strike(pool: &ProcessAsyncPoolExecutor, victim: u32, fault: Fault) -> Option<
 fn expected_for(fault: Fault, outcome: &Result<u64, Error>) -> bool {
     match fault {
         Fault::Kill => true,
-        Fault::StopThenTimeout | Fault::NeverYields => outcome == &Err(Error::TimedOut),
+        Fault::StopThenTimeout | Fault::NeverYields => {
+            matches!(outcome, Err(Error::TimedOut { .. }))
+        }
         Fault::Exit => matches!(
             outcome,
             Err(Error::WorkerCrashed {

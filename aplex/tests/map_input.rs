@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aplex::{Error, ThreadAsyncPoolExecutor};
+use aplex::{Clock, Error, ThreadAsyncPoolExecutor};
 use common::{wait_until, within};
 
 fn pool() -> ThreadAsyncPoolExecutor {
@@ -63,7 +63,10 @@ fn the_timeout_is_enforced_while_a_slow_input_is_pulled() {
             .map(|x: u64| async move { x }, endless_and_slow)
             .timeout(Duration::from_millis(200))
             .collect();
-        assert_eq!(results.last(), Some(&Err(Error::TimedOut)));
+        assert_eq!(
+            results.last(),
+            Some(&Err(Error::TimedOut { clock: Clock::Map }))
+        );
         assert!(
             results.len() > 1,
             "items that arrived in time were worked on"

@@ -204,10 +204,23 @@ fn an_unregistered_work_is_refused_at_submit_naming_it() {
         other => panic!("expected UnknownWork, got {other:?}"),
     }
     let closure = pool.submit(|x: u8| async move { x }, 1).result();
-    assert!(
-        matches!(closure, Err(Error::UnknownWork { .. })),
-        "{closure:?}"
-    );
+    match closure {
+        Err(error @ Error::UnknownWork { .. }) => {
+            let message = error.to_string();
+            assert!(message.contains("a closure"), "{message}");
+            assert!(message.contains("module-level fn"), "{message}");
+        }
+        other => panic!("expected UnknownWork, got {other:?}"),
+    }
+    let pointer: fn(u8) -> u8 = not_registered;
+    match pool.submit(aplex::blocking(pointer), 1).result() {
+        Err(error @ Error::UnknownWork { .. }) => {
+            let message = error.to_string();
+            assert!(message.contains("function pointer"), "{message}");
+            assert!(message.contains("pass the function itself"), "{message}");
+        }
+        other => panic!("expected UnknownWork, got {other:?}"),
+    }
     let refused = pool
         .try_submit(aplex::blocking(not_registered), 9)
         .unwrap_err();

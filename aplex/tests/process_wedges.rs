@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use aplex::{Error, ProcessAsyncPoolExecutor, WorkOptions, WorkerExit};
+use aplex::{Clock, Error, ProcessAsyncPoolExecutor, WorkOptions, WorkerExit};
 use common::{is_running, send_signal, wait_until, within, zombie_children};
 use serde_bytes::ByteBuf;
 
@@ -176,7 +176,10 @@ fn kill_on_timeout_frees_a_worker_whose_async_work_never_yields() {
             3_600_000,
             WorkOptions::new().timeout(Duration::from_millis(100)),
         );
-        assert_eq!(spinning.result(), Err(Error::TimedOut));
+        assert_eq!(
+            spinning.result(),
+            Err(Error::TimedOut { clock: Clock::Work })
+        );
         let new = replaced(&pool, victim);
         assert!(!is_running(victim), "the wedged worker was killed");
         let later = pool.submit_with(
@@ -200,7 +203,7 @@ fn kill_on_timeout_frees_a_stopped_worker() {
             1,
             WorkOptions::new().timeout(Duration::from_millis(50)),
         );
-        assert_eq!(late.result(), Err(Error::TimedOut));
+        assert_eq!(late.result(), Err(Error::TimedOut { clock: Clock::Work }));
         assert!(matches!(
             sleeper.result(),
             Err(Error::WorkerCrashed { worker: 0, .. })

@@ -98,7 +98,7 @@ fn batch(pool: &Soaked<'_>, index: usize) {
         match (kind(x), outcome) {
             (0, Err(Error::Panicked { .. }))
             | (1, Err(Error::Cancelled))
-            | (2, Err(Error::TimedOut)) => {}
+            | (2, Err(Error::TimedOut { .. })) => {}
             (3, outcome) => match (raced.next(), outcome) {
                 (Some(true), Err(Error::Cancelled)) => {}
                 (Some(false), Ok(value)) => assert_eq!(value, x),

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aplex::{Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor, WorkOptions, WorkerStats};
+use aplex::{
+    Clock, Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor, WorkOptions, WorkerStats,
+};
 use common::{send_signal, wait_until};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -85,7 +87,7 @@ fn stats_count_what_works_did_and_events_report_the_lifecycle() {
         threads
             .submit_with(|()| std::future::pending::<()>(), (), stuck)
             .result(),
-        Err(Error::TimedOut)
+        Err(Error::TimedOut { clock: Clock::Work })
     );
     let running = threads.submit(|()| std::future::pending::<()>(), ());
     wait_until("the work runs", || running.running());

@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aplex::{Error, ThreadAsyncPoolExecutor};
+use aplex::{Clock, Error, ThreadAsyncPoolExecutor};
 use common::{wait_until, BlockingGate, DropCounter, Gate};
 
 fn single_slot_pool() -> ThreadAsyncPoolExecutor {
@@ -94,7 +94,7 @@ fn a_result_timeout_leaves_the_work_running() {
     let never = pool.submit(|()| std::future::pending::<()>(), ());
     assert_eq!(
         never.result_timeout(std::time::Duration::from_millis(10)),
-        Err(Error::TimedOut)
+        Err(Error::TimedOut { clock: Clock::Wait })
     );
 }
 

@@ -29,7 +29,12 @@ fn dropping_a_busy_pool_returns_and_leaves_no_thread_behind() {
         (),
         aplex::WorkOptions::new().timeout(Duration::from_millis(10)),
     );
-    assert_eq!(timed_out.result(), Err(aplex::Error::TimedOut));
+    assert_eq!(
+        timed_out.result(),
+        Err(aplex::Error::TimedOut {
+            clock: aplex::Clock::Work
+        })
+    );
     assert!(live_thread_names()
         .iter()
         .any(|name| name == "aplex-deadlines"));

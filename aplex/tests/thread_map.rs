@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aplex::{Error, ThreadAsyncPoolExecutor};
+use aplex::{Clock, Error, ThreadAsyncPoolExecutor};
 use common::{wait_until, DropCounter};
 use futures::StreamExt;
 
@@ -40,7 +40,7 @@ fn timeout_yields_a_timeout_error_and_cancels_the_rest() {
     let mut map = pool
         .map(never_done, 0..100)
         .timeout(Duration::from_millis(50));
-    assert_eq!(map.next(), Some(Err(Error::TimedOut)));
+    assert_eq!(map.next(), Some(Err(Error::TimedOut { clock: Clock::Map })));
     assert_eq!(map.next(), None);
     wait_until("every started work is aborted", || {
         let started = started.load(Ordering::SeqCst);
@@ -197,5 +197,5 @@ fn the_stream_times_out_on_any_runtime() {
         .timeout(Duration::from_millis(30))
         .into_stream();
     let got: Vec<Result<u8, Error>> = futures::executor::block_on(stream.collect());
-    assert_eq!(got, [Err(Error::TimedOut)]);
+    assert_eq!(got, [Err(Error::TimedOut { clock: Clock::Map })]);
 }

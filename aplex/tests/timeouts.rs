@@ -7,7 +7,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aplex::{Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor, WorkOptions, WorkerExit};
+use aplex::{
+    Clock, Error, ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor, WorkOptions, WorkerExit,
+};
 use common::{scratch_dir, wait_until};
 
 const SHORT: Duration = Duration::from_millis(30);
@@ -34,7 +36,12 @@ fn a_map_chunk_past_its_timeout_ends_the_map() {
         )
         .work_timeout(SHORT)
         .collect();
-    let expected: Vec<Result<u64, Error>> = vec![Ok(0), Ok(1), Ok(2), Err(Error::TimedOut)];
+    let expected: Vec<Result<u64, Error>> = vec![
+        Ok(0),
+        Ok(1),
+        Ok(2),
+        Err(Error::TimedOut { clock: Clock::Work }),
+    ];
     assert_eq!(got, expected);
 }
 
@@ -66,7 +73,12 @@ fn kill_on_timeout_kills_the_worker_of_a_blocking_work_and_its_other_works_crash
     let dir = scratch_dir("timeout-kill");
     let bystander = pool.submit(nap, 3_600_000);
     let stuck = pool.submit_with(aplex::blocking(wait_for_go), dir.clone(), short());
-    assert_eq!(stuck.result(), Err(Error::TimedOut));
+    assert_eq!(
+        stuck.result(),
+        Err(Error::TimedOut {
+            clock: Clock::BlockingWork
+        })
+    );
     assert_eq!(
         bystander.result(),
         Err(Error::WorkerCrashed {

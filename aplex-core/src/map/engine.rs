@@ -26,7 +26,7 @@ use futures_timer::Delay;
 use super::{ChunkFuture, FlushChunks, Map};
 use crate::backend::chunk::Chunk;
 use crate::backend::chunk_results::{self, ChunkResults};
-use crate::Error;
+use crate::{Clock, Error};
 
 /// A pull of the input that took at least this long means the input is slow: chunks are
 /// then sent one by one, as they arrive, rather than at the end of the burst.
@@ -203,7 +203,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                     *slow_input = slow_input.saturating_sub(1);
                 }
                 if deadline.is_some_and(|deadline| after >= deadline) {
-                    return Err(Error::TimedOut);
+                    return Err(Error::TimedOut { clock: Clock::Map });
                 }
             }
             if first || *slow_input > 0 {
@@ -332,7 +332,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             }
         }
         if self.poll_deadline(cx).is_ready() {
-            return Poll::Ready(self.end_with(Error::TimedOut));
+            return Poll::Ready(self.end_with(Error::TimedOut { clock: Clock::Map }));
         }
         Poll::Pending
     }

@@ -60,7 +60,7 @@ impl<B: Worker> Pool<B> {
     ///     (),
     ///     WorkOptions::new().timeout(Duration::from_millis(20)),
     /// );
-    /// assert_eq!(stuck.result(), Err(Error::TimedOut));
+    /// assert_eq!(stuck.result(), Err(Error::TimedOut { clock: aplex::Clock::Work }));
     /// let routed = pool.submit_with(|x: u8| async move { x }, 1, WorkOptions::new().meta("fast"));
     /// assert_eq!(routed.result(), Ok(1));
     /// # Ok::<(), aplex::BuildError>(())

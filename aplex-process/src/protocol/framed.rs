@@ -309,7 +309,7 @@ mod tests {
             results,
             vec![
                 (0, Error::Cancelled),
-                (2, Error::TimedOut),
+                (2, Error::Cancelled),
                 (4, Error::Cancelled),
             ],
         )
@@ -320,7 +320,7 @@ mod tests {
             [
                 Err(Error::Cancelled),
                 Ok(1),
-                Err(Error::TimedOut),
+                Err(Error::Cancelled),
                 Ok(3),
                 Err(Error::Cancelled)
             ]

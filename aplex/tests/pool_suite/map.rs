@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use aplex::{blocking, Error};
+use aplex::{blocking, Clock, Error};
 use futures::StreamExt;
 
 use crate::works::{double, even_only, forever, square};
@@ -67,7 +67,7 @@ pool_suite! {
     fn the_maps_timeout_ends_it_with_timed_out() {
         let pool = builder().pool_size(1).build().unwrap();
         let results: Vec<_> = pool.map(forever, [(), ()]).timeout(Duration::from_millis(20)).collect();
-        assert_eq!(results, [Err(Error::TimedOut)]);
+        assert_eq!(results, [Err(Error::TimedOut { clock: Clock::Map })]);
         assert_eq!(pool.submit(double, 2).result(), Ok(4), "the map's works were cancelled");
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aplex::{blocking, Error, WorkOptions};
+use aplex::{blocking, Clock, Error, WorkOptions};
 
 use crate::files::Files;
 use crate::works::{double, forever, hold_blocking};
@@ -13,7 +13,7 @@ pool_suite! {
     fn an_async_work_past_its_timeout_is_aborted_and_the_worker_serves_on() {
         let pool = builder().pool_size(1).build().unwrap();
         let options = WorkOptions::new().timeout(Duration::from_millis(20));
-        assert_eq!(pool.submit_with(forever, (), options).result(), Err(Error::TimedOut));
+        assert_eq!(pool.submit_with(forever, (), options).result(), Err(Error::TimedOut { clock: Clock::Work }));
         assert_eq!(pool.submit(double, 8).result(), Ok(16));
         crate::common::wait_until("the aborted work left its worker", || pool.workloads() == [0]);
         let timed_out: u64 = pool.stats().workers.iter().map(|worker| worker.timed_out).sum();
@@ -23,7 +23,7 @@ pool_suite! {
     #[test]
     fn the_pools_default_applies_unless_a_work_sets_its_own() {
         let pool = builder().pool_size(2).work_timeout(Duration::from_millis(20)).build().unwrap();
-        assert_eq!(pool.submit(forever, ()).result(), Err(Error::TimedOut));
+        assert_eq!(pool.submit(forever, ()).result(), Err(Error::TimedOut { clock: Clock::Work }));
         let patient = WorkOptions::new().timeout(Duration::from_secs(600));
         let lasting = pool.submit_with(forever, (), patient);
         assert_eq!(pool.submit(double, 1).result(), Ok(2));
@@ -38,7 +38,7 @@ pool_suite! {
         let options = WorkOptions::new().timeout(Duration::from_millis(20));
         let args = (files.path("started"), files.path("gate"), 1);
         let late = pool.submit_with(blocking(hold_blocking), args, options);
-        assert_eq!(late.result(), Err(Error::TimedOut));
+        assert_eq!(late.result(), Err(Error::TimedOut { clock: Clock::BlockingWork }));
         files.wait_for("started");
         assert_eq!(pool.workloads(), [1], "the blocking work still holds its place");
         files.open("gate");
@@ -54,6 +54,6 @@ pool_suite! {
             .work_timeout(Duration::from_millis(20))
             .keep_going()
             .collect();
-        assert_eq!(results, [Err(Error::TimedOut), Err(Error::TimedOut)]);
+        assert_eq!(results, [Err(Error::TimedOut { clock: Clock::Work }), Err(Error::TimedOut { clock: Clock::Work })]);
     }
 }
