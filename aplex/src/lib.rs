@@ -27,8 +27,9 @@
 //!   processes replaced (only their own works fail), `max_works_per_child` recycling,
 //!   worker initializers, per-worker [`PoolStats`], and `tracing` events.
 //!
-//! Features: `thread` and `process` (both on by default), `progress` (a progress bar for
-//! long maps, with indicatif).
+//! Features: `thread` and `process` (both on by default; the process pool is built on
+//! Linux only, and on other platforms the feature adds nothing), `progress` (a progress
+//! bar for long maps, with indicatif).
 //!
 //! # Examples
 //!
@@ -99,7 +100,7 @@ pub use aplex_core::{
 pub mod backend {
     pub use aplex_core::backend::*;
 
-    #[cfg(feature = "process")]
+    #[cfg(all(feature = "process", target_os = "linux"))]
     pub use aplex_process::{Encoded, EncodedChunk, ProcessJob, ProcessWorker, Registered};
     #[cfg(feature = "thread")]
     pub use aplex_thread::{ThreadJob, ThreadWorker};
@@ -133,24 +134,24 @@ pub use aplex_thread::{
 /// assert_eq!(add((1, 1)), 2); // still an ordinary function
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg(feature = "process")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 pub use aplex_process::work;
 
-#[cfg(feature = "process")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 pub use aplex_process::{
     CrashLimit, ProcessAsyncPoolExecutor, ProcessPoolBuilder, RuntimeConfig, RuntimeFlavor,
     DEFAULT_START_TIMEOUT,
 };
 
 /// What `#[aplex::work]` expands to; not a public API.
-#[cfg(feature = "process")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 #[doc(hidden)]
 pub mod __private {
     pub use aplex_process::__private::*;
 }
 
 /// serde, re-exported so that works' argument and output types can derive its traits.
-#[cfg(feature = "process")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 pub use serde;
 
 /// Load balancers: [`RoundRobin`](balance::RoundRobin) (the default),
