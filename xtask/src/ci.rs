@@ -75,6 +75,18 @@ fn stages(root: &Path) -> Vec<Stage> {
                 "map_progress",
             ],
         ),
+        cargo(
+            "the progress bar's ETA",
+            &[
+                "test",
+                "-p",
+                "aplex-core",
+                "--features",
+                "progress",
+                "--lib",
+                "progress",
+            ],
+        ),
         crate::loom::stage(),
         Stage {
             what: "rust-version",

@@ -17,7 +17,7 @@ impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
         // them); this path is inlined into the caller's loop, the rest is not.
         if let Some(output) = self.ready_outputs.next() {
             #[cfg(feature = "progress")]
-            self.progress.advance();
+            self.progress.advance(false);
             return Some(Ok(output));
         }
         self.next_slow()
@@ -33,7 +33,7 @@ impl<A: 'static, T: Send + 'static> Iterator for Map<'_, A, T> {
         loop {
             for output in self.ready_outputs.by_ref() {
                 #[cfg(feature = "progress")]
-                self.progress.advance();
+                self.progress.advance(false);
                 accumulated = step(accumulated, Ok(output));
             }
             match self.next_slow() {

@@ -245,7 +245,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     #[inline]
     pub(super) fn yield_item(&mut self, item: Result<T, Error>) -> Option<Result<T, Error>> {
         #[cfg(feature = "progress")]
-        self.progress.advance();
+        self.progress.advance(item.is_err());
         if item.is_err() && !self.keep_going {
             self.finish();
         }
@@ -255,7 +255,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// Hands out an error that ends the map whatever its settings.
     pub(super) fn end_with(&mut self, error: Error) -> Option<Result<T, Error>> {
         #[cfg(feature = "progress")]
-        self.progress.advance();
+        self.progress.advance(true);
         self.finish();
         Some(Err(error))
     }

@@ -353,8 +353,10 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self
     }
 
-    /// Shows a progress bar (on stderr) that advances with every result: a bar when the
-    /// input's length is known, a counter otherwise. Needs the `progress` feature.
+    /// Shows a progress bar on stderr (when it is a terminal) that advances with every
+    /// result: a bar with an ETA when the input's length is known, a counter otherwise;
+    /// both show throughput and failures, and end on a line of their own. Needs the
+    /// `progress` feature.
     ///
     /// # Examples
     ///
@@ -367,7 +369,27 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// ```
     #[cfg(feature = "progress")]
     pub fn progress(mut self) -> Self {
-        self.progress.enable(self.input.items_left_hint());
+        self.progress.enable(self.input.items_left_hint(), None);
+        self
+    }
+
+    /// Like [`progress`](Self::progress), drawn to `writer` (a log file, a buffer): each
+    /// redraw rewrites the line after a carriage return, and the last ends with a
+    /// newline. Needs the `progress` feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex::Map;
+    ///
+    /// fn logged<A: 'static, T: Send + 'static>(map: Map<'_, A, T>) -> Map<'_, A, T> {
+    ///     map.progress_to(std::io::sink())
+    /// }
+    /// ```
+    #[cfg(feature = "progress")]
+    pub fn progress_to(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
+        self.progress
+            .enable(self.input.items_left_hint(), Some(Box::new(writer)));
         self
     }
 
