@@ -13,6 +13,7 @@ mod builder;
 mod job;
 mod pool;
 mod runtime;
+mod scope;
 mod worker;
 mod worker_loop;
 
@@ -20,4 +21,5 @@ pub use builder::ThreadPoolBuilder;
 pub use job::ThreadJob;
 pub use pool::ThreadAsyncPoolExecutor;
 pub use runtime::{default_runtime, RuntimeFactory, WorkerInitializer};
+pub use scope::{Scope, ScopedItem};
 pub use worker::ThreadWorker;

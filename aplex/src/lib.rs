@@ -210,6 +210,22 @@ pub mod balance {
 /// let _ = pool.submit(aplex::blocking(double), 3);
 /// ```
 ///
+/// A scope's works may borrow only what outlives the scope, and nothing of the scope can
+/// leave it:
+///
+/// ```compile_fail
+/// let pool = aplex::ThreadAsyncPoolExecutor::new().unwrap();
+/// pool.scope(|s| {
+///     let local = String::from("dropped before the scope ends");
+///     s.submit(|text: &String| async move { text.len() }, &local);
+/// });
+/// ```
+///
+/// ```compile_fail
+/// let pool = aplex::ThreadAsyncPoolExecutor::new().unwrap();
+/// let escaped = pool.scope(|s| s);
+/// ```
+///
 /// A registered work takes exactly one argument (several travel as a tuple):
 ///
 /// ```compile_fail
