@@ -20,7 +20,7 @@ use loom::thread;
 use crate::backend::WorkId;
 use crate::gauge::Gauge;
 use crate::stats::{OutcomeKind, OutcomeSink};
-use crate::{Error, WorkFuture};
+use crate::{Clock, Error, WorkFuture};
 
 /// What the queue lock guards in the model: the pending works, and where each
 /// dispatched work went.
@@ -152,12 +152,12 @@ fn loom_the_first_outcome_of_a_work_wins_and_is_counted_once() {
         let sink = std::sync::Arc::clone(&counted) as std::sync::Arc<dyn OutcomeSink>;
         assert!(tracked.start(0, WorkId(0), Some(sink)));
         let completer = thread::spawn(move || promise.complete(Ok(7)));
-        tracked.fail(Error::TimedOut);
+        tracked.fail(Error::TimedOut { clock: Clock::Work });
         let completed = completer.join().unwrap();
         let outcome = (&mut future).now_or_never().expect("resolved");
         match outcome {
             Ok(7) => assert!(completed, "the completion won, and says so"),
-            Err(Error::TimedOut) => {
+            Err(Error::TimedOut { clock: Clock::Work }) => {
                 assert!(!completed, "the timeout won; the completion says it lost")
             }
             other => panic!("unexpected outcome {other:?}"),
