@@ -48,6 +48,7 @@ mod wait;
 mod work;
 mod work_options;
 mod worker;
+mod worker_state;
 
 pub use balancer::{LoadBalancer, Meta, WorkerView};
 pub use build_error::BuildError;
@@ -63,3 +64,4 @@ pub use wait::allow_blocking_on_this_thread;
 pub use work::{blocking, Blocking, Work, WorkBody, WorkKind};
 pub use work_options::WorkOptions;
 pub use worker::WorkerInfo;
+pub use worker_state::worker_state;

@@ -10,7 +10,7 @@ use aplex_core::BuildError;
 use tokio::runtime::Runtime;
 
 use crate::pool::ThreadAsyncPoolExecutor;
-use crate::runtime::{default_runtime, RuntimeFactory, WorkerInitializer};
+use crate::runtime::{default_runtime, RuntimeFactory, StateMaker, WorkerInitializer};
 use crate::worker::{ThreadWorker, WorkerSetup};
 
 /// Configures and builds a [`ThreadAsyncPoolExecutor`].
@@ -35,6 +35,7 @@ pub struct ThreadPoolBuilder {
     factory: RuntimeFactory,
     thread_name_prefix: String,
     initializer: Option<WorkerInitializer>,
+    state: Option<StateMaker>,
 }
 
 impl Default for ThreadPoolBuilder {
@@ -44,6 +45,7 @@ impl Default for ThreadPoolBuilder {
             factory: Arc::new(default_runtime),
             thread_name_prefix: "aplex-worker-".to_owned(),
             initializer: None,
+            state: None,
         }
     }
 }
@@ -117,6 +119,48 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// Makes each worker's state with `make(worker_index)`, once, on the worker's thread
+    /// inside its runtime, before the worker takes any work: a connection, a loaded model,
+    /// a cache. Every work on that worker, async or blocking, reaches it with
+    /// [`aplex::worker_state::<S>()`](aplex_core::worker_state). If `make` returns `Err`
+    /// or panics, `build()` fails with a [`BuildError`] naming the worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use aplex::{blocking, worker_state};
+    ///
+    /// /// A per-worker cache of lookups.
+    /// struct Cache { worker: usize, hits: AtomicUsize }
+    ///
+    /// let pool = aplex::ThreadAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .worker_state(|worker| Ok(Cache { worker, hits: AtomicUsize::new(0) }))
+    ///     .build()?;
+    /// let hit = |()| {
+    ///     let cache = worker_state::<Cache>().expect("every worker has one");
+    ///     cache.hits.fetch_add(1, Ordering::SeqCst) + 1
+    /// };
+    /// assert_eq!(pool.submit(blocking(hit), ()).result()?, 1);
+    /// assert_eq!(pool.submit(blocking(hit), ()).result()?, 2);
+    /// let worker = pool.submit(|()| async { worker_state::<Cache>().map(|cache| cache.worker) }, ());
+    /// assert_eq!(worker.result()?, Some(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn worker_state<S>(
+        mut self,
+        make: impl Fn(usize) -> Result<S, String> + Send + Sync + 'static,
+    ) -> Self
+    where
+        S: Send + Sync + 'static,
+    {
+        self.state = Some(Arc::new(move |index| {
+            make(index).map(|state| Arc::new(state) as aplex_core::backend::WorkerStateValue)
+        }));
+        self
+    }
+
     /// Names worker threads `{prefix}{index}` (default `aplex-worker-`).
     ///
     /// # Examples
@@ -152,6 +196,7 @@ impl ThreadPoolBuilder {
         let factory = self.factory;
         let prefix = self.thread_name_prefix;
         let initializer = self.initializer;
+        let state = self.state;
         let blocking_limit = self.options.max_blocking_works_per_worker;
         let executor = Executor::start(
             self.options,
@@ -161,6 +206,7 @@ impl ThreadPoolBuilder {
                     name_prefix: &prefix,
                     factory: Arc::clone(&factory),
                     initializer: initializer.clone(),
+                    state: state.clone(),
                     blocking_limit,
                 };
                 ThreadWorker::spawn(seat, setup)

@@ -20,6 +20,6 @@ mod worker_loop;
 pub use builder::ThreadPoolBuilder;
 pub use job::ThreadJob;
 pub use pool::ThreadAsyncPoolExecutor;
-pub use runtime::{default_runtime, RuntimeFactory, WorkerInitializer};
+pub use runtime::{default_runtime, RuntimeFactory, StateMaker, WorkerInitializer};
 pub use scope::{Scope, ScopedItem};
 pub use worker::ThreadWorker;

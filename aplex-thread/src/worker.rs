@@ -13,7 +13,7 @@ use aplex_core::{BuildError, WorkerInfo};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
 use crate::job::ThreadJob;
-use crate::runtime::{RuntimeFactory, WorkerInitializer};
+use crate::runtime::{Preparation, RuntimeFactory, StateMaker, WorkerInitializer};
 use crate::worker_loop::run_worker;
 
 /// One worker: an OS thread named `aplex-worker-N` driving its own tokio runtime.
@@ -36,6 +36,7 @@ pub(crate) struct WorkerSetup<'a> {
     pub(crate) name_prefix: &'a str,
     pub(crate) factory: RuntimeFactory,
     pub(crate) initializer: Option<WorkerInitializer>,
+    pub(crate) state: Option<StateMaker>,
     /// The most blocking works the worker runs at once.
     pub(crate) blocking_limit: usize,
 }
@@ -50,8 +51,14 @@ impl ThreadWorker {
             name_prefix,
             factory,
             initializer,
+            state,
             blocking_limit,
         } = setup;
+        let preparation = Preparation {
+            factory,
+            initializer,
+            state,
+        };
         let index = seat.index;
         let name = format!("{name_prefix}{index}");
         let (sender, receiver) = unbounded_channel();
@@ -61,13 +68,7 @@ impl ThreadWorker {
             .name(name.clone())
             .spawn(move || {
                 let _exited = exited_tx;
-                run_worker(
-                    seat,
-                    (factory, initializer),
-                    blocking_limit,
-                    receiver,
-                    ready_tx,
-                );
+                run_worker(seat, preparation, blocking_limit, receiver, ready_tx);
             })
             .map_err(|error| {
                 BuildError::worker_start(index, "could not spawn its thread", Some(error.into()))

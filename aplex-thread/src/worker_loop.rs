@@ -1,5 +1,5 @@
 //! The body of a worker thread: build the worker's tokio runtime, run the pool's
-//! initializer if any, report whether that worked, then run [`aplex_core::backend::local::serve_local`] on it until the worker is closed.
+//! initializer and make the worker's state if asked, report whether that worked, then run [`aplex_core::backend::local::serve_local`] on it until the worker is closed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::SyncSender;
@@ -10,7 +10,7 @@ use aplex_core::BuildError;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::LocalSet;
 
-use crate::runtime::{RuntimeFactory, WorkerInitializer};
+use crate::runtime::Preparation;
 
 /// Runs the worker until it is closed; the body of the worker's OS thread.
 ///
@@ -18,7 +18,7 @@ use crate::runtime::{RuntimeFactory, WorkerInitializer};
 /// on `ready` so `build()` can fail cleanly.
 pub(crate) fn run_worker(
     seat: WorkerSeat,
-    (factory, initializer): (RuntimeFactory, Option<WorkerInitializer>),
+    preparation: Preparation,
     blocking_limit: usize,
     receiver: UnboundedReceiver<LocalMessage>,
     ready: SyncSender<Result<(), BuildError>>,
@@ -28,6 +28,11 @@ pub(crate) fn run_worker(
         let source = source.map(|error| error.into());
         let _ = ready.send(Err(BuildError::worker_start(index, reason, source)));
     };
+    let Preparation {
+        factory,
+        initializer,
+        state,
+    } = preparation;
     let runtime = match catch_unwind(AssertUnwindSafe(|| factory())) {
         Ok(Ok(runtime)) => runtime,
         Ok(Err(error)) => return failed("the worker_loop_factory failed".into(), Some(error)),
@@ -46,16 +51,37 @@ pub(crate) fn run_worker(
             return failed(format!("the worker initializer failed: {reason}"), None);
         }
     }
+    let state = match state {
+        None => None,
+        Some(make) => {
+            let _context = runtime.enter();
+            match catch_unwind(AssertUnwindSafe(|| make(index))) {
+                Ok(Ok(state)) => Some(state),
+                Ok(Err(reason)) => {
+                    return failed(format!("making the worker's state failed: {reason}"), None)
+                }
+                Err(payload) => {
+                    let message = panic_message(&*payload);
+                    return failed(
+                        format!("making the worker's state panicked: {message}"),
+                        None,
+                    );
+                }
+            }
+        }
+    };
     let _ = ready.send(Ok(()));
     drop(ready);
     let WorkerSeat { index, events } = seat;
     let local = LocalSet::new();
-    let abandoned =
-        runtime.block_on(
-            local.run_until(serve_local(receiver, blocking_limit, move |count| {
-                events.works_finished(index, count);
-            })),
-        );
+    let abandoned = runtime.block_on(local.run_until(serve_local(
+        receiver,
+        blocking_limit,
+        state,
+        move |count| {
+            events.works_finished(index, count);
+        },
+    )));
     drop(local);
     tracing::info!(worker = index, abandoned, "aplex worker thread stopped");
     if abandoned {

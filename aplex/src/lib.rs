@@ -89,10 +89,10 @@
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    allow_blocking_on_this_thread, blocking, Blocking, BuildError, Clock, Error, LoadBalancer, Map,
-    MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody, WorkFuture, WorkKind, WorkOptions,
-    WorkerExit, WorkerInfo, WorkerStats, WorkerView, DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER,
-    DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
+    allow_blocking_on_this_thread, blocking, worker_state, Blocking, BuildError, Clock, Error,
+    LoadBalancer, Map, MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody, WorkFuture,
+    WorkKind, WorkOptions, WorkerExit, WorkerInfo, WorkerStats, WorkerView,
+    DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
 };
 
 /// What only a backend needs (the `Worker` and `Accepts` seam, the executor), and each
@@ -108,7 +108,8 @@ pub mod backend {
 
 #[cfg(feature = "thread")]
 pub use aplex_thread::{
-    default_runtime, RuntimeFactory, ThreadAsyncPoolExecutor, ThreadPoolBuilder, WorkerInitializer,
+    default_runtime, RuntimeFactory, StateMaker, ThreadAsyncPoolExecutor, ThreadPoolBuilder,
+    WorkerInitializer,
 };
 
 /// Registers a module-level `async fn` or `fn` as a work that process workers can run

@@ -33,6 +33,7 @@ use tokio::task::AbortHandle;
 
 use crate::error::panic_message;
 use crate::worker::{CloseMode, WorkId};
+use crate::worker_state::{install_worker_state, WorkerStateValue};
 use crate::Error;
 
 /// One unit of work for a worker's loop.
@@ -51,7 +52,7 @@ use crate::Error;
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, 1, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, None, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub enum LocalJob {
@@ -137,7 +138,7 @@ impl fmt::Debug for LocalJob {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, 1, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, None, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 #[derive(Debug)]
@@ -172,6 +173,8 @@ struct LoopState {
     /// One permit per blocking work that may run at once (`max_blocking_works_per_worker`);
     /// a blocking work waits here, not yet begun, for its turn.
     blocking_turns: Arc<Semaphore>,
+    /// The worker's state, installed on each blocking thread while its work runs.
+    state: Option<WorkerStateValue>,
     live: Cell<usize>,
     idle: Notify,
 }
@@ -220,7 +223,8 @@ impl Drop for TaskGuard {
 
 /// Serves `receiver` until closed; must run inside a `LocalSet`.
 ///
-/// At most `blocking_limit` blocking works run at once; the others wait here for their
+/// Works find `state` with [`worker_state`](crate::worker_state). At most
+/// `blocking_limit` blocking works run at once; the others wait here for their
 /// turn, in arrival order, not yet begun. `on_finished` is told how many works are over,
 /// however they ended: once per work, or once for all the works that ended while one
 /// batch of messages was handled.
@@ -243,15 +247,17 @@ impl Drop for TaskGuard {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, 1, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, None, |count| assert_eq!(count, 1))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
     blocking_limit: usize,
+    state: Option<WorkerStateValue>,
     on_finished: impl Fn(usize) + 'static,
 ) -> bool {
     let _refusal = crate::wait::refuse_blocking_on_this_thread();
+    let _state = install_worker_state(state.clone());
     let state = Rc::new(LoopState {
         on_finished: Box::new(on_finished),
         finished_in_batch: Cell::new(None),
@@ -259,6 +265,7 @@ pub async fn serve_local(
         blocking: RefCell::new(HashMap::new()),
         abandoned: Cell::new(false),
         blocking_turns: Arc::new(Semaphore::new(blocking_limit.max(1))),
+        state,
         live: Cell::new(0),
         idle: Notify::new(),
     });
@@ -364,6 +371,7 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
         LocalJob::Blocking(BlockingJob { run, finish }) => {
             guard.handle = Handle::Blocking;
             let turns = Arc::clone(&state.blocking_turns);
+            let worker_state = state.state.clone();
             let task = tokio::task::spawn_local(async move {
                 let _guard = guard;
                 // Never closed, so acquiring only waits for a turn.
@@ -372,6 +380,7 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
                 // The turn is given back on that thread as the work ends, so the next
                 // work finds the thread idle and reuses it rather than starting another.
                 let ran = tokio::task::spawn_blocking(move || {
+                    let _state = install_worker_state(worker_state);
                     let output = run();
                     drop(turn);
                     output

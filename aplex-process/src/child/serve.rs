@@ -101,8 +101,12 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let local = LocalSet::new();
-    let _abandoned =
-        runtime.block_on(local.run_until(serve_local(loop_rx, settings.blocking_limit, |_| {})));
+    let _abandoned = runtime.block_on(local.run_until(serve_local(
+        loop_rx,
+        settings.blocking_limit,
+        None,
+        |_| {},
+    )));
     drop(local);
     drop(runtime);
     replies.flush();
