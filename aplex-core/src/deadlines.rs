@@ -234,6 +234,7 @@ impl Deadlines {
                 else {
                     return;
                 };
+                tracing::warn!(worker, work = %id, abortable, "aplex work timed out");
                 if let Some(grace) = timer.time_out(worker, id, abortable) {
                     let follow_up = Due::FollowUp { worker, id };
                     self.push(Instant::now() + grace, follow_up, stopper.clone());

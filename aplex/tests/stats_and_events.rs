@@ -1,5 +1,6 @@
 //! Per-worker stats and `tracing` events: the counts follow what the works did, and the
-//! pools report worker start, crash, respawn, recycle and shutdown as events. Alone in its
+//! pools report worker start, a work's timeout, crash, respawn, recycle and shutdown as
+//! events. Alone in its
 //! binary, because it installs a global subscriber to hear events from every thread.
 
 mod common;
@@ -89,6 +90,9 @@ fn stats_count_what_works_did_and_events_report_the_lifecycle() {
             .result(),
         Err(Error::TimedOut { clock: Clock::Work })
     );
+    wait_until("the timeout is reported", || {
+        capture.saw("aplex work timed out") && capture.saw("abortable=true")
+    });
     let running = threads.submit(|()| std::future::pending::<()>(), ());
     wait_until("the work runs", || running.running());
     assert!(running.cancel());
