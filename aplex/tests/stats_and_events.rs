@@ -1,7 +1,7 @@
 //! Per-worker stats and `tracing` events: the counts follow what the works did, and the
 //! pools report worker start, a work's timeout, crash, respawn, recycle and shutdown as
-//! events. Alone in its
-//! binary, because it installs a global subscriber to hear events from every thread.
+//! events. Alone in its binary, because it installs a global subscriber to hear events
+//! from every thread.
 
 mod common;
 
