@@ -17,9 +17,9 @@ use futures::FutureExt;
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-use crate::backend::WorkId;
 use crate::gauge::Gauge;
 use crate::stats::{OutcomeKind, OutcomeSink};
+use crate::worker::WorkId;
 use crate::{Clock, Error, WorkFuture};
 
 /// What the queue lock guards in the model: the pending works, and where each

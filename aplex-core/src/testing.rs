@@ -11,7 +11,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::backend::{CloseMode, Executor, PoolOptions, WorkId, Worker, WorkerSeat};
+use crate::executor::Executor;
+use crate::options::PoolOptions;
+use crate::worker::{CloseMode, WorkId, Worker, WorkerSeat};
 use crate::{LoadBalancer, Meta, WorkerInfo, WorkerView};
 
 /// A job for an [`InlineWorker`]: a closure it calls.

@@ -15,7 +15,10 @@
 
 use std::sync::Arc;
 
-use crate::backend::{Chunk, ChunkResults, Executor, WorkPromise};
+use crate::backend::chunk::Chunk;
+use crate::backend::chunk_results::ChunkResults;
+use crate::executor::Executor;
+use crate::future::WorkPromise;
 use crate::work::Work;
 use crate::worker::Worker;
 use crate::{Error, WorkOptions};

@@ -16,7 +16,7 @@
 //! - [`join`]: running a chunk of async works together;
 //! - [`chunk`] and [`chunk_results`]: a map's chunk of items and their results.
 
-mod accepts;
+pub(crate) mod accepts;
 mod builder_settings;
 pub mod chunk;
 pub mod chunk_results;

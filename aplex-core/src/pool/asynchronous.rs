@@ -3,9 +3,9 @@
 
 use std::pin::pin;
 
-use crate::backend::Accepts;
-use crate::backend::Worker;
+use crate::backend::accepts::Accepts;
 use crate::work::Work;
+use crate::worker::Worker;
 use crate::{Error, Pool, Refused, WorkFuture, WorkOptions};
 
 impl<B: Worker> Pool<B> {

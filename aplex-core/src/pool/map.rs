@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::backend::{Accepts, Chunk, Worker};
+use crate::backend::accepts::Accepts;
+use crate::backend::chunk::Chunk;
 use crate::work::{Work, WorkKind};
+use crate::worker::Worker;
 use crate::{Map, Pool, WorkFuture, WorkOptions};
 
 impl<B: Worker> Pool<B> {
@@ -44,7 +46,7 @@ impl<B: Worker> Pool<B> {
         let target = B::target();
         let work = Arc::new(work);
         let abortable = W::KIND == WorkKind::Async;
-        crate::backend::new_map(
+        Map::new(
             items.into_iter(),
             self.default_window(),
             Box::new(move |chunk: Chunk<I::Item>, options: WorkOptions| {

@@ -16,7 +16,8 @@ mod submit;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Executor, Worker};
+use crate::executor::Executor;
+use crate::worker::Worker;
 use crate::{PoolStats, WorkerInfo};
 
 /// A pool of workers of type `W` (threads, processes), with the API every pool has.
@@ -237,7 +238,7 @@ impl<W: Worker> Drop for Pool<W> {
     /// `drop` returns at once.
     fn drop(&mut self) {
         let deadline = Instant::now() + self.grace;
-        if crate::backend::ensure_blocking_allowed().is_err() {
+        if crate::wait::ensure_blocking_allowed().is_err() {
             let executor = self.executor.clone();
             let handed_off = std::thread::Builder::new()
                 .name("aplex-drop".into())

@@ -2,8 +2,10 @@
 //! `submit_work`, which asks the backend to ready the argument, admits the work and
 //! returns its future.
 
-use crate::backend::{Accepts, Admission, Worker};
+use crate::backend::accepts::Accepts;
+use crate::dispatch::Admission;
 use crate::work::{Work, WorkKind};
+use crate::worker::Worker;
 use crate::{Error, Pool, Refused, WorkFuture, WorkOptions};
 
 impl<B: Worker> Pool<B> {
