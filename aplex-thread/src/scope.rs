@@ -5,9 +5,10 @@
 //!
 //! 1. Every scoped work is turned into a `'static` one by erasing the lifetimes of a
 //!    boxed closure (the one `unsafe` here), paired with a [`Guard`] that counts it in the
-//!    scope. The pair is built so that the guard is dropped last: after the closure, and
-//!    after the future or call it made, whether the work ran, was cancelled while
-//!    queued, aborted while running, timed out, abandoned at shutdown, or panicked.
+//!    scope (`ScopedItem`). The pair is built so that the guard is dropped last: after
+//!    the closure, and after the future or call it made, whether the work ran, was
+//!    cancelled while queued, aborted while running, timed out, abandoned at shutdown,
+//!    or panicked.
 //! 2. `scope` does not return (nor unwind) until every guard of the scope has dropped:
 //!    until then nothing that borrows from the caller's stack can still be reached. A
 //!    blocking work that outlives its future (timed out, abandoned) keeps its guard, so
@@ -26,6 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use aplex_core::{blocking, Map, Work, WorkBody, WorkFuture, WorkKind, WorkOptions};
+use futures::FutureExt;
 
 use crate::pool::ThreadAsyncPoolExecutor;
 
@@ -40,11 +42,6 @@ impl Live {
     fn enter(self: &Arc<Self>) -> Guard {
         *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
         Guard(Arc::clone(self))
-    }
-
-    /// A guard of a scope of its own, for what is not counted in any.
-    fn default_guard() -> Guard {
-        Arc::new(Live::default()).enter()
     }
 
     fn wait_for_none(&self) {
@@ -73,22 +70,55 @@ impl Drop for Guard {
 }
 
 type MakeFuture<T> = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = T>>> + Send>;
-type MakeCall<T> = Box<dyn FnOnce() -> T + Send>;
 
-/// A scoped async work, erased to `'static`: what makes its future, then its guard.
-struct ScopedAsync<T> {
+/// A scoped work (or map item) erased to `'static`: what makes its future, then its guard
+/// (fields drop in this order). A blocking work's future is its call, ready when first
+/// polled, and is run on a blocking thread by [`run`](Self::run).
+pub struct ScopedItem<T> {
     make: MakeFuture<T>,
     guard: Guard,
 }
 
-impl<T: 'static> ScopedAsync<T> {
-    /// Called on the worker: the work's future, its guard dropped after it.
+impl<T> std::fmt::Debug for ScopedItem<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedItem").finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> ScopedItem<T> {
+    /// `work(args)`, erased for the scope whose `guard` this is.
+    fn new<'scope, W, A>(work: impl FnOnce(A) -> W + Send + 'scope, args: A, guard: Guard) -> Self
+    where
+        W: WorkBody<Output = T> + 'scope,
+        A: Send + 'scope,
+    {
+        let make = erase_future(Box::new(
+            move || -> Pin<Box<dyn Future<Output = T> + 'scope>> {
+                let body = work(args);
+                match W::KIND {
+                    WorkKind::Async => Box::pin(body.run_async()),
+                    WorkKind::Blocking => Box::pin(async move { body.run_blocking() }),
+                }
+            },
+        ));
+        ScopedItem { make, guard }
+    }
+
+    /// Called on the worker for an async work: its future, the guard dropped after it.
     fn start(self) -> Guarded<T> {
-        let ScopedAsync { make, guard } = self;
+        let ScopedItem { make, guard } = self;
         Guarded {
             future: make(),
             _guard: guard,
         }
+    }
+
+    /// Called on a blocking thread for a blocking work: its call, made at once.
+    fn run(self) -> T {
+        // `now_or_never`, not an executor: the call may itself block on futures.
+        self.start()
+            .now_or_never()
+            .expect("a blocking work's future is its call, ready when first polled")
     }
 }
 
@@ -106,72 +136,13 @@ impl<T> Future for Guarded<T> {
     }
 }
 
-/// A scoped blocking work, erased to `'static`: its call, then its guard.
-struct ScopedCall<T> {
-    call: MakeCall<T>,
-    guard: Guard,
-}
-
-impl<T> ScopedCall<T> {
-    fn run(self) -> T {
-        let ScopedCall { call, guard } = self;
-        let output = call();
-        drop(guard);
-        output
-    }
-}
-
-/// An item of a scoped map, made ready to travel: the work to run on it, with the
-/// lifetimes of what it borrows erased and the scope's guard (see the module docs).
-pub struct ScopedItem<T>(Erased<T>);
-
-enum Erased<T> {
-    Async(ScopedAsync<T>),
-    Blocking(ScopedCall<T>),
-}
-
-impl<T> std::fmt::Debug for ScopedItem<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ScopedItem")
-    }
-}
-
-impl<T: 'static> ScopedItem<T> {
-    fn start(self) -> Guarded<T> {
-        match self.0 {
-            Erased::Async(work) => work.start(),
-            Erased::Blocking(call) => {
-                // Never: a blocking map's items go to `run`. Run it here all the same.
-                let output = call.run();
-                Guarded {
-                    future: Box::pin(std::future::ready(output)),
-                    _guard: Live::default_guard(),
-                }
-            }
-        }
-    }
-
-    fn run(self) -> T {
-        match self.0 {
-            Erased::Blocking(call) => call.run(),
-            Erased::Async(work) => futures::executor::block_on(work.start()),
-        }
-    }
-}
-
-/// Runs a blocking scoped call, taken once from its cell (`blocking` needs an `Fn`).
-fn run_call<T>(cell: &Mutex<Option<ScopedCall<T>>>) -> T {
-    let call = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
-    call.expect("a blocking work runs once").run()
-}
-
 /// Lets `make` live only for `'scope`, as its guard makes sure.
 fn erase_future<'scope, T>(
     make: Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = T> + 'scope>> + Send + 'scope>,
 ) -> MakeFuture<T> {
     // SAFETY: only the lifetimes change (the layout is the same). The result is always
     // paired with a `Guard` of the scope, dropped after it and after the future it makes
-    // (`ScopedAsync`, `Guarded`), and `scope` returns only once every guard has dropped,
+    // (`ScopedItem`, `Guarded`), and `scope` returns only once every guard has dropped,
     // so nothing borrowed for `'scope` is reached after `'scope` ends.
     #[allow(unsafe_code)]
     unsafe {
@@ -179,16 +150,6 @@ fn erase_future<'scope, T>(
             Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = T> + 'scope>> + Send + 'scope>,
             MakeFuture<T>,
         >(make)
-    }
-}
-
-/// As [`erase_future`], for a blocking call.
-fn erase_call<'scope, T>(call: Box<dyn FnOnce() -> T + Send + 'scope>) -> MakeCall<T> {
-    // SAFETY: as in `erase_future`: the call is paired with a guard dropped after it
-    // (`ScopedCall::run`, or the cell holding both), and the scope waits for the guard.
-    #[allow(unsafe_code)]
-    unsafe {
-        std::mem::transmute::<Box<dyn FnOnce() -> T + Send + 'scope>, MakeCall<T>>(call)
     }
 }
 
@@ -262,19 +223,12 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         A: Send + 'scope,
         W::Out: Send + 'static,
     {
-        let guard = self.live.enter();
+        let item = ScopedItem::new(work, args, self.live.enter());
         match W::KIND {
-            WorkKind::Async => {
-                let make = erase_future(Box::new(move || Box::pin(work(args).run_async())));
-                let scoped = ScopedAsync { make, guard };
-                self.pool.submit_with(ScopedAsync::start, scoped, options)
-            }
-            WorkKind::Blocking => {
-                let call = erase_call(Box::new(move || work(args).run_blocking()));
-                let cell = Mutex::new(Some(ScopedCall { call, guard }));
-                self.pool
-                    .submit_with(blocking(move |()| run_call(&cell)), (), options)
-            }
+            WorkKind::Async => self.pool.submit_with(ScopedItem::start, item, options),
+            WorkKind::Blocking => self
+                .pool
+                .submit_with(blocking(ScopedItem::run), item, options),
         }
     }
 
@@ -305,22 +259,11 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     {
         let work = Arc::new(work);
         let live = Arc::clone(&self.live);
-        let kind = W::KIND;
         let scoped = items.into_iter().map(move |item| {
             let work = Arc::clone(&work);
-            let guard = live.enter();
-            match kind {
-                WorkKind::Async => {
-                    let make = erase_future(Box::new(move || Box::pin(work(item).run_async())));
-                    ScopedItem(Erased::Async(ScopedAsync { make, guard }))
-                }
-                WorkKind::Blocking => {
-                    let call = erase_call(Box::new(move || work(item).run_blocking()));
-                    ScopedItem(Erased::Blocking(ScopedCall { call, guard }))
-                }
-            }
+            ScopedItem::new(move |item| work(item), item, live.enter())
         });
-        match kind {
+        match W::KIND {
             WorkKind::Async => self.pool.map(ScopedItem::start, scoped),
             WorkKind::Blocking => self.pool.map(blocking(ScopedItem::run), scoped),
         }
@@ -401,25 +344,16 @@ mod tests {
         let live = Arc::new(Live::default());
         let order = Arc::new(Mutex::new(Vec::new()));
         let noted = Noted("future", Arc::clone(&order));
-        let make = erase_future(Box::new(move || {
-            Box::pin(async move {
-                let _kept = noted;
-            })
-        }));
-        let guard = live.enter();
-        let guarded = ScopedAsync { make, guard }.start();
+        let item = ScopedItem::new(|noted| async move { drop(noted) }, noted, live.enter());
+        let guarded = item.start();
         assert_eq!(*live.count.lock().unwrap(), 1, "alive while its future is");
         drop(guarded);
         assert_eq!(*order.lock().unwrap(), ["future"]);
         assert_eq!(*live.count.lock().unwrap(), 0);
 
         let noted = Noted("call", Arc::clone(&order));
-        let call = erase_call(Box::new(move || drop(noted)));
-        let scoped = ScopedCall {
-            call,
-            guard: live.enter(),
-        };
-        scoped.run();
+        let call = aplex_core::blocking(|noted: Noted| drop(noted));
+        ScopedItem::new(call, noted, live.enter()).run();
         assert_eq!(*order.lock().unwrap(), ["future", "call"]);
         assert_eq!(*live.count.lock().unwrap(), 0);
     }
@@ -427,16 +361,12 @@ mod tests {
     #[test]
     fn a_work_dropped_unrun_drops_its_guard_too() {
         let live = Arc::new(Live::default());
-        let call = erase_call(Box::new(|| 1));
-        drop(ScopedCall {
-            call,
-            guard: live.enter(),
-        });
-        let make = erase_future(Box::new(|| Box::pin(async { 1 })));
-        drop(ScopedItem(Erased::Async(ScopedAsync {
-            make,
-            guard: live.enter(),
-        })));
+        drop(ScopedItem::new(|x: u8| async move { x }, 1, live.enter()));
+        drop(ScopedItem::new(
+            aplex_core::blocking(|x: u8| x),
+            1,
+            live.enter(),
+        ));
         live.wait_for_none();
     }
 }
