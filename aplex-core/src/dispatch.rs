@@ -109,6 +109,9 @@ pub(crate) struct Shared<W: Worker> {
     pub(crate) room_async: tokio::sync::Notify,
     /// Signalled when the pending queue becomes empty (a draining shutdown waits on it).
     pub(crate) emptied: Condvar,
+    /// Signalled, once intake has stopped, whenever works are over (a time-bounded
+    /// shutdown waits on it for every worker to be idle).
+    pub(crate) idled: Condvar,
     pub(crate) phase: AtomicU8,
     pub(crate) broken_reason: Mutex<Option<String>>,
     workers_closed: AtomicBool,
@@ -144,6 +147,7 @@ impl<W: Worker> Shared<W> {
             room: Condvar::new(),
             room_async: tokio::sync::Notify::new(),
             emptied: Condvar::new(),
+            idled: Condvar::new(),
             phase: AtomicU8::new(RUNNING),
             broken_reason: Mutex::new(None),
             workers_closed: AtomicBool::new(false),

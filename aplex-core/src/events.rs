@@ -23,6 +23,11 @@ impl<W: Worker> WorkerEvents for Shared<W> {
             self.drain(&mut queue);
             self.flush_locked(&mut queue);
         }
+        if !self.is_running() {
+            // Under the lock, so a shutdown that just found a worker busy is waiting.
+            let _queue = self.lock_queue();
+            self.idled.notify_all();
+        }
     }
 
     fn pool_broken(&self, reason: String) {

@@ -124,17 +124,23 @@ impl<W: Worker> Executor<W> {
     }
 
     /// Waits until no worker runs a work, or `deadline` passes; returns whether they all
-    /// became idle. A shutdown path only, so it looks every millisecond rather than
-    /// making every finishing work notify.
+    /// became idle. Intake has stopped, so every finishing work signals `idled`.
     fn wait_until_idle(&self, deadline: Instant) -> bool {
+        let shared = &self.shared;
+        let mut queue = shared.lock_queue();
         loop {
             if self.workloads().iter().all(|&load| load == 0) {
                 return true;
             }
-            if Instant::now() >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return false;
             }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            queue = shared
+                .idled
+                .wait_timeout(queue, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
