@@ -9,15 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aplex::{Clock, Error, ThreadAsyncPoolExecutor};
-use common::{wait_until, within};
-
-fn pool() -> ThreadAsyncPoolExecutor {
-    ThreadAsyncPoolExecutor::builder()
-        .pool_size(2)
-        .build()
-        .unwrap()
-}
+use aplex::{Clock, Error};
+use common::{two_thread_pool as pool, wait_until, within};
 
 #[test]
 fn each_work_starts_before_the_next_item_is_pulled() {

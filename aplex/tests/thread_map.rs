@@ -9,18 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aplex::{Clock, Error, ThreadAsyncPoolExecutor};
-use common::{wait_until, DropCounter};
+use common::{two_thread_pool as pool, wait_until, DropCounter};
 use futures::StreamExt;
 
 async fn double(x: u64) -> u64 {
     x * 2
-}
-
-fn pool() -> ThreadAsyncPoolExecutor {
-    ThreadAsyncPoolExecutor::builder()
-        .pool_size(2)
-        .build()
-        .unwrap()
 }
 
 #[test]

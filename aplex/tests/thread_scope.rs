@@ -9,14 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use aplex::{blocking, Clock, Error, ThreadAsyncPoolExecutor, WorkOptions};
-use common::{within, BlockingGate};
-
-fn pool() -> ThreadAsyncPoolExecutor {
-    ThreadAsyncPoolExecutor::builder()
-        .pool_size(2)
-        .build()
-        .unwrap()
-}
+use common::{two_thread_pool as pool, within, BlockingGate};
 
 #[test]
 fn works_and_map_items_borrow_from_the_stack() {

@@ -232,3 +232,11 @@ pub fn recurse(depth: u64) -> u64 {
     let frame = std::hint::black_box([depth; 32]);
     recurse(depth + 1).wrapping_add(frame[0])
 }
+
+/// A thread pool of two workers, with every other setting at its default.
+pub fn two_thread_pool() -> aplex::ThreadAsyncPoolExecutor {
+    aplex::ThreadAsyncPoolExecutor::builder()
+        .pool_size(2)
+        .build()
+        .expect("a thread pool of two")
+}
