@@ -73,7 +73,7 @@ type MakeFuture<T> = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = T>>> + Send
 
 /// A scoped work (or map item) erased to `'static`: what makes its future, then its guard
 /// (fields drop in this order). A blocking work's future is its call, ready when first
-/// polled, and is run on a blocking thread by [`run`](Self::run).
+/// polled, and is run on a blocking thread.
 pub struct ScopedItem<T> {
     make: MakeFuture<T>,
     guard: Guard,
