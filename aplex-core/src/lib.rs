@@ -31,6 +31,7 @@ mod events;
 mod executor;
 mod future;
 mod gauge;
+mod local_work;
 #[cfg(all(test, aplex_loom))]
 mod loom_tests;
 mod map;
@@ -54,6 +55,7 @@ pub use balancer::{LoadBalancer, Meta, WorkerView};
 pub use build_error::BuildError;
 pub use error::{Clock, Error, Refused, WorkerExit};
 pub use future::WorkFuture;
+pub use local_work::{local, Local};
 pub use map::{Map, MapStream};
 pub use options::{
     DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,

@@ -6,7 +6,10 @@
 //!
 //! - the work's name: `std::any::type_name` of the function item, the same expression the
 //!   pool evaluates at submit time, so parent and child always agree;
-//! - a trampoline that decodes the arguments, runs the work and encodes its output.
+//! - a trampoline that decodes the arguments, runs the work and encodes its output; for
+//!   an `async fn`, one whose future is `Send` when the work's is (so a multi-thread
+//!   worker runtime can run it on any of its threads), found by method resolution on the
+//!   concrete function type (`Probe`, `RunSend`, `RunLocal`).
 //!
 //! A work takes exactly one argument (several travel as a tuple) and may not be generic
 //! or a method: the worker must know the concrete types.
@@ -117,9 +120,11 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
             "an aplex work cannot be generic: a worker process must know its concrete types",
         ));
     }
-    if let Some(FnArg::Typed(argument)) = signature.inputs.first() {
-        refuse_borrowed(&argument.ty, "argument")?;
-    }
+    let Some(FnArg::Typed(argument)) = signature.inputs.first() else {
+        unreachable!("one argument, not a receiver: checked above");
+    };
+    refuse_borrowed(&argument.ty, "argument")?;
+    let argument_type = &argument.ty;
     if let syn::ReturnType::Type(_, output) = &signature.output {
         refuse_borrowed(output, "output")?;
     }
@@ -127,7 +132,15 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
     let (run_type, run_body, entry) = if signature.asyncness.is_some() {
         (
             quote! { ::aplex::__private::AsyncOutcome },
-            quote! { ::aplex::__private::run_async(__aplex_name(), args, #name) },
+            // The function's concrete type is known here: `RunSend` applies when its
+            // future is `Send`, else method resolution falls back to `RunLocal`.
+            quote! {
+                {
+                    use ::aplex::__private::{RunLocal as _, RunSend as _};
+                    (&::aplex::__private::Probe::<_, #argument_type>::new(#name))
+                        .run(__aplex_name(), args)
+                }
+            },
             quote! { ::aplex::__private::WorkEntry::asynchronous(__aplex_name, __aplex_run) },
         )
     } else {

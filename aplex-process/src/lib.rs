@@ -46,15 +46,14 @@ pub use aplex_macros::work;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::protocol::registry::{
-        run_async, run_blocking, type_name_of, Args, AsyncTrampoline, BlockingTrampoline,
-        Trampoline, WorkEntry, WORKS,
+        run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline, BlockingTrampoline,
+        Probe, RunLocal, RunSend, Trampoline, WorkEntry, WORKS,
     };
     pub use linkme;
     pub use serde_bytes::ByteBuf;
 
     /// What an async trampoline returns.
-    pub type AsyncOutcome =
-        futures::future::LocalBoxFuture<'static, Result<ByteBuf, aplex_core::Error>>;
+    pub type AsyncOutcome = AsyncRun;
     /// What a blocking trampoline returns.
     pub type BlockingOutcome = Result<ByteBuf, aplex_core::Error>;
 }

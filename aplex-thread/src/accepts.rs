@@ -1,19 +1,19 @@
 //! What the thread pool accepts: any work whose closure, argument and output can be
-//! sent to a worker thread (the work's future itself need not be `Send`: it runs as a
-//! local task). Nothing needs readying before admission: the job owns the work and its
-//! argument.
+//! sent to a worker thread, and whose body has a [`Placement`]: a `Send` future, a
+//! [`local`](aplex_core::local) one, or a blocking call. Nothing needs readying before
+//! admission: the job owns the work and its argument.
 
 use std::sync::Arc;
 
-use aplex_core::backend::{Accepts, Chunk, ChunkResults, Executor, WorkPromise};
+use aplex_core::backend::{Accepts, Chunk, ChunkResults, Executor, Placement, WorkPromise};
 use aplex_core::{Error, Work, WorkOptions};
 
-use crate::job::{chunk_job, work_job, ThreadJob};
-use crate::worker::ThreadWorker;
+use crate::worker::{ThreadJob, ThreadWorker};
 
 impl<W, A> Accepts<W, A> for ThreadWorker
 where
     W: Work<A> + Send + 'static,
+    W::Body: Placement,
     A: Send + 'static,
     W::Out: Send + 'static,
 {
@@ -35,7 +35,7 @@ where
     }
 
     fn job(_target: &(), work: W, args: A, _packed: (), promise: WorkPromise<W::Out>) -> ThreadJob {
-        work_job(work, args, promise)
+        W::Body::work_job(work, args, promise)
     }
 
     fn pack_chunk(
@@ -57,6 +57,6 @@ where
     where
         W: Fn(A) -> W::Body + Send + Sync + 'static,
     {
-        chunk_job(Arc::clone(work), chunk, promise)
+        W::Body::chunk_job(Arc::clone(work), chunk, promise)
     }
 }

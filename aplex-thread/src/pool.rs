@@ -12,8 +12,11 @@ use crate::worker::ThreadWorker;
 /// A pool of worker threads, each driving its own tokio runtime, running async works
 /// and blocking works (Python aplex's `ThreadAsyncPoolExecutor`).
 ///
-/// Async works (`async fn`s, closures returning futures) run as local tasks on a worker's
-/// runtime, so their futures need not be `Send`. Blocking works (plain functions wrapped
+/// Async works (`async fn`s, closures returning futures) run as tasks on a worker's
+/// runtime. Their futures must be `Send` (a worker whose runtime is multi-threaded,
+/// from [`worker_loop_factory`](ThreadPoolBuilder::worker_loop_factory), runs them on
+/// any of its threads, in parallel), unless the work is wrapped in
+/// [`local`](aplex_core::local), which pins it to its worker's own thread. Blocking works (plain functions wrapped
 /// in [`blocking`](aplex_core::blocking)) run on that runtime's blocking pool, so they
 /// never stall the worker's async works. Results come back as
 /// [`WorkFuture`](aplex_core::WorkFuture)s: `.await` them on any runtime or wait with

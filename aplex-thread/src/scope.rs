@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use aplex_core::{blocking, Map, Work, WorkBody, WorkFuture, WorkKind, WorkOptions};
+use aplex_core::{blocking, local, Map, Work, WorkBody, WorkFuture, WorkKind, WorkOptions};
 use futures::FutureExt;
 
 use crate::pool::ThreadAsyncPoolExecutor;
@@ -225,7 +225,9 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     {
         let item = ScopedItem::new(work, args, self.live.enter());
         match W::KIND {
-            WorkKind::Async => self.pool.submit_with(ScopedItem::start, item, options),
+            WorkKind::Async => self
+                .pool
+                .submit_with(local(ScopedItem::start), item, options),
             WorkKind::Blocking => self
                 .pool
                 .submit_with(blocking(ScopedItem::run), item, options),
@@ -264,7 +266,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
             ScopedItem::new(move |item| work(item), item, live.enter())
         });
         match W::KIND {
-            WorkKind::Async => self.pool.map(ScopedItem::start, scoped),
+            WorkKind::Async => self.pool.map(local(ScopedItem::start), scoped),
             WorkKind::Blocking => self.pool.map(blocking(ScopedItem::run), scoped),
         }
     }

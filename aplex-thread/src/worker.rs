@@ -12,9 +12,12 @@ use aplex_core::backend::{CloseMode, WorkId, Worker, WorkerSeat};
 use aplex_core::{BuildError, WorkerInfo};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 
-use crate::job::ThreadJob;
 use crate::runtime::{Preparation, RuntimeFactory, StateMaker, WorkerInitializer};
 use crate::worker_loop::run_worker;
+
+/// What a thread worker is handed: a job for its runtime's local set, its scheduler or
+/// its blocking pool.
+pub type ThreadJob = aplex_core::backend::local::LocalJob;
 
 /// One worker: an OS thread named `aplex-worker-N` driving its own tokio runtime.
 pub struct ThreadWorker {

@@ -11,8 +11,10 @@
 //!       └──────────── WorkFuture (await it, or .result()) ◄── result / error ──┘
 //! ```
 //!
-//! - A **work** is an async function (run as a local task on a worker's runtime) or a
-//!   plain function (run on that runtime's blocking pool, so it never stalls the async
+//! - A **work** is an async function (run as a task on a worker's runtime: on the
+//!   runtime's scheduler when its future is `Send`, or pinned to the worker's thread
+//!   when it is not, marked with [`local`]) or a plain function (marked with
+//!   [`blocking`], run on that runtime's blocking pool, so it never stalls the async
 //!   works).
 //! - A **worker** is a thread ([`ThreadAsyncPoolExecutor`]) or a child process
 //!   ([`ProcessAsyncPoolExecutor`], feature `process`, Linux). Process works are
@@ -89,9 +91,9 @@
 #![forbid(unsafe_code)]
 
 pub use aplex_core::{
-    allow_blocking_on_this_thread, blocking, worker_state, Blocking, BuildError, Clock, Error,
-    LoadBalancer, Map, MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody, WorkFuture,
-    WorkKind, WorkOptions, WorkerExit, WorkerInfo, WorkerStats, WorkerView,
+    allow_blocking_on_this_thread, blocking, local, worker_state, Blocking, BuildError, Clock,
+    Error, LoadBalancer, Local, Map, MapStream, Meta, Pool, PoolStats, Refused, Work, WorkBody,
+    WorkFuture, WorkKind, WorkOptions, WorkerExit, WorkerInfo, WorkerStats, WorkerView,
     DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER, DEFAULT_MAX_WORKS_PER_WORKER, DEFAULT_SHUTDOWN_GRACE,
 };
 

@@ -53,8 +53,9 @@ fn round_robin_skips_full_workers() {
 /// A work that waits at the gate of the worker it runs on, then returns that worker.
 fn held_per_worker(
     gates: &Arc<Vec<Gate>>,
-) -> impl FnOnce(()) -> std::pin::Pin<Box<dyn std::future::Future<Output = String>>> + Send + 'static
-{
+) -> impl FnOnce(()) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>
+       + Send
+       + 'static {
     let gates = Arc::clone(gates);
     move |()| {
         Box::pin(async move {

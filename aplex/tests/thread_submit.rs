@@ -22,17 +22,19 @@ fn pool(size: usize) -> ThreadAsyncPoolExecutor {
 }
 
 #[test]
-fn async_works_need_not_be_send() {
+fn async_works_whose_futures_are_not_send_run_wrapped_in_local() {
     let pool = pool(1);
-    let future = pool.submit(
-        |x: u64| async move {
-            let shared = std::rc::Rc::new(x);
-            tokio::task::yield_now().await;
-            *shared + 1
-        },
-        41,
-    );
-    assert_eq!(future.result(), Ok(42));
+    let not_send = |x: u64| async move {
+        let shared = std::rc::Rc::new(x);
+        tokio::task::yield_now().await;
+        *shared + 1
+    };
+    assert_eq!(pool.submit(aplex::local(not_send), 41).result(), Ok(42));
+    let mapped: Vec<u64> = pool
+        .map(aplex::local(not_send), 0..4)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(mapped, [1, 2, 3, 4]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,27 +153,30 @@ async fn join_rest<F: Future>(
     mut pending: FuturesUnordered<Indexed<F>>,
     mut futures: impl Iterator<Item = F>,
 ) -> Vec<Result<F::Output, Error>> {
-    std::future::poll_fn(|cx| {
+    // Held by `&mut` (`push` takes `&self`): the chunk's future is then `Send` when its
+    // works' futures are, without asking them to be `Sync`.
+    let (results_now, pending_now, futures_now) = (&mut results, &mut pending, &mut futures);
+    std::future::poll_fn(move |cx| {
         let mut slot: Slot<F> = Box::pin(None);
         loop {
             // The iterator makes each future by calling the work: catch a panic there too.
-            let next = catch_unwind(AssertUnwindSafe(|| futures.next()));
+            let next = catch_unwind(AssertUnwindSafe(|| futures_now.next()));
             let future = match next {
                 Ok(Some(future)) => future,
                 Ok(None) => break,
                 Err(payload) => {
-                    results.push(Some(Err(panicked(payload))));
+                    results_now.push(Some(Err(panicked(payload))));
                     continue;
                 }
             };
-            let index = results.len();
+            let index = results_now.len();
             slot.set(Some(future));
             match poll_caught(&mut slot, cx) {
-                Poll::Ready(result) => results.push(Some(result)),
+                Poll::Ready(result) => results_now.push(Some(result)),
                 Poll::Pending => {
-                    results.push(None);
+                    results_now.push(None);
                     let slot = std::mem::replace(&mut slot, Box::pin(None));
-                    pending.push(Indexed { index, slot });
+                    pending_now.push(Indexed { index, slot });
                 }
             }
         }

@@ -2,10 +2,13 @@
 //! and for a worker process's main thread.
 //!
 //! 1. Messages arrive on an unbounded channel and are taken in batches.
-//! 2. An async job's future (which need not be `Send`) is polled once on the spot; if it
-//!    is not done, it becomes a local task (`spawn_local`) whose abort handle is kept by
-//!    work id. A blocking job runs on the runtime's blocking pool, awaited by a local
-//!    task, so it never stalls the async works.
+//! 2. An async job's future ([`Task`]) is, on a current-thread runtime or when it is not
+//!    `Send`, polled once on the spot; if it is not done, it becomes a local task
+//!    (`spawn_local`) whose abort handle is kept by work id. On a multi-thread runtime a
+//!    `Send` future is spawned onto the scheduler instead (never polled on the spot, so
+//!    a busy work does not hold the loop), and a local task waits for it. A blocking job
+//!    runs on the runtime's blocking pool, awaited by a local task, so it never stalls
+//!    the async works.
 //! 3. Every task carries a guard that, however the task ends (done, panicked, aborted),
 //!    forgets its abort handle and reports the work over to the loop's `on_finished`:
 //!    works that end while a batch of messages is handled are reported together, once,
@@ -25,12 +28,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::AbortHandle;
 
+pub use crate::backend::task::Task;
+use crate::backend::task::WithState;
 use crate::error::panic_message;
 use crate::worker::{CloseMode, WorkId};
 use crate::worker_state::{install_worker_state, WorkerStateValue};
@@ -41,14 +45,14 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, Task};
 /// use aplex::backend::{CloseMode, WorkId};
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
 /// let (done_tx, done_rx) = std::sync::mpsc::channel();
 /// sender.send(LocalMessage::Run(WorkId(1), LocalJob::Async(Box::new(move || {
-///     Box::pin(async move { done_tx.send("ran").unwrap() })
+///     Task::Local(Box::pin(async move { done_tx.send("ran").unwrap() }))
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
@@ -56,8 +60,9 @@ use crate::Error;
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub enum LocalJob {
-    /// Makes, on the worker's thread, a future that runs there as a local task.
-    Async(Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>),
+    /// Makes, on the worker's thread, the future of an async job: run there as a local
+    /// task, or (a `Send` one, on a multi-thread runtime) on the runtime's scheduler.
+    Async(Box<dyn FnOnce() -> Task + Send>),
     /// Runs on the worker runtime's blocking pool.
     Blocking(BlockingJob),
 }
@@ -127,14 +132,14 @@ impl fmt::Debug for LocalJob {
 /// # Examples
 ///
 /// ```
-/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, Task};
 /// use aplex::backend::{CloseMode, WorkId};
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
 /// let (done_tx, done_rx) = std::sync::mpsc::channel();
 /// sender.send(LocalMessage::Run(WorkId(1), LocalJob::Async(Box::new(move || {
-///     Box::pin(async move { done_tx.send("ran").unwrap() })
+///     Task::Local(Box::pin(async move { done_tx.send("ran").unwrap() }))
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
@@ -175,6 +180,8 @@ struct LoopState {
     blocking_turns: Arc<Semaphore>,
     /// The worker's state, installed on each blocking thread while its work runs.
     state: Option<WorkerStateValue>,
+    /// The runtime is multi-threaded: `Send` futures go to its scheduler.
+    scheduler: bool,
     live: Cell<usize>,
     idle: Notify,
 }
@@ -236,14 +243,14 @@ impl Drop for TaskGuard {
 /// # Examples
 ///
 /// ```
-/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, Task};
 /// use aplex::backend::{CloseMode, WorkId};
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
 /// let (done_tx, done_rx) = std::sync::mpsc::channel();
 /// sender.send(LocalMessage::Run(WorkId(1), LocalJob::Async(Box::new(move || {
-///     Box::pin(async move { done_tx.send("ran").unwrap() })
+///     Task::Local(Box::pin(async move { done_tx.send("ran").unwrap() }))
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
@@ -266,6 +273,8 @@ pub async fn serve_local(
         abandoned: Cell::new(false),
         blocking_turns: Arc::new(Semaphore::new(blocking_limit.max(1))),
         state,
+        scheduler: tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread,
         live: Cell::new(0),
         idle: Notify::new(),
     });
@@ -351,7 +360,12 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
     };
     match job {
         LocalJob::Async(make) => {
-            let mut future = make();
+            let mut future = match make() {
+                Task::Send(future) if state.scheduler => {
+                    return spawn_scheduled(state, guard, future);
+                }
+                task => task.into_local(),
+            };
             // Most tiny works finish on their first poll: run that poll here, and give
             // only the works still pending a task of their own (and an abort handle).
             // Jobs catch their works' panics; this guards the loop if one slips through.
@@ -395,6 +409,29 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
             state.blocking.borrow_mut().insert(id, task.abort_handle());
         }
     }
+}
+
+/// Spawns a `Send` future onto the multi-thread runtime's scheduler; a local task holds
+/// its guard until it is over, and cancel and abort reach it by its abort handle.
+fn spawn_scheduled(
+    state: &Rc<LoopState>,
+    mut guard: TaskGuard,
+    future: futures::future::BoxFuture<'static, ()>,
+) {
+    let spawned = tokio::spawn(WithState {
+        state: state.state.clone(),
+        future,
+    });
+    guard.handle = Handle::Abortable;
+    state
+        .abortable
+        .borrow_mut()
+        .insert(guard.id, spawned.abort_handle());
+    tokio::task::spawn_local(async move {
+        let _guard = guard;
+        // A panic is the job's to catch; an abort is what was asked for.
+        let _ = spawned.await;
+    });
 }
 
 fn abort_all(state: &LoopState) {

@@ -22,6 +22,8 @@ pub mod chunk;
 pub mod chunk_results;
 pub mod join;
 pub mod local;
+mod placement;
+mod task;
 
 use crate::sync::AtomicUsize;
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub use crate::worker_state::{install_worker_state, StateInstalled, WorkerStateV
 pub use accepts::Accepts;
 pub use chunk::Chunk;
 pub use chunk_results::ChunkResults;
+pub use placement::Placement;
 
 use crate::{Map, Pool, WorkFuture, WorkerInfo, WorkerView};
 

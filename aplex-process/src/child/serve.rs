@@ -18,7 +18,7 @@ use std::process;
 use std::thread;
 
 use aplex_core::backend::local::{
-    catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage,
+    catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage, Task,
 };
 use aplex_core::backend::{CloseMode, WorkId};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
@@ -30,7 +30,7 @@ use crate::child::signals;
 use crate::child::stack_guard;
 use crate::protocol::batch_writer::batch_writer;
 use crate::protocol::payload::Payload;
-use crate::protocol::registry::{registry, Args, Trampoline};
+use crate::protocol::registry::{registry, Args, AsyncRun, Trampoline};
 use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
@@ -164,11 +164,15 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
         return None;
     };
     Some(match trampoline {
-        Trampoline::Async(run) => LocalJob::Async(Box::new(move || {
-            Box::pin(async move {
-                let outcome = catch_async(run(args)).await.and_then(|inner| inner);
+        Trampoline::Async(run) => LocalJob::Async(Box::new(move || match run(args) {
+            AsyncRun::Send(future) => Task::Send(Box::pin(async move {
+                let outcome = catch_async(future).await.and_then(|inner| inner);
                 reply.send(outcome.map(Payload::new).map_err(WireError::from));
-            })
+            })),
+            AsyncRun::Local(future) => Task::Local(Box::pin(async move {
+                let outcome = catch_async(future).await.and_then(|inner| inner);
+                reply.send(outcome.map(Payload::new).map_err(WireError::from));
+            })),
         })),
         Trampoline::Blocking(run) => LocalJob::Blocking(BlockingJob::new(
             move || {
@@ -249,7 +253,7 @@ mod bad_input {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .build()
                         .unwrap();
-                    runtime.block_on(make());
+                    runtime.block_on(make().into_local());
                 }
             }
         }

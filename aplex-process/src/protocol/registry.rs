@@ -10,10 +10,11 @@
 use std::any::type_name;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use aplex_core::{Error, WorkKind};
-use futures::future::LocalBoxFuture;
+use futures::future::{BoxFuture, LocalBoxFuture};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
@@ -26,7 +27,85 @@ use crate::protocol::outcomes::encode_outcomes;
 use crate::protocol::payload::Payload;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
-pub type AsyncTrampoline = fn(Args) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>;
+pub type AsyncTrampoline = fn(Args) -> AsyncRun;
+
+/// What an async trampoline gives: the future of a chunk's run, `Send` when the work's
+/// future is (then a multi-thread worker runtime runs it on its scheduler).
+pub enum AsyncRun {
+    /// The work's future is not `Send`: it stays on the worker's thread.
+    Local(LocalBoxFuture<'static, Result<ByteBuf, Error>>),
+    /// The work's future is `Send`.
+    Send(BoxFuture<'static, Result<ByteBuf, Error>>),
+}
+
+impl std::fmt::Debug for AsyncRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AsyncRun::Local(_) => "AsyncRun::Local",
+            AsyncRun::Send(_) => "AsyncRun::Send",
+        })
+    }
+}
+
+/// Where `#[aplex::work]` learns whether an async work's future is `Send`: the function
+/// item's concrete type is known there, so method resolution picks [`RunSend`] when the
+/// future is `Send` and falls back to [`RunLocal`] (through one more reference) when it
+/// is not.
+pub struct Probe<F, A>(F, PhantomData<fn(A)>);
+
+impl<F, A> std::fmt::Debug for Probe<F, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
+impl<F, A> Probe<F, A> {
+    /// Probes `work`, whose argument is of type `A`.
+    pub fn new(work: F) -> Self {
+        Probe(work, PhantomData)
+    }
+}
+
+/// Runs a work whose future is `Send` (chosen first by `#[aplex::work]`).
+pub trait RunSend {
+    /// The chunk's run, `Send`.
+    fn run(&self, name: &'static str, args: Args) -> AsyncRun;
+}
+
+impl<F, A, Fut> RunSend for Probe<F, A>
+where
+    F: Fn(A) -> Fut + Copy + Send + 'static,
+    A: DeserializeOwned + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Serialize + Send,
+{
+    fn run(&self, name: &'static str, args: Args) -> AsyncRun {
+        let work = self.0;
+        AsyncRun::Send(Box::pin(async move {
+            let (items, failed) = decode_split::<A>(&args.0, name, "arguments")?;
+            let results = join_results(items.into_iter().map(work)).await;
+            encode_outcomes(merge_failures(results, failed), name)
+        }))
+    }
+}
+
+/// Runs a work whose future is not `Send` (the fallback of `#[aplex::work]`).
+pub trait RunLocal {
+    /// The chunk's run, on the worker's thread.
+    fn run(&self, name: &'static str, args: Args) -> AsyncRun;
+}
+
+impl<F, A, Fut> RunLocal for &Probe<F, A>
+where
+    F: Fn(A) -> Fut + Copy + 'static,
+    A: DeserializeOwned + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Serialize,
+{
+    fn run(&self, name: &'static str, args: Args) -> AsyncRun {
+        AsyncRun::Local(run_async(name, args, self.0))
+    }
+}
 
 /// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
 pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;

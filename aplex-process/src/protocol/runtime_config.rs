@@ -24,10 +24,11 @@ pub enum RuntimeFlavor {
     CurrentThread,
     /// A multi-threaded runtime with this many threads inside the worker process.
     ///
-    /// Works themselves still run on the thread that drives the runtime (as local
-    /// tasks, so they need not be `Send`): the extra threads serve the tasks a work
-    /// spawns with `tokio::spawn`, not the works, so two busy async works still take
-    /// turns. For parallel works, use more worker processes (`pool_size`).
+    /// An async work whose future is `Send` runs on the runtime's scheduler, so a
+    /// worker's works run in parallel on these threads; one whose future is not `Send`
+    /// (`#[aplex::work]` sees which) stays on the thread driving the runtime. Blocking
+    /// works are unaffected (they run on the blocking pool). The works of one map chunk
+    /// run together as one task: use chunksize 1 for parallel map items.
     MultiThread {
         /// The runtime's worker threads; at least 1.
         worker_threads: usize,
