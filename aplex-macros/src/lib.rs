@@ -14,7 +14,10 @@
 //! A work takes exactly one argument (several travel as a tuple) and may not be generic
 //! or a method: the worker must know the concrete types.
 //!
-//! Use it through the `aplex` crate with its `process` feature: `#[aplex::work]`.
+//! `#[aplex::worker_state]` registers the maker of each process worker's state the same
+//! way.
+//!
+//! Use them through the `aplex` crate with its `process` feature: `#[aplex::work]`.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -50,6 +53,72 @@ pub fn work(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(registration) => quote! { #function #registration }.into(),
         Err(error) => with_error(&function, error),
     }
+}
+
+/// Registers a plain `fn(usize) -> Result<State, String>` as the maker of each process
+/// worker's state, for the process pool builder's `worker_state`.
+///
+/// # Examples
+///
+/// Compiled and run in the `aplex` crate's documentation of
+/// `ProcessPoolBuilder::worker_state`.
+///
+/// ```ignore
+/// struct Cache { worker: usize }
+///
+/// #[aplex::worker_state]
+/// fn open_cache(worker: usize) -> Result<Cache, String> { Ok(Cache { worker }) }
+///
+/// let pool = aplex::ProcessAsyncPoolExecutor::builder().worker_state(open_cache).build()?;
+/// ```
+#[proc_macro_attribute]
+pub fn worker_state(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    if !attr.is_empty() {
+        let error = syn::Error::new(
+            Span::call_site(),
+            "#[aplex::worker_state] takes no arguments",
+        );
+        return with_error(&function, error);
+    }
+    match state_registration(&function) {
+        Ok(registration) => quote! { #function #registration }.into(),
+        Err(error) => with_error(&function, error),
+    }
+}
+
+fn state_registration(function: &ItemFn) -> syn::Result<TokenStream2> {
+    let signature = &function.sig;
+    if signature.asyncness.is_some() {
+        return Err(syn::Error::new(
+            signature.asyncness.span(),
+            "a worker-state maker is a plain `fn`: it runs once as each worker starts \
+             (block on any async setup inside it)",
+        ));
+    }
+    if signature.inputs.len() != 1 || !signature.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            signature.ident.span(),
+            "a worker-state maker is `fn(worker: usize) -> Result<State, String>`",
+        ));
+    }
+    let name = &signature.ident;
+    Ok(quote! {
+        const _: () = {
+            fn __aplex_name() -> &'static str {
+                ::aplex::__private::type_name_of(&#name)
+            }
+            fn __aplex_make(
+                worker: usize,
+            ) -> ::core::result::Result<::aplex::backend::WorkerStateValue, ::std::string::String> {
+                ::aplex::__private::make_state(#name, worker)
+            }
+            #[::aplex::__private::linkme::distributed_slice(::aplex::__private::WORKS)]
+            #[linkme(crate = ::aplex::__private::linkme)]
+            static __APLEX_STATE: ::aplex::__private::WorkEntry =
+                ::aplex::__private::WorkEntry::state(__aplex_name, __aplex_make);
+        };
+    })
 }
 
 /// Keeps the function (so the only error shown is ours) and adds the error.

@@ -42,12 +42,17 @@ pub use protocol::runtime_config::{RuntimeConfig, RuntimeFlavor};
 /// Registers a function as a work process workers can run; use it as `#[aplex::work]`.
 pub use aplex_macros::work;
 
+/// Registers the maker of each worker process's state; use it as
+/// `#[aplex::worker_state]` (see `ProcessPoolBuilder::worker_state`).
+pub use aplex_macros::worker_state;
+
 /// What `#[aplex::work]` expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::protocol::registry::{
-        run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline, BlockingTrampoline,
-        Probe, RunLocal, RunSend, Trampoline, WorkEntry, WORKS,
+        make_state, run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline,
+        BlockingTrampoline, Probe, RunLocal, RunSend, StateTrampoline, Trampoline, WorkEntry,
+        WORKS,
     };
     pub use linkme;
     pub use serde_bytes::ByteBuf;

@@ -141,6 +141,9 @@ pub use aplex_thread::{
 pub use aplex_process::work;
 
 #[cfg(all(feature = "process", target_os = "linux"))]
+pub use aplex_process::worker_state;
+
+#[cfg(all(feature = "process", target_os = "linux"))]
 pub use aplex_process::{
     CrashLimit, ProcessAsyncPoolExecutor, ProcessPoolBuilder, RuntimeConfig, RuntimeFlavor,
     DEFAULT_START_TIMEOUT,

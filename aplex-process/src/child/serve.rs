@@ -20,7 +20,7 @@ use std::thread;
 use aplex_core::backend::local::{
     catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage, Task,
 };
-use aplex_core::backend::{CloseMode, WorkId};
+use aplex_core::backend::{ChunkResults, CloseMode, WorkId, WorkerStateValue};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
@@ -29,9 +29,10 @@ use crate::child::reply::{Replies, Reply};
 use crate::child::signals;
 use crate::child::stack_guard;
 use crate::protocol::batch_writer::batch_writer;
+use crate::protocol::outcomes::encode_outcomes;
 use crate::protocol::payload::Payload;
 use crate::protocol::registry::{registry, Args, AsyncRun, Trampoline};
-use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError};
+use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError, STATE_ID};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
@@ -91,6 +92,25 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .name("aplex-child-writer".into())
         .spawn(move || writer_thread.run())
         .map_err(|e| e.to_string())?;
+    let state = match settings.state {
+        None => None,
+        Some(maker) => {
+            let _context = runtime.enter();
+            let made = make_state(maker, settings.worker);
+            // Answered as the initializer is: one `Result<(), String>`.
+            let answer: Result<(), String> = made.as_ref().map(|_| ()).map_err(Clone::clone);
+            let encoded = encode_outcomes(ChunkResults::one(Ok(answer)), "worker_state");
+            replies
+                .reply(STATE_ID)
+                .send(encoded.map(Payload::new).map_err(WireError::from));
+            if let Err(message) = &made {
+                replies.flush();
+                drop(writer);
+                return Err(format!("its worker state failed: {message}"));
+            }
+            made.ok()
+        }
+    };
     for frame in first {
         deliver(frame, &loop_tx, &replies);
     }
@@ -104,7 +124,7 @@ fn serve_parent(server: &str) -> Result<(), String> {
     let _abandoned = runtime.block_on(local.run_until(serve_local(
         loop_rx,
         settings.blocking_limit,
-        None,
+        state,
         |_| {},
     )));
     drop(local);
@@ -112,6 +132,17 @@ fn serve_parent(server: &str) -> Result<(), String> {
     replies.flush();
     drop(writer);
     Ok(())
+}
+
+/// Makes this worker's state with the registered maker at `index`, on the runtime's
+/// thread inside its context.
+fn make_state(index: u32, worker: usize) -> Result<WorkerStateValue, String> {
+    match registry().get(index) {
+        Some((_, Trampoline::State(make))) => make(worker),
+        _ => Err(format!(
+            "protocol error: entry {index} makes no worker state"
+        )),
+    }
 }
 
 fn read_frames(
@@ -174,6 +205,12 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
                 reply.send(outcome.map(Payload::new).map_err(WireError::from));
             })),
         })),
+        Trampoline::State(_) => {
+            reply.send(Err(WireError::UnknownWork(format!(
+                "work number {work} makes worker state; it is not a work"
+            ))));
+            return None;
+        }
         Trampoline::Blocking(run) => LocalJob::Blocking(BlockingJob::new(
             move || {
                 if report_begin {

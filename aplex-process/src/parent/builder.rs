@@ -53,6 +53,7 @@ pub struct ProcessPoolBuilder {
     kill_on_timeout: bool,
     max_works_per_child: Option<usize>,
     initializer: Option<Result<(u32, &'static str), Error>>,
+    state: Option<Result<u32, String>>,
 }
 
 impl ProcessPoolBuilder {
@@ -140,6 +141,53 @@ impl ProcessPoolBuilder {
         drop(init);
         let name = std::any::type_name::<F>();
         self.initializer = Some(crate::protocol::registry::lookup(name, WorkKind::Blocking));
+        self
+    }
+
+    /// Makes each worker's state (a connection, a loaded model, a cache) in its own
+    /// process, once as it starts (and again in a process that replaces it), with
+    /// `make`: a function marked `#[aplex::worker_state]`, called with the worker's
+    /// index, inside its runtime. Every work on that worker reaches the state with
+    /// [`aplex::worker_state`](aplex_core::worker_state); it is made before the
+    /// [`worker_initializer`](Self::worker_initializer) runs. If `make` returns `Err` or
+    /// panics, `build()` fails with a [`BuildError`] naming the worker; a function not
+    /// marked `#[aplex::worker_state]` fails `build()` with a [`BuildError`] for this
+    /// setting. The same function serves the thread pool's `worker_state`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_facade as aplex;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use aplex::{blocking, worker_state};
+    ///
+    /// /// What each worker process keeps.
+    /// struct Cache { worker: usize, hits: AtomicUsize }
+    ///
+    /// #[aplex::worker_state]
+    /// fn open_cache(worker: usize) -> Result<Cache, String> {
+    ///     Ok(Cache { worker, hits: AtomicUsize::new(0) })
+    /// }
+    ///
+    /// #[aplex::work]
+    /// fn hit(_: ()) -> (usize, usize) {
+    ///     let cache = worker_state::<Cache>().expect("every worker has one");
+    ///     (cache.worker, cache.hits.fetch_add(1, Ordering::SeqCst) + 1)
+    /// }
+    ///
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder().pool_size(1).worker_state(open_cache).build()?;
+    /// assert_eq!(pool.submit(blocking(hit), ()).result()?, (0, 1));
+    /// assert_eq!(pool.submit(blocking(hit), ()).result()?, (0, 2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn worker_state<F, S>(mut self, make: F) -> Self
+    where
+        F: FnOnce(usize) -> Result<S, String> + 'static,
+        S: Send + Sync + 'static,
+    {
+        drop(make);
+        let name = std::any::type_name::<F>();
+        self.state = Some(crate::protocol::registry::lookup_state(name));
         self
     }
 
@@ -239,10 +287,16 @@ impl ProcessPoolBuilder {
         let initializer = self.initializer.transpose().map_err(|error| {
             BuildError::invalid_setting("worker_initializer", error.to_string())
         })?;
+        let state = self
+            .state
+            .transpose()
+            .map_err(|reason| BuildError::invalid_setting("worker_state", reason))?;
         let context = Arc::new(PoolContext {
             start: StartSettings {
                 runtime: self.runtime,
                 blocking_limit: self.options.max_blocking_works_per_worker,
+                state,
+                worker: 0,
             },
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),

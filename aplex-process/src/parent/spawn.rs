@@ -24,7 +24,9 @@ use aplex_core::Error;
 use crate::protocol::framed::encode_each;
 use crate::protocol::outcomes::Outcomes;
 use crate::protocol::payload::Payload;
-use crate::protocol::wire::{Bootstrap, DownFrame, StartSettings, UpFrame, WORKER_MARKER};
+use crate::protocol::wire::{
+    Bootstrap, DownFrame, StartSettings, UpFrame, INITIALIZER_ID, STATE_ID, WORKER_MARKER,
+};
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {
@@ -34,8 +36,8 @@ pub(crate) struct Incarnation {
     pub(crate) up: IpcReceiver<Vec<UpFrame>>,
 }
 
-/// Starts worker process `index`, waits for its handshake (at most `timeout`) and sends
-/// it `Start(settings)`.
+/// Starts worker process `index`, waits for its handshake (at most `timeout`), sends
+/// it `Start(settings)` and waits for its state to be made and its initializer to run.
 pub(crate) fn spawn_worker(
     index: usize,
     settings: &StartSettings,
@@ -110,10 +112,25 @@ pub(crate) fn spawn_worker(
     let started = check_hello(hello.pid, hello.registry_digest, &child).and_then(|()| {
         hello
             .down
-            .send(vec![DownFrame::Start(settings.clone())])
+            .send(vec![DownFrame::Start(StartSettings {
+                worker: index,
+                ..settings.clone()
+            })])
             .map_err(|e| e.to_string())
     });
     if let Err(reason) = started {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(reason);
+    }
+    let state_made = match settings.state {
+        None => Ok(()),
+        Some(_) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            await_setup(&hello.up, STATE_ID, "its worker state", left)
+        }
+    };
+    if let Err(reason) = state_made {
         let _ = child.kill();
         let _ = child.wait();
         return Err(reason);
@@ -134,9 +151,6 @@ pub(crate) fn spawn_worker(
     })
 }
 
-/// The frame id of a worker's initializer run; no work id reaches it.
-const INITIALIZER_ID: u64 = u64::MAX;
-
 /// Runs the pool's initializer in a new worker and waits (at most `timeout`) for it.
 fn initialize(
     down: &IpcSender<Vec<DownFrame>>,
@@ -152,32 +166,40 @@ fn initialize(
         report_begin: false,
     }])
     .map_err(|error| format!("cannot send the initializer: {error}"))?;
-    let frames = up.try_recv_timeout(timeout).map_err(|_| {
-        format!("the worker initializer `{name}` did not finish within the start timeout")
-    })?;
+    await_setup(
+        up,
+        INITIALIZER_ID,
+        &format!("the worker initializer `{name}`"),
+        timeout,
+    )
+}
+
+/// Waits (at most `timeout`) for the reply `id` of a new worker's setup step (`what`:
+/// making its state, running its initializer): one `Result<(), String>`.
+fn await_setup(
+    up: &IpcReceiver<Vec<UpFrame>>,
+    id: u64,
+    what: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let frames = up
+        .try_recv_timeout(timeout)
+        .map_err(|_| format!("{what} did not finish within the start timeout"))?;
     let outcome = frames
         .into_iter()
         .find_map(|frame| match frame {
-            UpFrame::Done {
-                id: INITIALIZER_ID,
-                outcome,
-            } => Some(outcome),
+            UpFrame::Done { id: done, outcome } if done == id => Some(outcome),
             _ => None,
         })
-        .ok_or("the worker replied to something else than its initializer")?;
-    let bytes = outcome.map_err(|error| {
-        format!(
-            "the worker initializer `{name}` failed: {}",
-            Error::from(error)
-        )
-    })?;
+        .ok_or_else(|| format!("the worker replied to something else than {what}"))?;
+    let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(error)))?;
     let outcomes =
-        Outcomes::<Result<(), String>>::decode(&bytes, name).map_err(|error| error.to_string())?;
+        Outcomes::<Result<(), String>>::decode(&bytes, what).map_err(|error| error.to_string())?;
     match outcomes.into_first() {
         Some(Ok(Ok(()))) => Ok(()),
-        Some(Ok(Err(message))) => Err(format!("the worker initializer `{name}` failed: {message}")),
-        Some(Err(error)) => Err(format!("the worker initializer `{name}` failed: {error}")),
-        None => Err("the worker initializer gave no result".into()),
+        Some(Ok(Err(message))) => Err(format!("{what} failed: {message}")),
+        Some(Err(error)) => Err(format!("{what} failed: {error}")),
+        None => Err(format!("{what} gave no result")),
     }
 }
 

@@ -4,7 +4,8 @@
 //! Python pickles a function by its qualified name; here a work is found by the name the
 //! compiler gives its function item (`std::any::type_name`), which parent and child — the
 //! same executable — compute alike. Each entry holds a monomorphic trampoline that decodes
-//! the arguments, runs the work and encodes its output. Entries are sorted by name, so a
+//! the arguments, runs the work and encodes its output (or, for a maker of worker state
+//! registered by `#[aplex::worker_state]`, makes that state). Entries are sorted by name, so a
 //! work travels as its index, and the handshake compares a digest of the names.
 
 use std::any::type_name;
@@ -13,6 +14,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
+use aplex_core::backend::WorkerStateValue;
 use aplex_core::{Error, WorkKind};
 use futures::future::{BoxFuture, LocalBoxFuture};
 use serde::de::DeserializeOwned;
@@ -115,13 +117,18 @@ pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;
 #[derive(Debug)]
 pub struct Args(pub(crate) Payload);
 
+/// Makes worker `index`'s state; registered by `#[aplex::worker_state]`.
+pub type StateTrampoline = fn(usize) -> Result<WorkerStateValue, String>;
+
 /// How a registered work runs.
 #[derive(Debug, Clone, Copy)]
 pub enum Trampoline {
-    /// An `async fn`: runs as a local task on the worker's runtime.
+    /// An `async fn`: runs as a task on the worker's runtime.
     Async(AsyncTrampoline),
     /// A plain `fn`: runs on the worker runtime's blocking pool.
     Blocking(BlockingTrampoline),
+    /// Not a work: the maker of each worker's state, run once as the worker starts.
+    State(StateTrampoline),
 }
 
 /// One registered work; made by `#[aplex::work]`, not by hand.
@@ -146,6 +153,31 @@ impl WorkEntry {
             name,
             trampoline: Trampoline::Blocking(run),
         }
+    }
+}
+
+impl WorkEntry {
+    /// An entry for a worker-state maker.
+    pub const fn state(name: fn() -> &'static str, make: StateTrampoline) -> Self {
+        WorkEntry {
+            name,
+            trampoline: Trampoline::State(make),
+        }
+    }
+}
+
+/// The trampoline body of a worker-state maker: the state, type-erased; a panic is an
+/// error with its message.
+pub fn make_state<F, S>(make: F, worker: usize) -> Result<WorkerStateValue, String>
+where
+    F: FnOnce(usize) -> Result<S, String>,
+    S: std::any::Any + Send + Sync,
+{
+    match catch_blocking(|| make(worker)) {
+        Ok(Ok(state)) => Ok(std::sync::Arc::new(state)),
+        Ok(Err(message)) => Err(message),
+        Err(Error::Panicked { message }) => Err(format!("it panicked: {message}")),
+        Err(other) => Err(other.to_string()),
     }
 }
 
@@ -253,7 +285,12 @@ pub(crate) fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'stati
     })?;
     let registered = match registry.get(index) {
         Some((_, Trampoline::Async(_))) => WorkKind::Async,
-        _ => WorkKind::Blocking,
+        Some((_, Trampoline::Blocking(_))) => WorkKind::Blocking,
+        _ => {
+            return Err(Error::UnknownWork {
+                name: name.to_owned(),
+            })
+        }
     };
     if registered != kind {
         return Err(Error::WrongKind {
@@ -262,6 +299,26 @@ pub(crate) fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'stati
         });
     }
     Ok((index, name))
+}
+
+/// Finds the worker-state maker called `name` (registered with `#[aplex::worker_state]`).
+pub(crate) fn lookup_state(name: &'static str) -> Result<u32, String> {
+    let registry = registry();
+    match registry
+        .index_of(name)
+        .map(|index| (index, registry.get(index)))
+    {
+        Some((index, Some((_, Trampoline::State(_))))) => Ok(index),
+        Some(_) => Err(format!(
+            "`{name}` is registered as a work, not as a worker-state maker: mark it \
+             `#[aplex::worker_state]` instead of `#[aplex::work]`"
+        )),
+        None => Err(format!(
+            "`{name}` is not registered: a process pool's worker state is made in each \
+             worker process by a function marked `#[aplex::worker_state]`, \
+             `fn(usize) -> Result<State, String>`"
+        )),
+    }
 }
 
 #[cfg(test)]

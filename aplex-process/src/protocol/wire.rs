@@ -21,6 +21,12 @@ use crate::protocol::runtime_config::RuntimeConfig;
 /// the parent's one-shot server to connect to.
 pub(crate) const WORKER_MARKER: &str = "APLEX_PROCESS_WORKER";
 
+/// The frame id of the reply to a worker's initializer run; no work id reaches it.
+pub(crate) const INITIALIZER_ID: u64 = u64::MAX;
+
+/// The frame id of a worker's answer to making its state (sent unasked, after `Start`).
+pub(crate) const STATE_ID: u64 = u64::MAX - 1;
+
 /// The first message of a new child.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Bootstrap {
@@ -44,6 +50,10 @@ pub(crate) struct StartSettings {
     pub(crate) runtime: RuntimeConfig,
     /// The most blocking works it runs at once.
     pub(crate) blocking_limit: usize,
+    /// The registry index of the maker of its state, if the pool has one.
+    pub(crate) state: Option<u32>,
+    /// Which worker of the pool it is (the state maker's argument).
+    pub(crate) worker: usize,
 }
 
 /// A frame from parent to child.
