@@ -1,8 +1,12 @@
 //! The body of a worker thread: build the worker's tokio runtime, run the pool's
-//! initializer and make the worker's state if asked, report whether that worked, then run [`aplex_core::backend::local::serve_local`] on it until the worker is closed.
+//! initializer and make the worker's state if asked, report whether that worked, then
+//! run [`aplex_core::backend::local::serve_local`] on it until the worker is closed. If
+//! the runtime itself panics, the worker dies: that is reported as an error event and
+//! breaks the pool, so nothing waits for it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 use aplex_core::backend::local::{serve_local, LocalMessage};
 use aplex_core::backend::{panic_message, WorkerSeat};
@@ -73,19 +77,40 @@ pub(crate) fn run_worker(
     let _ = ready.send(Ok(()));
     drop(ready);
     let WorkerSeat { index, events } = seat;
+    let reporter = Arc::clone(&events);
     let local = LocalSet::new();
-    let abandoned = runtime.block_on(local.run_until(serve_local(
-        receiver,
-        blocking_limit,
-        state,
-        move |count| {
-            events.works_finished(index, count);
-        },
-    )));
-    drop(local);
-    tracing::info!(worker = index, abandoned, "aplex worker thread stopped");
-    if abandoned {
-        // Blocking works still run on their threads: leave them, do not wait.
-        runtime.shutdown_background();
+    // Works' panics are caught where they run; what unwinds here comes from the runtime
+    // itself (a factory's hook that panics, say), and kills this worker.
+    let served = catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(local.run_until(serve_local(
+            receiver,
+            blocking_limit,
+            state,
+            move |count| {
+                reporter.works_finished(index, count);
+            },
+        )))
+    }));
+    match served {
+        Ok(abandoned) => {
+            drop(local);
+            tracing::info!(worker = index, abandoned, "aplex worker thread stopped");
+            if abandoned {
+                // Blocking works still run on their threads: leave them, do not wait.
+                runtime.shutdown_background();
+            }
+        }
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            tracing::error!(worker = index, %message, "aplex worker thread died; the pool is broken");
+            // A thread pool does not replace a worker whose runtime failed: fail what
+            // waits rather than leave it queued for a worker that is gone.
+            events.pool_broken(format!("worker thread {index} died: {message}"));
+            // Its works' tasks go with the runtime: their futures resolve `Cancelled`.
+            let _ = catch_unwind(AssertUnwindSafe(move || {
+                drop(local);
+                runtime.shutdown_background();
+            }));
+        }
     }
 }

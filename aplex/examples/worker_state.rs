@@ -33,7 +33,10 @@ impl Connection {
 /// Opens worker `worker`'s connection: on its thread, or in its process.
 #[aplex::worker_state]
 fn connect(worker: usize) -> Result<Connection, String> {
-    println!("worker {worker} (process {}): connecting", std::process::id());
+    println!(
+        "worker {worker} (process {}): connecting",
+        std::process::id()
+    );
     Ok(Connection {
         worker,
         pid: std::process::id(),

@@ -1,7 +1,8 @@
-//! Per-worker stats and `tracing` events: the counts follow what the works did, and the
-//! pools report worker start, a work's timeout, crash, respawn, recycle and shutdown as
-//! events. Alone in its binary, because it installs a global subscriber to hear events
-//! from every thread.
+//! Per-worker stats and `tracing` events: the counts follow what the works did, the
+//! pools report worker start, a work's timeout, crash, respawn, recycle, shutdown and a
+//! thread worker's death as events, and events emitted inside a worker process reach
+//! this process's subscriber with the worker's pid. In a binary of its own, because it
+//! installs a global subscriber to hear events from every thread.
 
 mod common;
 
@@ -67,11 +68,22 @@ async fn nap(ms: u64) -> u64 {
     ms
 }
 
+/// The subscriber every test of this binary hears events with, installed once.
+fn capture() -> Capture {
+    static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let capture = Capture::default();
+            tracing::subscriber::set_global_default(capture.clone()).unwrap();
+            std::panic::set_hook(Box::new(|_| {}));
+            capture
+        })
+        .clone()
+}
+
 #[test]
 fn stats_count_what_works_did_and_events_report_the_lifecycle() {
-    let capture = Capture::default();
-    tracing::subscriber::set_global_default(capture.clone()).unwrap();
-    std::panic::set_hook(Box::new(|_| {}));
+    let capture = capture();
 
     let threads = ThreadAsyncPoolExecutor::builder()
         .pool_size(2)
@@ -151,4 +163,85 @@ fn stats_count_what_works_did_and_events_report_the_lifecycle() {
     assert_eq!(worker.pid, processes.worker_pids()[0]);
     drop(processes);
     assert!(capture.saw("aplex worker process shut down"));
+}
+
+/// Emits an event from inside its worker process; returns that process's pid.
+#[aplex::work]
+async fn say_hello(answer: u64) -> u32 {
+    tracing::warn!(answer, "hello from inside a worker process");
+    std::process::id()
+}
+
+#[aplex::worker_state]
+fn noisy_state(_: usize) -> Result<(), String> {
+    tracing::info!("making a worker's state");
+    Ok(())
+}
+
+#[test]
+fn events_emitted_in_a_worker_process_reach_the_parents_subscriber_with_its_pid() {
+    let capture = capture();
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .worker_state(noisy_state)
+        .build()
+        .unwrap();
+    assert!(capture.saw("message=making a worker's state"));
+    let pid = pool.submit(say_hello, 42).result().unwrap();
+    wait_until("the event is forwarded", || {
+        capture.saw("message=hello from inside a worker process")
+    });
+    let line = capture
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|line| line.contains("hello from inside a worker process"))
+        .cloned()
+        .unwrap();
+    assert!(line.contains(&format!("pid={pid} ")), "{line}");
+    assert!(line.contains("worker=0"), "{line}");
+    assert!(line.contains("origin=stats_and_events"), "{line}");
+    assert!(line.contains("fields=answer=42"), "{line}");
+}
+
+#[test]
+fn a_thread_worker_whose_runtime_panics_dies_with_an_event_and_breaks_the_pool() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static EXPLODE: AtomicBool = AtomicBool::new(false);
+    let capture = capture();
+    let pool = ThreadAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .worker_loop_factory(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .on_thread_park(|| {
+                    if EXPLODE.load(Ordering::SeqCst) {
+                        panic!("the runtime's park hook exploded");
+                    }
+                })
+                .build()
+        })
+        .build()
+        .unwrap();
+    assert_eq!(pool.submit(|x: u8| async move { x }, 1).result(), Ok(1));
+    EXPLODE.store(true, Ordering::SeqCst);
+    let caught = pool.submit(
+        |()| async { tokio::time::sleep(Duration::from_millis(5)).await },
+        (),
+    );
+    assert_eq!(
+        caught.result(),
+        Err(Error::Cancelled),
+        "its work goes with it"
+    );
+    wait_until("the death is reported", || {
+        capture.saw("aplex worker thread died")
+    });
+    assert!(capture.saw("the runtime's park hook exploded"));
+    assert!(pool.is_broken());
+    assert!(matches!(
+        pool.submit(|x: u8| async move { x }, 2).result(),
+        Err(Error::PoolBroken { .. })
+    ));
 }

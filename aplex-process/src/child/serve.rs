@@ -9,6 +9,7 @@
 //!    a reader (blocking `recv` of frame batches, turning them into local jobs), a writer
 //!    (batching every finished outcome into one `send`) and the runtime thread running
 //!    [`aplex_core::local::serve_local`].
+//!    `tracing` events go up the same writer, if the parent wants them.
 //! 4. Every `Run` gets exactly one reply, even when the work is aborted or never starts: a
 //!    reply guard sends `Cancelled` if dropped unsent.
 //! 5. On `Close`, the loop ends when its works are over; the writer is flushed and the
@@ -25,6 +26,7 @@ use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
+use crate::child::event_forwarder::EventForwarder;
 use crate::child::reply::{Replies, Reply};
 use crate::child::signals;
 use crate::child::stack_guard;
@@ -87,6 +89,9 @@ fn serve_parent(server: &str) -> Result<(), String> {
 
     let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();
     let (reply_writer, writer_thread) = batch_writer(up_tx);
+    if let Some(max_level) = settings.forward_events {
+        EventForwarder::install(reply_writer.clone(), max_level);
+    }
     let replies = Replies::new(reply_writer);
     let writer = thread::Builder::new()
         .name("aplex-child-writer".into())

@@ -297,6 +297,7 @@ impl ProcessPoolBuilder {
                 blocking_limit: self.options.max_blocking_works_per_worker,
                 state,
                 worker: 0,
+                forward_events: crate::protocol::event::wanted_level(),
             },
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),

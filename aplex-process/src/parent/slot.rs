@@ -434,9 +434,11 @@ impl Slot {
     /// Hands replies to their works.
     pub(crate) fn complete(&self, frames: Vec<UpFrame>) {
         let mut begun = Vec::new();
-        let finished: Vec<_> = {
+        let mut events = Vec::new();
+        let (pid, finished): (_, Vec<_>) = {
             let mut state = self.lock();
-            frames
+            let pid = state.pid;
+            let finished = frames
                 .into_iter()
                 .filter_map(|frame| match frame {
                     UpFrame::Done { id, outcome } => {
@@ -449,9 +451,17 @@ impl Slot {
                         begun.extend(state.begins.remove(&id));
                         None
                     }
+                    UpFrame::Event(event) => {
+                        events.push(event);
+                        None
+                    }
                 })
-                .collect()
+                .collect();
+            (pid, finished)
         };
+        for event in events {
+            event.emit(self.index, pid);
+        }
         // Outside the slot's lock: beginning schedules the work's deferred timeout.
         for begin in begun {
             begin.begin();

@@ -127,7 +127,13 @@ pub(crate) fn spawn_worker(
         None => Ok(()),
         Some(_) => {
             let left = deadline.saturating_duration_since(Instant::now());
-            await_setup(&hello.up, STATE_ID, "its worker state", left)
+            await_setup(
+                (index, hello.pid),
+                &hello.up,
+                STATE_ID,
+                "its worker state",
+                left,
+            )
         }
     };
     if let Err(reason) = state_made {
@@ -137,7 +143,8 @@ pub(crate) fn spawn_worker(
     }
     if let Some(initializer) = initializer {
         let left = deadline.saturating_duration_since(Instant::now());
-        if let Err(reason) = initialize(&hello.down, &hello.up, initializer, left) {
+        let worker = (index, hello.pid);
+        if let Err(reason) = initialize(worker, &hello.down, &hello.up, initializer, left) {
             let _ = child.kill();
             let _ = child.wait();
             return Err(reason);
@@ -153,6 +160,7 @@ pub(crate) fn spawn_worker(
 
 /// Runs the pool's initializer in a new worker and waits (at most `timeout`) for it.
 fn initialize(
+    worker: (usize, u32),
     down: &IpcSender<Vec<DownFrame>>,
     up: &IpcReceiver<Vec<UpFrame>>,
     (work, name): (u32, &'static str),
@@ -167,6 +175,7 @@ fn initialize(
     }])
     .map_err(|error| format!("cannot send the initializer: {error}"))?;
     await_setup(
+        worker,
         up,
         INITIALIZER_ID,
         &format!("the worker initializer `{name}`"),
@@ -177,21 +186,30 @@ fn initialize(
 /// Waits (at most `timeout`) for the reply `id` of a new worker's setup step (`what`:
 /// making its state, running its initializer): one `Result<(), String>`.
 fn await_setup(
+    (worker, pid): (usize, u32),
     up: &IpcReceiver<Vec<UpFrame>>,
     id: u64,
     what: &str,
     timeout: Duration,
 ) -> Result<(), String> {
-    let frames = up
-        .try_recv_timeout(timeout)
-        .map_err(|_| format!("{what} did not finish within the start timeout"))?;
-    let outcome = frames
-        .into_iter()
-        .find_map(|frame| match frame {
-            UpFrame::Done { id: done, outcome } if done == id => Some(outcome),
-            _ => None,
-        })
-        .ok_or_else(|| format!("the worker replied to something else than {what}"))?;
+    let deadline = Instant::now() + timeout;
+    let outcome = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frames = up
+            .try_recv_timeout(left)
+            .map_err(|_| format!("{what} did not finish within the start timeout"))?;
+        let mut reply = None;
+        for frame in frames {
+            match frame {
+                UpFrame::Done { id: done, outcome } if done == id => reply = Some(outcome),
+                UpFrame::Event(event) => event.emit(worker, Some(pid)),
+                _ => return Err(format!("the worker replied to something else than {what}")),
+            }
+        }
+        if let Some(outcome) = reply {
+            break outcome;
+        }
+    };
     let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(error)))?;
     let outcomes =
         Outcomes::<Result<(), String>>::decode(&bytes, what).map_err(|error| error.to_string())?;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use aplex_core::Error;
 
+use crate::protocol::event::ForwardedEvent;
 use crate::protocol::payload::{Payload, WireSize, FRAME_OVERHEAD};
 use crate::protocol::runtime_config::RuntimeConfig;
 
@@ -54,6 +55,8 @@ pub(crate) struct StartSettings {
     pub(crate) state: Option<u32>,
     /// Which worker of the pool it is (the state maker's argument).
     pub(crate) worker: usize,
+    /// Forward `tracing` events up to this level (`protocol/event.rs`); `None`: none.
+    pub(crate) forward_events: Option<u8>,
 }
 
 /// A frame from parent to child.
@@ -88,6 +91,8 @@ pub(crate) enum UpFrame {
     },
     /// A blocking `Run` sent with `report_begin` begins now.
     Began { id: u64 },
+    /// A `tracing` event emitted in the worker process.
+    Event(ForwardedEvent),
 }
 
 impl WireSize for DownFrame {
@@ -119,6 +124,7 @@ impl WireSize for UpFrame {
                     ..
                 } => error.wire_size(),
                 UpFrame::Began { .. } => 0,
+                UpFrame::Event(event) => event.wire_size(),
             }
     }
 
