@@ -14,8 +14,8 @@
 //!   the program does before creating a pool runs only in the parent; the constructor's
 //!   check of one environment variable is all that runs in every process.
 //! - **Transport.** One long-lived ipc-channel pair per worker; frames carry work ids and
-//!   go out in batches from dedicated writer threads; arguments and outputs are postcard
-//!   bytes (`protocol/wire.rs`).
+//!   go out in batches from dedicated writer threads; arguments and outputs are MessagePack
+//!   (self-describing, so every serde type crosses) (`protocol/wire.rs`, `framed.rs`).
 //! - **The child** runs a tokio runtime built from [`RuntimeConfig`] and the same local
 //!   work loop as a thread worker (`child/serve.rs`).
 //! - **Supervision.** A thread per worker slot starts its process, reads its replies, and

@@ -1,15 +1,20 @@
 //! A chunk of values on the wire, each item encoded on its own, so one item that cannot
 //! be encoded or decoded fails only itself, never its whole chunk.
 //!
-//! Layout: up to [`PREFIX_ROOM`] unused bytes, then a postcard `Vec` of the items (its
-//! length, then the items one after another), then the end of each item (`u32`,
-//! little-endian), the number of items and where the `Vec` starts (`u32` each). So the
-//! usual case decodes the whole `Vec` in one go, as a plain postcard buffer, and only a
-//! chunk with an item that does not decode falls back to decoding item by item with the
-//! table. The table costs four bytes an item; decoding checks it before trusting it, so a
-//! malformed buffer is an error, never a panic.
+//! The codec is MessagePack (`rmp-serde`), with structs as maps of field names: it is
+//! self-describing, so every type that round-trips through `serde_json` round-trips here
+//! too — internally tagged and untagged enums, `#[serde(flatten)]`,
+//! `skip_serializing_if`, `serde_json::Value` — where a positional codec (postcard,
+//! bincode) fails or, worse, misreads. See docs/ARCHITECTURE.md for what it costs.
+//!
+//! Layout: up to [`PREFIX_ROOM`] unused bytes, then a MessagePack array of the items (its
+//! header, then the items one after another), then the end of each item (`u32`,
+//! little-endian), the number of items and where the array starts (`u32` each). So the
+//! usual case decodes the whole array in one go, as a plain `Vec`, and only a chunk with
+//! an item that does not decode falls back to decoding item by item with the table. The
+//! table costs four bytes an item; decoding checks it before trusting it, so a malformed
+//! buffer is an error, never a panic.
 
-use postcard::ser_flavors::Flavor;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
@@ -22,24 +27,33 @@ use crate::protocol::probe::custom_message;
 /// The items of a chunk that failed before they could run: their positions and errors.
 pub(crate) type Failures = Vec<(usize, Error)>;
 
-/// Appends to a `Vec` (a postcard output that does not own its buffer).
-struct Append<'a>(&'a mut Vec<u8>);
+/// Encodes one value, structs as maps of their field names.
+fn encode_into<T: Serialize + ?Sized>(bytes: &mut Vec<u8>, value: &T) -> Result<(), String> {
+    value
+        .serialize(&mut rmp_serde::Serializer::new(bytes).with_struct_map())
+        .map_err(|error| error.to_string())
+}
 
-impl Flavor for Append<'_> {
-    type Output = ();
+/// Decodes one value.
+fn decode_from<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    rmp_serde::from_slice(bytes).map_err(|error| error.to_string())
+}
 
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
+/// The MessagePack header of an array of `count` items, right-aligned in
+/// [`PREFIX_ROOM`] bytes; returns where it starts.
+fn array_header(count: usize, room: &mut [u8; PREFIX_ROOM]) -> usize {
+    let count = u32::try_from(count).expect("a chunk holds fewer than 2^32 items");
+    if count < 16 {
+        room[PREFIX_ROOM - 1] = 0x90 | count as u8;
+        PREFIX_ROOM - 1
+    } else if let Ok(short) = u16::try_from(count) {
+        room[PREFIX_ROOM - 3] = 0xdc;
+        room[PREFIX_ROOM - 2..].copy_from_slice(&short.to_be_bytes());
+        PREFIX_ROOM - 3
+    } else {
+        room[0] = 0xdd;
+        room[1..].copy_from_slice(&count.to_be_bytes());
+        0
     }
 }
 
@@ -60,21 +74,19 @@ pub(crate) fn encode_each<T: Serialize>(
     let mut failed = Vec::new();
     for (index, item) in items.enumerate() {
         let start = bytes.len();
-        match postcard::serialize_with_flavor(&item, Append(&mut bytes)) {
+        match encode_into(&mut bytes, &item) {
             Ok(()) => ends.push(bytes.len() as u32),
             Err(error) => {
                 bytes.truncate(start);
-                let message = custom_message(&item).unwrap_or_else(|| error.to_string());
+                let message = custom_message(&item).unwrap_or(error);
                 failed.push((index, encoding_error(work, what, message)));
             }
         }
     }
-    // The `Vec`'s length goes right before its items.
-    let mut length = [0u8; PREFIX_ROOM];
-    let length = postcard::to_slice(&(ends.len() as u64), &mut length)
-        .expect("a u64 fits in PREFIX_ROOM bytes");
-    let vec_start = PREFIX_ROOM - length.len();
-    bytes[vec_start..PREFIX_ROOM].copy_from_slice(length);
+    // The array's header goes right before its items.
+    let mut header = [0u8; PREFIX_ROOM];
+    let vec_start = array_header(ends.len(), &mut header);
+    bytes[vec_start..PREFIX_ROOM].copy_from_slice(&header[vec_start..]);
     for end in &ends {
         bytes.extend_from_slice(&end.to_le_bytes());
     }
@@ -83,14 +95,14 @@ pub(crate) fn encode_each<T: Serialize>(
     (ByteBuf::from(bytes), failed)
 }
 
-/// Room at the start of a buffer for the `Vec`'s length (the most a varint takes).
-const PREFIX_ROOM: usize = 10;
+/// Room at the start of a buffer for the array's header (the most MessagePack takes).
+const PREFIX_ROOM: usize = 5;
 
 /// Where things are in a buffer made by [`encode_each`], checked.
 struct Layout {
     /// The number of items.
     count: usize,
-    /// Where the `Vec` (its length, then its items) starts.
+    /// Where the array (its header, then its items) starts.
     vec_start: usize,
     /// Where the table of item ends starts (just after the last item).
     table_start: usize,
@@ -123,7 +135,7 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Decodes every item of a buffer made by [`encode_each`] at once — the usual case, as
-/// fast as a plain postcard `Vec` — or, if some item does not decode, `None`.
+/// fast as decoding a plain `Vec` — or, if some item does not decode, `None`.
 pub(crate) fn decode_all<T: DeserializeOwned>(
     bytes: &[u8],
     work: &str,
@@ -136,11 +148,9 @@ pub(crate) fn decode_all<T: DeserializeOwned>(
             .end(bytes, count - 1, PREFIX_ROOM)
             .ok_or_else(|| malformed(work, what))?,
     };
-    Ok(
-        postcard::from_bytes::<Vec<T>>(&bytes[layout.vec_start..items_end])
-            .ok()
-            .filter(|items| items.len() == layout.count),
-    )
+    Ok(decode_from::<Vec<T>>(&bytes[layout.vec_start..items_end])
+        .ok()
+        .filter(|items| items.len() == layout.count))
 }
 
 /// Decodes every item of a buffer made by [`encode_each`] one by one, handing each
@@ -158,8 +168,8 @@ pub(crate) fn decode_each_with<T: DeserializeOwned>(
         let end = layout
             .end(bytes, index, start)
             .ok_or_else(|| malformed(work, what))?;
-        let item = postcard::from_bytes(&bytes[start..end])
-            .map_err(|error| decoding_error(work, what, error.to_string()));
+        let item =
+            decode_from(&bytes[start..end]).map_err(|message| decoding_error(work, what, message));
         each(index, item);
         start = end;
     }

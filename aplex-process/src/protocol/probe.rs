@@ -1,9 +1,10 @@
 //! Finding the message of a value's own serialization error.
 //!
-//! postcard reports every error raised by a type's `Serialize` (`S::Error::custom(..)`)
-//! as one fixed text, "Serde Serialization Error". When an encode fails, the value is
-//! serialized once more into [`Probe`], a serializer that writes nothing and keeps the
-//! message of the first custom error, so the user sees what their type said.
+//! A codec wraps the error a type's `Serialize` raises (`S::Error::custom(..)`) in text of
+//! its own (postcard, which this crate used first, even replaced it with one fixed text).
+//! When an encode fails, the value is serialized once more into [`Probe`], a serializer
+//! that writes nothing and keeps the message of the first custom error, so the user sees
+//! exactly what their type said.
 
 use std::fmt;
 

@@ -4,7 +4,7 @@
 //! One long-lived channel pair per child: `Down` messages to it, `Up` messages back. A
 //! message is a batch of frames (every frame that was ready when it was sent), and frames
 //! carry work ids, so thousands of tiny works cost a handful of syscalls. A `Run` carries
-//! a whole chunk (one item for a submit) as one buffer of postcard-encoded items, each on
+//! a whole chunk (one item for a submit) as one buffer of MessagePack-encoded items, each on
 //! its own (`framed.rs`), and its reply one buffer of `Result<Output, WireError>`s; the
 //! buffers travel as [`Payload`]s (inline, or in shared memory when large), which
 //! ipc-channel copies as one block rather than element by element.
@@ -64,7 +64,7 @@ pub(crate) struct StartSettings {
 pub(crate) enum DownFrame {
     /// Always the first frame: how to build the worker's runtime and run its works.
     Start(StartSettings),
-    /// Run registered work number `work` once per item of `args` (postcard `Vec<A>`:
+    /// Run registered work number `work` once per item of `args` (a MessagePack array of `A`:
     /// one item for a submit, a chunk for a map) and reply with one result per item;
     /// with `report_begin`, also say when it begins (a blocking work whose timeout starts
     /// then).
@@ -83,7 +83,7 @@ pub(crate) enum DownFrame {
 /// A frame from child to parent.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum UpFrame {
-    /// The outcome of one `Run`: postcard `Vec<Result<Output, WireError>>`, or why the
+    /// The outcome of one `Run`: a MessagePack array of `Result<Output, WireError>`, or why the
     /// whole chunk failed.
     Done {
         id: u64,
