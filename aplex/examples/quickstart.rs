@@ -1,10 +1,12 @@
 //! Quickstart: Python aplex's demo, for real and offline.
 //!
-//! It starts a small HTTP server on 127.0.0.1 inside this example, then a
-//! `ProcessAsyncPoolExecutor` with 4 worker processes fetches from it with an async work:
-//! one `submit` waited on with `result()`, a `map` over 1,000 requests with a timeout,
-//! and the same awaited from async code. It prints the statuses, how many requests each
-//! worker process served, and the elapsed time.
+//! It starts a small HTTP server (hyper) on 127.0.0.1 inside this example, then a
+//! `ProcessAsyncPoolExecutor` with 4 worker processes fetches from it with an async work
+//! using reqwest (Python aplex's demo uses aiohttp): one `submit` waited on with
+//! `result()`, a `map` over 1,000 requests with a timeout, and the same awaited from async
+//! code. It prints the statuses, how many requests each worker process served, and the
+//! elapsed time. Each worker keeps one `reqwest::Client` (its connection pool) as its
+//! worker state.
 //!
 //! The worker processes are this same program, started again: they become workers
 //! before `main` runs, so the server below runs only in the parent.
@@ -12,43 +14,49 @@
 //! Run it with `cargo run --release --example quickstart`.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use aplex::{Error, ProcessAsyncPoolExecutor};
+use aplex::{worker_state, Error, ProcessAsyncPoolExecutor};
 use futures::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// What one fetch gives: the HTTP status and the worker that fetched it, or why it failed.
 type Fetched = Result<(u16, String), String>;
 
+/// Each worker process's HTTP client, made once as the worker starts: one connection
+/// pool per worker, reused by every fetch on it.
+#[aplex::worker_state]
+fn http_client(_worker: usize) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .build()
+        .map_err(|error| error.to_string())
+}
+
 /// The work: GET `url` and return its HTTP status and the worker process that fetched it.
 #[aplex::work]
 async fn demo(url: String) -> Fetched {
-    let address = url.trim_start_matches("http://");
-    let (host, path) = address.split_once('/').unwrap_or((address, ""));
-    let mut stream = TcpStream::connect(host).await.map_err(|e| e.to_string())?;
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = String::from_utf8_lossy(&response)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or("no status line in the response")?;
-    let worker = format!("pid {}", std::process::id());
-    Ok((status, worker))
+    let client = worker_state::<reqwest::Client>().ok_or("no HTTP client on this worker")?;
+    let response = client.get(&url).send().await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    response.bytes().await.map_err(|e| e.to_string())?;
+    Ok((status, format!("pid {}", std::process::id())))
 }
 
-/// Serves `200 OK` to every request on 127.0.0.1, on a thread of its own.
+/// Answers every request with `200 OK`.
+async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"hello from aplex",
+    ))))
+}
+
+/// Serves [`hello`] on 127.0.0.1, on a thread of its own.
 fn start_server() -> SocketAddr {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -68,18 +76,13 @@ fn start_server() -> SocketAddr {
     std::thread::spawn(move || {
         runtime.block_on(async move {
             loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
+                let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 tokio::spawn(async move {
-                    let mut request = [0u8; 1024];
-                    let _ = socket.read(&mut request).await;
-                    let body = "hello from aplex";
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service_fn(hello));
+                    let _ = connection.await;
                 });
             }
         });
@@ -110,7 +113,10 @@ fn tally(outcomes: &[Result<Fetched, Error>]) -> String {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = format!("http://{}/", start_server());
     let started = Instant::now();
-    let pool = ProcessAsyncPoolExecutor::builder().pool_size(4).build()?;
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(4)
+        .worker_state(http_client)
+        .build()?;
     let pids: Vec<u32> = pool.worker_pids().into_iter().flatten().collect();
     println!(
         "parent pid {}, worker processes {pids:?}",
