@@ -245,3 +245,51 @@ fn a_thread_worker_whose_runtime_panics_dies_with_an_event_and_breaks_the_pool()
         Err(Error::PoolBroken { .. })
     ));
 }
+
+/// Fails in every worker process started once `APLEX_TEST_REFUSE_RESPAWN` names a file
+/// that exists: the first process starts, its replacements cannot.
+#[aplex::worker_state]
+fn refuse_once_armed(_: usize) -> Result<(), String> {
+    match std::env::var_os("APLEX_TEST_REFUSE_RESPAWN") {
+        Some(path) if std::path::Path::new(&path).exists() => {
+            Err("the replacement's licence check failed".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[aplex::work]
+fn crash_now(_: ()) -> u8 {
+    std::process::exit(9)
+}
+
+#[test]
+fn a_supervisor_that_cannot_replace_its_worker_says_so_and_breaks_the_pool() {
+    let capture = capture();
+    let armed = std::env::temp_dir().join(format!("aplex-refuse-respawn-{}", std::process::id()));
+    // Set before the pool starts its processes, which inherit it; armed only afterwards.
+    std::env::set_var("APLEX_TEST_REFUSE_RESPAWN", &armed);
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .worker_state(refuse_once_armed)
+        .crash_limit(aplex::CrashLimit {
+            max_crashes: 2,
+            window: Duration::from_secs(600),
+        })
+        .build()
+        .unwrap();
+    std::fs::write(&armed, b"armed").unwrap();
+    assert!(matches!(
+        pool.submit(aplex::blocking(crash_now), ()).result(),
+        Err(Error::WorkerCrashed { .. })
+    ));
+    wait_until("the pool gives up", || pool.is_broken());
+    let _ = std::fs::remove_file(&armed);
+    assert!(capture.saw("aplex worker process failed to start"));
+    assert!(capture.saw("the replacement's licence check failed"));
+    assert!(capture.saw("aplex pool broken"));
+    assert!(matches!(
+        pool.submit(aplex::blocking(crash_now), ()).result(),
+        Err(Error::PoolBroken { .. })
+    ));
+}
