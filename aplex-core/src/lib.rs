@@ -39,6 +39,8 @@ mod options;
 mod pool;
 #[cfg(feature = "progress")]
 mod progress;
+#[cfg(feature = "registry")]
+pub mod registry;
 mod retry;
 mod stats;
 mod sync;

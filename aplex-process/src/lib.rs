@@ -8,7 +8,7 @@
 //!
 //! - **Which code runs in the child.** Works are functions marked `#[aplex::work]`,
 //!   registered at link time under the name the compiler gives the function
-//!   (`protocol/registry.rs`). A worker is this same executable re-executed: it becomes a worker
+//!   (aplex-core's `registry`, shared with the remote pool). A worker is this same executable re-executed: it becomes a worker
 //!   in a constructor that runs before `main` (`child/bootstrap.rs`), so no line of user code
 //!   is needed, and binaries, examples, tests, doctests and benches all work. Everything
 //!   the program does before creating a pool runs only in the parent; the constructor's
@@ -30,6 +30,11 @@ extern crate self as aplex;
 mod child;
 mod parent;
 mod protocol;
+#[cfg(test)]
+// `#[aplex::work]` registers through linkme, whose statics use `link_section`; that is
+// the reviewed registry mechanism (aplex-core's registry), not new unsafe code.
+#[allow(unsafe_code)]
+mod registry_tests;
 
 pub use parent::accepts::{Encoded, EncodedChunk, Registered};
 pub use parent::builder::{ProcessPoolBuilder, DEFAULT_START_TIMEOUT};
@@ -49,7 +54,7 @@ pub use aplex_macros::worker_state;
 /// What `#[aplex::work]` expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::protocol::registry::{
+    pub use aplex_core::registry::{
         make_state, run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline,
         BlockingTrampoline, Probe, RunLocal, RunSend, StateTrampoline, Trampoline, WorkEntry,
         WORKS,

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use crate::protocol::batch_writer::BatchWriter;
 use crate::protocol::payload::Payload;
-use crate::protocol::wire::{UpFrame, WireError};
+use crate::protocol::wire::UpFrame;
+use aplex_core::registry::wire_error::WireError;
 
 /// Where this process's replies go; cloned into every [`Reply`].
 #[derive(Clone)]

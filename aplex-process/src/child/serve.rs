@@ -31,10 +31,11 @@ use crate::child::reply::{Replies, Reply};
 use crate::child::signals;
 use crate::child::stack_guard;
 use crate::protocol::batch_writer::batch_writer;
-use crate::protocol::outcomes::encode_outcomes;
 use crate::protocol::payload::Payload;
-use crate::protocol::registry::{registry, Args, AsyncRun, Trampoline};
-use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, WireError, STATE_ID};
+use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, STATE_ID};
+use aplex_core::registry::outcomes::encode_outcomes;
+use aplex_core::registry::wire_error::WireError;
+use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
@@ -194,7 +195,7 @@ fn deliver(frame: DownFrame, work_loop: &UnboundedSender<LocalMessage>, replies:
 /// A blocking job says when it begins if `report_begin`, and sends its reply from its
 /// blocking thread (no hop back to the runtime thread).
 fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<LocalJob> {
-    let args = Args(args);
+    let args = Args::new(args);
     let Some((_, trampoline)) = registry().get(work) else {
         reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));
         return None;
@@ -243,11 +244,12 @@ mod bad_input {
     use super::job;
     use crate::child::reply::Replies;
     use crate::protocol::batch_writer::batch_writer;
-    use crate::protocol::framed::encode_each;
     use crate::protocol::payload::Payload;
-    use crate::protocol::registry::registry;
-    use crate::protocol::wire::{UpFrame, WireError};
+    use crate::protocol::wire::UpFrame;
     use aplex_core::backend::local::LocalJob;
+    use aplex_core::registry::framed::encode_each;
+    use aplex_core::registry::registry;
+    use aplex_core::registry::wire_error::WireError;
     use serde_bytes::ByteBuf;
 
     #[crate::work]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::parent::job::{chunk_job, encode_chunk, single_job, ProcessJob, Retry};
 use crate::parent::worker::ProcessWorker;
 use crate::protocol::payload::Payload;
-use crate::protocol::registry::lookup;
+use aplex_core::registry::lookup;
 
 /// A registered work's index in the registry and its name.
 #[derive(Debug, Clone, Copy)]

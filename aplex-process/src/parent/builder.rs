@@ -140,7 +140,7 @@ impl ProcessPoolBuilder {
     {
         drop(init);
         let name = std::any::type_name::<F>();
-        self.initializer = Some(crate::protocol::registry::lookup(name, WorkKind::Blocking));
+        self.initializer = Some(aplex_core::registry::lookup(name, WorkKind::Blocking));
         self
     }
 
@@ -187,7 +187,7 @@ impl ProcessPoolBuilder {
     {
         drop(make);
         let name = std::any::type_name::<F>();
-        self.state = Some(crate::protocol::registry::lookup_state(name));
+        self.state = Some(aplex_core::registry::lookup_state(name));
         self
     }
 

@@ -10,9 +10,9 @@ use aplex_core::{Error, WorkOptions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::protocol::framed::{encode_each, merge_failures};
-use crate::protocol::outcomes::Outcomes;
 use crate::protocol::payload::Payload;
+use aplex_core::registry::framed::{encode_each, merge_failures};
+use aplex_core::registry::outcomes::Outcomes;
 
 /// Turns the reply to one `Run` into its future's outcome.
 pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;

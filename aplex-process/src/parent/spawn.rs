@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
 
 use crate::parent::exit_status::worker_exit;
-use crate::protocol::registry::registry;
+use aplex_core::registry::registry;
 use aplex_core::Error;
 
-use crate::protocol::framed::encode_each;
-use crate::protocol::outcomes::Outcomes;
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::{
     Bootstrap, DownFrame, StartSettings, UpFrame, INITIALIZER_ID, STATE_ID, WORKER_MARKER,
 };
+use aplex_core::registry::framed::encode_each;
+use aplex_core::registry::outcomes::Outcomes;
 
 /// A started, handshaken worker process and its channels.
 pub(crate) struct Incarnation {

@@ -75,6 +75,12 @@ impl Payload {
     }
 }
 
+impl AsRef<[u8]> for Payload {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl Deref for Payload {
     type Target = [u8];
 

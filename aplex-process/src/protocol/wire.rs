@@ -12,7 +12,7 @@
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use serde::{Deserialize, Serialize};
 
-use aplex_core::Error;
+use aplex_core::registry::wire_error::WireError;
 
 use crate::protocol::event::ForwardedEvent;
 use crate::protocol::payload::{Payload, WireSize, FRAME_OVERHEAD};
@@ -122,7 +122,7 @@ impl WireSize for UpFrame {
                 UpFrame::Done {
                     outcome: Err(error),
                     ..
-                } => error.wire_size(),
+                } => error_size(error),
                 UpFrame::Began { .. } => 0,
                 UpFrame::Event(event) => event.wire_size(),
             }
@@ -139,108 +139,16 @@ impl WireSize for UpFrame {
     }
 }
 
-impl WireError {
-    /// Bytes its message adds to a frame.
-    fn wire_size(&self) -> usize {
-        match self {
-            WireError::Panicked(message) | WireError::UnknownWork(message) => message.len(),
-            WireError::Cancelled => 0,
-            WireError::Serialization {
-                work,
-                what,
-                direction,
-                message,
-            } => work.len() + what.len() + direction.len() + message.len(),
-        }
-    }
-}
-
-/// The errors a child can report; turned into [`Error`] in the parent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) enum WireError {
-    /// The work panicked with this message.
-    Panicked(String),
-    /// The work was aborted.
-    Cancelled,
-    /// A value could not be encoded or decoded.
-    Serialization {
-        /// The work's name.
-        work: String,
-        /// `"arguments"` or `"output"`.
-        what: String,
-        /// `"encode"` or `"decode"`.
-        direction: String,
-        /// The codec's message.
-        message: String,
-    },
-    /// No work has this registry index.
-    UnknownWork(String),
-}
-
-impl From<WireError> for Error {
-    fn from(error: WireError) -> Error {
-        match error {
-            WireError::Panicked(message) => Error::Panicked { message },
-            WireError::Cancelled => Error::Cancelled,
-            WireError::Serialization {
-                work,
-                what,
-                direction,
-                message,
-            } => Error::Serialization {
-                work,
-                what: if what == "output" {
-                    "output"
-                } else {
-                    "arguments"
-                },
-                direction: if direction == "encode" {
-                    "encode"
-                } else {
-                    "decode"
-                },
-                message,
-            },
-            WireError::UnknownWork(name) => Error::UnknownWork { name },
-        }
-    }
-}
-
-/// The longest message a `WireError` carries: a frame must fit in one message (see
-/// `payload.rs`), so a longer one is cut.
-const MAX_MESSAGE: usize = 8 * 1024;
-
-/// `message`, cut to at most [`MAX_MESSAGE`] bytes (at a character boundary).
-fn bounded(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push_str("... (cut)");
-    }
-    message
-}
-
-impl From<Error> for WireError {
-    fn from(error: Error) -> WireError {
-        match error {
-            Error::Panicked { message } => WireError::Panicked(bounded(message)),
-            Error::Cancelled => WireError::Cancelled,
-            Error::Serialization {
-                work,
-                what,
-                direction,
-                message,
-            } => WireError::Serialization {
-                work,
-                what: what.to_owned(),
-                direction: direction.to_owned(),
-                message: bounded(message),
-            },
-            Error::UnknownWork { name } => WireError::UnknownWork(name),
-            other => WireError::Panicked(bounded(other.to_string())),
-        }
+/// Bytes a `WireError`'s message adds to a frame.
+fn error_size(error: &WireError) -> usize {
+    match error {
+        WireError::Panicked(message) | WireError::UnknownWork(message) => message.len(),
+        WireError::Cancelled => 0,
+        WireError::Serialization {
+            work,
+            what,
+            direction,
+            message,
+        } => work.len() + what.len() + direction.len() + message.len(),
     }
 }

@@ -1,12 +1,22 @@
-//! The registry of works a process worker can run, filled at link time by
-//! `#[aplex::work]`.
+//! The registry of works a worker in another process or on another machine can run,
+//! filled at link time by `#[aplex::work]`, and the codec its values travel in; shared by
+//! the process and remote backends (feature `registry`).
 //!
 //! Python pickles a function by its qualified name; here a work is found by the name the
-//! compiler gives its function item (`std::any::type_name`), which parent and child — the
-//! same executable — compute alike. Each entry holds a monomorphic trampoline that decodes
+//! compiler gives its function item (`std::any::type_name`), which submitter and worker —
+//! the same executable — compute alike. Each entry holds a monomorphic trampoline that decodes
 //! the arguments, runs the work and encodes its output (or, for a maker of worker state
 //! registered by `#[aplex::worker_state]`, makes that state). Entries are sorted by name, so a
-//! work travels as its index, and the handshake compares a digest of the names.
+//! work can travel as its index, and a handshake can compare a digest of the names.
+//!
+//! - [`framed`]: a chunk of values, each encoded on its own (MessagePack);
+//! - [`outcomes`]: a chunk's outcomes; [`wire_error`]: the errors among them;
+//! - [`probe`]: a type's own serialization error message.
+
+pub mod framed;
+pub mod outcomes;
+pub mod probe;
+pub mod wire_error;
 
 use std::any::type_name;
 use std::future::Future;
@@ -14,19 +24,18 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use aplex_core::backend::WorkerStateValue;
-use aplex_core::{Error, WorkKind};
+use crate::backend::WorkerStateValue;
+use crate::{Error, WorkKind};
 use futures::future::{BoxFuture, LocalBoxFuture};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use aplex_core::backend::join::join_results;
-use aplex_core::backend::local::catch_blocking;
+use crate::backend::join::join_results;
+use crate::backend::local::catch_blocking;
 
-use crate::protocol::framed::{decode_split, merge_failures};
-use crate::protocol::outcomes::encode_outcomes;
-use crate::protocol::payload::Payload;
+use crate::registry::framed::{decode_split, merge_failures};
+use crate::registry::outcomes::encode_outcomes;
 
 /// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
 pub type AsyncTrampoline = fn(Args) -> AsyncRun;
@@ -84,7 +93,7 @@ where
     fn run(&self, name: &'static str, args: Args) -> AsyncRun {
         let work = self.0;
         AsyncRun::Send(Box::pin(async move {
-            let (items, failed) = decode_split::<A>(&args.0, name, "arguments")?;
+            let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
             let results = join_results(items.into_iter().map(work)).await;
             encode_outcomes(merge_failures(results, failed), name)
         }))
@@ -112,10 +121,29 @@ where
 /// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
 pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;
 
-/// A chunk's encoded arguments as they arrived (inline, or in shared memory, read in
-/// place rather than copied out); what a trampoline decodes.
-#[derive(Debug)]
-pub struct Args(pub(crate) Payload);
+/// A chunk's encoded arguments as they arrived (a buffer, or a region of shared memory
+/// read in place rather than copied out); what a trampoline decodes.
+pub struct Args(Box<dyn AsRef<[u8]> + Send>);
+
+impl Args {
+    /// The arguments in `bytes`.
+    pub fn new(bytes: impl AsRef<[u8]> + Send + 'static) -> Self {
+        Args(Box::new(bytes))
+    }
+
+    /// The encoded bytes.
+    pub fn bytes(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("len", &self.bytes().len())
+            .finish()
+    }
+}
 
 /// Makes worker `index`'s state; registered by `#[aplex::worker_state]`.
 pub type StateTrampoline = fn(usize) -> Result<WorkerStateValue, String>;
@@ -204,7 +232,7 @@ where
     Fut::Output: Serialize,
 {
     Box::pin(async move {
-        let (items, failed) = decode_split::<A>(&args.0, name, "arguments")?;
+        let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
         let results = join_results(items.into_iter().map(work)).await;
         encode_outcomes(merge_failures(results, failed), name)
     })
@@ -218,7 +246,7 @@ where
     A: DeserializeOwned,
     R: Serialize,
 {
-    let (items, failed) = decode_split::<A>(&args.0, name, "arguments")?;
+    let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
     let outcomes = items
         .into_iter()
         .map(|item| catch_blocking(|| work(item)))
@@ -227,7 +255,8 @@ where
 }
 
 /// The registered works, sorted by name.
-pub(crate) struct Registry {
+#[derive(Debug)]
+pub struct Registry {
     entries: Vec<(&'static str, Trampoline)>,
     digest: u64,
 }
@@ -251,7 +280,7 @@ impl Registry {
     }
 
     /// The index of the work called `name`.
-    pub(crate) fn index_of(&self, name: &str) -> Option<u32> {
+    pub fn index_of(&self, name: &str) -> Option<u32> {
         let index = self
             .entries
             .binary_search_by_key(&name, |(entry, _)| entry)
@@ -260,25 +289,25 @@ impl Registry {
     }
 
     /// The work at `index`.
-    pub(crate) fn get(&self, index: u32) -> Option<(&'static str, Trampoline)> {
+    pub fn get(&self, index: u32) -> Option<(&'static str, Trampoline)> {
         self.entries.get(usize::try_from(index).ok()?).copied()
     }
 
     /// A digest of every registered name, compared at the handshake.
-    pub(crate) fn digest(&self) -> u64 {
+    pub fn digest(&self) -> u64 {
         self.digest
     }
 }
 
 /// This executable's registry.
-pub(crate) fn registry() -> &'static Registry {
+pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::collect)
 }
 
 /// Finds the registered work called `name`, checking that it is of the `kind` it was
 /// submitted as.
-pub(crate) fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'static str), Error> {
+pub fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'static str), Error> {
     let registry = registry();
     let index = registry.index_of(name).ok_or_else(|| Error::UnknownWork {
         name: name.to_owned(),
@@ -302,7 +331,7 @@ pub(crate) fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'stati
 }
 
 /// Finds the worker-state maker called `name` (registered with `#[aplex::worker_state]`).
-pub(crate) fn lookup_state(name: &'static str) -> Result<u32, String> {
+pub fn lookup_state(name: &'static str) -> Result<u32, String> {
     let registry = registry();
     match registry
         .index_of(name)
@@ -318,42 +347,5 @@ pub(crate) fn lookup_state(name: &'static str) -> Result<u32, String> {
              worker process by a function marked `#[aplex::worker_state]`, \
              `fn(usize) -> Result<State, String>`"
         )),
-    }
-}
-
-#[cfg(test)]
-// `#[aplex::work]` registers through linkme, whose statics use `link_section`; that is
-// the reviewed registry mechanism above, not new unsafe code.
-#[allow(unsafe_code)]
-mod tests {
-    //! Looking works up: by name, and checking the kind they were submitted as.
-
-    use super::*;
-
-    #[crate::work]
-    async fn registered_async(x: u8) -> u8 {
-        x
-    }
-
-    #[test]
-    fn a_lookup_of_the_other_kind_is_a_wrong_kind_error_saying_how_to_submit() {
-        let name = type_name_of(&registered_async);
-        assert!(lookup(name, WorkKind::Async).is_ok());
-        let error = lookup(name, WorkKind::Blocking).unwrap_err();
-        assert_eq!(
-            error,
-            Error::WrongKind {
-                name: name.to_owned(),
-                registered: WorkKind::Async,
-            }
-        );
-        assert!(
-            error
-                .to_string()
-                .contains("pool.submit(registered_async, args)"),
-            "{error}"
-        );
-        let unknown = lookup("no::such::work", WorkKind::Async).unwrap_err();
-        assert!(matches!(unknown, Error::UnknownWork { .. }));
     }
 }

@@ -7,18 +7,18 @@
 //! the rest of its chunk. When every item succeeded (nearly always) the parent keeps just
 //! the outputs ([`ChunkResults::all_ok`]): no per-item error slot to fill.
 
-use aplex_core::backend::ChunkResults;
-use aplex_core::Error;
+use crate::backend::ChunkResults;
+use crate::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::protocol::framed::{decode_all, decode_each_with, encode_each};
-use crate::protocol::wire::WireError;
+use crate::registry::framed::{decode_all, decode_each_with, encode_each};
+use crate::registry::wire_error::WireError;
 
 /// A chunk's outcomes as the parent decodes them.
 #[derive(Debug)]
-pub(crate) enum Outcomes<T> {
+pub enum Outcomes<T> {
     /// Every item succeeded with these outputs.
     AllOk(Vec<T>),
     /// One outcome per item.
@@ -38,7 +38,7 @@ fn with_mode(bytes: ByteBuf, mode: u8) -> ByteBuf {
 }
 
 /// Encodes the outcomes of a chunk run by work `name`.
-pub(crate) fn encode_outcomes<T: Serialize>(
+pub fn encode_outcomes<T: Serialize>(
     outcomes: ChunkResults<T>,
     name: &str,
 ) -> Result<ByteBuf, Error> {
@@ -73,7 +73,7 @@ pub(crate) fn encode_outcomes<T: Serialize>(
 
 impl<T: DeserializeOwned> Outcomes<T> {
     /// Decodes the outcomes of a chunk run by work `name`.
-    pub(crate) fn decode(bytes: &[u8], name: &str) -> Result<Self, Error> {
+    pub fn decode(bytes: &[u8], name: &str) -> Result<Self, Error> {
         let Some((&mode, items)) = bytes.split_last() else {
             return Err(Error::Serialization {
                 work: name.to_owned(),
@@ -123,15 +123,20 @@ impl<T: DeserializeOwned> Outcomes<T> {
 
 impl<T> Outcomes<T> {
     /// How many outcomes there are.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         match self {
             Outcomes::AllOk(outputs) => outputs.len(),
             Outcomes::Mixed(outcomes) => outcomes.len(),
         }
     }
 
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The first outcome, if any.
-    pub(crate) fn into_first(self) -> Option<Result<T, Error>> {
+    pub fn into_first(self) -> Option<Result<T, Error>> {
         match self {
             Outcomes::AllOk(outputs) => outputs.into_iter().next().map(Ok),
             Outcomes::Mixed(outcomes) => outcomes.into_iter().next(),
@@ -139,7 +144,7 @@ impl<T> Outcomes<T> {
     }
 
     /// The outcomes as a map's chunk results.
-    pub(crate) fn into_chunk_results(self) -> ChunkResults<T> {
+    pub fn into_chunk_results(self) -> ChunkResults<T> {
         match self {
             Outcomes::AllOk(mut outputs) if outputs.len() == 1 => {
                 // Inline: the decoded `Vec` is freed here, not on the thread reading the map.

@@ -19,13 +19,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use aplex_core::backend::ChunkResults;
-use aplex_core::Error;
+use crate::backend::ChunkResults;
+use crate::Error;
 
-use crate::protocol::probe::custom_message;
+use crate::registry::probe::custom_message;
 
 /// The items of a chunk that failed before they could run: their positions and errors.
-pub(crate) type Failures = Vec<(usize, Error)>;
+pub type Failures = Vec<(usize, Error)>;
 
 /// Encodes one value, structs as maps of their field names.
 fn encode_into<T: Serialize + ?Sized>(bytes: &mut Vec<u8>, value: &T) -> Result<(), String> {
@@ -60,7 +60,7 @@ fn array_header(count: usize, room: &mut [u8; PREFIX_ROOM]) -> usize {
 /// Encodes `items` one by one into one buffer. An item that cannot be encoded is left
 /// out; it comes back with its position and the error, whose message is the
 /// serializer's own.
-pub(crate) fn encode_each<T: Serialize>(
+pub fn encode_each<T: Serialize>(
     items: impl IntoIterator<Item = T>,
     work: &str,
     what: &'static str,
@@ -136,7 +136,7 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// Decodes every item of a buffer made by [`encode_each`] at once — the usual case, as
 /// fast as decoding a plain `Vec` — or, if some item does not decode, `None`.
-pub(crate) fn decode_all<T: DeserializeOwned>(
+pub fn decode_all<T: DeserializeOwned>(
     bytes: &[u8],
     work: &str,
     what: &'static str,
@@ -156,7 +156,7 @@ pub(crate) fn decode_all<T: DeserializeOwned>(
 /// Decodes every item of a buffer made by [`encode_each`] one by one, handing each
 /// item's position and result to `each`; returns how many there were. Fails as a whole
 /// only when the buffer's table is malformed.
-pub(crate) fn decode_each_with<T: DeserializeOwned>(
+pub fn decode_each_with<T: DeserializeOwned>(
     bytes: &[u8],
     work: &str,
     what: &'static str,
@@ -182,7 +182,7 @@ fn malformed(work: &str, what: &'static str) -> Error {
 
 /// Decodes every item of a buffer made by [`encode_each`]: one result per item.
 #[cfg(test)]
-pub(crate) fn decode_each<T: DeserializeOwned>(
+pub fn decode_each<T: DeserializeOwned>(
     bytes: &[u8],
     work: &str,
     what: &'static str,
@@ -194,7 +194,7 @@ pub(crate) fn decode_each<T: DeserializeOwned>(
 
 /// Decodes the items of a buffer made by [`encode_each`] into the values to run and the
 /// positions and errors of those that could not be decoded.
-pub(crate) fn decode_split<A: DeserializeOwned>(
+pub fn decode_split<A: DeserializeOwned>(
     bytes: &[u8],
     work: &str,
     what: &'static str,
@@ -213,10 +213,7 @@ pub(crate) fn decode_split<A: DeserializeOwned>(
 
 /// Puts the items that failed before they could run back in their places among the
 /// results of the others.
-pub(crate) fn merge_failures<T>(
-    results: ChunkResults<T>,
-    failed: Vec<(usize, Error)>,
-) -> ChunkResults<T> {
+pub fn merge_failures<T>(results: ChunkResults<T>, failed: Vec<(usize, Error)>) -> ChunkResults<T> {
     if failed.is_empty() {
         return results;
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::ser::{self, Serialize};
 
 /// The message of the custom error `value`'s `Serialize` raises, if it raises one.
-pub(crate) fn custom_message<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+pub fn custom_message<T: Serialize + ?Sized>(value: &T) -> Option<String> {
     value.serialize(Probe).err().map(|Custom(message)| message)
 }
 
