@@ -117,6 +117,22 @@ pub enum Error {
     /// stall every task of that runtime and could deadlock.
     #[error("a blocking wait was called on a thread that drives an async runtime's tasks, which could deadlock; `.await` the future (or use map(..).into_stream()), or wait inside tokio::task::spawn_blocking or block_in_place")]
     BlockingInRuntime,
+
+    /// A remote pool's broker could not take or deliver the work: the server refused it
+    /// (a payload over its `max_payload`, a permission it lacks) or could not be reached.
+    #[error("the broker could not take the work ({reason}); check the server, then resubmit")]
+    Broker {
+        /// What the server or its client said.
+        reason: String,
+    },
+
+    /// A remote work was delivered to nodes this many times and none finished it (each
+    /// node died or was cut off while running it); the broker gave up on it.
+    #[error("the work was delivered {deliveries} times and no node finished it (each died or was cut off while running it); resubmit if it is safe to repeat")]
+    Undeliverable {
+        /// How many times it was delivered.
+        deliveries: u32,
+    },
 }
 
 fn unknown_hint(name: &str) -> String {

@@ -109,6 +109,18 @@ impl WorkOptions {
     pub fn timeout_value(&self) -> Option<Duration> {
         self.timeout
     }
+
+    /// The balancer meta set with [`meta`](Self::meta), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = aplex::WorkOptions::new().meta("gpu");
+    /// assert_eq!(options.meta_value().and_then(|meta| meta.downcast_ref::<&str>()), Some(&"gpu"));
+    /// ```
+    pub fn meta_value(&self) -> Option<&crate::Meta> {
+        self.meta.as_deref()
+    }
 }
 
 impl fmt::Debug for WorkOptions {

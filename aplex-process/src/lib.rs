@@ -54,16 +54,5 @@ pub use aplex_macros::worker_state;
 /// What `#[aplex::work]` expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use aplex_core::registry::{
-        make_state, run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline,
-        BlockingTrampoline, Probe, RunLocal, RunSend, StateTrampoline, Trampoline, WorkEntry,
-        WORKS,
-    };
-    pub use linkme;
-    pub use serde_bytes::ByteBuf;
-
-    /// What an async trampoline returns.
-    pub type AsyncOutcome = AsyncRun;
-    /// What a blocking trampoline returns.
-    pub type BlockingOutcome = Result<ByteBuf, aplex_core::Error>;
+    pub use aplex_core::registry::__private::*;
 }

@@ -137,11 +137,13 @@ pub use aplex_thread::{
 /// assert_eq!(add((1, 1)), 2); // still an ordinary function
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg(all(feature = "process", target_os = "linux"))]
-pub use aplex_process::work;
+#[cfg(any(all(feature = "process", target_os = "linux"), feature = "remote"))]
+pub use aplex_macros::work;
 
-#[cfg(all(feature = "process", target_os = "linux"))]
-pub use aplex_process::worker_state;
+/// Registers the maker of each worker's state for the process and remote pools (a
+/// `fn(usize) -> Result<State, String>`); see `ProcessPoolBuilder::worker_state`.
+#[cfg(any(all(feature = "process", target_os = "linux"), feature = "remote"))]
+pub use aplex_macros::worker_state;
 
 #[cfg(all(feature = "process", target_os = "linux"))]
 pub use aplex_process::{
@@ -150,15 +152,22 @@ pub use aplex_process::{
 };
 
 /// What `#[aplex::work]` expands to; not a public API.
-#[cfg(all(feature = "process", target_os = "linux"))]
+#[cfg(any(all(feature = "process", target_os = "linux"), feature = "remote"))]
 #[doc(hidden)]
 pub mod __private {
-    pub use aplex_process::__private::*;
+    pub use aplex_core::registry::__private::*;
 }
 
 /// serde, re-exported so that works' argument and output types can derive its traits.
-#[cfg(all(feature = "process", target_os = "linux"))]
+#[cfg(any(all(feature = "process", target_os = "linux"), feature = "remote"))]
 pub use serde;
+
+/// The remote pool (feature `remote`): worker nodes on any number of machines, through
+/// a NATS JetStream server. See docs/REMOTE.md.
+#[cfg(feature = "remote")]
+pub mod remote {
+    pub use aplex_remote::*;
+}
 
 /// Load balancers: [`RoundRobin`](balance::RoundRobin) (the default),
 /// [`Random`](balance::Random), [`Average`](balance::Average), and what a custom one

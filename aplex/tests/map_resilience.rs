@@ -19,7 +19,7 @@ fn keep_going_yields_every_items_result_on_threads() {
     let results: Vec<_> = pool
         .map(
             |x: u64| async move {
-                if x % 3 == 0 {
+                if x.is_multiple_of(3) {
                     panic!("multiple of three");
                 }
                 x

@@ -97,12 +97,12 @@ fn nothing_is_left_behind() {
 
     // 200 create/drop cycles leave no process, thread or fd behind.
     let warm = counts();
-    for cycle in 0..200 {
+    for cycle in 0..200u32 {
         let pool = ProcessAsyncPoolExecutor::builder()
             .pool_size(2)
             .build()
             .unwrap();
-        if cycle % 20 == 0 {
+        if cycle.is_multiple_of(20) {
             assert_eq!(pool.submit(nap, 0).result(), Ok(0));
         }
         drop(pool);

@@ -103,7 +103,7 @@ fn cancel_racing_completion_gives_exactly_one_outcome() {
         .build()
         .unwrap();
     for round in 0..2_000u64 {
-        let future = if round % 2 == 0 {
+        let future = if round.is_multiple_of(2) {
             threads.submit(quick, round)
         } else {
             processes.submit(quick, round)

@@ -60,8 +60,22 @@ fn stages(root: &Path) -> Vec<Stage> {
             ],
         ),
         cargo(
-            "cargo test --workspace (the README's test command)",
-            &["test", "--workspace"],
+            "cargo clippy of the remote pool's server tests (warnings denied)",
+            &[
+                "clippy",
+                "-p",
+                "aplex-remote",
+                "--features",
+                "server-tests",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        cargo(
+            "cargo xtask test (the README's test command: every test, a nats-server provided)",
+            &["xtask", "test"],
         ),
         cargo(
             "the progress feature",

@@ -7,12 +7,14 @@
 //! - `ci`: everything a submission must pass (`.ci/run` calls it; see `ci.rs`).
 //! - `tidy`: the house rules a compiler does not check (see `tidy.rs`).
 //! - `loom`: the loom model checks of the dispatch protocol (see `loom.rs`).
+//! - `test`: every test, with a real `nats-server` provided where missing (see `test.rs`).
 
 mod bench;
 mod ci;
 mod figures;
 mod loom;
 mod targets;
+mod test;
 mod tidy;
 
 use std::process::ExitCode;
@@ -24,12 +26,14 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("tidy") => tidy::run(),
         Some("loom") => loom::run(),
+        Some("test") => test::run(),
         None | Some("help" | "--help" | "-h") => {
             println!(
                 "usage: cargo xtask <task>\n\ntasks:\n  bench [--smoke] [--runs N] [--json PATH] [CASE...]\n          \
                  measure the pools against the raw limits and the peers\n  ci      everything a submission must pass\n  \
                  tidy    //! headers, file sizes, unused workspace dependencies\n  \
-                 loom    the loom model checks of the dispatch protocol\n  help    this message"
+                 loom    the loom model checks of the dispatch protocol\n  \
+                 test    every test (installs nats-server as root where missing)\n  help    this message"
             );
             return ExitCode::SUCCESS;
         }

@@ -177,7 +177,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         while !*input_done && in_order.len() + as_completed.len() < window {
             // Only the pull is timed, not the submit (which may wait for a lock): every
             // pull while the input is slow, the first few of a burst, and every 16th.
-            let timed = *slow_input > 0 || pulled < 4 || pulled % 16 == 0 || deadline.is_some();
+            let timed =
+                *slow_input > 0 || pulled < 4 || pulled.is_multiple_of(16) || deadline.is_some();
             let before = timed.then(Instant::now);
             let Some(chunk) = input.next_chunk(*chunksize) else {
                 *input_done = true;

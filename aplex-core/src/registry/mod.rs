@@ -349,3 +349,20 @@ pub fn lookup_state(name: &'static str) -> Result<u32, String> {
         )),
     }
 }
+
+/// What `#[aplex::work]` and `#[aplex::worker_state]` expand to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::{
+        make_state, run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline,
+        BlockingTrampoline, Probe, RunLocal, RunSend, StateTrampoline, Trampoline, WorkEntry,
+        WORKS,
+    };
+    pub use linkme;
+    pub use serde_bytes::ByteBuf;
+
+    /// What an async trampoline returns.
+    pub type AsyncOutcome = AsyncRun;
+    /// What a blocking trampoline returns.
+    pub type BlockingOutcome = Result<ByteBuf, crate::Error>;
+}

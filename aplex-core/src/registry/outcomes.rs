@@ -188,7 +188,7 @@ mod tests {
         struct Even(u8);
         impl Serialize for Even {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                if self.0 % 2 == 0 {
+                if self.0.is_multiple_of(2) {
                     serializer.serialize_u8(self.0)
                 } else {
                     Err(serde::ser::Error::custom("odd"))

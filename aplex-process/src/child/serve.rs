@@ -337,9 +337,9 @@ mod bad_input {
                 .0
                 .into_vec(),
         ];
-        for round in 0..20_000 {
+        for round in 0..20_000usize {
             let which = round % 2;
-            let args = if round % 3 == 0 {
+            let args = if round.is_multiple_of(3) {
                 let cut = (random.next() as usize) % valid[which].len();
                 valid[which][..cut].to_vec()
             } else {

@@ -25,7 +25,7 @@ pub(crate) fn add((a, b): (u64, u64)) -> u64 {
 /// Fails (panics) on odd items.
 #[aplex::work]
 pub(crate) async fn even_only(x: u64) -> u64 {
-    assert!(x % 2 == 0, "odd item {x}");
+    assert!(x.is_multiple_of(2), "odd item {x}");
     x
 }
 

@@ -1,0 +1,304 @@
+//! The [`Broker`] on NATS JetStream (async-nats): a work-queue stream of works and one
+//! durable pull consumer per build and group of nodes (a node pulls only as many works as
+//! it has free slots, so the least loaded node takes the next one); a limits stream of
+//! results read by each submitter through an ordered consumer filtered on its subject;
+//! cancels broadcast on a core subject; the server's max-deliveries advisories for works
+//! it gave up on.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, push, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, AckKind, Context};
+use async_nats::Client;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+
+use crate::broker::{Broker, BrokerError, Delivery, GaveUp, Incoming, QueueSettings};
+use crate::names::PoolNames;
+use crate::wire::{self, TaskHeaders};
+
+/// One pool's broker on a JetStream server.
+pub(crate) struct JetStreamBroker {
+    client: Client,
+    jetstream: Context,
+    names: PoolNames,
+    settings: QueueSettings,
+    consumers: Mutex<HashMap<String, PullConsumer>>,
+}
+
+impl JetStreamBroker {
+    /// The broker of pool `names` over `client`.
+    pub(crate) fn new(client: Client, names: PoolNames, settings: QueueSettings) -> Self {
+        JetStreamBroker {
+            jetstream: jetstream::new(client.clone()),
+            client,
+            names,
+            settings,
+            consumers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn consumer(&self, digest: u64, group: &str) -> Result<PullConsumer, BrokerError> {
+        let name = self.names.consumer(digest, group);
+        if let Some(consumer) = self.lock().get(&name) {
+            return Ok(consumer.clone());
+        }
+        let stream = self
+            .jetstream
+            .get_stream(self.names.tasks_stream())
+            .await
+            .map_err(BrokerError::from_display)?;
+        let consumer: PullConsumer = stream
+            .get_or_create_consumer(
+                &name,
+                pull::Config {
+                    durable_name: Some(name.clone()),
+                    filter_subject: self.names.task_subject(digest, group),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.settings.ack_wait,
+                    max_deliver: i64::from(self.settings.max_deliveries),
+                    max_ack_pending: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(BrokerError::from_display)?;
+        self.lock().insert(name, consumer.clone());
+        Ok(consumer)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PullConsumer>> {
+        self.consumers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Broker for JetStreamBroker {
+    async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError> {
+        self.jetstream
+            .get_or_create_stream(jetstream::stream::Config {
+                name: self.names.tasks_stream(),
+                subjects: vec![self.names.tasks_subjects()],
+                retention: RetentionPolicy::WorkQueue,
+                storage: StorageType::File,
+                max_age: self.settings.max_age,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(BrokerError::from_display)?;
+        self.jetstream
+            .get_or_create_stream(jetstream::stream::Config {
+                name: self.names.results_stream(),
+                subjects: vec![self.names.results_subjects()],
+                retention: RetentionPolicy::Limits,
+                storage: StorageType::File,
+                max_age: Duration::from_secs(600),
+                ..Default::default()
+            })
+            .await
+            .map_err(BrokerError::from_display)?;
+        self.consumer(digest, group).await.map(drop)
+    }
+
+    async fn enqueue(
+        &self,
+        digest: u64,
+        group: &str,
+        task: &TaskHeaders,
+        args: Bytes,
+    ) -> Result<u64, BrokerError> {
+        let acknowledged = self
+            .jetstream
+            .publish_with_headers(
+                self.names.task_subject(digest, group),
+                task.to_headers(),
+                args,
+            )
+            .await
+            .map_err(BrokerError::from_display)?
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(acknowledged.sequence)
+    }
+
+    async fn delete_queued(&self, sequence: u64) -> Result<bool, BrokerError> {
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.tasks_stream())
+            .await
+            .map_err(BrokerError::from_display)?;
+        // Not found: already delivered and acked (a work queue drops acked works).
+        Ok(stream.delete_message(sequence).await.unwrap_or(false))
+    }
+
+    async fn fetch(
+        &self,
+        digest: u64,
+        group: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<BoxStream<'static, Box<dyn Delivery>>, BrokerError> {
+        let consumer = self.consumer(digest, group).await?;
+        let batch = consumer
+            .batch()
+            .max_messages(max)
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(batch
+            .filter_map(|message| async move {
+                match message {
+                    Ok(message) => Some(Box::new(JetStreamDelivery(message)) as Box<dyn Delivery>),
+                    Err(error) => {
+                        tracing::debug!(%error, "aplex remote: a fetch ended early");
+                        None
+                    }
+                }
+            })
+            .boxed())
+    }
+
+    async fn publish_result(
+        &self,
+        subject: &str,
+        id: &str,
+        body: Vec<u8>,
+    ) -> Result<(), BrokerError> {
+        self.jetstream
+            .publish_with_headers(subject.to_owned(), wire::result_headers(id), body.into())
+            .await
+            .map_err(BrokerError::from_display)?
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(())
+    }
+
+    async fn broadcast_cancel(&self, id: &str) -> Result<(), BrokerError> {
+        self.client
+            .publish(self.names.cancel_subject(), Bytes::from(id.to_owned()))
+            .await
+            .map_err(BrokerError::from_display)
+    }
+
+    async fn results(&self, submitter: &str) -> Result<BoxStream<'static, Incoming>, BrokerError> {
+        let stream = self
+            .jetstream
+            .get_stream(self.names.results_stream())
+            .await
+            .map_err(BrokerError::from_display)?;
+        let consumer = stream
+            .create_consumer(push::OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                filter_subject: self.names.result_subject(submitter),
+                deliver_policy: DeliverPolicy::New,
+                ..Default::default()
+            })
+            .await
+            .map_err(BrokerError::from_display)?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(messages
+            .filter_map(|message| async move {
+                let message = message.ok()?;
+                let id = message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get(wire::ID))
+                    .map(|id| id.as_str().to_owned());
+                Some(Incoming {
+                    id,
+                    body: message.payload.clone(),
+                })
+            })
+            .boxed())
+    }
+
+    async fn cancels(&self) -> Result<BoxStream<'static, String>, BrokerError> {
+        let subscriber = self
+            .client
+            .subscribe(self.names.cancel_subject())
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(subscriber
+            .map(|message| String::from_utf8_lossy(&message.payload).into_owned())
+            .boxed())
+    }
+
+    async fn gave_up(&self) -> Result<BoxStream<'static, GaveUp>, BrokerError> {
+        let subject = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.*",
+            self.names.tasks_stream()
+        );
+        let subscriber = self
+            .client
+            .subscribe(subject)
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(subscriber
+            .filter_map(|message| async move {
+                let advisory: serde_json::Value = serde_json::from_slice(&message.payload).ok()?;
+                Some(GaveUp {
+                    sequence: advisory.get("stream_seq")?.as_u64()?,
+                    deliveries: u32::try_from(advisory.get("deliveries")?.as_u64()?).ok()?,
+                })
+            })
+            .boxed())
+    }
+}
+
+/// A work fetched from JetStream.
+struct JetStreamDelivery(jetstream::Message);
+
+#[async_trait]
+impl Delivery for JetStreamDelivery {
+    fn task(&self) -> Result<TaskHeaders, String> {
+        TaskHeaders::parse(self.0.headers.as_ref())
+    }
+
+    fn payload(&self) -> Bytes {
+        self.0.payload.clone()
+    }
+
+    fn attempt(&self) -> u32 {
+        self.0
+            .info()
+            .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
+            .unwrap_or(1)
+    }
+
+    async fn ack(&self) -> Result<(), BrokerError> {
+        self.0.ack().await.map_err(BrokerError::from_display)
+    }
+
+    async fn progress(&self) -> Result<(), BrokerError> {
+        self.0
+            .ack_with(AckKind::Progress)
+            .await
+            .map_err(BrokerError::from_display)
+    }
+
+    async fn term(&self) -> Result<(), BrokerError> {
+        self.0
+            .ack_with(AckKind::Term)
+            .await
+            .map_err(BrokerError::from_display)
+    }
+
+    async fn nak(&self) -> Result<(), BrokerError> {
+        self.0
+            .ack_with(AckKind::Nak(None))
+            .await
+            .map_err(BrokerError::from_display)
+    }
+}

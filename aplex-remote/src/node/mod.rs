@@ -1,0 +1,278 @@
+//! A remote worker node: any machine running the user's own binary serves a pool's works
+//! from the server, up to `max_works_per_worker` at once on its own tokio runtime.
+//!
+//! - [`NodeBuilder::serve`] (or [`serve`]) is the explicit entry; `bootstrap.rs` is the
+//!   zero-line one (`APLEX_REMOTE_URL` and `APLEX_REMOTE_POOL` in the environment turn the
+//!   program into a node before `main`).
+//! - A node pulls only as many works as it has free slots (`pull.rs`), so the least
+//!   loaded node takes the next work; each runs as a job of the same local loop a thread
+//!   or process worker runs (`aplex_core::backend::local`), heartbeats while it runs and
+//!   is answered as `answer.rs` says.
+//! - SIGTERM or SIGINT (or [`NodeHandle::stop`]): the node stops pulling, lets its works
+//!   finish for `shutdown_grace`, hands back (nak) those still running, and returns.
+
+mod answer;
+pub(crate) mod bootstrap;
+mod pull;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use aplex_core::backend::local::{serve_local, LocalMessage};
+use aplex_core::backend::CloseMode;
+use aplex_core::registry::registry;
+use tokio::sync::Notify;
+use tokio::task::LocalSet;
+
+use crate::broker::jetstream::JetStreamBroker;
+use crate::broker::{Broker, QueueSettings};
+use crate::connect::{connect_settings, ConnectSettings};
+use crate::names::{check_token, PoolNames, DEFAULT_GROUP};
+use crate::settings::{
+    DEFAULT_ACK_WAIT, DEFAULT_HEARTBEAT, DEFAULT_MAX_DELIVERIES, DEFAULT_QUEUED_EXPIRY,
+};
+
+/// Why a node could not serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("aplex remote node: {0}")]
+pub struct NodeError(String);
+
+/// Builds and runs a worker node of one pool.
+///
+/// # Examples
+///
+/// ```no_run
+/// # extern crate aplex_facade as aplex;
+/// // A program whose only job is to serve the pool `crawl` (its works are the
+/// // `#[aplex::work]` functions linked into it).
+/// aplex::remote::NodeBuilder::new("nats://10.0.0.5:4222", "crawl")
+///     .max_works_per_worker(64)
+///     .serve()?;
+/// # Ok::<(), aplex::remote::NodeError>(())
+/// ```
+#[must_use = "a node does nothing until served"]
+#[derive(Debug, Clone)]
+pub struct NodeBuilder {
+    connect: ConnectSettings,
+    pool: String,
+    group: String,
+    max_works: usize,
+    max_blocking: usize,
+    heartbeat: Duration,
+    queue: QueueSettings,
+    grace: Duration,
+}
+
+impl NodeBuilder {
+    /// A node of pool `pool` on the server at `url`.
+    pub fn new(url: impl Into<String>, pool: impl Into<String>) -> Self {
+        NodeBuilder {
+            connect: ConnectSettings::new(url),
+            pool: pool.into(),
+            group: DEFAULT_GROUP.to_owned(),
+            max_works: aplex_core::DEFAULT_MAX_WORKS_PER_WORKER,
+            max_blocking: aplex_core::DEFAULT_MAX_BLOCKING_WORKS_PER_WORKER,
+            heartbeat: DEFAULT_HEARTBEAT,
+            queue: QueueSettings {
+                ack_wait: DEFAULT_ACK_WAIT,
+                max_deliveries: DEFAULT_MAX_DELIVERIES,
+                max_age: DEFAULT_QUEUED_EXPIRY,
+            },
+            grace: aplex_core::DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+
+    connect_settings!();
+
+    /// The most works this node runs at once (default 300).
+    pub fn max_works_per_worker(mut self, works: usize) -> Self {
+        self.max_works = works;
+        self
+    }
+
+    /// The most blocking works this node runs at once (default 1).
+    pub fn max_blocking_works_per_worker(mut self, works: usize) -> Self {
+        self.max_blocking = works;
+        self
+    }
+
+    /// The group of nodes this one belongs to: it takes only works whose
+    /// `load_balancing_meta` names it (default `any`: works with no meta).
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = group.into();
+        self
+    }
+
+    /// How often a running work tells the server it is alive (default 1 s; keep it well
+    /// under the pool's `ack_wait`).
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = every;
+        self
+    }
+
+    /// The pool's `ack_wait`, `max_deliveries` and queued-work expiry, used if this node
+    /// is the first to create the pool's queue (keep them equal to the pool's).
+    pub fn queue(mut self, ack_wait: Duration, max_deliveries: u32, expiry: Duration) -> Self {
+        self.queue = QueueSettings {
+            ack_wait,
+            max_deliveries,
+            max_age: expiry,
+        };
+        self
+    }
+
+    /// How long a stopping node lets its works finish before handing them back.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Serves until SIGTERM or SIGINT; returns once its works are finished or handed
+    /// back. An error if the settings are invalid or the server cannot be reached.
+    pub fn serve(self) -> Result<(), NodeError> {
+        let stop = Arc::new(Notify::new());
+        let watcher = Arc::clone(&stop);
+        self.run(stop, Some(watcher))
+    }
+
+    /// Serves on a thread of its own until [`NodeHandle::stop`]: a node inside another
+    /// program (or a test).
+    pub fn start(self) -> Result<NodeHandle, NodeError> {
+        self.check()?;
+        let stop = Arc::new(Notify::new());
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("aplex-remote-node".into())
+            .spawn(move || self.run(stopping, None))
+            .map_err(|error| NodeError(format!("cannot start its thread: {error}")))?;
+        Ok(NodeHandle {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    fn check(&self) -> Result<(), NodeError> {
+        let refuse = |error: aplex_core::BuildError| NodeError(error.to_string());
+        PoolNames::new(&self.pool).map_err(refuse)?;
+        check_token("group", &self.group).map_err(refuse)?;
+        if self.max_works == 0 || self.max_blocking == 0 {
+            return Err(NodeError(
+                "max_works_per_worker and max_blocking_works_per_worker must be at least 1".into(),
+            ));
+        }
+        if self.heartbeat.is_zero() || self.heartbeat >= self.queue.ack_wait {
+            return Err(NodeError(format!(
+                "the heartbeat ({:?}) must be above zero and under ack_wait ({:?})",
+                self.heartbeat, self.queue.ack_wait
+            )));
+        }
+        Ok(())
+    }
+
+    fn run(self, stop: Arc<Notify>, signals: Option<Arc<Notify>>) -> Result<(), NodeError> {
+        self.check()?;
+        bootstrap::ensure_linked();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| NodeError(format!("cannot build its runtime: {error}")))?;
+        let local = LocalSet::new();
+        runtime.block_on(local.run_until(self.serve_node(stop, signals)))
+    }
+
+    async fn serve_node(
+        self,
+        stop: Arc<Notify>,
+        signals: Option<Arc<Notify>>,
+    ) -> Result<(), NodeError> {
+        let names = PoolNames::new(&self.pool).map_err(|error| NodeError(error.to_string()))?;
+        let client = self
+            .connect
+            .connect(&format!("aplex-node-{}", std::process::id()))
+            .await
+            .map_err(NodeError)?;
+        let broker: Arc<dyn Broker> = Arc::new(JetStreamBroker::new(
+            client.clone(),
+            names,
+            self.queue.clone(),
+        ));
+        let digest = registry().digest();
+        broker
+            .prepare(digest, &self.group)
+            .await
+            .map_err(|error| NodeError(format!("cannot prepare the pool's queue: {error}")))?;
+        if let Some(signals) = signals {
+            tokio::task::spawn_local(pull::watch_signals(signals));
+        }
+        let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let puller = pull::Puller::new(
+            Arc::clone(&broker),
+            digest,
+            self.group.clone(),
+            self.max_works,
+            self.heartbeat,
+            Arc::clone(&stopping),
+            loop_tx.clone(),
+        );
+        let finished = puller.finished_callback();
+        tokio::task::spawn_local(puller.clone().cancels());
+        let pulling = tokio::task::spawn_local(puller.run());
+        let grace = self.grace;
+        tokio::task::spawn_local(async move {
+            stop.notified().await;
+            stopping.store(true, Ordering::SeqCst);
+            tracing::info!("aplex remote node stopping: finishing its works");
+            let _ = loop_tx.send(LocalMessage::Close(CloseMode::Drain));
+            tokio::time::sleep(grace).await;
+            // Past the grace: abort what is left (handed back, as the node is stopping).
+            let _ = loop_tx.send(LocalMessage::Abandon);
+        });
+        tracing::info!(pool = %self.pool, group = %self.group, "aplex remote node serving");
+        serve_local(loop_rx, self.max_blocking, None, finished).await;
+        pulling.abort();
+        // Let the answers of the last works leave before the connection closes.
+        let _ = client.flush().await;
+        tracing::info!("aplex remote node stopped");
+        Ok(())
+    }
+}
+
+/// A node started with [`NodeBuilder::start`].
+#[derive(Debug)]
+pub struct NodeHandle {
+    stop: Arc<Notify>,
+    thread: Option<JoinHandle<Result<(), NodeError>>>,
+}
+
+impl NodeHandle {
+    /// Stops the node as SIGTERM would, and waits for it.
+    pub fn stop(mut self) -> Result<(), NodeError> {
+        self.stop.notify_one();
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), NodeError> {
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(NodeError("its thread panicked".into()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        self.stop.notify_one();
+        let _ = self.join();
+    }
+}
+
+/// Serves pool `pool` on the server at `url` with default settings until SIGTERM or
+/// SIGINT; see [`NodeBuilder`] for the settings.
+pub fn serve(url: &str, pool: &str) -> Result<(), NodeError> {
+    NodeBuilder::new(url, pool).serve()
+}

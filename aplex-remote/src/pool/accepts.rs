@@ -1,0 +1,143 @@
+//! What the remote pool accepts: works registered with `#[aplex::work]` (found by name
+//! in the registry, their kind checked), whose argument is `Serialize` and output
+//! `Deserialize`, as on the process pool. Arguments are encoded before the pool's lock is
+//! taken, so a value that cannot be encoded fails its own future.
+
+use std::sync::Arc;
+
+use aplex_core::backend::{Accepts, Chunk, ChunkResults, Executor, WorkPromise};
+use aplex_core::registry::framed::encode_each;
+use aplex_core::registry::lookup;
+use aplex_core::{Error, Work, WorkOptions};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::names::DEFAULT_GROUP;
+use crate::pool::job::{self, RemoteJob};
+use crate::pool::worker::RemoteWorker;
+
+/// A registered work's name.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteTarget {
+    name: &'static str,
+}
+
+/// An encoded argument and the group of nodes it goes to.
+#[derive(Debug)]
+pub struct RemotePacked {
+    args: Bytes,
+    group: String,
+}
+
+/// A map chunk's encoded items: how many were sent, and those that could not be encoded.
+#[derive(Debug)]
+pub struct RemotePackedChunk {
+    packed: RemotePacked,
+    sent: usize,
+    failed: Vec<(usize, Error)>,
+}
+
+/// The group of nodes `options` route to: the balancer meta, or every node.
+fn group_of(options: &WorkOptions) -> String {
+    options
+        .meta_value()
+        .and_then(|meta| {
+            meta.downcast_ref::<&'static str>()
+                .map(|group| (*group).to_owned())
+                .or_else(|| meta.downcast_ref::<String>().cloned())
+        })
+        .unwrap_or_else(|| DEFAULT_GROUP.to_owned())
+}
+
+impl<W, A> Accepts<W, A> for RemoteWorker
+where
+    W: Work<A>,
+    A: Serialize,
+    W::Out: DeserializeOwned + Send + 'static,
+{
+    type Target = RemoteTarget;
+    type Packed = RemotePacked;
+    type PackedChunk = RemotePackedChunk;
+
+    fn target() -> Result<RemoteTarget, Error> {
+        let (_, name) = lookup(W::name(), W::KIND)?;
+        Ok(RemoteTarget { name })
+    }
+
+    fn pack(
+        _executor: &Executor<Self>,
+        target: &RemoteTarget,
+        args: &A,
+        options: &WorkOptions,
+    ) -> Result<RemotePacked, Error> {
+        let (bytes, mut failed) = encode_each(std::slice::from_ref(args), target.name, "arguments");
+        match failed.pop() {
+            Some((_, error)) => Err(error),
+            None => Ok(RemotePacked {
+                args: Bytes::from(bytes.into_vec()),
+                group: group_of(options),
+            }),
+        }
+    }
+
+    fn job(
+        target: &RemoteTarget,
+        _work: W,
+        _args: A,
+        packed: RemotePacked,
+        promise: WorkPromise<W::Out>,
+    ) -> RemoteJob {
+        RemoteJob {
+            work: target.name,
+            kind: W::KIND,
+            args: packed.args,
+            group: packed.group,
+            complete: job::single(target.name, promise),
+        }
+    }
+
+    fn pack_chunk(
+        _executor: &Executor<Self>,
+        target: &RemoteTarget,
+        chunk: &Chunk<A>,
+        options: &WorkOptions,
+    ) -> Result<RemotePackedChunk, ChunkResults<W::Out>> {
+        let (bytes, failed) = encode_each(chunk.as_slice(), target.name, "arguments");
+        if failed.len() == chunk.len() {
+            return Err(failed.into_iter().map(|(_, error)| Err(error)).collect());
+        }
+        Ok(RemotePackedChunk {
+            sent: chunk.len() - failed.len(),
+            failed,
+            packed: RemotePacked {
+                args: Bytes::from(bytes.into_vec()),
+                group: group_of(options),
+            },
+        })
+    }
+
+    fn chunk_job(
+        target: &RemoteTarget,
+        _work: &Arc<W>,
+        _chunk: Chunk<A>,
+        packed: RemotePackedChunk,
+        promise: WorkPromise<ChunkResults<W::Out>>,
+    ) -> RemoteJob
+    where
+        W: Fn(A) -> W::Body + Send + Sync + 'static,
+    {
+        let RemotePackedChunk {
+            packed,
+            sent,
+            failed,
+        } = packed;
+        RemoteJob {
+            work: target.name,
+            kind: W::KIND,
+            args: packed.args,
+            group: packed.group,
+            complete: job::chunk(target.name, sent, failed, promise),
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! `RemotePoolBuilder`: the settings that make sense for a pool of remote nodes — the
+//! server and its credentials, the pool's name, the local queue bound, timeouts, the
+//! grace period, and how the server holds works (ack wait, deliveries, expiry).
+//!
+//! The node count is not a setting (nodes come and go), nor is a custom balancer: the
+//! broker's pull is the balancer (a node pulls only when it has a free slot, so the least
+//! loaded takes the next work), and `load_balancing_meta` (`WorkOptions::meta` with a
+//! group name) routes a work to a named group of nodes.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aplex_balance::RoundRobin;
+use aplex_core::backend::{new_pool, Executor, PoolOptions};
+use aplex_core::registry::registry;
+use aplex_core::{BuildError, LoadBalancer};
+
+use crate::broker::jetstream::JetStreamBroker;
+use crate::broker::{Broker, QueueSettings};
+use crate::connect::{connect_settings, ConnectSettings};
+use crate::names::{PoolNames, DEFAULT_GROUP};
+use crate::pool::worker::{serve, Client, RemoteWorker};
+use crate::pool::RemoteAsyncPoolExecutor;
+use crate::settings::{
+    DEFAULT_ACK_WAIT, DEFAULT_MAX_DELIVERIES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUED_EXPIRY,
+};
+
+/// The default pool name.
+pub const DEFAULT_POOL: &str = "default";
+
+/// Builds a [`RemoteAsyncPoolExecutor`].
+///
+/// # Examples
+///
+/// ```no_run
+/// # extern crate aplex_facade as aplex;
+/// use std::time::Duration;
+///
+/// let pool = aplex::remote::RemoteAsyncPoolExecutor::builder("nats://127.0.0.1:4222")
+///     .pool("crawl")
+///     .user_and_password("submitter", "secret")
+///     .work_timeout(Duration::from_secs(30))
+///     .build()?;
+/// # Ok::<(), aplex::BuildError>(())
+/// ```
+#[must_use = "a builder does nothing until build() is called"]
+pub struct RemotePoolBuilder {
+    connect: ConnectSettings,
+    pool: String,
+    options: PoolOptions,
+    max_in_flight: usize,
+    queue: QueueSettings,
+    balancer_given: bool,
+}
+
+impl std::fmt::Debug for RemotePoolBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemotePoolBuilder")
+            .field("url", &self.connect.url())
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemotePoolBuilder {
+    /// A builder for a pool on the server at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        RemotePoolBuilder {
+            connect: ConnectSettings::new(url),
+            pool: DEFAULT_POOL.to_owned(),
+            options: PoolOptions::default(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            queue: QueueSettings {
+                ack_wait: DEFAULT_ACK_WAIT,
+                max_deliveries: DEFAULT_MAX_DELIVERIES,
+                max_age: DEFAULT_QUEUED_EXPIRY,
+            },
+            balancer_given: false,
+        }
+    }
+
+    connect_settings!();
+
+    /// The pool's name (default `default`): pools of different names share a server
+    /// without seeing each other's works; nodes serve the pool they name.
+    pub fn pool(mut self, name: impl Into<String>) -> Self {
+        self.pool = name.into();
+        self
+    }
+
+    /// The most works queued on the server or running at once; beyond it, works wait in
+    /// this process (default 2^20).
+    pub fn max_in_flight(mut self, works: usize) -> Self {
+        self.max_in_flight = works;
+        self
+    }
+
+    /// The most works waiting in this process beyond `max_in_flight` (default: no bound).
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.options.max_pending = Some(max);
+        self
+    }
+
+    /// A default timeout for every work (`WorkOptions::timeout` overrides it).
+    pub fn work_timeout(mut self, timeout: Duration) -> Self {
+        self.options.work_timeout = Some(timeout);
+        self
+    }
+
+    /// How long `Drop` and `shutdown_now` wait for the client to stop.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.options.shutdown_grace = grace;
+        self
+    }
+
+    /// Refused at `build()`: a remote pool balances by the broker's pull. Route works to
+    /// a named group of nodes with `WorkOptions::meta("group")` instead.
+    pub fn load_balancer(mut self, balancer: impl LoadBalancer + 'static) -> Self {
+        drop(balancer);
+        self.balancer_given = true;
+        self
+    }
+
+    /// How long a node may hold a work without a heartbeat before the server redelivers
+    /// it to another node (default 15 s); the nodes' heartbeat must be well under it.
+    pub fn ack_wait(mut self, ack_wait: Duration) -> Self {
+        self.queue.ack_wait = ack_wait;
+        self
+    }
+
+    /// How many times a work is delivered before its future fails with
+    /// `Error::Undeliverable` (default 3).
+    pub fn max_deliveries(mut self, deliveries: u32) -> Self {
+        self.queue.max_deliveries = deliveries;
+        self
+    }
+
+    /// How long a queued work waits for a node before it expires (default 1 h).
+    pub fn queued_expiry(mut self, expiry: Duration) -> Self {
+        self.queue.max_age = expiry;
+        self
+    }
+
+    /// Connects (within the connect timeout), makes the pool's queue if missing and
+    /// starts the pool's client.
+    pub fn build(self) -> Result<RemoteAsyncPoolExecutor, BuildError> {
+        if self.balancer_given {
+            return Err(BuildError::invalid_setting(
+                "load_balancer",
+                "a remote pool is balanced by the broker's pull (a node takes a work only \
+                 when it has a free slot, so the least loaded node takes the next one); \
+                 route works to a named group of nodes with WorkOptions::meta(\"group\")",
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(BuildError::invalid_setting(
+                "max_in_flight",
+                "a remote pool must be allowed at least 1 work in flight",
+            ));
+        }
+        if self.queue.max_deliveries == 0 || self.queue.ack_wait.is_zero() {
+            return Err(BuildError::invalid_setting(
+                "max_deliveries",
+                "max_deliveries and ack_wait must be above zero",
+            ));
+        }
+        let names = PoolNames::new(&self.pool)?;
+        crate::node::bootstrap::ensure_linked();
+        let mut options = self.options;
+        options.pool_size = Some(1);
+        options.max_works_per_worker = self.max_in_flight;
+        options.max_blocking_works_per_worker = self.max_in_flight;
+        let grace = options.shutdown_grace;
+        let connect = self.connect;
+        let queue = self.queue;
+        let executor = Executor::start(
+            options,
+            || Box::new(RoundRobin::default()),
+            |seat| start_client(seat, &connect, &names, &queue),
+        )?;
+        Ok(RemoteAsyncPoolExecutor::from_pool(new_pool(
+            executor, grace,
+        )))
+    }
+}
+
+/// A submitter id unique on the server: this process and this moment.
+fn submitter_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_nanos() as u64)
+        .unwrap_or(0);
+    format!(
+        "{:x}{:x}{:x}",
+        std::process::id(),
+        nanos,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Starts the pool's client on a thread of its own: connects, makes the queue, listens
+/// for results; an error if any of that fails.
+fn start_client(
+    seat: aplex_core::backend::WorkerSeat,
+    connect: &ConnectSettings,
+    names: &PoolNames,
+    queue: &QueueSettings,
+) -> Result<RemoteWorker, BuildError> {
+    let (connect, names, queue) = (connect.clone(), names.clone(), queue.clone());
+    let (ready_tx, ready) = mpsc::sync_channel::<Result<(), String>>(1);
+    let worker = RemoteWorker::start(format!("remote:{}", names.pool()), move |commands| {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                let _ = ready_tx.send(Err(format!("cannot build its runtime: {error}")));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let submitter = submitter_id();
+            let setup = async {
+                let client = connect.connect(&format!("aplex-pool-{submitter}")).await?;
+                let broker: Arc<dyn Broker> =
+                    Arc::new(JetStreamBroker::new(client, names.clone(), queue.clone()));
+                let digest = registry().digest();
+                let failed = |error: crate::broker::BrokerError| {
+                    format!("cannot prepare the pool's queue on the server: {error}")
+                };
+                broker
+                    .prepare(digest, DEFAULT_GROUP)
+                    .await
+                    .map_err(failed)?;
+                let results = broker.results(&submitter).await.map_err(failed)?;
+                let gave_up = broker.gave_up().await.map_err(failed)?;
+                Ok::<_, String>((broker, digest, results, gave_up))
+            };
+            match setup.await {
+                Err(reason) => {
+                    let _ = ready_tx.send(Err(reason));
+                }
+                Ok((broker, digest, results, gave_up)) => {
+                    let client = Arc::new(Client::new(
+                        broker,
+                        seat.events,
+                        submitter.clone(),
+                        names.result_subject(&submitter),
+                        digest,
+                        queue.max_age,
+                    ));
+                    let _ = ready_tx.send(Ok(()));
+                    serve(client, commands, results, gave_up).await;
+                }
+            }
+        });
+    })
+    .map_err(|error| {
+        BuildError::worker_start(0, "cannot start its client thread", Some(error.into()))
+    })?;
+    match ready.recv() {
+        Ok(Ok(())) => Ok(worker),
+        Ok(Err(reason)) => Err(BuildError::worker_start(0, reason, None)),
+        Err(_) => Err(BuildError::worker_start(0, "its client thread died", None)),
+    }
+}

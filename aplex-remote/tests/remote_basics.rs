@@ -1,0 +1,167 @@
+//! The remote pool end to end on a real `nats-server`: works submitted, mapped and
+//! awaited run on nodes (in this process, and as separate processes of this test binary
+//! turned into nodes by the environment), every future resolves once, unknown works are
+//! answered, queued works can be cancelled, and two pools on one server stay apart.
+
+extern crate aplex_facade as aplex;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aplex::remote::{NatsServer, NodeBuilder, RemoteAsyncPoolExecutor};
+use aplex::{blocking, Error};
+
+#[aplex::work]
+async fn double(x: u64) -> u64 {
+    x * 2
+}
+
+#[aplex::work]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[aplex::work]
+async fn where_am_i(_: ()) -> u32 {
+    std::process::id()
+}
+
+#[aplex::work]
+async fn sleep_ms(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+static RAN: AtomicUsize = AtomicUsize::new(0);
+
+#[aplex::work]
+async fn count_run(_: ()) -> usize {
+    RAN.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+fn server() -> NatsServer {
+    NatsServer::start().expect("a nats-server (cargo xtask test provides one)")
+}
+
+fn node(server: &NatsServer, pool: &str) -> aplex::remote::NodeHandle {
+    NodeBuilder::new(server.url(), pool)
+        .max_works_per_worker(64)
+        .start()
+        .expect("the node starts")
+}
+
+#[test]
+fn submit_map_and_await_run_on_the_nodes() {
+    let server = server();
+    let _node = node(&server, "basics");
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("basics")
+        .build()
+        .unwrap();
+    assert_eq!(pool.submit(double, 21).result(), Ok(42));
+    assert_eq!(pool.submit(blocking(square), 7).result(), Ok(49));
+    let mapped: Vec<u64> = pool
+        .map(double, 0..1_000u64)
+        .chunksize(8)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(mapped, (0..1_000u64).map(|x| x * 2).collect::<Vec<_>>());
+    let awaited = futures::executor::block_on(async {
+        futures::future::join_all((0..100u64).map(|x| pool.submit(double, x))).await
+    });
+    assert!(awaited
+        .iter()
+        .enumerate()
+        .all(|(x, r)| *r == Ok(x as u64 * 2)));
+    pool.shutdown(true);
+}
+
+#[test]
+fn a_node_in_another_process_serves_the_pool() {
+    let server = server();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(aplex::remote::URL_VARIABLE, server.url())
+        .env(aplex::remote::POOL_VARIABLE, "procs")
+        .spawn()
+        .unwrap();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("procs")
+        .build()
+        .unwrap();
+    let pid = pool.submit(where_am_i, ()).result().unwrap();
+    assert_eq!(pid, child.id(), "the work ran in the node process");
+    drop(pool);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_queued_work_cancelled_never_runs() {
+    let server = server();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("cancel")
+        .build()
+        .unwrap();
+    // No node yet: the work waits on the server.
+    let queued = pool.submit(count_run, ());
+    assert!(queued.cancel());
+    assert_eq!(queued.result(), Err(Error::Cancelled));
+    let _node = node(&server, "cancel");
+    let after = pool.submit(count_run, ()).result();
+    assert_eq!(after, Ok(1), "only the later work ran");
+}
+
+#[test]
+fn a_running_work_cancelled_is_aborted_on_its_node() {
+    let server = server();
+    let _node = node(&server, "abort");
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("abort")
+        .build()
+        .unwrap();
+    let long = pool.submit(sleep_ms, 600_000);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !long.running() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(long.cancel());
+    assert_eq!(long.result(), Err(Error::Cancelled));
+    // The pool still serves, and its shutdown does not wait for the aborted work.
+    assert_eq!(pool.submit(double, 1).result(), Ok(2));
+    pool.shutdown(true);
+}
+
+#[test]
+fn two_pools_on_one_server_never_see_each_others_works() {
+    let server = server();
+    let _a = node(&server, "pool-a");
+    let pool_a = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("pool-a")
+        .build()
+        .unwrap();
+    let pool_b = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("pool-b")
+        .work_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    assert_eq!(pool_a.submit(double, 2).result(), Ok(4));
+    assert!(
+        matches!(
+            pool_b.submit(double, 2).result(),
+            Err(Error::TimedOut { .. })
+        ),
+        "no node serves pool-b: pool-a's node did not take its work"
+    );
+}
+
+#[test]
+fn an_unreachable_server_fails_build_in_bounded_time() {
+    let started = std::time::Instant::now();
+    let error = RemoteAsyncPoolExecutor::builder("nats://127.0.0.1:1")
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("cannot connect"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded");
+}
