@@ -60,13 +60,12 @@ fn stages(root: &Path) -> Vec<Stage> {
             ],
         ),
         cargo(
-            "cargo clippy of the remote pool's server tests (warnings denied)",
+            "cargo clippy of the tests that need nats-server (warnings denied)",
             &[
                 "clippy",
-                "-p",
-                "aplex-remote",
+                "--workspace",
                 "--features",
-                "server-tests",
+                "aplex/server-tests,aplex-remote/server-tests",
                 "--all-targets",
                 "--",
                 "-D",

@@ -4,8 +4,9 @@
 //! 1. Find `nats-server` (`$APLEX_NATS_SERVER`, `PATH`, `/usr/sbin`). If it is missing
 //!    and this runs as root, install Debian's package (`apt-get install nats-server`);
 //!    otherwise fail, saying exactly what to install.
-//! 2. Run `cargo test --workspace` (every test that needs no server), then the remote
-//!    pool's server tests (`cargo test -p aplex-remote --features server-tests`).
+//! 2. Run `cargo test --workspace` with the features `aplex/server-tests` (the shared
+//!    pool suite on the remote pool) and `aplex-remote/server-tests` (the remote pool's
+//!    own tests): one build, every test.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,23 +21,21 @@ pub(crate) fn run() -> Result<(), String> {
     let server = ensure_nats_server()?;
     println!("== nats-server: {}", server.display());
     let root = workspace_root();
-    for (what, args) in [
-        ("cargo test --workspace", vec!["test", "--workspace"]),
-        (
-            "the remote pool's tests on a real nats-server",
-            vec!["test", "-p", "aplex-remote", "--features", "server-tests"],
-        ),
-    ] {
-        println!("== {what}");
-        let status = Command::new("cargo")
-            .args(&args)
-            .env("APLEX_NATS_SERVER", &server)
-            .current_dir(&root)
-            .status()
-            .map_err(|error| format!("cannot run cargo: {error}"))?;
-        if !status.success() {
-            return Err(format!("{what} failed ({status})"));
-        }
+    // One build: every test of the workspace, with the features of the server tests.
+    println!("== cargo test --workspace, with the tests that need nats-server");
+    let status = Command::new("cargo")
+        .args([
+            "test",
+            "--workspace",
+            "--features",
+            "aplex/server-tests,aplex-remote/server-tests",
+        ])
+        .env("APLEX_NATS_SERVER", &server)
+        .current_dir(&root)
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if !status.success() {
+        return Err(format!("the tests failed ({status})"));
     }
     Ok(())
 }

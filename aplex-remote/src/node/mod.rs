@@ -179,14 +179,20 @@ impl NodeBuilder {
             .build()
             .map_err(|error| NodeError(format!("cannot build its runtime: {error}")))?;
         let local = LocalSet::new();
-        runtime.block_on(local.run_until(self.serve_node(stop, signals)))
+        let abandoned = runtime.block_on(local.run_until(self.serve_node(stop, signals)))?;
+        drop(local);
+        if abandoned {
+            // Blocking works still run on their threads: leave them, do not wait.
+            runtime.shutdown_background();
+        }
+        Ok(())
     }
 
     async fn serve_node(
         self,
         stop: Arc<Notify>,
         signals: Option<Arc<Notify>>,
-    ) -> Result<(), NodeError> {
+    ) -> Result<bool, NodeError> {
         let names = PoolNames::new(&self.pool).map_err(|error| NodeError(error.to_string()))?;
         let client = self
             .connect
@@ -231,12 +237,12 @@ impl NodeBuilder {
             let _ = loop_tx.send(LocalMessage::Abandon);
         });
         tracing::info!(pool = %self.pool, group = %self.group, "aplex remote node serving");
-        serve_local(loop_rx, self.max_blocking, None, finished).await;
+        let abandoned = serve_local(loop_rx, self.max_blocking, None, finished).await;
         pulling.abort();
         // Let the answers of the last works leave before the connection closes.
         let _ = client.flush().await;
-        tracing::info!("aplex remote node stopped");
-        Ok(())
+        tracing::info!(abandoned, "aplex remote node stopped");
+        Ok(abandoned)
     }
 }
 

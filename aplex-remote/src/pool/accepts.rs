@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aplex_core::backend::{Accepts, Chunk, ChunkResults, Executor, WorkPromise};
 use aplex_core::registry::framed::encode_each;
 use aplex_core::registry::lookup;
-use aplex_core::{Error, Work, WorkOptions};
+use aplex_core::{Error, Work, WorkKind, WorkOptions};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -93,6 +93,7 @@ where
             kind: W::KIND,
             args: packed.args,
             group: packed.group,
+            begin: (W::KIND == WorkKind::Blocking).then(|| promise.begin_handle()),
             complete: job::single(target.name, promise),
         }
     }
@@ -137,6 +138,7 @@ where
             kind: W::KIND,
             args: packed.args,
             group: packed.group,
+            begin: (W::KIND == WorkKind::Blocking).then(|| promise.begin_handle()),
             complete: job::chunk(target.name, sent, failed, promise),
         }
     }

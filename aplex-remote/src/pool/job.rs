@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use aplex_core::backend::{ChunkResults, WorkPromise};
+use aplex_core::backend::{Begin, ChunkResults, WorkPromise};
 use aplex_core::registry::framed::merge_failures;
 use aplex_core::registry::outcomes::Outcomes;
 use aplex_core::{Error, WorkKind};
@@ -22,6 +22,9 @@ pub struct RemoteJob {
     pub(crate) args: Bytes,
     pub(crate) group: String,
     pub(crate) complete: Completer,
+    /// For a blocking work: committed (no longer cancellable) and begun (its timeout
+    /// starts) once queued on the server, as a process pool does once it is sent.
+    pub(crate) begin: Option<Begin>,
 }
 
 impl fmt::Debug for RemoteJob {

@@ -27,6 +27,15 @@ pub(crate) enum Command {
     Close(CloseMode),
 }
 
+/// What queueing a work needs, its completer kept apart (in its [`Pending`]).
+struct Queued {
+    work: &'static str,
+    kind: aplex_core::WorkKind,
+    args: bytes::Bytes,
+    group: String,
+    begin: Option<aplex_core::backend::Begin>,
+}
+
 /// A work queued and not resolved yet.
 struct Pending {
     complete: Option<Completer>,
@@ -107,8 +116,11 @@ impl Client {
         format!("{}.{id}", self.submitter)
     }
 
-    /// Queues work `id`.
-    async fn enqueue(self: Arc<Self>, id: u64, job: RemoteJob) {
+    /// Queues work `id` (already registered as pending by `serve`).
+    async fn enqueue(self: Arc<Self>, id: u64, job: Queued) {
+        if !self.pending().contains_key(&id) {
+            return; // resolved (aborted) before its turn came: never queue it
+        }
         let task = TaskHeaders {
             id: self.task_id(id),
             work: job.work.to_owned(),
@@ -116,14 +128,14 @@ impl Client {
             reply: self.reply.clone(),
             expires_ms: now_ms().saturating_add(self.expiry.as_millis() as u64),
         };
-        self.pending().insert(
-            id,
-            Pending {
-                complete: Some(job.complete),
-                sequence: None,
-                cancel: false,
-            },
-        );
+        if let Some(begin) = &job.begin {
+            // Beyond recall once queued: a blocking work cannot be aborted on its node.
+            if !begin.commit() {
+                self.resolve(id, Err(Error::Cancelled));
+                return;
+            }
+            begin.begin();
+        }
         match self
             .broker
             .enqueue(self.digest, &job.group, &task, job.args)
@@ -251,19 +263,47 @@ pub(crate) async fn serve(
 ) {
     tokio::spawn(Arc::clone(&client).hear_results(results));
     tokio::spawn(Arc::clone(&client).hear_gave_up(gave_up));
-    while let Some(command) = commands.recv().await {
+    let mut draining = false;
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            () = client.drained(), if draining => break,
+        };
         match command {
-            Command::Run(id, job) => {
-                tokio::spawn(Arc::clone(&client).enqueue(id.0, job));
+            None => break,
+            Some(Command::Run(id, job)) => {
+                let RemoteJob {
+                    work,
+                    kind,
+                    args,
+                    group,
+                    complete,
+                    begin,
+                } = job;
+                // Pending from now on, before any later command (a drain) is looked at.
+                client.pending().insert(
+                    id.0,
+                    Pending {
+                        complete: Some(complete),
+                        sequence: None,
+                        cancel: false,
+                    },
+                );
+                let queued = Queued {
+                    work,
+                    kind,
+                    args,
+                    group,
+                    begin,
+                };
+                tokio::spawn(Arc::clone(&client).enqueue(id.0, queued));
             }
-            Command::Cancel(id) => {
+            Some(Command::Cancel(id)) => {
                 tokio::spawn(Arc::clone(&client).cancel(id.0));
             }
-            Command::Close(CloseMode::Drain) => {
-                client.drained().await;
-                break;
-            }
-            Command::Close(CloseMode::Abort) => {
+            // Keep serving (cancels, an abort) until every pending work is resolved.
+            Some(Command::Close(CloseMode::Drain)) => draining = true,
+            Some(Command::Close(CloseMode::Abort)) => {
                 Arc::clone(&client).abort_all().await;
                 break;
             }

@@ -36,7 +36,7 @@ impl LoadBalancer for ToTheMeta {
     }
 }
 
-pool_suite! {
+local_pool_suite! {
     #[test]
     fn round_robin_takes_the_workers_in_turn() {
         let pool = builder().pool_size(3).build().unwrap();

@@ -7,7 +7,7 @@ use aplex::blocking;
 
 use crate::works::busy_for;
 
-pool_suite! {
+local_pool_suite! {
     #[test]
     fn a_worker_runs_at_most_its_blocking_limit_at_once() {
         for limit in [1, 3] {

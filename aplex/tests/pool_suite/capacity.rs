@@ -10,22 +10,6 @@ use crate::works::{append, double, hold, hold_blocking};
 
 pool_suite! {
     #[test]
-    fn no_worker_runs_more_than_its_cap_and_the_rest_waits() {
-        let files = Files::new(module_path!());
-        let pool = builder().pool_size(2).max_works_per_worker(3).build().unwrap();
-        let held: Vec<_> = (0..20u64)
-            .map(|i| pool.submit(hold, (files.path(&format!("ran-{i}")), files.path("gate"), i)))
-            .collect();
-        assert_eq!(pool.workloads(), [3, 3]);
-        assert_eq!(pool.pending(), 14);
-        files.open("gate");
-        let values: Vec<u64> = held.into_iter().map(|future| future.result().unwrap()).collect();
-        assert_eq!(values, (0..20).collect::<Vec<_>>());
-        wait_until("every workload is back to 0", || pool.workloads() == [0, 0]);
-        assert_eq!(pool.pending(), 0);
-    }
-
-    #[test]
     fn queued_works_start_in_submission_order() {
         let files = Files::new(module_path!());
         let pool = builder().pool_size(1).max_works_per_worker(1).build().unwrap();
@@ -66,5 +50,23 @@ pool_suite! {
         let pool = builder().pool_size(2).max_works_per_worker(1).max_pending(2).build().unwrap();
         let doubled: Vec<u64> = pool.map(double, 0..300).map(Result::unwrap).collect();
         assert_eq!(doubled, (0..300).map(|x| x * 2).collect::<Vec<_>>());
+    }
+}
+
+local_pool_suite! {
+    #[test]
+    fn no_worker_runs_more_than_its_cap_and_the_rest_waits() {
+        let files = Files::new(module_path!());
+        let pool = builder().pool_size(2).max_works_per_worker(3).build().unwrap();
+        let held: Vec<_> = (0..20u64)
+            .map(|i| pool.submit(hold, (files.path(&format!("ran-{i}")), files.path("gate"), i)))
+            .collect();
+        assert_eq!(pool.workloads(), [3, 3]);
+        assert_eq!(pool.pending(), 14);
+        files.open("gate");
+        let values: Vec<u64> = held.into_iter().map(|future| future.result().unwrap()).collect();
+        assert_eq!(values, (0..20).collect::<Vec<_>>());
+        wait_until("every workload is back to 0", || pool.workloads() == [0, 0]);
+        assert_eq!(pool.pending(), 0);
     }
 }

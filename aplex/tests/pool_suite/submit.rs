@@ -54,6 +54,19 @@ pool_suite! {
     }
 
     #[test]
+    fn a_zero_work_timeout_is_refused_for_that_work_only() {
+        let pool = builder().pool_size(1).build().unwrap();
+        let zero = WorkOptions::new().timeout(Duration::ZERO);
+        let refused = pool.submit_with(double, 1, zero).result();
+        assert!(matches!(refused, Err(Error::InvalidConfig { setting: "timeout", .. })), "{refused:?}");
+        assert_eq!(pool.submit(double, 1).result(), Ok(2));
+    }
+
+}
+
+// Settings and defaults of the pools whose workers are threads or processes.
+local_pool_suite! {
+    #[test]
     fn settings_out_of_range_are_build_errors_naming_the_setting() {
         let refused = [
             ("pool_size", builder().pool_size(0).build().err()),
@@ -65,15 +78,6 @@ pool_suite! {
             let error = error.unwrap_or_else(|| panic!("{setting} 0 was accepted"));
             assert_eq!(error.setting(), Some(setting), "{error}");
         }
-    }
-
-    #[test]
-    fn a_zero_work_timeout_is_refused_for_that_work_only() {
-        let pool = builder().pool_size(1).build().unwrap();
-        let zero = WorkOptions::new().timeout(Duration::ZERO);
-        let refused = pool.submit_with(double, 1, zero).result();
-        assert!(matches!(refused, Err(Error::InvalidConfig { setting: "timeout", .. })), "{refused:?}");
-        assert_eq!(pool.submit(double, 1).result(), Ok(2));
     }
 
     #[test]
