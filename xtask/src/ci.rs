@@ -113,12 +113,18 @@ fn stages(root: &Path) -> Vec<Stage> {
         ),
     ];
     for example in examples(root) {
+        // The remote examples need the `remote` feature (and a nats-server, which the
+        // test stage has provided by now).
+        let mut args: Vec<String> = ["run", "--release", "--example", &example]
+            .map(String::from)
+            .to_vec();
+        if example.starts_with("remote") {
+            args.extend(["--features".to_owned(), "remote".to_owned()]);
+        }
         stages.push(Stage {
             what: "an example",
             program: "cargo",
-            args: ["run", "--release", "--example", &example]
-                .map(String::from)
-                .to_vec(),
+            args,
             env: Vec::new(),
         });
     }

@@ -53,7 +53,7 @@ impl JetStreamBroker {
             .get_stream(self.names.tasks_stream())
             .await
             .map_err(BrokerError::from_display)?;
-        let consumer: PullConsumer = stream
+        let consumer: Result<PullConsumer, _> = stream
             .get_or_create_consumer(
                 &name,
                 pull::Config {
@@ -66,10 +66,30 @@ impl JetStreamBroker {
                     ..Default::default()
                 },
             )
-            .await
-            .map_err(BrokerError::from_display)?;
+            .await;
+        let consumer = match consumer {
+            Ok(consumer) => consumer,
+            // Made meanwhile by another process (see `stream`).
+            Err(error) => stream
+                .get_consumer(&name)
+                .await
+                .map_err(|_| BrokerError::from_display(error))?,
+        };
         self.lock().insert(name, consumer.clone());
         Ok(consumer)
+    }
+
+    /// Makes the stream `config` describes unless it exists. Two processes making it at
+    /// once race, and the loser's create fails: then it is there, which is all we need.
+    async fn stream(&self, config: jetstream::stream::Config) -> Result<(), BrokerError> {
+        let name = config.name.clone();
+        match self.jetstream.get_or_create_stream(config).await {
+            Ok(_) => Ok(()),
+            Err(error) => match self.jetstream.get_stream(&name).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(BrokerError::from_display(error)),
+            },
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PullConsumer>> {
@@ -82,29 +102,25 @@ impl JetStreamBroker {
 #[async_trait]
 impl Broker for JetStreamBroker {
     async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError> {
-        self.jetstream
-            .get_or_create_stream(jetstream::stream::Config {
-                name: self.names.tasks_stream(),
-                subjects: vec![self.names.tasks_subjects()],
-                retention: RetentionPolicy::WorkQueue,
-                storage: StorageType::File,
-                max_age: self.settings.max_age,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(BrokerError::from_display)?;
-        self.jetstream
-            .get_or_create_stream(jetstream::stream::Config {
-                name: self.names.results_stream(),
-                subjects: vec![self.names.results_subjects()],
-                retention: RetentionPolicy::Limits,
-                storage: StorageType::File,
-                max_age: Duration::from_secs(600),
-                ..Default::default()
-            })
-            .await
-            .map_err(BrokerError::from_display)?;
+        self.stream(jetstream::stream::Config {
+            name: self.names.tasks_stream(),
+            subjects: vec![self.names.tasks_subjects()],
+            retention: RetentionPolicy::WorkQueue,
+            storage: StorageType::File,
+            max_age: self.settings.max_age,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await?;
+        self.stream(jetstream::stream::Config {
+            name: self.names.results_stream(),
+            subjects: vec![self.names.results_subjects()],
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            max_age: Duration::from_secs(600),
+            ..Default::default()
+        })
+        .await?;
         self.consumer(digest, group).await.map(drop)
     }
 

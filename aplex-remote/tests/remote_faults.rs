@@ -1,0 +1,155 @@
+//! The remote pool survives its nodes and its server: a node killed (SIGKILL) in the
+//! middle of a map has its works redelivered to the others and the map completes with
+//! every item once; a work that kills every node it runs on fails with
+//! `Error::Undeliverable` after `max_deliveries`; a server restarted while works are
+//! queued loses none of them. Nodes are separate processes (this test binary, turned into
+//! nodes by the environment), with a short `ack_wait` so redelivery is quick.
+
+extern crate aplex_facade as aplex;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor, POOL_VARIABLE, URL_VARIABLE};
+use aplex::Error;
+
+/// The pool's and the nodes' ack wait: a dead node's works come back this fast.
+const ACK_WAIT: Duration = Duration::from_millis(1_000);
+
+#[aplex::work]
+async fn slow_double(x: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    x * 2
+}
+
+#[aplex::work]
+async fn kill_my_node(_: ()) -> u8 {
+    std::process::abort()
+}
+
+#[aplex::work]
+async fn plus_one(x: u64) -> u64 {
+    x + 1
+}
+
+/// A node process of pool `pool`; killed when dropped.
+struct Node(Child);
+
+impl Node {
+    fn start(server: &NatsServer, pool: &str) -> Node {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .env(URL_VARIABLE, server.url())
+            .env(POOL_VARIABLE, pool)
+            .env("APLEX_REMOTE_ACK_WAIT_MS", ACK_WAIT.as_millis().to_string())
+            .env("APLEX_REMOTE_HEARTBEAT_MS", "250")
+            .env("APLEX_REMOTE_MAX_WORKS", "64")
+            .spawn()
+            .expect("a node process starts");
+        Node(child)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pool(server: &NatsServer, name: &str) -> RemoteAsyncPoolExecutor {
+    RemoteAsyncPoolExecutor::builder(server.url())
+        .pool(name)
+        .ack_wait(ACK_WAIT)
+        .build()
+        .unwrap()
+}
+
+/// Waits (at most 60 s) until `condition` holds.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_node_killed_mid_map_has_its_works_redelivered_and_the_map_completes() {
+    let server = NatsServer::start().unwrap();
+    let pool = pool(&server, "kill9");
+    let mut nodes: Vec<Node> = (0..3).map(|_| Node::start(&server, "kill9")).collect();
+    let mut results = Vec::with_capacity(10_000);
+    let mut map = pool.map(slow_double, 0..10_000u64).chunksize(4);
+    for result in map.by_ref().take(2_000) {
+        results.push(result);
+    }
+    // SIGKILL one node while the map is in full flight.
+    let victim = nodes.remove(0);
+    sigkill(&victim);
+    results.extend(map);
+    let expected: Vec<Result<u64, Error>> = (0..10_000u64).map(|x| Ok(x * 2)).collect();
+    assert_eq!(results, expected, "every item once, in order");
+    drop(victim);
+}
+
+/// SIGKILLs a node process.
+fn sigkill(node: &Node) {
+    let status = Command::new("kill")
+        .args(["-9", &node.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_work_that_kills_every_node_it_runs_on_fails_after_max_deliveries() {
+    let server = NatsServer::start().unwrap();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("poison")
+        .ack_wait(ACK_WAIT)
+        .max_deliveries(3)
+        .build()
+        .unwrap();
+    let poison = pool.submit(kill_my_node, ());
+    // Each delivery kills the node it reaches: one node at a time, three in all.
+    for delivery in 1..=3 {
+        let mut node = Node::start(&server, "poison");
+        let mut status = None;
+        wait_until("the node runs the work and dies", || {
+            status = node.0.try_wait().unwrap();
+            status.is_some()
+        });
+        assert!(
+            !status.unwrap().success(),
+            "delivery {delivery} killed its node"
+        );
+    }
+    wait_until("the broker gives up", || poison.done());
+    assert_eq!(poison.result(), Err(Error::Undeliverable { deliveries: 3 }));
+}
+
+#[test]
+fn works_queued_across_a_server_restart_are_not_lost() {
+    let mut server = NatsServer::start().unwrap();
+    let pool = pool(&server, "restart");
+    let futures: Vec<_> = (0..200u64).map(|x| pool.submit(plus_one, x)).collect();
+    // Every work is on the server (its publish acknowledged) before it goes down.
+    let url = server.url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    wait_until("every work is queued", || {
+        runtime.block_on(async {
+            let client = async_nats::connect(url.as_str()).await.unwrap();
+            let jetstream = async_nats::jetstream::new(client);
+            let mut stream = jetstream.get_stream("APLEX_restart_TASKS").await.unwrap();
+            stream.info().await.unwrap().state.messages == 200
+        })
+    });
+    server.restart().unwrap();
+    let _node = Node::start(&server, "restart");
+    let results: Vec<Result<u64, Error>> = futures.into_iter().map(|f| f.result()).collect();
+    let expected: Vec<Result<u64, Error>> = (0..200u64).map(|x| Ok(x + 1)).collect();
+    assert_eq!(results, expected);
+}
