@@ -1,0 +1,141 @@
+//! Bad input reaches the remote pool and its nodes without harm: a payload over the
+//! server's `max_payload` fails its own future with `Error::Broker`; malformed messages
+//! on the pool's task subject are terminated or answered with an error, never crash a
+//! node or resolve another work's future; a work a node lacks is answered `UnknownWork`.
+
+extern crate aplex_facade as aplex;
+
+use std::time::Duration;
+
+use aplex::remote::{NatsServer, NodeBuilder, RemoteAsyncPoolExecutor};
+use aplex::Error;
+use aplex_core::registry::wire_error::WireError;
+use async_nats::HeaderMap;
+use futures::StreamExt;
+
+#[aplex::work]
+async fn byte_count(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+#[aplex::work]
+async fn triple(x: u64) -> u64 {
+    x * 3
+}
+
+#[test]
+fn a_payload_over_the_servers_limit_fails_its_own_future() {
+    let server = NatsServer::start_with_config("max_payload: 4096\n").unwrap();
+    let _node = NodeBuilder::new(server.url(), "big").start().unwrap();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("big")
+        .build()
+        .unwrap();
+    let error = pool
+        .submit(byte_count, vec![7u8; 64 * 1024])
+        .result()
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Broker { reason } if reason.contains("exceeded")),
+        "{error:?}"
+    );
+    assert_eq!(
+        pool.submit(byte_count, vec![7u8; 100]).result(),
+        Ok(100),
+        "small ones pass"
+    );
+}
+
+/// The result body a node publishes (`Result<outcomes, WireError>`).
+type Body = Result<serde_bytes::ByteBuf, WireError>;
+
+#[test]
+fn malformed_and_unknown_works_are_refused_and_the_node_serves_on() {
+    let server = NatsServer::start().unwrap();
+    let _node = NodeBuilder::new(server.url(), "rough").start().unwrap();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("rough")
+        .build()
+        .unwrap();
+    assert_eq!(pool.submit(triple, 1).result(), Ok(3));
+    let digest = aplex_core::registry::registry().digest();
+    let subject = format!("aplex.rough.task.{digest:016x}.any");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answers: Vec<(String, Body)> = runtime.block_on(async {
+        let client = async_nats::connect(server.url().as_str()).await.unwrap();
+        let mut replies = client.subscribe("aplex.rough.result.tester").await.unwrap();
+        let headers = |id: &str, work: &str, kind: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("Aplex-Id", id);
+            headers.insert("Aplex-Work", work);
+            headers.insert("Aplex-Kind", kind);
+            headers.insert("Aplex-Reply", "aplex.rough.result.tester");
+            headers.insert("Aplex-Expires", u64::MAX.to_string().as_str());
+            headers
+        };
+        // No headers at all; a kind that does not exist: terminated, nobody to answer.
+        client
+            .publish(subject.clone(), "garbage".into())
+            .await
+            .unwrap();
+        client
+            .publish_with_headers(subject.clone(), headers("t.1", "x", "sideways"), "x".into())
+            .await
+            .unwrap();
+        // A real work with arguments that are not its type; a work nobody registered.
+        let triple_name = aplex_core::registry::type_name_of(&triple);
+        client
+            .publish_with_headers(
+                subject.clone(),
+                headers("t.2", triple_name, "async"),
+                "\u{1}\u{2}".into(),
+            )
+            .await
+            .unwrap();
+        client
+            .publish_with_headers(
+                subject.clone(),
+                headers("t.3", "no::such::work", "async"),
+                "".into(),
+            )
+            .await
+            .unwrap();
+        let mut answers = Vec::new();
+        while answers.len() < 2 {
+            let message = tokio::time::timeout(Duration::from_secs(30), replies.next())
+                .await
+                .expect("the node answers")
+                .unwrap();
+            let id = message
+                .headers
+                .as_ref()
+                .unwrap()
+                .get("Aplex-Id")
+                .unwrap()
+                .as_str()
+                .to_owned();
+            let body: Body = rmp_serde::from_slice(&message.payload).unwrap();
+            answers.push((id, body));
+        }
+        answers.sort_by(|a, b| a.0.cmp(&b.0));
+        answers
+    });
+    assert_eq!(answers[0].0, "t.2");
+    assert!(
+        matches!(answers[0].1, Err(WireError::Serialization { .. })),
+        "{:?}",
+        answers[0]
+    );
+    assert_eq!(
+        answers[1],
+        (
+            "t.3".to_owned(),
+            Err(WireError::UnknownWork("no::such::work".into()))
+        )
+    );
+    // The node took all of that and serves on; no other future was touched.
+    assert_eq!(pool.submit(triple, 2).result(), Ok(6));
+}
