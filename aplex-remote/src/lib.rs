@@ -22,6 +22,7 @@ mod wire;
 pub use connect::{ConnectSettings, DEFAULT_CONNECT_TIMEOUT};
 pub use names::DEFAULT_GROUP;
 pub use nats_server::NatsServer;
+pub use node::announce::{NodeInfo, ANNOUNCEMENT_TTL};
 pub use node::bootstrap::{POOL_VARIABLE, URL_VARIABLE};
 pub use node::{serve, NodeBuilder, NodeError, NodeHandle};
 pub use pool::accepts::{RemotePacked, RemotePackedChunk, RemoteTarget};

@@ -6,7 +6,9 @@
 //!   routes `load_balancing_meta` to a named group of nodes (`any` by default);
 //! - durable pull consumer `nodes_<digest>_<group>` per digest and group;
 //! - stream `APLEX_<pool>_RESULTS` on `aplex.<pool>.result.<submitter>`;
-//! - core subject `aplex.<pool>.cancel` for cancelling running works.
+//! - core subject `aplex.<pool>.cancel` for cancelling running works;
+//! - stream `APLEX_<pool>_NODES` on `aplex.<pool>.node.<node>`, where nodes announce
+//!   themselves (the last message per node, dropped after a TTL).
 
 use aplex_core::BuildError;
 
@@ -66,6 +68,21 @@ impl PoolNames {
     /// Where results for submitter `submitter` are published.
     pub(crate) fn result_subject(&self, submitter: &str) -> String {
         format!("aplex.{}.result.{submitter}", self.pool)
+    }
+
+    /// The stream where the pool's nodes announce themselves (the last message of each).
+    pub(crate) fn nodes_stream(&self) -> String {
+        format!("APLEX_{}_NODES", self.pool)
+    }
+
+    /// Every subject of the nodes stream.
+    pub(crate) fn node_subjects(&self) -> String {
+        format!("aplex.{}.node.*", self.pool)
+    }
+
+    /// Where node `node` announces itself.
+    pub(crate) fn node_subject(&self, node: &str) -> String {
+        format!("aplex.{}.node.{node}", self.pool)
     }
 
     /// Where cancels of running works are broadcast to every node.

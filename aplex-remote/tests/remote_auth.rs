@@ -18,6 +18,7 @@ async fn half(x: u64) -> u64 {
 fn pool_permissions(pool: &str) -> String {
     let tasks = format!("APLEX_{pool}_TASKS");
     let results = format!("APLEX_{pool}_RESULTS");
+    let nodes = format!("APLEX_{pool}_NODES");
     format!(
         r#"{{
       publish: [
@@ -25,6 +26,7 @@ fn pool_permissions(pool: &str) -> String {
         "$JS.API.INFO",
         "$JS.API.STREAM.*.{tasks}", "$JS.API.STREAM.*.{results}",
         "$JS.API.STREAM.MSG.*.{tasks}",
+        "$JS.API.STREAM.*.{nodes}", "$JS.API.STREAM.MSG.*.{nodes}",
         "$JS.API.CONSUMER.*.{tasks}", "$JS.API.CONSUMER.*.{tasks}.>",
         "$JS.API.CONSUMER.MSG.NEXT.{tasks}.*",
         "$JS.API.CONSUMER.*.{results}", "$JS.API.CONSUMER.*.{results}.>",

@@ -165,3 +165,48 @@ fn an_unreachable_server_fails_build_in_bounded_time() {
     assert!(error.to_string().contains("cannot connect"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(20), "bounded");
 }
+
+#[test]
+fn nodes_announce_themselves_and_withdraw_when_they_stop() {
+    let server = server();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("seen")
+        .build()
+        .unwrap();
+    let plain = node(&server, "seen");
+    let gpu = NodeBuilder::new(server.url(), "seen")
+        .group("gpu")
+        .start()
+        .unwrap();
+    let until = |what: &str, mut condition: Box<dyn FnMut() -> bool>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !condition() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting until {what}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    until(
+        "both nodes are announced",
+        Box::new(|| pool.nodes().unwrap().len() == 2),
+    );
+    let mut nodes = pool.nodes().unwrap();
+    nodes.sort_by(|a, b| a.group.cmp(&b.group));
+    assert_eq!(
+        nodes.iter().map(|n| n.group.as_str()).collect::<Vec<_>>(),
+        ["any", "gpu"]
+    );
+    assert!(nodes
+        .iter()
+        .all(|n| n.pid == std::process::id() && n.max_works > 0));
+    assert_eq!(nodes[0].digest, nodes[1].digest, "one build");
+    gpu.stop().unwrap();
+    until(
+        "the stopped node is withdrawn",
+        Box::new(|| pool.nodes().unwrap().len() == 1),
+    );
+    assert_eq!(pool.nodes().unwrap()[0].group, "any");
+    drop(plain);
+}

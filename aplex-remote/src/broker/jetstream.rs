@@ -20,6 +20,7 @@ use futures::StreamExt;
 
 use crate::broker::{Broker, BrokerError, Delivery, GaveUp, Incoming, QueueSettings};
 use crate::names::PoolNames;
+use crate::node::announce::ANNOUNCEMENT_TTL;
 use crate::wire::{self, TaskHeaders};
 
 /// One pool's broker on a JetStream server.
@@ -118,6 +119,16 @@ impl Broker for JetStreamBroker {
             retention: RetentionPolicy::Limits,
             storage: StorageType::File,
             max_age: Duration::from_secs(600),
+            ..Default::default()
+        })
+        .await?;
+        self.stream(jetstream::stream::Config {
+            name: self.names.nodes_stream(),
+            subjects: vec![self.names.node_subjects()],
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::Memory,
+            max_messages_per_subject: 1,
+            max_age: ANNOUNCEMENT_TTL,
             ..Default::default()
         })
         .await?;
@@ -251,6 +262,34 @@ impl Broker for JetStreamBroker {
             .boxed())
     }
 
+    async fn announce(&self, node: &str, info: Vec<u8>) -> Result<(), BrokerError> {
+        self.jetstream
+            .publish(self.names.node_subject(node), info.into())
+            .await
+            .map_err(BrokerError::from_display)?
+            .await
+            .map(drop)
+            .map_err(BrokerError::from_display)
+    }
+
+    async fn withdraw(&self, node: &str) -> Result<(), BrokerError> {
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.nodes_stream())
+            .await
+            .map_err(BrokerError::from_display)?;
+        stream
+            .purge()
+            .filter(self.names.node_subject(node))
+            .await
+            .map(drop)
+            .map_err(BrokerError::from_display)
+    }
+
+    async fn announcements(&self) -> Result<Vec<Vec<u8>>, BrokerError> {
+        self.live_announcements().await
+    }
+
     async fn gave_up(&self) -> Result<BoxStream<'static, GaveUp>, BrokerError> {
         let subject = format!(
             "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.*",
@@ -270,6 +309,35 @@ impl Broker for JetStreamBroker {
                 })
             })
             .boxed())
+    }
+}
+
+/// The announcements half of the broker: one subject per node on the nodes stream,
+/// which keeps the last message of each and drops those older than the TTL.
+impl JetStreamBroker {
+    async fn live_announcements(&self) -> Result<Vec<Vec<u8>>, BrokerError> {
+        let stream = self
+            .jetstream
+            .get_stream(self.names.nodes_stream())
+            .await
+            .map_err(BrokerError::from_display)?;
+        let mut subjects = stream
+            .info_with_subjects(self.names.node_subjects())
+            .await
+            .map_err(BrokerError::from_display)?;
+        let mut names = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            if let Ok((subject, _)) = subject {
+                names.push(subject);
+            }
+        }
+        let mut found = Vec::new();
+        for subject in names {
+            if let Ok(message) = stream.get_last_raw_message_by_subject(&subject).await {
+                found.push(message.payload.to_vec());
+            }
+        }
+        Ok(found)
     }
 }
 

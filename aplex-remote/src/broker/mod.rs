@@ -109,4 +109,10 @@ pub(crate) trait Broker: Send + Sync + 'static {
     async fn cancels(&self) -> Result<BoxStream<'static, String>, BrokerError>;
     /// The works the broker gave up on after their last delivery.
     async fn gave_up(&self) -> Result<BoxStream<'static, GaveUp>, BrokerError>;
+    /// Puts (or renews) node `node`'s announcement.
+    async fn announce(&self, node: &str, info: Vec<u8>) -> Result<(), BrokerError>;
+    /// Withdraws node `node`'s announcement.
+    async fn withdraw(&self, node: &str) -> Result<(), BrokerError>;
+    /// Every live announcement.
+    async fn announcements(&self) -> Result<Vec<Vec<u8>>, BrokerError>;
 }

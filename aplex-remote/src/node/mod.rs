@@ -8,9 +8,11 @@
 //!   loaded node takes the next work; each runs as a job of the same local loop a thread
 //!   or process worker runs (`aplex_core::backend::local`), heartbeats while it runs and
 //!   is answered as `answer.rs` says.
+//! - It announces itself (`announce.rs`) every heartbeat in the pool's nodes bucket.
 //! - SIGTERM or SIGINT (or [`NodeHandle::stop`]): the node stops pulling, lets its works
 //!   finish for `shutdown_grace`, hands back (nak) those still running, and returns.
 
+pub(crate) mod announce;
 mod answer;
 pub(crate) mod bootstrap;
 mod pull;
@@ -224,6 +226,23 @@ impl NodeBuilder {
             loop_tx.clone(),
         );
         let finished = puller.finished_callback();
+        let host = announce::host_name();
+        let me = announce::NodeInfo {
+            id: announce::NodeInfo::new_id(&host),
+            host,
+            pid: std::process::id(),
+            group: self.group.clone(),
+            digest,
+            max_works: self.max_works,
+            in_flight: 0,
+        };
+        let every = self.heartbeat.min(announce::ANNOUNCE_EVERY);
+        let announcing = tokio::task::spawn_local(pull::announce(
+            Arc::clone(&broker),
+            me.clone(),
+            puller.clone(),
+            every,
+        ));
         tokio::task::spawn_local(puller.clone().cancels());
         let pulling = tokio::task::spawn_local(puller.run());
         let grace = self.grace;
@@ -239,6 +258,8 @@ impl NodeBuilder {
         tracing::info!(pool = %self.pool, group = %self.group, "aplex remote node serving");
         let abandoned = serve_local(loop_rx, self.max_blocking, None, finished).await;
         pulling.abort();
+        announcing.abort();
+        let _ = broker.withdraw(&me.id).await;
         // Let the answers of the last works leave before the connection closes.
         let _ = client.flush().await;
         tracing::info!(abandoned, "aplex remote node stopped");

@@ -182,6 +182,11 @@ impl Puller {
         }
     }
 
+    /// The works this node runs now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.get()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, WorkId>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -202,4 +207,20 @@ pub(crate) async fn watch_signals(stop: Arc<Notify>) {
         _ = interrupt.recv() => {}
     }
     stop.notify_one();
+}
+
+/// Announces the node every `every`, with how busy it is, until aborted.
+pub(crate) async fn announce(
+    broker: Arc<dyn Broker>,
+    mut me: crate::node::announce::NodeInfo,
+    puller: Puller,
+    every: Duration,
+) {
+    loop {
+        me.in_flight = puller.in_flight();
+        if let Err(error) = broker.announce(&me.id, me.encode()).await {
+            tracing::debug!(%error, "aplex remote node: an announcement failed");
+        }
+        tokio::time::sleep(every).await;
+    }
 }

@@ -11,7 +11,10 @@ pub(crate) mod worker;
 use std::fmt;
 use std::ops::Deref;
 
+use aplex_core::backend::executor_of;
 use aplex_core::{BuildError, Pool};
+
+use crate::node::announce::NodeInfo;
 
 use crate::pool::builder::RemotePoolBuilder;
 use crate::pool::worker::RemoteWorker;
@@ -53,6 +56,13 @@ impl RemoteAsyncPoolExecutor {
 
     pub(crate) fn from_pool(pool: Pool<RemoteWorker>) -> Self {
         RemoteAsyncPoolExecutor { pool }
+    }
+
+    /// The nodes serving this pool now, as they announced themselves (a node that died
+    /// drops out within [`ANNOUNCEMENT_TTL`](crate::ANNOUNCEMENT_TTL)). A blocking call:
+    /// [`Error::BlockingInRuntime`](aplex_core::Error) on a runtime thread.
+    pub fn nodes(&self) -> Result<Vec<NodeInfo>, aplex_core::Error> {
+        executor_of(&self.pool).workers()[0].nodes(std::time::Duration::from_secs(10))
     }
 }
 

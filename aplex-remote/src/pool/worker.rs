@@ -17,6 +17,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
 use crate::broker::{Broker, GaveUp, Incoming};
+use crate::node::announce::NodeInfo;
 use crate::pool::job::{Completer, RemoteJob};
 use crate::wire::{decode_result, now_ms, TaskHeaders};
 
@@ -25,6 +26,8 @@ pub(crate) enum Command {
     Run(WorkId, RemoteJob),
     Cancel(WorkId),
     Close(CloseMode),
+    /// Read the nodes' announcements, answering on the channel.
+    Nodes(mpsc::Sender<Result<Vec<NodeInfo>, Error>>),
 }
 
 /// What queueing a work needs, its completer kept apart (in its [`Pending`]).
@@ -301,6 +304,23 @@ pub(crate) async fn serve(
             Some(Command::Cancel(id)) => {
                 tokio::spawn(Arc::clone(&client).cancel(id.0));
             }
+            Some(Command::Nodes(answer)) => {
+                let broker = Arc::clone(&client.broker);
+                tokio::spawn(async move {
+                    let nodes = broker
+                        .announcements()
+                        .await
+                        .map(|all| {
+                            all.iter()
+                                .filter_map(|info| NodeInfo::decode(info))
+                                .collect()
+                        })
+                        .map_err(|error| Error::Broker {
+                            reason: error.to_string(),
+                        });
+                    let _ = answer.send(nodes);
+                });
+            }
             // Keep serving (cancels, an abort) until every pending work is resolved.
             Some(Command::Close(CloseMode::Drain)) => draining = true,
             Some(Command::Close(CloseMode::Abort)) => {
@@ -344,6 +364,22 @@ impl RemoteWorker {
             info: WorkerInfo::new(0, name, std::process::id()),
             commands,
             thread: Mutex::new(Some((thread, done))),
+        })
+    }
+}
+
+impl RemoteWorker {
+    /// The nodes that announced themselves to the pool's server, asked of the client.
+    pub(crate) fn nodes(&self, patience: Duration) -> Result<Vec<NodeInfo>, Error> {
+        aplex_core::backend::ensure_blocking_allowed()?;
+        let (answer, answered) = mpsc::channel();
+        self.commands
+            .send(Command::Nodes(answer))
+            .map_err(|_| Error::ShutDown)?;
+        answered.recv_timeout(patience).unwrap_or_else(|_| {
+            Err(Error::Broker {
+                reason: format!("the server did not list the nodes within {patience:?}"),
+            })
         })
     }
 }
