@@ -24,6 +24,9 @@ pub(crate) const NAMES: &[&str] = &[
     "cpu_bound",
     "bytes_echo",
     "startup",
+    "remote_latency",
+    "remote_map_cs1",
+    "remote_sleepers",
 ];
 
 /// Sizes of one run.
@@ -35,6 +38,7 @@ struct Size {
     sleep_ms: u64,
     burn_seconds: f64,
     echoes: usize,
+    remote_items: usize,
 }
 
 const FULL: Size = Size {
@@ -45,6 +49,7 @@ const FULL: Size = Size {
     sleep_ms: 200,
     burn_seconds: 0.25,
     echoes: 60,
+    remote_items: 100_000,
 };
 
 const SMOKE: Size = Size {
@@ -55,6 +60,7 @@ const SMOKE: Size = Size {
     sleep_ms: 20,
     burn_seconds: 0.005,
     echoes: 3,
+    remote_items: 500,
 };
 
 const POOL_SIZE: usize = 2;
@@ -73,6 +79,9 @@ pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
         "cpu_bound" => cpu_bound(size),
         "bytes_echo" => bytes_echo(size),
         "startup" => startup(),
+        "remote_latency" => return crate::remote::remote_latency(size.calls),
+        "remote_map_cs1" => return crate::remote::remote_map(size.remote_items),
+        "remote_sleepers" => return crate::remote::remote_sleepers(size.sleepers, size.sleep_ms),
         other => return Err(format!("unknown case `{other}`; see --list")),
     }
     Ok(())

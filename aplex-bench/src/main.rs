@@ -11,6 +11,7 @@
 mod cases;
 mod measure;
 mod raw;
+mod remote;
 mod report;
 mod works;
 

@@ -52,6 +52,9 @@ fn options(args: &[String]) -> Result<Options, String> {
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = options(args)?;
     let binary = build()?;
+    // The remote cases run a real nats-server: provide it as `cargo xtask test` does.
+    let server = crate::test::ensure_nats_server()?;
+    std::env::set_var("APLEX_NATS_SERVER", &server);
     let cases = if options.cases.is_empty() {
         list_cases(&binary)?
     } else {

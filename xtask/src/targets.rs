@@ -52,6 +52,9 @@ fn rules(name: &str) -> &'static [Rule] {
         "cpu_bound_speedup" => &[Min(1.85)],
         "bytes_echo_1mib" => &[MinTimesLimit(0.6)],
         "startup" => &[MaxTimesLimit(3.0)],
+        "remote_latency_median" => &[MaxTimesLimit(1.5)],
+        "remote_map_cs1" => &[MinTimesLimit(0.7), Min(50_000.0)],
+        "remote_sleepers_wall" => &[MaxTimesLimit(3.0)],
         _ => &[],
     }
 }

@@ -1,0 +1,230 @@
+//! The remote pool's cases, on a real `nats-server` started for the run with two nodes
+//! in this process, next to raw async-nats on the same server: a JetStream publish →
+//! pull → ack → reply round trip, and that round trip's throughput with two pullers.
+
+use std::time::Duration;
+
+use aplex::remote::{NatsServer, NodeBuilder, NodeHandle, RemoteAsyncPoolExecutor};
+use async_nats::jetstream::{self, consumer::pull, consumer::PullConsumer};
+use futures::StreamExt;
+
+use crate::measure::{latencies, quantile, rate, seconds};
+use crate::report::{print, Figure};
+use crate::works::{echo, sleep_ms};
+
+/// Nodes in each run, as the pool size of the local cases.
+const NODES: usize = 2;
+
+/// A server, its nodes and a pool; dropped pool first.
+struct Remote {
+    pool: RemoteAsyncPoolExecutor,
+    _nodes: Vec<NodeHandle>,
+    server: NatsServer,
+}
+
+fn remote(pool: &str, slots: usize) -> Result<Remote, String> {
+    let server = NatsServer::start().map_err(|error| format!("{error}"))?;
+    let nodes = (0..NODES)
+        .map(|_| {
+            NodeBuilder::new(server.url(), pool)
+                .max_works_per_worker(slots)
+                .start()
+                .map_err(|error| error.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool(pool)
+        .build()
+        .map_err(|error| error.to_string())?;
+    Ok(Remote {
+        pool,
+        _nodes: nodes,
+        server,
+    })
+}
+
+/// Raw JetStream on the same server: a work-queue stream, a durable pull consumer, and
+/// `pullers` tasks that pull, ack and reply (core publish to the message's reply header).
+struct RawJetStream {
+    runtime: tokio::runtime::Runtime,
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+}
+
+impl RawJetStream {
+    fn start(url: &str, pullers: usize) -> Result<RawJetStream, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|error| error.to_string())?;
+        let (client, jetstream) = runtime.block_on(async {
+            let client = async_nats::connect(url).await.map_err(|e| e.to_string())?;
+            let jetstream = jetstream::new(client.clone());
+            let stream = jetstream
+                .get_or_create_stream(jetstream::stream::Config {
+                    name: "RAW".into(),
+                    subjects: vec!["raw.task".into()],
+                    retention: jetstream::stream::RetentionPolicy::WorkQueue,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let consumer: PullConsumer = stream
+                .get_or_create_consumer(
+                    "raw",
+                    pull::Config {
+                        durable_name: Some("raw".into()),
+                        max_ack_pending: -1,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            for _ in 0..pullers {
+                let consumer = consumer.clone();
+                let replier = client.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let Ok(mut batch) = consumer
+                            .batch()
+                            .max_messages(256)
+                            .expires(Duration::from_millis(500))
+                            .messages()
+                            .await
+                        else {
+                            continue;
+                        };
+                        while let Some(Ok(message)) = batch.next().await {
+                            let reply = message
+                                .headers
+                                .as_ref()
+                                .and_then(|headers| headers.get("Raw-Reply"))
+                                .map(|reply| reply.as_str().to_owned());
+                            let _ = message.ack().await;
+                            if let Some(reply) = reply {
+                                let _ = replier.publish(reply, message.payload.clone()).await;
+                            }
+                        }
+                    }
+                });
+            }
+            Ok::<_, String>((client, jetstream))
+        })?;
+        Ok(RawJetStream {
+            runtime,
+            client,
+            jetstream,
+        })
+    }
+
+    /// Sends `count` tasks (each publish acknowledged) and waits for every reply.
+    fn round_trips(&self, count: usize, concurrent: bool) -> Vec<f64> {
+        self.runtime.block_on(async {
+            let inbox = self.client.new_inbox();
+            let mut replies = self.client.subscribe(inbox.clone()).await.unwrap();
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Raw-Reply", inbox.as_str());
+            if concurrent {
+                // Each publish awaits its own ack (the client bounds the acks in flight).
+                futures::future::join_all((0..count).map(|i| {
+                    let headers = headers.clone();
+                    async move {
+                        self.jetstream
+                            .publish_with_headers("raw.task", headers, i.to_string().into())
+                            .await
+                            .unwrap()
+                            .await
+                            .unwrap()
+                    }
+                }))
+                .await;
+                for _ in 0..count {
+                    replies.next().await.unwrap();
+                }
+                Vec::new()
+            } else {
+                let mut times = Vec::with_capacity(count);
+                for i in 0..count {
+                    let started = std::time::Instant::now();
+                    self.jetstream
+                        .publish_with_headers("raw.task", headers.clone(), i.to_string().into())
+                        .await
+                        .unwrap()
+                        .await
+                        .unwrap();
+                    replies.next().await.unwrap();
+                    times.push(started.elapsed().as_secs_f64() * 1e6);
+                }
+                times
+            }
+        })
+    }
+}
+
+pub(crate) fn remote_latency(calls: usize) -> Result<(), String> {
+    let remote = remote("bench-latency", 300)?;
+    let raw = RawJetStream::start(&remote.server.url(), NODES)?;
+    for x in 0..200 {
+        remote.pool.submit(echo, x).result().unwrap();
+    }
+    raw.round_trips(200, false);
+    let ours = latencies(calls, |x| {
+        assert_eq!(remote.pool.submit(echo, x).result(), Ok(x))
+    });
+    let limit = raw.round_trips(calls, false);
+    for (name, q) in ["remote_latency_median", "remote_latency_p99"]
+        .into_iter()
+        .zip([0.5, 0.99])
+    {
+        print(&Figure {
+            name,
+            unit: "us",
+            ours: quantile(&ours, q),
+            limit: Some(quantile(&limit, q)),
+            peer: None,
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn remote_map(items: usize) -> Result<(), String> {
+    let remote = remote("bench-map", 300)?;
+    let raw = RawJetStream::start(&remote.server.url(), NODES)?;
+    let count = || remote.pool.map(echo, 0..items as u64).chunksize(1).count();
+    assert_eq!(count(), items);
+    let ours = rate(items, || assert_eq!(count(), items));
+    raw.round_trips(items.min(1_000), true);
+    let limit = rate(items, || {
+        raw.round_trips(items, true);
+    });
+    print(&Figure {
+        name: "remote_map_cs1",
+        unit: "works/s",
+        ours,
+        limit: Some(limit),
+        peer: None,
+    });
+    Ok(())
+}
+
+pub(crate) fn remote_sleepers(count: usize, sleep: u64) -> Result<(), String> {
+    let remote = remote("bench-sleepers", count.div_ceil(NODES))?;
+    remote.pool.submit(sleep_ms, 1).result().unwrap();
+    let wall = seconds(|| {
+        let futures: Vec<_> = (0..count)
+            .map(|_| remote.pool.submit(sleep_ms, sleep))
+            .collect();
+        for future in futures {
+            future.result().unwrap();
+        }
+    });
+    print(&Figure {
+        name: "remote_sleepers_wall",
+        unit: "ms",
+        ours: wall * 1e3,
+        limit: Some(sleep as f64),
+        peer: None,
+    });
+    Ok(())
+}
