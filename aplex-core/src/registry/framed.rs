@@ -7,7 +7,7 @@
 //! `skip_serializing_if`, `serde_json::Value` — where a positional codec (postcard,
 //! bincode) fails or, worse, misreads. See docs/ARCHITECTURE.md for what it costs.
 //!
-//! Layout: up to [`PREFIX_ROOM`] unused bytes, then a MessagePack array of the items (its
+//! Layout: up to `PREFIX_ROOM` unused bytes, then a MessagePack array of the items (its
 //! header, then the items one after another), then the end of each item (`u32`,
 //! little-endian), the number of items and where the array starts (`u32` each). So the
 //! usual case decodes the whole array in one go, as a plain `Vec`, and only a chunk with
@@ -40,7 +40,7 @@ fn decode_from<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 }
 
 /// The MessagePack header of an array of `count` items, right-aligned in
-/// [`PREFIX_ROOM`] bytes; returns where it starts.
+/// `PREFIX_ROOM` bytes; returns where it starts.
 fn array_header(count: usize, room: &mut [u8; PREFIX_ROOM]) -> usize {
     let count = u32::try_from(count).expect("a chunk holds fewer than 2^32 items");
     if count < 16 {

@@ -1,6 +1,6 @@
 //! A chunk's outcomes on the wire: one per item, in order, each encoded on its own
-//! (`framed.rs`), then one byte saying how: [`ALL_OK`] (every item is its output) or
-//! [`MIXED`] (every item is a `Result<Output, WireError>`).
+//! (`framed.rs`), then one byte saying how: `ALL_OK` (every item is its output) or
+//! `MIXED` (every item is a `Result<Output, WireError>`).
 //!
 //! An output that cannot be encoded becomes that item's serialisation error in the child,
 //! and one that cannot be decoded becomes that item's error in the parent: neither fails

@@ -2,7 +2,7 @@
 //!
 //! A codec wraps the error a type's `Serialize` raises (`S::Error::custom(..)`) in text of
 //! its own (postcard, which this crate used first, even replaced it with one fixed text).
-//! When an encode fails, the value is serialized once more into [`Probe`], a serializer
+//! When an encode fails, the value is serialized once more into `Probe`, a serializer
 //! that writes nothing and keeps the message of the first custom error, so the user sees
 //! exactly what their type said.
 
