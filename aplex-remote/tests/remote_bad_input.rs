@@ -139,3 +139,54 @@ fn malformed_and_unknown_works_are_refused_and_the_node_serves_on() {
     // The node took all of that and serves on; no other future was touched.
     assert_eq!(pool.submit(triple, 2).result(), Ok(6));
 }
+
+static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[aplex::work]
+async fn count_start(_: ()) -> usize {
+    STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+}
+
+#[test]
+fn a_work_past_its_expiry_is_never_started() {
+    // What a dead submitter leaves behind: works whose expiry has passed.
+    let server = NatsServer::start().unwrap();
+    let _node = NodeBuilder::new(server.url(), "expiry").start().unwrap();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("expiry")
+        .build()
+        .unwrap();
+    let digest = aplex_core::registry::registry().digest();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(server.url().as_str()).await.unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("Aplex-Id", "gone.1");
+        headers.insert(
+            "Aplex-Work",
+            aplex_core::registry::type_name_of(&count_start),
+        );
+        headers.insert("Aplex-Kind", "async");
+        headers.insert("Aplex-Reply", "aplex.expiry.result.gone");
+        headers.insert("Aplex-Expires", "1");
+        let args = aplex_core::registry::framed::encode_each([()], "count_start", "arguments").0;
+        client
+            .publish_with_headers(
+                format!("aplex.expiry.task.{digest:016x}.any"),
+                headers,
+                args.into_vec().into(),
+            )
+            .await
+            .unwrap();
+        client.flush().await.unwrap();
+    });
+    // The node takes works in order: once a later one ran, the expired one was seen.
+    assert_eq!(
+        pool.submit(count_start, ()).result(),
+        Ok(1),
+        "only the live work started"
+    );
+}
