@@ -156,14 +156,12 @@ fn two_pools_on_one_server_never_see_each_others_works() {
 }
 
 #[test]
-fn an_unreachable_server_fails_build_in_bounded_time() {
-    let started = std::time::Instant::now();
+fn an_unreachable_server_fails_build_with_a_connect_error() {
     let error = RemoteAsyncPoolExecutor::builder("nats://127.0.0.1:1")
         .connect_timeout(Duration::from_millis(500))
         .build()
         .unwrap_err();
     assert!(error.to_string().contains("cannot connect"), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(20), "bounded");
 }
 
 #[test]

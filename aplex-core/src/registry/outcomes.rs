@@ -156,6 +156,61 @@ impl<T> Outcomes<T> {
     }
 }
 
+/// Decodes the reply to one submitted work: its one outcome. The output type's
+/// `Deserialize` is user code: a panic in it fails this work with `Panicked`.
+pub fn decode_one<T: DeserializeOwned>(bytes: &[u8], name: &str) -> Result<T, Error> {
+    decoding(name, || {
+        let outcomes = Outcomes::<T>::decode(bytes, name)?;
+        if outcomes.len() != 1 {
+            return Err(wrong_count(name));
+        }
+        outcomes.into_first().ok_or_else(|| wrong_count(name))?
+    })
+}
+
+/// Decodes the reply to one map chunk of `expected` items sent, putting back in their
+/// places the items that could not be encoded (`failed`).
+pub fn decode_chunk<T: DeserializeOwned>(
+    bytes: &[u8],
+    name: &str,
+    expected: usize,
+    failed: Vec<(usize, Error)>,
+) -> Result<ChunkResults<T>, Error> {
+    decoding(name, || {
+        let outcomes = Outcomes::<T>::decode(bytes, name)?;
+        if outcomes.len() == expected {
+            Ok(crate::registry::framed::merge_failures(
+                outcomes.into_chunk_results(),
+                failed,
+            ))
+        } else {
+            Err(wrong_count(name))
+        }
+    })
+}
+
+/// Runs `decode` (user code: the output type's `Deserialize`); a panic in it fails the
+/// work with `Panicked` and leaves the calling thread serving.
+fn decoding<R>(name: &str, decode: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        Err(Error::Panicked {
+            message: format!(
+                "decoding the output of `{name}` panicked: {}",
+                crate::error::panic_message(&*panic)
+            ),
+        })
+    })
+}
+
+fn wrong_count(name: &str) -> Error {
+    Error::Serialization {
+        work: name.to_owned(),
+        what: "output",
+        direction: "decode",
+        message: "the worker replied with the wrong number of results".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serializer};

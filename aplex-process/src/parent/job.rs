@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::protocol::payload::Payload;
-use aplex_core::registry::framed::{encode_each, merge_failures};
-use aplex_core::registry::outcomes::Outcomes;
+use aplex_core::registry::framed::encode_each;
+use aplex_core::registry::outcomes::{decode_chunk, decode_one};
 
 /// Turns the reply to one `Run` into its future's outcome.
 pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
@@ -138,15 +138,7 @@ where
         let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
             return;
         };
-        let result = outcome.and_then(|bytes| {
-            decoding(name, || {
-                let outcomes = Outcomes::<T>::decode(&bytes, name)?;
-                if outcomes.len() != 1 {
-                    return Err(protocol_error(name));
-                }
-                outcomes.into_first().ok_or_else(|| protocol_error(name))?
-            })
-        });
+        let result = outcome.and_then(|bytes| decode_one(&bytes, name));
         promise.complete(result);
     });
     ProcessJob {
@@ -191,16 +183,7 @@ where
         let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
             return;
         };
-        let result = outcome.and_then(|bytes| {
-            decoding(name, || {
-                let outcomes = Outcomes::<T>::decode(&bytes, name)?;
-                if outcomes.len() == expected {
-                    Ok(merge_failures(outcomes.into_chunk_results(), failed))
-                } else {
-                    Err(protocol_error(name))
-                }
-            })
-        });
+        let result = outcome.and_then(|bytes| decode_chunk(&bytes, name, expected, failed));
         promise.complete(result);
     });
     ProcessJob {
@@ -208,27 +191,5 @@ where
         args,
         complete,
         begin,
-    }
-}
-
-/// Runs `decode` (user code: the output type's `Deserialize`) on the slot's supervisor
-/// thread; a panic in it fails this work with `Panicked` and leaves the thread serving.
-fn decoding<R>(name: &str, decode: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
-        Err(Error::Panicked {
-            message: format!(
-                "decoding the output of `{name}` panicked: {}",
-                aplex_core::backend::panic_message(&*panic)
-            ),
-        })
-    })
-}
-
-fn protocol_error(name: &str) -> Error {
-    Error::Serialization {
-        work: name.to_owned(),
-        what: "output",
-        direction: "decode",
-        message: "the worker replied with the wrong number of results".into(),
     }
 }

@@ -104,11 +104,8 @@ async fn run_and_answer<F>(work: F, answer: Answer)
 where
     F: Future<Output = Result<ByteBuf, Error>>,
 {
+    let heartbeat = answer.heartbeat;
     let mut unfinished = Unfinished(Some(answer));
-    let heartbeat = unfinished
-        .0
-        .as_ref()
-        .map_or(Duration::from_secs(1), |a| a.heartbeat);
     let mut work = std::pin::pin!(catch_async(work));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
     let outcome = loop {

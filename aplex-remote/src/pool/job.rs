@@ -5,8 +5,7 @@
 use std::fmt;
 
 use aplex_core::backend::{Begin, ChunkResults, WorkPromise};
-use aplex_core::registry::framed::merge_failures;
-use aplex_core::registry::outcomes::Outcomes;
+use aplex_core::registry::outcomes::{decode_chunk, decode_one};
 use aplex_core::{Error, WorkKind};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -44,16 +43,7 @@ where
     T: DeserializeOwned + Send + 'static,
 {
     Box::new(move |outcome| {
-        let result = outcome.and_then(|bytes| {
-            decoding(name, || {
-                let outcomes = Outcomes::<T>::decode(&bytes, name)?;
-                if outcomes.len() != 1 {
-                    return Err(wrong_count(name));
-                }
-                outcomes.into_first().ok_or_else(|| wrong_count(name))?
-            })
-        });
-        promise.complete(result);
+        promise.complete(outcome.and_then(|bytes| decode_one(&bytes, name)));
     })
 }
 
@@ -69,38 +59,6 @@ where
     T: DeserializeOwned + Send + 'static,
 {
     Box::new(move |outcome| {
-        let result = outcome.and_then(|bytes| {
-            decoding(name, || {
-                let outcomes = Outcomes::<T>::decode(&bytes, name)?;
-                if outcomes.len() == expected {
-                    Ok(merge_failures(outcomes.into_chunk_results(), failed))
-                } else {
-                    Err(wrong_count(name))
-                }
-            })
-        });
-        promise.complete(result);
+        promise.complete(outcome.and_then(|bytes| decode_chunk(&bytes, name, expected, failed)));
     })
-}
-
-/// Runs `decode` (user code: the output type's `Deserialize`); a panic in it fails this
-/// work with `Panicked` and leaves the pool's client serving.
-fn decoding<R>(name: &str, decode: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
-        Err(Error::Panicked {
-            message: format!(
-                "decoding the output of `{name}` panicked: {}",
-                aplex_core::backend::panic_message(&*panic)
-            ),
-        })
-    })
-}
-
-fn wrong_count(name: &str) -> Error {
-    Error::Serialization {
-        work: name.to_owned(),
-        what: "output",
-        direction: "decode",
-        message: "the node replied with the wrong number of results".into(),
-    }
 }

@@ -13,52 +13,38 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-/// Writes each test once and instantiates it for every backend: inside, `TestPool` is
-/// the backend's pool type and `builder()` its builder.
+/// One backend's instantiation of `$tests`: a module `$name` in which `TestPool` is the
+/// backend's pool type and `builder()` makes its builder.
+macro_rules! backend_tests {
+    ($name:ident, $pool:ty, $builder:ty, $make:expr, $($tests:tt)*) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[allow(dead_code)]
+            type TestPool = $pool;
+
+            fn builder() -> $builder {
+                $make
+            }
+
+            $($tests)*
+        }
+    };
+}
+
+/// Writes each test once and instantiates it for every backend: threads, processes and
+/// (feature `server-tests`) the remote pool.
 macro_rules! pool_suite {
     ($($tests:tt)*) => {
-        mod threads {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[allow(dead_code)]
-            type TestPool = aplex::ThreadAsyncPoolExecutor;
-
-            fn builder() -> aplex::ThreadPoolBuilder {
-                TestPool::builder()
-            }
-
-            $($tests)*
-        }
-
-        mod processes {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[allow(dead_code)]
-            type TestPool = aplex::ProcessAsyncPoolExecutor;
-
-            fn builder() -> aplex::ProcessPoolBuilder {
-                TestPool::builder()
-            }
-
-            $($tests)*
-        }
-
+        backend_tests!(threads, aplex::ThreadAsyncPoolExecutor, aplex::ThreadPoolBuilder,
+            aplex::ThreadAsyncPoolExecutor::builder(), $($tests)*);
+        backend_tests!(processes, aplex::ProcessAsyncPoolExecutor, aplex::ProcessPoolBuilder,
+            aplex::ProcessAsyncPoolExecutor::builder(), $($tests)*);
         #[cfg(feature = "server-tests")]
-        mod remote {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[allow(dead_code)]
-            type TestPool = crate::remote_harness::RemoteSuitePool;
-
-            fn builder() -> crate::remote_harness::RemoteSuiteBuilder {
-                crate::remote_harness::RemoteSuiteBuilder::default()
-            }
-
-            $($tests)*
-        }
+        backend_tests!(remote, crate::remote_harness::RemoteSuitePool,
+            crate::remote_harness::RemoteSuiteBuilder,
+            crate::remote_harness::RemoteSuiteBuilder::default(), $($tests)*);
     };
 }
 
@@ -67,33 +53,10 @@ macro_rules! pool_suite {
 /// the local defaults. A remote pool's nodes pull their works instead (docs/REMOTE.md).
 macro_rules! local_pool_suite {
     ($($tests:tt)*) => {
-        mod threads_only_local {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[allow(dead_code)]
-            type TestPool = aplex::ThreadAsyncPoolExecutor;
-
-            fn builder() -> aplex::ThreadPoolBuilder {
-                TestPool::builder()
-            }
-
-            $($tests)*
-        }
-
-        mod processes_only_local {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[allow(dead_code)]
-            type TestPool = aplex::ProcessAsyncPoolExecutor;
-
-            fn builder() -> aplex::ProcessPoolBuilder {
-                TestPool::builder()
-            }
-
-            $($tests)*
-        }
+        backend_tests!(threads_only_local, aplex::ThreadAsyncPoolExecutor,
+            aplex::ThreadPoolBuilder, aplex::ThreadAsyncPoolExecutor::builder(), $($tests)*);
+        backend_tests!(processes_only_local, aplex::ProcessAsyncPoolExecutor,
+            aplex::ProcessPoolBuilder, aplex::ProcessAsyncPoolExecutor::builder(), $($tests)*);
     };
 }
 
