@@ -2,7 +2,8 @@
 //! middle of a map has its works redelivered to the others and the map completes with
 //! every item once; a work that kills every node it runs on fails with
 //! `Error::Undeliverable` after `max_deliveries`; a server restarted while works are
-//! queued loses none of them. Nodes are separate processes (this test binary, turned into
+//! queued loses none of them; a submitter killed (SIGKILL) mid-map leaves no work that
+//! starts after its works' expiry. Nodes are separate processes (this test binary, turned into
 //! nodes by the environment), with a short `ack_wait` so redelivery is quick.
 
 extern crate aplex_facade as aplex;
@@ -32,12 +33,43 @@ async fn plus_one(x: u64) -> u64 {
     x + 1
 }
 
+/// The variable naming the file where `logged_nap` notes when each run starts.
+const STARTS_FILE: &str = "APLEX_TEST_STARTS_FILE";
+
+/// Notes its start (Unix ms) in the starts file, then naps 50 ms.
+#[aplex::work]
+async fn logged_nap(_: u64) -> u64 {
+    if let Some(path) = std::env::var_os(STARTS_FILE) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(file, "{}", unix_ms()).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    0
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
 /// A node process of pool `pool`; killed when dropped.
 struct Node(Child);
 
 impl Node {
     fn start(server: &NatsServer, pool: &str) -> Node {
+        Self::start_with(server, pool, &[])
+    }
+
+    fn start_with(server: &NatsServer, pool: &str, env: &[(&str, &str)]) -> Node {
         let child = Command::new(std::env::current_exe().unwrap())
+            .envs(env.iter().copied())
             .env(URL_VARIABLE, server.url())
             .env(POOL_VARIABLE, pool)
             .env("APLEX_REMOTE_ACK_WAIT_MS", ACK_WAIT.as_millis().to_string())
@@ -152,4 +184,109 @@ fn works_queued_across_a_server_restart_are_not_lost() {
     let results: Vec<Result<u64, Error>> = futures.into_iter().map(|f| f.result()).collect();
     let expected: Vec<Result<u64, Error>> = (0..200u64).map(|x| Ok(x + 1)).collect();
     assert_eq!(results, expected);
+}
+
+/// The submitter half of the next test, run in a process of its own (this test binary,
+/// this test, told by the environment): it queues works that expire after 3 s, says so,
+/// and waits to be killed.
+const SUBMITTER_URL: &str = "APLEX_TEST_SUBMITTER_URL";
+const QUEUED: u64 = 2_000;
+const EXPIRY: Duration = Duration::from_secs(3);
+
+#[test]
+fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
+    if let Ok(url) = std::env::var(SUBMITTER_URL) {
+        let pool = RemoteAsyncPoolExecutor::builder(url)
+            .pool("orphans")
+            .queued_expiry(EXPIRY)
+            .build()
+            .unwrap();
+        let map = pool.map(logged_nap, 0..QUEUED).window(QUEUED as usize);
+        println!("queued");
+        for result in map {
+            result.unwrap();
+        }
+        unreachable!("killed before its map ends");
+    }
+    let server = NatsServer::start().unwrap();
+    let starts = std::env::temp_dir().join(format!("aplex-test-starts-{}", std::process::id()));
+    let _ = std::fs::remove_file(&starts);
+    let mut submitter = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry",
+            "--nocapture",
+        ])
+        .env(SUBMITTER_URL, server.url())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(submitter.stdout.take().unwrap()));
+    wait_until("the submitter has queued its works", || {
+        lines.any(|line| line.is_ok_and(|line| line == "queued"))
+    });
+    // One node of 16 slots: 2,000 naps of 50 ms would take over 6 s.
+    let _node = Node::start_with(
+        &server,
+        "orphans",
+        &[
+            (STARTS_FILE, starts.to_str().unwrap()),
+            ("APLEX_REMOTE_MAX_WORKS", "16"),
+        ],
+    );
+    wait_until("the node runs the submitter's works", || {
+        std::fs::read_to_string(&starts).is_ok_and(|text| text.lines().count() >= 100)
+    });
+    submitter.kill().unwrap();
+    let killed_at = unix_ms();
+    submitter.wait().unwrap();
+    let orphans = tasks_queued(&server, "orphans");
+    assert!(orphans >= 500, "the submitter died with works queued ({orphans})");
+    let observer = pool(&server, "orphans");
+    wait_until("the node has nothing left to run", || {
+        let queue_empty = tasks_queued(&server, "orphans") == 0;
+        let idle = observer
+            .nodes()
+            .is_ok_and(|nodes| nodes.iter().all(|node| node.in_flight == 0));
+        queue_empty && idle && unix_ms() > killed_at + EXPIRY.as_millis() as u64
+    });
+    let text = std::fs::read_to_string(&starts).unwrap();
+    let started: Vec<u64> = text.lines().map(|line| line.parse().unwrap()).collect();
+    let last_start = *started.iter().max().unwrap();
+    eprintln!(
+        "{orphans} works queued at the kill; {} of {QUEUED} started, the last {} ms after it",
+        started.len(),
+        last_start as i64 - killed_at as i64
+    );
+    // Every work expired 3 s after it was queued, before the kill: none starts later
+    // (50 ms of slack for the time between a node's check and the work's first line).
+    assert!(
+        last_start <= killed_at + EXPIRY.as_millis() as u64 + 50,
+        "a work started {} ms after the kill",
+        last_start - killed_at
+    );
+    assert!(
+        (started.len() as u64) < QUEUED,
+        "the expired works never ran ({} of {QUEUED} did)",
+        started.len()
+    );
+    let _ = std::fs::remove_file(&starts);
+}
+
+/// Messages on pool `pool`'s tasks stream now.
+fn tasks_queued(server: &NatsServer, pool: &str) -> u64 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let mut stream = jetstream
+            .get_stream(format!("APLEX_{pool}_TASKS"))
+            .await
+            .unwrap();
+        stream.info().await.unwrap().state.messages
+    })
 }

@@ -23,6 +23,9 @@ use crate::names::PoolNames;
 use crate::node::announce::ANNOUNCEMENT_TTL;
 use crate::wire::{self, TaskHeaders};
 
+/// How long the server remembers a work's id to drop a publish retried after a lost ack.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
 /// One pool's broker on a JetStream server.
 pub(crate) struct JetStreamBroker {
     client: Client,
@@ -109,7 +112,8 @@ impl Broker for JetStreamBroker {
             retention: RetentionPolicy::WorkQueue,
             storage: StorageType::File,
             max_age: self.settings.max_age,
-            duplicate_window: Duration::from_secs(120),
+            // The server refuses a window longer than the works live.
+            duplicate_window: DUPLICATE_WINDOW.min(self.settings.max_age),
             ..Default::default()
         })
         .await?;

@@ -1,4 +1,5 @@
-//! A node's puller: it fetches at most as many works as the node has free slots, turns
+//! A node's puller: it asks for at most as many works as the node has free slots (several
+//! fetches in flight at once, so a node is never idle waiting for one round trip), turns
 //! each into a job of the node's local loop (or answers it at once: malformed, expired,
 //! unknown), and routes broadcast cancels to the works it runs.
 
@@ -40,6 +41,8 @@ pub(crate) struct Puller {
     work_loop: UnboundedSender<LocalMessage>,
     /// Works handed to the loop and not over yet.
     in_flight: Rc<Cell<usize>>,
+    /// Works asked for by fetches still open and not delivered yet.
+    asked: Rc<Cell<usize>>,
     freed: Rc<Notify>,
     next_id: Rc<Cell<u64>>,
     /// Which local work runs each work id (for cancels).
@@ -66,6 +69,7 @@ impl Puller {
             stopping,
             work_loop,
             in_flight: Rc::new(Cell::new(0)),
+            asked: Rc::new(Cell::new(0)),
             freed: Rc::new(Notify::new()),
             next_id: Rc::new(Cell::new(0)),
             running: Arc::new(Mutex::new(HashMap::new())),
@@ -81,30 +85,44 @@ impl Puller {
         }
     }
 
-    /// Fetches and starts works until the node stops.
+    /// Fetches and starts works until the node stops: whenever enough slots are free
+    /// (a quarter of them, or all when nothing is asked for), one more fetch asks for them.
     pub(crate) async fn run(self) {
+        let refill = (self.max_works / 4).clamp(1, MAX_FETCH);
         while !self.stopping.load(Ordering::SeqCst) {
-            let free = self.max_works.saturating_sub(self.in_flight.get());
-            if free == 0 {
+            let busy = self.in_flight.get() + self.asked.get();
+            let free = self.max_works.saturating_sub(busy).min(MAX_FETCH);
+            if free == 0 || (self.asked.get() > 0 && free < refill) {
                 self.freed.notified().await;
                 continue;
             }
-            let fetched = self
-                .broker
-                .fetch(self.digest, &self.group, free.min(MAX_FETCH), FETCH_WAIT)
-                .await;
-            let mut batch = match fetched {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::warn!(%error, "aplex remote node: fetching works failed; retrying");
-                    tokio::time::sleep(RETRY_AFTER).await;
-                    continue;
+            self.asked.set(self.asked.get() + free);
+            tokio::task::spawn_local(self.clone().fetch(free));
+        }
+    }
+
+    /// One fetch of up to `max` works; what it did not deliver is asked for again.
+    async fn fetch(self, max: usize) {
+        let mut left = max;
+        match self
+            .broker
+            .fetch(self.digest, &self.group, max, FETCH_WAIT)
+            .await
+        {
+            Ok(mut batch) => {
+                while let Some(delivery) = batch.next().await {
+                    left = left.saturating_sub(1);
+                    self.asked.set(self.asked.get().saturating_sub(1));
+                    self.take(Arc::from(delivery)).await;
                 }
-            };
-            while let Some(delivery) = batch.next().await {
-                self.take(Arc::from(delivery)).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "aplex remote node: fetching works failed; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
             }
         }
+        self.asked.set(self.asked.get().saturating_sub(left));
+        self.freed.notify_one();
     }
 
     /// Starts one fetched work, or answers it at once.
