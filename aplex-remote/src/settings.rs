@@ -18,3 +18,10 @@ pub const DEFAULT_QUEUED_EXPIRY: Duration = Duration::from_secs(3600);
 
 /// The most works a remote pool has queued or running at once before `submit` waits.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1 << 20;
+
+/// The most works of one kind a submitter puts in one message when several are
+/// submitted together (the server then stores, delivers and acks them once).
+pub(crate) const MAX_BATCH: usize = 32;
+
+/// The most argument bytes in one batch message (a bigger single work goes alone).
+pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;

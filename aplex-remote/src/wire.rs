@@ -1,17 +1,22 @@
-//! What travels through the server: a work as a message on the tasks stream (its
-//! encoded chunk of arguments as the payload, everything else in headers), and a result
-//! as a message on the results stream (the chunk's encoded outcomes, or why the whole
-//! chunk failed).
+//! What travels through the server: works as messages on the tasks stream, and their
+//! results as messages on the results stream. A message carries one work (its id in a
+//! header, its encoded arguments as the payload, so a big payload is never copied) or a
+//! batch of works of the same kind submitted together (`Aplex-Batch`: the payload is the
+//! list of ids and arguments), which the server then stores, delivers and acks once for
+//! all of them; a result message likewise carries one result or a batch of them.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::WorkKind;
 use async_nats::HeaderMap;
+use bytes::Bytes;
 use serde_bytes::ByteBuf;
 
 /// The work's id: `<submitter>.<number>`, unique on the server.
 pub(crate) const ID: &str = "Aplex-Id";
+/// Instead of an id: how many works (or results) the payload lists.
+pub(crate) const BATCH: &str = "Aplex-Batch";
 /// The work's registry name.
 pub(crate) const WORK: &str = "Aplex-Work";
 /// `async` or `blocking`.
@@ -23,10 +28,13 @@ pub(crate) const EXPIRES: &str = "Aplex-Expires";
 /// The server's own deduplication id (a publish retried after a lost ack is kept once).
 const MESSAGE_ID: &str = "Nats-Msg-Id";
 
-/// A queued work's headers.
+/// A queued message's headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TaskHeaders {
-    pub(crate) id: String,
+    /// The work's id; `None` for a batch (the ids are in the payload).
+    pub(crate) id: Option<String>,
+    /// The message's id, for the server's deduplication.
+    pub(crate) message: String,
     pub(crate) work: String,
     pub(crate) kind: WorkKind,
     pub(crate) reply: String,
@@ -37,8 +45,11 @@ impl TaskHeaders {
     /// As NATS headers.
     pub(crate) fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(ID, self.id.as_str());
-        headers.insert(MESSAGE_ID, self.id.as_str());
+        match &self.id {
+            Some(id) => headers.insert(ID, id.as_str()),
+            None => headers.insert(BATCH, "1"),
+        }
+        headers.insert(MESSAGE_ID, self.message.as_str());
         headers.insert(WORK, self.work.as_str());
         headers.insert(
             KIND,
@@ -69,8 +80,14 @@ impl TaskHeaders {
         let expires_ms = get(EXPIRES)?
             .parse()
             .map_err(|_| "a task whose expiry is not a number".to_owned())?;
+        let id = match get(ID) {
+            Ok(id) => Some(id),
+            Err(_) if headers.get(BATCH).is_some() => None,
+            Err(missing) => return Err(missing),
+        };
         Ok(TaskHeaders {
-            id: get(ID)?,
+            message: get(MESSAGE_ID).unwrap_or_default(),
+            id,
             work: get(WORK)?,
             kind,
             reply: get(REPLY)?,
@@ -92,8 +109,57 @@ pub(crate) fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// What a result message carries: the chunk's encoded outcomes, or why it failed whole.
+/// What a result carries: the chunk's encoded outcomes, or why it failed whole.
 pub(crate) type ResultBody = Result<ByteBuf, WireError>;
+
+/// The payload of a batch of works: each one's id and encoded arguments.
+pub(crate) fn encode_batch(works: &[(String, Bytes)]) -> Vec<u8> {
+    let listed: Vec<(&str, &serde_bytes::Bytes)> = works
+        .iter()
+        .map(|(id, args)| (id.as_str(), serde_bytes::Bytes::new(args)))
+        .collect();
+    rmp_serde::to_vec(&listed).expect("a batch always encodes")
+}
+
+/// The works a message carries: its one work, or its batch.
+pub(crate) fn works_of(task: &TaskHeaders, payload: Bytes) -> Result<Vec<(String, Bytes)>, String> {
+    if let Some(id) = &task.id {
+        return Ok(vec![(id.clone(), payload)]);
+    }
+    let listed: Vec<(String, ByteBuf)> = rmp_serde::from_slice(&payload)
+        .map_err(|error| format!("a malformed batch of works: {error}"))?;
+    Ok(listed
+        .into_iter()
+        .map(|(id, args)| (id, Bytes::from(args.into_vec())))
+        .collect())
+}
+
+/// The headers and payload of a message with `results` (one, or a batch).
+pub(crate) fn encode_results(results: &[(String, ResultBody)]) -> (HeaderMap, Vec<u8>) {
+    let mut headers = HeaderMap::new();
+    if let [(id, result)] = results {
+        headers.insert(ID, id.as_str());
+        return (headers, encode_result(result));
+    }
+    headers.insert(BATCH, "1");
+    let body = rmp_serde::to_vec(results).expect("results always encode");
+    (headers, body)
+}
+
+/// The results in a message; a malformed one is an error message.
+pub(crate) fn decode_results(
+    headers: Option<&HeaderMap>,
+    body: &[u8],
+) -> Result<Vec<(String, ResultBody)>, String> {
+    let header = |name| headers.and_then(|headers| headers.get(name));
+    if let Some(id) = header(ID) {
+        return Ok(vec![(id.as_str().to_owned(), decode_result(body)?)]);
+    }
+    if header(BATCH).is_none() {
+        return Err("a result without a work id".into());
+    }
+    rmp_serde::from_slice(body).map_err(|error| format!("a malformed batch of results: {error}"))
+}
 
 /// Encodes a result.
 pub(crate) fn encode_result(result: &ResultBody) -> Vec<u8> {
@@ -105,13 +171,6 @@ pub(crate) fn decode_result(bytes: &[u8]) -> Result<ResultBody, String> {
     rmp_serde::from_slice(bytes).map_err(|error| format!("a malformed result: {error}"))
 }
 
-/// The headers of a result for work `id`.
-pub(crate) fn result_headers(id: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(ID, id);
-    headers
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +178,8 @@ mod tests {
     #[test]
     fn task_headers_round_trip_and_malformed_ones_are_refused() {
         let task = TaskHeaders {
-            id: "s1.7".into(),
+            id: Some("s1.7".into()),
+            message: "s1.m3".into(),
             work: "crate::double".into(),
             kind: WorkKind::Blocking,
             reply: "aplex.p.result.s1".into(),
@@ -139,5 +199,35 @@ mod tests {
         let body: ResultBody = Err(WireError::Cancelled);
         assert_eq!(decode_result(&encode_result(&body)), Ok(body));
         assert!(decode_result(b"\xc1 not a result").is_err());
+    }
+
+    #[test]
+    fn batches_of_works_and_of_results_round_trip() {
+        let task = TaskHeaders {
+            id: None,
+            message: "s1.m4".into(),
+            work: "crate::double".into(),
+            kind: WorkKind::Async,
+            reply: "aplex.p.result.s1".into(),
+            expires_ms: u64::MAX,
+        };
+        let parsed = TaskHeaders::parse(Some(&task.to_headers())).unwrap();
+        assert_eq!(parsed, task);
+        let works = vec![
+            ("s1.1".to_owned(), Bytes::from_static(b"one")),
+            ("s1.2".to_owned(), Bytes::from_static(b"two")),
+        ];
+        let payload = Bytes::from(encode_batch(&works));
+        assert_eq!(works_of(&parsed, payload), Ok(works));
+        assert!(works_of(&parsed, Bytes::from_static(b"\xc1")).is_err());
+        let results = [
+            ("s1.1".to_owned(), Ok(ByteBuf::from(vec![1]))),
+            ("s1.2".to_owned(), Err(WireError::Cancelled)),
+        ];
+        for some in [&results[..1], &results[..]] {
+            let (headers, body) = encode_results(some);
+            assert_eq!(decode_results(Some(&headers), &body).as_deref(), Ok(some));
+        }
+        assert!(decode_results(None, b"").is_err());
     }
 }

@@ -108,9 +108,9 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
     // 1. Through 2 ms of added latency, every node's connection dropped twice mid-map.
     let began = Instant::now();
     let mut results = Vec::new();
-    for result in pool.map(double_after, (0..WORKS).map(|x| (x, 20))) {
+    for result in pool.map(double_after, (0..WORKS).map(|x| (x, 50))) {
         results.push(result);
-        if results.len() == 500 || results.len() == 1_500 {
+        if results.len() == 300 || results.len() == 1_000 {
             assert!(completed(&pool) < WORKS, "the map is still in flight");
             let cut = proxy.cut();
             assert!(cut >= 3, "every node's connection dropped ({cut} cut)");
@@ -132,7 +132,7 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
     let start = completed(&pool);
     let began = Instant::now();
     let mut results = Vec::new();
-    for result in pool.map(double_after, (0..WORKS).map(|x| (x, 20))) {
+    for result in pool.map(double_after, (0..WORKS).map(|x| (x, 50))) {
         results.push(result);
         if results.len() == 300 {
             assert!(

@@ -198,14 +198,14 @@ impl Broker for JetStreamBroker {
             .boxed())
     }
 
-    async fn publish_result(
+    async fn publish_results(
         &self,
         subject: &str,
-        id: &str,
-        body: Vec<u8>,
+        results: &[(String, wire::ResultBody)],
     ) -> Result<(), BrokerError> {
+        let (headers, body) = wire::encode_results(results);
         self.jetstream
-            .publish_with_headers(subject.to_owned(), wire::result_headers(id), body.into())
+            .publish_with_headers(subject.to_owned(), headers, body.into())
             .await
             .map_err(BrokerError::from_display)?
             .await
@@ -242,15 +242,10 @@ impl Broker for JetStreamBroker {
         Ok(messages
             .filter_map(|message| async move {
                 let message = message.ok()?;
-                let id = message
-                    .headers
-                    .as_ref()
-                    .and_then(|headers| headers.get(wire::ID))
-                    .map(|id| id.as_str().to_owned());
-                Some(Incoming {
-                    id,
-                    body: message.payload.clone(),
-                })
+                Some(wire::decode_results(
+                    message.headers.as_ref(),
+                    &message.payload,
+                ))
             })
             .boxed())
     }

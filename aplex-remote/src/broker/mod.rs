@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
-use crate::wire::TaskHeaders;
+use crate::wire::{ResultBody, TaskHeaders};
 
 /// What went wrong talking to the broker, as its client said it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +41,7 @@ pub(crate) struct QueueSettings {
 pub(crate) trait Delivery: Send + Sync {
     /// Its headers, or what is wrong with them.
     fn task(&self) -> Result<TaskHeaders, String>;
-    /// Its payload: the work's encoded arguments.
+    /// Its payload: the work's encoded arguments, or the batch's.
     fn payload(&self) -> Bytes;
     /// Which delivery of the work this is (1 for the first).
     fn attempt(&self) -> u32;
@@ -55,12 +55,9 @@ pub(crate) trait Delivery: Send + Sync {
     async fn nak(&self) -> Result<(), BrokerError>;
 }
 
-/// A result as the submitter receives it: the id of its work, and its encoded body.
-#[derive(Debug, Clone)]
-pub(crate) struct Incoming {
-    pub(crate) id: Option<String>,
-    pub(crate) body: Bytes,
-}
+/// A result message as the submitter receives it: each work's id and result, or what is
+/// wrong with the message.
+pub(crate) type Incoming = Result<Vec<(String, ResultBody)>, String>;
 
 /// A work the broker gave up on after its last delivery: its queue sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +72,8 @@ pub(crate) trait Broker: Send + Sync + 'static {
     /// Makes the pool's streams, and the queue consumer of nodes of build `digest` in
     /// `group`, unless they exist.
     async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError>;
-    /// Queues a work for the nodes of build `digest` in `group`; its sequence number.
+    /// Queues a message of works (one, or a batch: see [`crate::wire`]) for the nodes of
+    /// build `digest` in `group`; its sequence number.
     async fn enqueue(
         &self,
         digest: u64,
@@ -83,7 +81,7 @@ pub(crate) trait Broker: Send + Sync + 'static {
         task: &TaskHeaders,
         args: Bytes,
     ) -> Result<u64, BrokerError>;
-    /// Removes a queued work; whether it was still queued (not delivered yet).
+    /// Removes a queued message; whether it was still there (not acked yet).
     async fn delete_queued(&self, sequence: u64) -> Result<bool, BrokerError>;
     /// Fetches up to `max` works for a node of build `digest` in `group`, as they come,
     /// waiting at most `wait` for them.
@@ -94,12 +92,12 @@ pub(crate) trait Broker: Send + Sync + 'static {
         max: usize,
         wait: Duration,
     ) -> Result<BoxStream<'static, Box<dyn Delivery>>, BrokerError>;
-    /// Publishes the result of work `id` to `subject`.
-    async fn publish_result(
+    /// Publishes the results of works (each id with its result) to `subject`, as one
+    /// message; done once the server stored it.
+    async fn publish_results(
         &self,
         subject: &str,
-        id: &str,
-        body: Vec<u8>,
+        results: &[(String, ResultBody)],
     ) -> Result<(), BrokerError>;
     /// Tells every node to abort work `id` if it runs it.
     async fn broadcast_cancel(&self, id: &str) -> Result<(), BrokerError>;

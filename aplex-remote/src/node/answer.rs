@@ -1,12 +1,13 @@
 //! Running one fetched work on a node and answering it: the local job that runs the
-//! registered work, heartbeats the broker while it runs (so a long work is not
-//! redelivered), publishes its result to its submitter and only then acks it — and, if
-//! the work is aborted, answers `Cancelled` and terms it, or hands it back (nak) when the
-//! node is stopping.
+//! registered work and hands its result to the node's outbox; the fetched message it
+//! came in ([`Held`]), heartbeated while any of its works is not answered (so a long work
+//! is not redelivered) and acked once all are — or handed back (nak) if the node stops
+//! before one is done, so another node runs it. A work dropped unanswered (aborted by a
+//! cancel) answers `Cancelled`.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,156 +18,235 @@ use aplex_core::registry::{Args, AsyncRun, Trampoline};
 use aplex_core::Error;
 use serde_bytes::ByteBuf;
 
-use crate::broker::{Broker, Delivery};
-use crate::wire::{encode_result, ResultBody, TaskHeaders};
+use crate::broker::Delivery;
+use crate::node::outbox::Outbox;
+use crate::wire::{now_ms, ResultBody};
 
-/// What answering one work needs.
-pub(crate) struct Answer {
-    pub(crate) broker: Arc<dyn Broker>,
-    pub(crate) delivery: Arc<dyn Delivery>,
-    pub(crate) task: TaskHeaders,
-    /// How often a running work tells the broker it is alive.
-    pub(crate) heartbeat: Duration,
-    /// The node is stopping: an aborted work is handed back, not answered.
-    pub(crate) stopping: Arc<AtomicBool>,
-    /// The node's works by id, for cancels; this one leaves it once answered.
-    pub(crate) running: Arc<Mutex<HashMap<String, WorkId>>>,
+/// A fetched message, held by the node until each of its works is answered.
+pub(crate) struct Held {
+    delivery: Arc<dyn Delivery>,
+    /// Its works not answered yet.
+    left: AtomicUsize,
+    /// One of its works was answered with a result (not just refused).
+    answered: AtomicBool,
+    /// One of its works was handed back: deliver the message again.
+    handed_back: AtomicBool,
+    heartbeat: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
-impl Answer {
-    /// Publishes `result` to the work's submitter, then acks the work (if the node dies
-    /// between the two, the work runs again and the submitter drops the second result).
-    pub(crate) async fn send(self, result: ResultBody) {
-        self.forget();
-        let body = encode_result(&result);
-        match self
-            .broker
-            .publish_result(&self.task.reply, &self.task.id, body)
-            .await
-        {
-            Ok(()) => {
-                let _ = self.delivery.ack().await;
+/// How one work of a held message ended on this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Answered,
+    Refused,
+    HandedBack,
+}
+
+impl Held {
+    /// Holds `delivery`, which carries `works` works, heartbeating it every `every`.
+    pub(crate) fn new(delivery: Arc<dyn Delivery>, works: usize, every: Duration) -> Arc<Held> {
+        let beating = Arc::clone(&delivery);
+        let heartbeat = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                ticks.tick().await;
+                let _ = beating.progress().await;
             }
-            Err(error) => {
-                // The result did not reach the server: let the work be delivered again.
-                tracing::warn!(id = %self.task.id, %error, "aplex remote node could not publish a result");
-                let _ = self.delivery.nak().await;
-            }
+        });
+        Arc::new(Held {
+            delivery,
+            left: AtomicUsize::new(works),
+            answered: AtomicBool::new(false),
+            handed_back: AtomicBool::new(false),
+            heartbeat: Mutex::new(Some(heartbeat.abort_handle())),
+        })
+    }
+
+    /// One of its works ended; after the last, the message is acked (a result went out),
+    /// termed (every work was refused) or given back (one was handed back).
+    fn ended(&self, how: Ended) {
+        match how {
+            Ended::Answered => self.answered.store(true, Ordering::SeqCst),
+            Ended::HandedBack => self.handed_back.store(true, Ordering::SeqCst),
+            Ended::Refused => {}
         }
-    }
-
-    /// Answers with `error` and terms the work: it is never delivered again.
-    pub(crate) async fn refuse(self, error: WireError) {
-        self.forget();
-        let body = encode_result(&Err(error));
-        let _ = self
-            .broker
-            .publish_result(&self.task.reply, &self.task.id, body)
-            .await;
-        let _ = self.delivery.term().await;
-    }
-}
-
-impl Answer {
-    /// Takes the work off the node's list of running works.
-    fn forget(&self) {
-        self.running
+        if self.left.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        let heartbeat = self
+            .heartbeat
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.task.id);
-    }
-}
-
-/// Answers for a work whose future was dropped before it finished (aborted).
-struct Unfinished(Option<Answer>);
-
-impl Drop for Unfinished {
-    fn drop(&mut self) {
-        let Some(answer) = self.0.take() else {
-            return;
-        };
+            .take();
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
+            return; // the node's runtime is gone: the server redelivers it after ack_wait
         };
+        let delivery = Arc::clone(&self.delivery);
+        let (handed_back, answered) = (
+            self.handed_back.load(Ordering::SeqCst),
+            self.answered.load(Ordering::SeqCst),
+        );
         runtime.spawn(async move {
-            if answer.stopping.load(Ordering::SeqCst) {
-                answer.forget();
-                let _ = answer.delivery.nak().await;
+            let _ = if handed_back {
+                delivery.nak().await
+            } else if answered {
+                delivery.ack().await
             } else {
-                answer.refuse(WireError::Cancelled).await;
-            }
+                delivery.term().await
+            };
         });
     }
 }
 
-/// Runs `work`, heartbeating, then sends its outcome.
+/// The answer owed for one work of a held message; answering it consumes it, and
+/// dropping it unanswered answers `Cancelled` (or hands it back when the node stops).
+pub(crate) struct Answer {
+    outbox: Outbox,
+    held: Arc<Held>,
+    id: String,
+    reply: Arc<str>,
+    /// The node is stopping: an aborted work is handed back, not answered.
+    stopping: Arc<AtomicBool>,
+    /// The node's works by id, for cancels; this one leaves it once answered.
+    works: Arc<Mutex<HashMap<String, WorkId>>>,
+    done: bool,
+}
+
+impl Answer {
+    /// The answer owed for work `id` of `held`, to `reply`.
+    pub(crate) fn new(
+        outbox: Outbox,
+        held: Arc<Held>,
+        id: String,
+        reply: Arc<str>,
+        stopping: Arc<AtomicBool>,
+        works: Arc<Mutex<HashMap<String, WorkId>>>,
+    ) -> Answer {
+        Answer {
+            outbox,
+            held,
+            id,
+            reply,
+            stopping,
+            works,
+            done: false,
+        }
+    }
+
+    /// The work's id.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Sends `result` to the work's submitter (the message is acked once the server has
+    /// stored it; if it could not, the work is handed back).
+    pub(crate) fn send(mut self, result: ResultBody) {
+        self.post(result, Ended::Answered);
+    }
+
+    /// Gives the work up unanswered: it expired before it could start (its submitter
+    /// gave up on it), so it is never delivered again.
+    pub(crate) fn expire(mut self) {
+        tracing::info!(id = %self.id, "aplex remote node: a work expired before it started");
+        self.forget();
+        self.held.ended(Ended::Refused);
+    }
+
+    /// Answers with `error`: the work is never delivered again.
+    pub(crate) fn refuse(mut self, error: WireError) {
+        self.post(Err(error), Ended::Refused);
+    }
+
+    fn post(&mut self, result: ResultBody, how: Ended) {
+        self.forget();
+        let held = Arc::clone(&self.held);
+        self.outbox.send(
+            Arc::clone(&self.reply),
+            std::mem::take(&mut self.id),
+            result,
+            Box::new(move |stored| {
+                held.ended(if stored { how } else { Ended::HandedBack });
+            }),
+        );
+    }
+
+    /// Takes the work off the node's list and marks it answered.
+    fn forget(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.works
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if self.stopping.load(Ordering::SeqCst) {
+            self.forget();
+            self.held.ended(Ended::HandedBack);
+        } else {
+            self.post(Err(WireError::Cancelled), Ended::Refused);
+        }
+    }
+}
+
+/// Runs `work`, then sends its outcome; dropped before the end, the answer says so.
 async fn run_and_answer<F>(work: F, answer: Answer)
 where
     F: Future<Output = Result<ByteBuf, Error>>,
 {
-    let heartbeat = answer.heartbeat;
-    let mut unfinished = Unfinished(Some(answer));
-    let mut work = std::pin::pin!(catch_async(work));
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut work => break outcome.and_then(|inner| inner),
-            _ = ticks.tick() => {
-                if let Some(answer) = &unfinished.0 {
-                    let _ = answer.delivery.progress().await;
-                }
-            }
-        }
-    };
-    if let Some(answer) = unfinished.0.take() {
-        answer.send(outcome.map_err(WireError::from)).await;
-    }
+    let outcome = catch_async(work).await.and_then(|inner| inner);
+    answer.send(outcome.map_err(WireError::from));
 }
 
-/// The local job that runs `trampoline` over `args` and answers it.
-pub(crate) fn job(trampoline: Trampoline, args: Args, answer: Answer) -> Option<LocalJob> {
+/// The local job that runs `trampoline` over `args` and answers it — unless, when its
+/// turn comes (it may wait for a slot), it is past `expires_ms`.
+pub(crate) fn job(
+    trampoline: Trampoline,
+    args: Args,
+    answer: Answer,
+    expires_ms: u64,
+) -> Option<LocalJob> {
+    let expired = move || now_ms() > expires_ms;
     match trampoline {
-        Trampoline::Async(run) => Some(LocalJob::Async(Box::new(move || match run(args) {
-            AsyncRun::Send(future) => Task::Send(Box::pin(run_and_answer(future, answer))),
-            AsyncRun::Local(future) => Task::Local(Box::pin(run_and_answer(future, answer))),
+        Trampoline::Async(run) => Some(LocalJob::Async(Box::new(move || {
+            if expired() {
+                answer.expire();
+                return Task::Local(Box::pin(async {}));
+            }
+            match run(args) {
+                AsyncRun::Send(future) => Task::Send(Box::pin(run_and_answer(future, answer))),
+                AsyncRun::Local(future) => Task::Local(Box::pin(run_and_answer(future, answer))),
+            }
         }))),
-        Trampoline::Blocking(run) => {
-            let beating = heartbeat_task(Arc::clone(&answer.delivery), answer.heartbeat);
-            Some(LocalJob::Blocking(BlockingJob::new(
-                move || {
-                    let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-                    outcome.map_err(WireError::from)
-                },
-                move |outcome: ResultBody| {
-                    drop(beating);
-                    tokio::spawn(answer.send(outcome));
-                },
-            )))
-        }
-        Trampoline::State(_) => None,
-    }
-}
-
-/// Heartbeats `delivery` every `every` from a task of its own until the returned guard
-/// drops (for a blocking work, which cannot heartbeat from its thread).
-fn heartbeat_task(delivery: Arc<dyn Delivery>, every: Duration) -> HeartbeatTask {
-    let task = tokio::spawn(async move {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            ticks.tick().await;
-            let _ = delivery.progress().await;
-        }
-    });
-    HeartbeatTask(Some(task.abort_handle()))
-}
-
-/// Stops a heartbeat task when dropped.
-struct HeartbeatTask(Option<tokio::task::AbortHandle>);
-
-impl Drop for HeartbeatTask {
-    fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
+        Trampoline::Blocking(run) => Some(LocalJob::Blocking(BlockingJob::new(
+            move || {
+                if expired() {
+                    return None;
+                }
+                let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
+                Some(outcome.map_err(WireError::from))
+            },
+            move |outcome: Option<ResultBody>| match outcome {
+                Some(outcome) => answer.send(outcome),
+                None => answer.expire(),
+            },
+        ))),
+        Trampoline::State(_) => {
+            answer.refuse(WireError::UnknownWork(
+                "a worker state maker (not a work)".into(),
+            ));
+            None
         }
     }
 }

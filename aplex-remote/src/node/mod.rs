@@ -15,7 +15,9 @@
 pub(crate) mod announce;
 mod answer;
 pub(crate) mod bootstrap;
+mod outbox;
 mod pull;
+mod slots;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -244,11 +246,13 @@ impl NodeBuilder {
             every,
         ));
         tokio::task::spawn_local(puller.clone().cancels());
+        let holder = puller.clone();
         let pulling = tokio::task::spawn_local(puller.run());
         let grace = self.grace;
         tokio::task::spawn_local(async move {
             stop.notified().await;
             stopping.store(true, Ordering::SeqCst);
+            holder.release_waiting();
             tracing::info!("aplex remote node stopping: finishing its works");
             let _ = loop_tx.send(LocalMessage::Close(CloseMode::Drain));
             tokio::time::sleep(grace).await;

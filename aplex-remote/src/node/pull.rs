@@ -1,7 +1,8 @@
-//! A node's puller: it asks for at most as many works as the node has free slots (several
-//! fetches in flight at once, so a node is never idle waiting for one round trip), turns
-//! each into a job of the node's local loop (or answers it at once: malformed, expired,
-//! unknown), and routes broadcast cancels to the works it runs.
+//! A node's puller: it asks for about as many works as the node has free slots (several
+//! fetches in flight at once, so a node is never idle waiting for one round trip; as many
+//! messages as should fill them, given how many works a message brought lately), turns
+//! each work into a job for the node's slots (or answers it at once: malformed, expired,
+//! unknown), and routes broadcast cancels to the works it holds.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -20,12 +21,17 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
 use crate::broker::{Broker, Delivery};
-use crate::node::answer::{self, Answer};
+use crate::node::answer::{self, Answer, Held};
+use crate::node::outbox::Outbox;
+use crate::node::slots::Slots;
+use crate::settings::MAX_BATCH;
 
-/// The most works asked for in one fetch.
+/// The most messages asked for in one fetch.
 const MAX_FETCH: usize = 256;
 /// How long one fetch waits for works before it is renewed.
 const FETCH_WAIT: Duration = Duration::from_secs(5);
+/// How long past its expiry a fetch is given up on, had the server's end of it gone.
+const FETCH_SLACK: Duration = Duration::from_secs(1);
 /// How long to wait before fetching again after the server failed a fetch.
 const RETRY_AFTER: Duration = Duration::from_millis(200);
 
@@ -33,20 +39,19 @@ const RETRY_AFTER: Duration = Duration::from_millis(200);
 #[derive(Clone)]
 pub(crate) struct Puller {
     broker: Arc<dyn Broker>,
+    outbox: Outbox,
     digest: u64,
     group: String,
-    max_works: usize,
     heartbeat: Duration,
     stopping: Arc<AtomicBool>,
-    work_loop: UnboundedSender<LocalMessage>,
-    /// Works handed to the loop and not over yet.
-    in_flight: Rc<Cell<usize>>,
-    /// Works asked for by fetches still open and not delivered yet.
+    slots: Rc<Slots>,
+    /// Works (estimated) asked for by fetches still open and not delivered yet.
     asked: Rc<Cell<usize>>,
-    freed: Rc<Notify>,
+    /// Works per message lately (a batch brings many): how many messages to ask for.
+    per_message: Rc<Cell<usize>>,
     next_id: Rc<Cell<u64>>,
-    /// Which local work runs each work id (for cancels).
-    running: Arc<Mutex<HashMap<String, WorkId>>>,
+    /// Which local work each work id is (for cancels).
+    works: Arc<Mutex<HashMap<String, WorkId>>>,
 }
 
 impl Puller {
@@ -61,58 +66,62 @@ impl Puller {
         work_loop: UnboundedSender<LocalMessage>,
     ) -> Self {
         Puller {
+            outbox: Outbox::start(Arc::clone(&broker)),
             broker,
             digest,
             group,
-            max_works,
             heartbeat,
             stopping,
-            work_loop,
-            in_flight: Rc::new(Cell::new(0)),
+            slots: Rc::new(Slots::new(max_works, work_loop)),
             asked: Rc::new(Cell::new(0)),
-            freed: Rc::new(Notify::new()),
+            per_message: Rc::new(Cell::new(max_works.min(MAX_BATCH))),
             next_id: Rc::new(Cell::new(0)),
-            running: Arc::new(Mutex::new(HashMap::new())),
+            works: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// What the local loop calls as works end: frees their slots.
     pub(crate) fn finished_callback(&self) -> impl Fn(usize) + 'static {
-        let (in_flight, freed) = (Rc::clone(&self.in_flight), Rc::clone(&self.freed));
-        move |count| {
-            in_flight.set(in_flight.get().saturating_sub(count));
-            freed.notify_one();
-        }
+        let slots = Rc::clone(&self.slots);
+        move |count| slots.finished(count)
     }
 
     /// Fetches and starts works until the node stops: whenever enough slots are free
-    /// (a quarter of them, or all when nothing is asked for), one more fetch asks for them.
+    /// (a quarter of them, or any when nothing is asked for), one more fetch asks for
+    /// as many messages as should fill them.
     pub(crate) async fn run(self) {
-        let refill = (self.max_works / 4).clamp(1, MAX_FETCH);
+        let max = self.slots.max();
+        let refill = (max / 4).max(1);
         while !self.stopping.load(Ordering::SeqCst) {
-            let busy = self.in_flight.get() + self.asked.get();
-            let free = self.max_works.saturating_sub(busy).min(MAX_FETCH);
-            if free == 0 || (self.asked.get() > 0 && free < refill) {
-                self.freed.notified().await;
+            let free = max.saturating_sub(self.slots.held() + self.asked.get());
+            let asking = self.asked.get() > 0;
+            if free == 0 || (asking && free < refill) {
+                self.slots.freed.notified().await;
                 continue;
             }
-            self.asked.set(self.asked.get() + free);
-            tokio::task::spawn_local(self.clone().fetch(free));
+            let each = self.per_message.get().clamp(1, free);
+            let messages = (free / each).clamp(1, MAX_FETCH);
+            self.asked.set(self.asked.get() + messages * each);
+            tokio::task::spawn_local(self.clone().fetch(messages, each));
         }
     }
 
-    /// One fetch of up to `max` works; what it did not deliver is asked for again.
-    async fn fetch(self, max: usize) {
-        let mut left = max;
+    /// One fetch of up to `messages` messages of about `each` works; what it did not
+    /// deliver is asked for again.
+    async fn fetch(self, messages: usize, each: usize) {
+        let mut left = messages;
         match self
             .broker
-            .fetch(self.digest, &self.group, max, FETCH_WAIT)
+            .fetch(self.digest, &self.group, messages, FETCH_WAIT)
             .await
         {
             Ok(mut batch) => {
-                while let Some(delivery) = batch.next().await {
+                // The server ends a fetch when it expires, unless the connection that
+                // asked was lost meanwhile: then it is over here too.
+                let over = tokio::time::Instant::now() + FETCH_WAIT + FETCH_SLACK;
+                while let Ok(Some(delivery)) = tokio::time::timeout_at(over, batch.next()).await {
                     left = left.saturating_sub(1);
-                    self.asked.set(self.asked.get().saturating_sub(1));
+                    self.asked.set(self.asked.get().saturating_sub(each));
                     self.take(Arc::from(delivery)).await;
                 }
             }
@@ -121,18 +130,25 @@ impl Puller {
                 tokio::time::sleep(RETRY_AFTER).await;
             }
         }
-        self.asked.set(self.asked.get().saturating_sub(left));
-        self.freed.notify_one();
+        self.asked.set(self.asked.get().saturating_sub(left * each));
+        self.slots.freed.notify_one();
     }
 
-    /// Starts one fetched work, or answers it at once.
+    /// Starts the works of one fetched message, or answers them at once.
     async fn take(&self, delivery: Arc<dyn Delivery>) {
         if self.stopping.load(Ordering::SeqCst) {
             let _ = delivery.nak().await;
             return;
         }
-        let task = match delivery.task() {
-            Ok(task) => task,
+        let parsed = delivery
+            .task()
+            .and_then(|task| Ok((crate::wire::works_of(&task, delivery.payload())?, task)));
+        let (works, task) = match parsed {
+            Ok((works, task)) if !works.is_empty() => (works, task),
+            Ok(_) => {
+                let _ = delivery.term().await;
+                return;
+            }
             Err(reason) => {
                 // Nobody to answer: drop it for good.
                 tracing::warn!(%reason, "aplex remote node: a malformed work, terminated");
@@ -142,48 +158,61 @@ impl Puller {
         };
         let attempt = delivery.attempt();
         if attempt > 1 {
-            tracing::info!(id = %task.id, attempt, "aplex remote node: running a redelivered work");
+            tracing::info!(message = %task.message, attempt, "aplex remote node: running redelivered works");
         }
         if task.expired() {
-            tracing::info!(id = %task.id, "aplex remote node: a work expired before it started");
+            tracing::info!(message = %task.message, "aplex remote node: works expired before they started");
             let _ = delivery.term().await;
             return;
         }
-        let answer = Answer {
-            broker: Arc::clone(&self.broker),
-            delivery: Arc::clone(&delivery),
-            task,
-            heartbeat: self.heartbeat,
-            stopping: Arc::clone(&self.stopping),
-            running: Arc::clone(&self.running),
-        };
+        let seen = self.per_message.get();
+        self.per_message
+            .set((3 * seen + works.len()).div_ceil(4).max(1));
         let registry = registry();
         let trampoline = registry
-            .index_of(&answer.task.work)
+            .index_of(&task.work)
             .and_then(|index| registry.get(index))
-            .map(|(_, trampoline)| trampoline);
-        let kind_matches = matches!(
-            (trampoline, answer.task.kind),
-            (Some(Trampoline::Async(_)), WorkKind::Async)
-                | (Some(Trampoline::Blocking(_)), WorkKind::Blocking)
-        );
-        let Some(trampoline) = trampoline.filter(|_| kind_matches) else {
-            let name = answer.task.work.clone();
-            answer.refuse(WireError::UnknownWork(name)).await;
-            return;
-        };
-        let id = WorkId(self.next_id.get());
-        self.next_id.set(id.0 + 1);
-        let key = answer.task.id.clone();
-        let args = Args::new(delivery.payload());
-        if let Some(job) = answer::job(trampoline, args, answer) {
-            self.lock().insert(key, id);
-            self.in_flight.set(self.in_flight.get() + 1);
-            let _ = self.work_loop.send(LocalMessage::Run(id, job));
+            .map(|(_, trampoline)| trampoline)
+            .filter(|trampoline| {
+                matches!(
+                    (trampoline, task.kind),
+                    (Trampoline::Async(_), WorkKind::Async)
+                        | (Trampoline::Blocking(_), WorkKind::Blocking)
+                )
+            });
+        let held = Held::new(delivery, works.len(), self.heartbeat);
+        let reply: Arc<str> = Arc::from(task.reply.as_str());
+        let mut jobs = Vec::with_capacity(works.len());
+        let mut keys = Vec::with_capacity(works.len());
+        for (id, args) in works {
+            let answer = Answer::new(
+                self.outbox.clone(),
+                Arc::clone(&held),
+                id,
+                Arc::clone(&reply),
+                Arc::clone(&self.stopping),
+                Arc::clone(&self.works),
+            );
+            let Some(trampoline) = trampoline else {
+                answer.refuse(WireError::UnknownWork(task.work.clone()));
+                continue;
+            };
+            let local = WorkId(self.next_id.get());
+            self.next_id.set(local.0 + 1);
+            let key = answer.id().to_owned();
+            if let Some(job) = answer::job(trampoline, Args::new(args), answer, task.expires_ms) {
+                keys.push((key, local));
+                jobs.push((local, job));
+            }
+        }
+        // Known for cancels before any of them starts.
+        self.lock().extend(keys);
+        for (local, job) in jobs {
+            self.slots.admit(local, job);
         }
     }
 
-    /// Aborts the works whose cancel is broadcast, if this node runs them.
+    /// Aborts the works whose cancel is broadcast, if this node holds them.
     pub(crate) async fn cancels(self) {
         let mut cancels = match self.broker.cancels().await {
             Ok(cancels) => cancels,
@@ -195,18 +224,25 @@ impl Puller {
         while let Some(id) = cancels.next().await {
             let local = self.lock().get(&id).copied();
             if let Some(local) = local {
-                let _ = self.work_loop.send(LocalMessage::Cancel(local));
+                if !self.slots.cancel_waiting(local) {
+                    self.slots.cancel_running(local);
+                }
             }
         }
     }
 
-    /// The works this node runs now.
+    /// The works this node holds now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.get()
+        self.slots.held()
+    }
+
+    /// Drops the works waiting for a slot (the node stops).
+    pub(crate) fn release_waiting(&self) {
+        self.slots.release_waiting();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, WorkId>> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+        self.works.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -20,7 +20,8 @@ use crate::broker::jetstream::JetStreamBroker;
 use crate::broker::{Broker, QueueSettings};
 use crate::connect::{connect_settings, ConnectSettings};
 use crate::names::{PoolNames, DEFAULT_GROUP};
-use crate::pool::worker::{serve, Client, RemoteWorker};
+use crate::pool::client::Client;
+use crate::pool::worker::{serve, RemoteWorker};
 use crate::pool::RemoteAsyncPoolExecutor;
 use crate::settings::{
     DEFAULT_ACK_WAIT, DEFAULT_MAX_DELIVERIES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUED_EXPIRY,
@@ -245,16 +246,16 @@ fn start_client(
                     let _ = ready_tx.send(Err(reason));
                 }
                 Ok((broker, digest, results, gave_up)) => {
-                    let client = Arc::new(Client::new(
+                    let (client, again) = Client::new(
                         broker,
                         seat.events,
                         submitter.clone(),
                         names.result_subject(&submitter),
                         digest,
                         queue.max_age,
-                    ));
+                    );
                     let _ = ready_tx.send(Ok(()));
-                    serve(client, commands, results, gave_up).await;
+                    serve(Arc::new(client), again, commands, results, gave_up).await;
                 }
             }
         });

@@ -1,25 +1,22 @@
 //! `RemoteWorker`: the remote pool's one worker, as the executor sees it — a client of the
-//! server on a thread of its own. It queues each work it is handed (for whichever node
-//! pulls it first), resolves futures from the results its nodes publish, fails those the
-//! broker gave up on, and turns cancels into deleting a queued work or broadcasting an
-//! abort to the node running it.
+//! server on a thread of its own, whose command loop hands the works it is given to the
+//! [`Client`] in batches (for whichever node pulls them first), and its cancels, drain
+//! and abort.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use aplex_core::backend::{CloseMode, WorkId, Worker, WorkerEvents};
+use aplex_core::backend::{CloseMode, WorkId, Worker};
 use aplex_core::{Error, WorkerInfo};
-use futures::StreamExt;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio::sync::Notify;
 
-use crate::broker::{Broker, GaveUp, Incoming};
+use crate::broker::{GaveUp, Incoming};
 use crate::node::announce::NodeInfo;
-use crate::pool::job::{Completer, RemoteJob};
-use crate::wire::{decode_result, now_ms, TaskHeaders};
+use crate::pool::client::{Again, Client, Queued};
+use crate::pool::job::RemoteJob;
+use crate::settings::{MAX_BATCH, MAX_BATCH_BYTES};
 
 /// What the executor asks of the client.
 pub(crate) enum Command {
@@ -30,236 +27,12 @@ pub(crate) enum Command {
     Nodes(mpsc::Sender<Result<Vec<NodeInfo>, Error>>),
 }
 
-/// What queueing a work needs, its completer kept apart (in its [`Pending`]).
-struct Queued {
-    work: &'static str,
-    kind: aplex_core::WorkKind,
-    args: bytes::Bytes,
-    group: String,
-    begin: Option<aplex_core::backend::Begin>,
-}
-
-/// A work queued and not resolved yet.
-struct Pending {
-    complete: Option<Completer>,
-    /// Its sequence number in the queue, once the server acknowledged it.
-    sequence: Option<u64>,
-    /// Cancelled before the server acknowledged it.
-    cancel: bool,
-}
-
-/// The client's state, shared by its tasks.
-pub(crate) struct Client {
-    pub(crate) broker: Arc<dyn Broker>,
-    pub(crate) events: Arc<dyn WorkerEvents>,
-    pub(crate) submitter: String,
-    pub(crate) reply: String,
-    pub(crate) digest: u64,
-    pub(crate) expiry: Duration,
-    pending: Mutex<HashMap<u64, Pending>>,
-    by_sequence: Mutex<HashMap<u64, u64>>,
-    emptied: Notify,
-}
-
-impl Client {
-    pub(crate) fn new(
-        broker: Arc<dyn Broker>,
-        events: Arc<dyn WorkerEvents>,
-        submitter: String,
-        reply: String,
-        digest: u64,
-        expiry: Duration,
-    ) -> Self {
-        Client {
-            broker,
-            events,
-            submitter,
-            reply,
-            digest,
-            expiry,
-            pending: Mutex::new(HashMap::new()),
-            by_sequence: Mutex::new(HashMap::new()),
-            emptied: Notify::new(),
-        }
-    }
-
-    fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn sequences(&self) -> MutexGuard<'_, HashMap<u64, u64>> {
-        self.by_sequence
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Resolves work `id` with `result`, once; reports it over.
-    fn resolve(&self, id: u64, result: Result<serde_bytes::ByteBuf, Error>) {
-        let pending = {
-            let mut all = self.pending();
-            let pending = all.remove(&id);
-            if all.is_empty() {
-                self.emptied.notify_waiters();
-            }
-            pending
-        };
-        let Some(pending) = pending else {
-            return; // a second result for a work run twice: the first won
-        };
-        if let Some(sequence) = pending.sequence {
-            self.sequences().remove(&sequence);
-        }
-        if let Some(complete) = pending.complete {
-            complete(result);
-        }
-        self.events.work_finished(0);
-    }
-
-    fn task_id(&self, id: u64) -> String {
-        format!("{}.{id}", self.submitter)
-    }
-
-    /// Queues work `id` (already registered as pending by `serve`).
-    async fn enqueue(self: Arc<Self>, id: u64, job: Queued) {
-        if !self.pending().contains_key(&id) {
-            return; // resolved (aborted) before its turn came: never queue it
-        }
-        let task = TaskHeaders {
-            id: self.task_id(id),
-            work: job.work.to_owned(),
-            kind: job.kind,
-            reply: self.reply.clone(),
-            expires_ms: now_ms().saturating_add(self.expiry.as_millis() as u64),
-        };
-        if let Some(begin) = &job.begin {
-            // Beyond recall once queued: a blocking work cannot be aborted on its node.
-            if !begin.commit() {
-                self.resolve(id, Err(Error::Cancelled));
-                return;
-            }
-            begin.begin();
-        }
-        match self
-            .broker
-            .enqueue(self.digest, &job.group, &task, job.args)
-            .await
-        {
-            Ok(sequence) => {
-                let cancel = {
-                    let mut all = self.pending();
-                    match all.get_mut(&id) {
-                        Some(pending) => {
-                            pending.sequence = Some(sequence);
-                            pending.cancel
-                        }
-                        None => false,
-                    }
-                };
-                self.sequences().insert(sequence, id);
-                if cancel {
-                    self.cancel(id).await;
-                }
-            }
-            Err(error) => self.resolve(
-                id,
-                Err(Error::Broker {
-                    reason: error.to_string(),
-                }),
-            ),
-        }
-    }
-
-    /// Cancels work `id`: deletes it if still queued (it never runs), else asks the node
-    /// running it to abort it (its answer, `Cancelled`, resolves it).
-    async fn cancel(self: Arc<Self>, id: u64) {
-        let sequence = {
-            let mut all = self.pending();
-            match all.get_mut(&id) {
-                None => return,
-                Some(pending) => {
-                    if pending.sequence.is_none() {
-                        pending.cancel = true;
-                    }
-                    pending.sequence
-                }
-            }
-        };
-        let Some(sequence) = sequence else {
-            return; // cancelled again once the server acknowledges it
-        };
-        if let Ok(true) = self.broker.delete_queued(sequence).await {
-            self.resolve(id, Err(Error::Cancelled));
-            return;
-        }
-        let _ = self.broker.broadcast_cancel(&self.task_id(id)).await;
-    }
-
-    /// Resolves works from the results published for this submitter.
-    async fn hear_results(
-        self: Arc<Self>,
-        mut results: futures::stream::BoxStream<'static, Incoming>,
-    ) {
-        let prefix = format!("{}.", self.submitter);
-        while let Some(incoming) = results.next().await {
-            let Some(id) = incoming
-                .id
-                .as_deref()
-                .and_then(|id| id.strip_prefix(&prefix))
-                .and_then(|number| number.parse::<u64>().ok())
-            else {
-                tracing::warn!("aplex remote pool: a result without a work id of ours, dropped");
-                continue;
-            };
-            match decode_result(&incoming.body) {
-                Ok(body) => self.resolve(id, body.map_err(Error::from)),
-                Err(reason) => {
-                    tracing::warn!(%reason, "aplex remote pool: a malformed result, dropped");
-                }
-            }
-        }
-    }
-
-    /// Fails the works the broker gave up on.
-    async fn hear_gave_up(
-        self: Arc<Self>,
-        mut gave_up: futures::stream::BoxStream<'static, GaveUp>,
-    ) {
-        while let Some(GaveUp {
-            sequence,
-            deliveries,
-        }) = gave_up.next().await
-        {
-            let id = self.sequences().get(&sequence).copied();
-            if let Some(id) = id {
-                self.resolve(id, Err(Error::Undeliverable { deliveries }));
-            }
-        }
-    }
-
-    /// Cancels every work left and resolves it `Cancelled`.
-    async fn abort_all(self: Arc<Self>) {
-        let ids: Vec<u64> = self.pending().keys().copied().collect();
-        for id in ids {
-            Arc::clone(&self).cancel(id).await;
-            self.resolve(id, Err(Error::Cancelled));
-        }
-    }
-
-    /// Waits until no work is pending.
-    async fn drained(&self) {
-        loop {
-            let emptied = self.emptied.notified();
-            if self.pending().is_empty() {
-                return;
-            }
-            emptied.await;
-        }
-    }
-}
-
-/// Serves the executor's commands until closed.
+/// Serves the executor's commands until closed. Works handed over together (what is
+/// waiting when the loop looks) go out in batches: one message per kind and group of
+/// nodes, of at most [`MAX_BATCH`] works and [`MAX_BATCH_BYTES`] of arguments.
 pub(crate) async fn serve(
     client: Arc<Client>,
+    mut again: UnboundedReceiver<Again>,
     mut commands: UnboundedReceiver<Command>,
     results: futures::stream::BoxStream<'static, Incoming>,
     gave_up: futures::stream::BoxStream<'static, GaveUp>,
@@ -270,65 +43,128 @@ pub(crate) async fn serve(
     loop {
         let command = tokio::select! {
             command = commands.recv() => command,
+            Some(asked) = again.recv() => {
+                match asked {
+                    Again::Cancel(id) => tokio::spawn(Arc::clone(&client).cancel(id)),
+                    Again::Queue(message) => tokio::spawn(Arc::clone(&client).publish(message)),
+                };
+                continue;
+            }
             () = client.drained(), if draining => break,
         };
-        match command {
-            None => break,
-            Some(Command::Run(id, job)) => {
-                let RemoteJob {
-                    work,
-                    kind,
-                    args,
-                    group,
-                    complete,
-                    begin,
-                } = job;
-                // Pending from now on, before any later command (a drain) is looked at.
-                client.pending().insert(
-                    id.0,
-                    Pending {
-                        complete: Some(complete),
-                        sequence: None,
-                        cancel: false,
-                    },
-                );
-                let queued = Queued {
-                    work,
-                    kind,
-                    args,
-                    group,
-                    begin,
-                };
-                tokio::spawn(Arc::clone(&client).enqueue(id.0, queued));
+        let mut ready = Vec::new();
+        let mut next = command;
+        let mut stop = false;
+        loop {
+            match next {
+                None => stop = true,
+                Some(command) => {
+                    if !handle(&client, command, &mut ready, &mut draining).await {
+                        stop = true;
+                    }
+                }
             }
-            Some(Command::Cancel(id)) => {
-                tokio::spawn(Arc::clone(&client).cancel(id.0));
-            }
-            Some(Command::Nodes(answer)) => {
-                let broker = Arc::clone(&client.broker);
-                tokio::spawn(async move {
-                    let nodes = broker
-                        .announcements()
-                        .await
-                        .map(|all| {
-                            all.iter()
-                                .filter_map(|info| NodeInfo::decode(info))
-                                .collect()
-                        })
-                        .map_err(|error| Error::Broker {
-                            reason: error.to_string(),
-                        });
-                    let _ = answer.send(nodes);
-                });
-            }
-            // Keep serving (cancels, an abort) until every pending work is resolved.
-            Some(Command::Close(CloseMode::Drain)) => draining = true,
-            Some(Command::Close(CloseMode::Abort)) => {
-                Arc::clone(&client).abort_all().await;
+            if stop || ready.len() >= MAX_READY {
                 break;
             }
+            match commands.try_recv() {
+                Ok(command) => next = Some(command),
+                Err(_) => break,
+            }
+        }
+        for batch in batches(ready) {
+            tokio::spawn(Arc::clone(&client).enqueue(batch));
+        }
+        if stop {
+            break;
         }
     }
+}
+
+/// The most works taken from the command queue before they are sent.
+const MAX_READY: usize = 4 * MAX_BATCH;
+
+/// Handles one command (a work to queue joins `ready`); false once the loop must end.
+async fn handle(
+    client: &Arc<Client>,
+    command: Command,
+    ready: &mut Vec<(u64, Queued)>,
+    draining: &mut bool,
+) -> bool {
+    match command {
+        Command::Run(id, job) => {
+            let RemoteJob {
+                work,
+                kind,
+                args,
+                group,
+                complete,
+                begin,
+            } = job;
+            // Pending from now on, before any later command (a drain) is looked at.
+            client.expect(id.0, complete);
+            let queued = Queued {
+                work,
+                kind,
+                args,
+                group,
+                begin,
+            };
+            ready.push((id.0, queued));
+        }
+        Command::Cancel(id) => {
+            tokio::spawn(Arc::clone(client).cancel(id.0));
+        }
+        Command::Nodes(answer) => {
+            let broker = Arc::clone(&client.broker);
+            tokio::spawn(async move {
+                let nodes = broker
+                    .announcements()
+                    .await
+                    .map(|all| {
+                        all.iter()
+                            .filter_map(|info| NodeInfo::decode(info))
+                            .collect()
+                    })
+                    .map_err(|error| Error::Broker {
+                        reason: error.to_string(),
+                    });
+                let _ = answer.send(nodes);
+            });
+        }
+        // Keep serving (cancels, an abort) until every pending work is resolved.
+        Command::Close(CloseMode::Drain) => *draining = true,
+        Command::Close(CloseMode::Abort) => {
+            Arc::clone(client).abort_all().await;
+            return false;
+        }
+    }
+    true
+}
+
+/// `ready` cut into messages: works of one kind and group, in order, at most
+/// [`MAX_BATCH`] and [`MAX_BATCH_BYTES`] each.
+fn batches(ready: Vec<(u64, Queued)>) -> Vec<Vec<(u64, Queued)>> {
+    let mut done = Vec::new();
+    let mut open: Vec<(Vec<(u64, Queued)>, usize)> = Vec::new();
+    for (id, job) in ready {
+        let same = |(batch, _): &(Vec<(u64, Queued)>, usize)| {
+            let first = &batch[0].1;
+            first.work == job.work && first.kind == job.kind && first.group == job.group
+        };
+        let size = job.args.len();
+        if let Some(at) = open.iter().position(same) {
+            if open[at].0.len() < MAX_BATCH && open[at].1 + size <= MAX_BATCH_BYTES {
+                open[at].0.push((id, job));
+                open[at].1 += size;
+                continue;
+            }
+            done.push(open.swap_remove(at).0);
+        }
+        open.push((vec![(id, job)], size));
+    }
+    done.extend(open.into_iter().map(|(batch, _)| batch));
+    done
 }
 
 /// The remote pool's one worker.

@@ -1,0 +1,359 @@
+//! The remote pool's client state: the works it queued and has not resolved, the
+//! messages they went out in, and what it does with them — queue a batch (one message for
+//! works of one kind submitted together), resolve works from their nodes' results, fail
+//! those the broker gave up on, cancel (delete a queued message and queue its other works
+//! again, or broadcast an abort to the node running the work).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use aplex_core::backend::{Begin, WorkerEvents};
+use aplex_core::{Error, WorkKind};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::Notify;
+
+use crate::broker::{Broker, GaveUp, Incoming};
+use crate::pool::job::Completer;
+use crate::wire::{encode_batch, now_ms, TaskHeaders};
+
+/// A work handed to the client, waiting to be queued.
+pub(crate) struct Queued {
+    pub(crate) work: &'static str,
+    pub(crate) kind: WorkKind,
+    pub(crate) args: Bytes,
+    pub(crate) group: String,
+    pub(crate) begin: Option<Begin>,
+}
+
+/// Works of one kind for one group, to go out in one message.
+pub(crate) struct Message {
+    pub(crate) work: &'static str,
+    pub(crate) kind: WorkKind,
+    pub(crate) group: String,
+    pub(crate) works: Vec<(u64, Bytes)>,
+}
+
+/// What the client asks of its own command loop (so it never awaits itself).
+pub(crate) enum Again {
+    /// Cancel this work now that its message is on the server.
+    Cancel(u64),
+    /// Queue these works again (their message was deleted for another's cancel).
+    Queue(Message),
+}
+
+/// A work queued and not resolved yet.
+struct Pending {
+    complete: Option<Completer>,
+    /// The sequence number of the message it is in, once the server stored it.
+    message: Option<u64>,
+    /// Cancelled before the server stored its message.
+    cancel: bool,
+}
+
+/// A message on the server: how many of its works are unresolved, and (for a batch)
+/// its works, to queue the others again if one is cancelled while it waits.
+struct Sent {
+    ids: Vec<u64>,
+    left: usize,
+    batch: Option<Message>,
+}
+
+/// The client's state, shared by its tasks.
+pub(crate) struct Client {
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) events: Arc<dyn WorkerEvents>,
+    submitter: String,
+    reply: String,
+    digest: u64,
+    expiry: Duration,
+    pending: Mutex<HashMap<u64, Pending>>,
+    sent: Mutex<HashMap<u64, Sent>>,
+    next_message: AtomicU64,
+    again: UnboundedSender<Again>,
+    emptied: Notify,
+}
+
+impl Client {
+    /// The client of `submitter`, and the receiver of what it asks of its command loop.
+    pub(crate) fn new(
+        broker: Arc<dyn Broker>,
+        events: Arc<dyn WorkerEvents>,
+        submitter: String,
+        reply: String,
+        digest: u64,
+        expiry: Duration,
+    ) -> (Self, UnboundedReceiver<Again>) {
+        let (again, asked) = unbounded_channel();
+        let client = Client {
+            broker,
+            events,
+            submitter,
+            reply,
+            digest,
+            expiry,
+            pending: Mutex::new(HashMap::new()),
+            sent: Mutex::new(HashMap::new()),
+            next_message: AtomicU64::new(0),
+            again,
+            emptied: Notify::new(),
+        };
+        (client, asked)
+    }
+
+    /// Work `id` is pending from now on, until resolved.
+    pub(crate) fn expect(&self, id: u64, complete: Completer) {
+        let pending = Pending {
+            complete: Some(complete),
+            message: None,
+            cancel: false,
+        };
+        self.pending().insert(id, pending);
+    }
+
+    fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn sent(&self) -> MutexGuard<'_, HashMap<u64, Sent>> {
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Resolves work `id` with `result`, once; reports it over.
+    pub(crate) fn resolve(&self, id: u64, result: Result<serde_bytes::ByteBuf, Error>) {
+        let pending = {
+            let mut all = self.pending();
+            let pending = all.remove(&id);
+            if all.is_empty() {
+                self.emptied.notify_waiters();
+            }
+            pending
+        };
+        let Some(pending) = pending else {
+            return; // a second result for a work run twice: the first won
+        };
+        if let Some(sequence) = pending.message {
+            let mut sent = self.sent();
+            if let Some(message) = sent.get_mut(&sequence) {
+                message.left = message.left.saturating_sub(1);
+                if message.left == 0 {
+                    sent.remove(&sequence);
+                }
+            }
+        }
+        if let Some(complete) = pending.complete {
+            complete(result);
+        }
+        self.events.work_finished(0);
+    }
+
+    fn task_id(&self, id: u64) -> String {
+        format!("{}.{id}", self.submitter)
+    }
+
+    /// Queues `works` (all registered as pending, all of one kind and group) in one
+    /// message, leaving out those resolved or cancelled meanwhile.
+    pub(crate) async fn enqueue(self: Arc<Self>, works: Vec<(u64, Queued)>) {
+        let Some((_, first)) = works.first() else {
+            return;
+        };
+        let mut message = Message {
+            work: first.work,
+            kind: first.kind,
+            group: first.group.clone(),
+            works: Vec::with_capacity(works.len()),
+        };
+        for (id, job) in works {
+            let cancelled = match self.pending().get(&id) {
+                None => continue, // resolved (aborted) before its turn came
+                Some(pending) => pending.cancel,
+            };
+            if cancelled {
+                self.resolve(id, Err(Error::Cancelled));
+                continue;
+            }
+            if let Some(begin) = &job.begin {
+                // Beyond recall once queued: a blocking work cannot be aborted on its node.
+                if !begin.commit() {
+                    self.resolve(id, Err(Error::Cancelled));
+                    continue;
+                }
+                begin.begin();
+            }
+            message.works.push((id, job.args));
+        }
+        self.publish(message).await;
+    }
+
+    /// Publishes `message` and notes which works went in it.
+    pub(crate) async fn publish(self: Arc<Self>, message: Message) {
+        if message.works.is_empty() {
+            return;
+        }
+        let number = self.next_message.fetch_add(1, Ordering::Relaxed);
+        let single = message.works.len() == 1;
+        let task = TaskHeaders {
+            id: single.then(|| self.task_id(message.works[0].0)),
+            message: format!("{}.m{number}", self.submitter),
+            work: message.work.to_owned(),
+            kind: message.kind,
+            reply: self.reply.clone(),
+            expires_ms: now_ms().saturating_add(self.expiry.as_millis() as u64),
+        };
+        let payload = if single {
+            message.works[0].1.clone()
+        } else {
+            let listed: Vec<(String, Bytes)> = (message.works.iter())
+                .map(|(id, args)| (self.task_id(*id), args.clone()))
+                .collect();
+            Bytes::from(encode_batch(&listed))
+        };
+        let ids: Vec<u64> = message.works.iter().map(|(id, _)| *id).collect();
+        let queued = self
+            .broker
+            .enqueue(self.digest, &message.group, &task, payload)
+            .await;
+        let sequence = match queued {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                for id in ids {
+                    let reason = error.to_string();
+                    self.resolve(id, Err(Error::Broker { reason }));
+                }
+                return;
+            }
+        };
+        let mut left = 0;
+        let mut cancelled = Vec::new();
+        {
+            let mut sent = self.sent();
+            let mut all = self.pending();
+            for id in &ids {
+                if let Some(pending) = all.get_mut(id) {
+                    pending.message = Some(sequence);
+                    left += 1;
+                    if pending.cancel {
+                        cancelled.push(*id);
+                    }
+                }
+            }
+            if left > 0 {
+                let batch = (!single).then_some(message);
+                sent.insert(sequence, Sent { ids, left, batch });
+            }
+        }
+        for id in cancelled {
+            let _ = self.again.send(Again::Cancel(id));
+        }
+    }
+
+    /// Cancels work `id`: deletes its message if still queued (the work never runs; the
+    /// message's other works are queued again), else asks the node running it to abort
+    /// it (its answer, `Cancelled`, resolves it).
+    pub(crate) async fn cancel(self: Arc<Self>, id: u64) {
+        let sequence = {
+            let mut all = self.pending();
+            let Some(pending) = all.get_mut(&id) else {
+                return;
+            };
+            if pending.message.is_none() {
+                pending.cancel = true; // cancelled again once the server stored it
+            }
+            pending.message
+        };
+        let Some(sequence) = sequence else {
+            return;
+        };
+        if let Ok(true) = self.broker.delete_queued(sequence).await {
+            let deleted = self.sent().remove(&sequence);
+            self.resolve(id, Err(Error::Cancelled));
+            // A node may have fetched it just before: it must not run this one either.
+            let _ = self.broker.broadcast_cancel(&self.task_id(id)).await;
+            if let Some(Sent {
+                batch: Some(mut batch),
+                ..
+            }) = deleted
+            {
+                let mut all = self.pending();
+                batch.works.retain(|(other, _)| match all.get_mut(other) {
+                    Some(pending) => {
+                        pending.message = None;
+                        true
+                    }
+                    None => false,
+                });
+                drop(all);
+                let _ = self.again.send(Again::Queue(batch));
+            }
+            return;
+        }
+        let _ = self.broker.broadcast_cancel(&self.task_id(id)).await;
+    }
+
+    /// Resolves works from the results published for this submitter.
+    pub(crate) async fn hear_results(
+        self: Arc<Self>,
+        mut results: futures::stream::BoxStream<'static, Incoming>,
+    ) {
+        let prefix = format!("{}.", self.submitter);
+        while let Some(incoming) = results.next().await {
+            let results = match incoming {
+                Ok(results) => results,
+                Err(reason) => {
+                    tracing::warn!(%reason, "aplex remote pool: a malformed result, dropped");
+                    continue;
+                }
+            };
+            for (id, body) in results {
+                let Some(number) = id
+                    .strip_prefix(&prefix)
+                    .and_then(|number| number.parse::<u64>().ok())
+                else {
+                    tracing::warn!(%id, "aplex remote pool: a result for a work not ours, dropped");
+                    continue;
+                };
+                self.resolve(number, body.map_err(Error::from));
+            }
+        }
+    }
+
+    /// Fails the works the broker gave up on.
+    pub(crate) async fn hear_gave_up(
+        self: Arc<Self>,
+        mut gave_up: futures::stream::BoxStream<'static, GaveUp>,
+    ) {
+        while let Some(GaveUp {
+            sequence,
+            deliveries,
+        }) = gave_up.next().await
+        {
+            let ids = self.sent().get(&sequence).map(|sent| sent.ids.clone());
+            for id in ids.unwrap_or_default() {
+                self.resolve(id, Err(Error::Undeliverable { deliveries }));
+            }
+        }
+    }
+
+    /// Cancels every work left and resolves it `Cancelled`.
+    pub(crate) async fn abort_all(self: Arc<Self>) {
+        let ids: Vec<u64> = self.pending().keys().copied().collect();
+        for id in ids {
+            Arc::clone(&self).cancel(id).await;
+            self.resolve(id, Err(Error::Cancelled));
+        }
+    }
+
+    /// Waits until no work is pending.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let emptied = self.emptied.notified();
+            if self.pending().is_empty() {
+                return;
+            }
+            emptied.await;
+        }
+    }
+}
