@@ -142,17 +142,51 @@ fn two_pools_on_one_server_never_see_each_others_works() {
         .unwrap();
     let pool_b = RemoteAsyncPoolExecutor::builder(server.url())
         .pool("pool-b")
-        .work_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
+    let for_b = pool_b.submit(double, 2);
+    wait_until_queued(&server, "pool-b", 1);
+    // pool-a's node serves a work queued after pool-b's, and leaves pool-b's alone.
     assert_eq!(pool_a.submit(double, 2).result(), Ok(4));
-    assert!(
-        matches!(
-            pool_b.submit(double, 2).result(),
-            Err(Error::TimedOut { .. })
-        ),
-        "no node serves pool-b: pool-a's node did not take its work"
-    );
+    assert_eq!(fetched_and_waiting(&server, "pool-b"), (0, 1));
+    assert!(!for_b.done(), "no node of pool-b yet");
+    let _b = node(&server, "pool-b");
+    assert_eq!(for_b.result(), Ok(4));
+}
+
+/// `(fetched and not acked, waiting)` on pool `pool`'s queue, as the server counts them.
+fn fetched_and_waiting(server: &NatsServer, pool: &str) -> (usize, u64) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let stream = jetstream
+            .get_stream(format!("APLEX_{pool}_TASKS"))
+            .await
+            .unwrap();
+        let mut names = stream.consumer_names();
+        let mut counts = (0, 0);
+        while let Some(Ok(name)) = futures::StreamExt::next(&mut names).await {
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+                stream.get_consumer(&name).await.unwrap();
+            let info = consumer.info().await.unwrap();
+            counts.0 += info.num_ack_pending;
+            counts.1 += info.num_pending;
+        }
+        counts
+    })
+}
+
+/// Waits (at most 30 s) until `count` works wait on pool `pool`'s queue.
+fn wait_until_queued(server: &NatsServer, pool: &str, count: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fetched_and_waiting(server, pool).1 < count {
+        assert!(std::time::Instant::now() < deadline, "the work is queued");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
