@@ -331,7 +331,7 @@ pub fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'static str),
 }
 
 /// Finds the worker-state maker called `name` (registered with `#[aplex::worker_state]`).
-pub fn lookup_state(name: &'static str) -> Result<u32, String> {
+pub fn lookup_state(name: &str) -> Result<u32, String> {
     let registry = registry();
     match registry
         .index_of(name)
@@ -343,9 +343,9 @@ pub fn lookup_state(name: &'static str) -> Result<u32, String> {
              `#[aplex::worker_state]` instead of `#[aplex::work]`"
         )),
         None => Err(format!(
-            "`{name}` is not registered: a process pool's worker state is made in each \
-             worker process by a function marked `#[aplex::worker_state]`, \
-             `fn(usize) -> Result<State, String>`"
+            "`{name}` is not registered: a process pool's (or a remote node's) worker \
+             state is made in each worker process by a function marked \
+             `#[aplex::worker_state]`, `fn(usize) -> Result<State, String>`"
         )),
     }
 }

@@ -3,7 +3,8 @@
 //! node stops (0) or cannot start (70) — the process pool's trick, for remote nodes.
 //!
 //! Optional: `APLEX_REMOTE_GROUP`, `APLEX_REMOTE_MAX_WORKS`, `APLEX_REMOTE_ACK_WAIT_MS`,
-//! `APLEX_REMOTE_HEARTBEAT_MS`, `APLEX_REMOTE_GRACE_MS`, and credentials:
+//! `APLEX_REMOTE_HEARTBEAT_MS`, `APLEX_REMOTE_GRACE_MS`, `APLEX_REMOTE_WORKER_STATE` (the
+//! path of a `#[aplex::worker_state]` function), and credentials:
 //! `APLEX_REMOTE_USER` with `APLEX_REMOTE_PASSWORD`, `APLEX_REMOTE_TOKEN`,
 //! `APLEX_REMOTE_CREDS` (a creds file), `APLEX_REMOTE_ROOT_CA` (for `tls://`).
 
@@ -65,6 +66,9 @@ fn from_environment(url: &str, pool: &str) -> NodeBuilder {
     }
     if let Some(grace) = millis("APLEX_REMOTE_GRACE_MS") {
         node = node.shutdown_grace(grace);
+    }
+    if let Some(maker) = text("APLEX_REMOTE_WORKER_STATE") {
+        node = node.worker_state_named(&maker);
     }
     if let (Some(user), Some(password)) = (text("APLEX_REMOTE_USER"), text("APLEX_REMOTE_PASSWORD"))
     {

@@ -25,8 +25,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use aplex_core::backend::local::{serve_local, LocalMessage};
-use aplex_core::backend::CloseMode;
-use aplex_core::registry::registry;
+use aplex_core::backend::{CloseMode, WorkerStateValue};
+use aplex_core::registry::{registry, Trampoline};
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
@@ -67,6 +67,8 @@ pub struct NodeBuilder {
     heartbeat: Duration,
     queue: QueueSettings,
     grace: Duration,
+    /// The registry index of its worker-state maker, or why there is none.
+    state: Option<Result<u32, String>>,
 }
 
 impl NodeBuilder {
@@ -85,6 +87,7 @@ impl NodeBuilder {
                 max_age: DEFAULT_QUEUED_EXPIRY,
             },
             grace: aplex_core::DEFAULT_SHUTDOWN_GRACE,
+            state: None,
         }
     }
 
@@ -109,7 +112,7 @@ impl NodeBuilder {
         self
     }
 
-    /// How often a running work tells the server it is alive (default 1 s; keep it well
+    /// How often a running work tells the server it is alive (default 5 s; keep it well
     /// under the pool's `ack_wait`).
     pub fn heartbeat(mut self, every: Duration) -> Self {
         self.heartbeat = every;
@@ -130,6 +133,52 @@ impl NodeBuilder {
     /// How long a stopping node lets its works finish before handing them back.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
+        self
+    }
+
+    /// Gives the node a state its works reach with [`aplex_core::worker_state`]: made
+    /// once as the node starts, by `make(0)` on the node's runtime (a node is one
+    /// worker), with a function marked `#[aplex::worker_state]` — the same one the
+    /// thread and process pools take. A maker that fails (or panics) stops the node from
+    /// starting, with its message; one not marked is refused at start. The zero-line
+    /// node takes its path in `APLEX_REMOTE_WORKER_STATE` (`my_crate::open_cache`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # extern crate aplex_facade as aplex;
+    /// struct Db(String);
+    ///
+    /// #[aplex::worker_state]
+    /// fn open_db(_worker: usize) -> Result<Db, String> {
+    ///     Ok(Db("connected".into()))
+    /// }
+    ///
+    /// #[aplex::work]
+    /// async fn query(_: ()) -> String {
+    ///     aplex::worker_state::<Db>().map(|db| db.0.clone()).unwrap_or_default()
+    /// }
+    ///
+    /// aplex::remote::NodeBuilder::new("nats://10.0.0.5:4222", "crawl")
+    ///     .worker_state(open_db)
+    ///     .serve()?;
+    /// # Ok::<(), aplex::remote::NodeError>(())
+    /// ```
+    pub fn worker_state<F, S>(mut self, make: F) -> Self
+    where
+        F: FnOnce(usize) -> Result<S, String> + 'static,
+        S: Send + Sync + 'static,
+    {
+        drop(make);
+        self.state = Some(aplex_core::registry::lookup_state(
+            std::any::type_name::<F>(),
+        ));
+        self
+    }
+
+    /// The worker-state maker registered under `name` (its path), for the zero-line node.
+    pub(crate) fn worker_state_named(mut self, name: &str) -> Self {
+        self.state = Some(aplex_core::registry::lookup_state(name));
         self
     }
 
@@ -165,6 +214,9 @@ impl NodeBuilder {
             return Err(NodeError(
                 "max_works_per_worker and max_blocking_works_per_worker must be at least 1".into(),
             ));
+        }
+        if let Some(Err(reason)) = &self.state {
+            return Err(NodeError(format!("worker_state: {reason}")));
         }
         if self.heartbeat.is_zero() || self.heartbeat >= self.queue.ack_wait {
             return Err(NodeError(format!(
@@ -213,6 +265,7 @@ impl NodeBuilder {
             .prepare(digest, &self.group)
             .await
             .map_err(|error| NodeError(format!("cannot prepare the pool's queue: {error}")))?;
+        let state = self.make_state()?;
         if let Some(signals) = signals {
             tokio::task::spawn_local(pull::watch_signals(signals));
         }
@@ -260,7 +313,7 @@ impl NodeBuilder {
             let _ = loop_tx.send(LocalMessage::Abandon);
         });
         tracing::info!(pool = %self.pool, group = %self.group, "aplex remote node serving");
-        let abandoned = serve_local(loop_rx, self.max_blocking, None, finished).await;
+        let abandoned = serve_local(loop_rx, self.max_blocking, state, finished).await;
         pulling.abort();
         announcing.abort();
         let _ = broker.withdraw(&me.id).await;
@@ -268,6 +321,23 @@ impl NodeBuilder {
         let _ = client.flush().await;
         tracing::info!(abandoned, "aplex remote node stopped");
         Ok(abandoned)
+    }
+}
+
+impl NodeBuilder {
+    /// Makes the node's worker state, if it has one (on the node's runtime).
+    fn make_state(&self) -> Result<Option<WorkerStateValue>, NodeError> {
+        let Some(Ok(index)) = self.state else {
+            return Ok(None);
+        };
+        match registry().get(index) {
+            Some((_, Trampoline::State(make))) => make(0)
+                .map(Some)
+                .map_err(|message| NodeError(format!("its worker state failed: {message}"))),
+            _ => Err(NodeError(format!(
+                "registry entry {index} makes no worker state"
+            ))),
+        }
     }
 }
 
