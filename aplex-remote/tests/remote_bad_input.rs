@@ -59,7 +59,7 @@ fn malformed_and_unknown_works_are_refused_and_the_node_serves_on() {
         .unwrap();
     assert_eq!(pool.submit(triple, 1).result(), Ok(3));
     let digest = aplex_core::registry::registry().digest();
-    let subject = format!("aplex.rough.task.{digest:016x}.any");
+    let subject = format!("aplex.rough.task.{digest:016x}.any.t");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -175,7 +175,7 @@ fn a_work_past_its_expiry_is_never_started() {
         let args = aplex_core::registry::framed::encode_each([()], "count_start", "arguments").0;
         client
             .publish_with_headers(
-                format!("aplex.expiry.task.{digest:016x}.any"),
+                format!("aplex.expiry.task.{digest:016x}.any.gone"),
                 headers,
                 args.into_vec().into(),
             )

@@ -5,6 +5,8 @@
 
 extern crate aplex_facade as aplex;
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -152,6 +154,34 @@ fn two_pools_on_one_server_never_see_each_others_works() {
     assert!(!for_b.done(), "no node of pool-b yet");
     let _b = node(&server, "pool-b");
     assert_eq!(for_b.result(), Ok(4));
+}
+
+#[test]
+fn a_pool_shut_down_now_deletes_its_queued_works_and_no_one_elses() {
+    let server = server();
+    let build = || {
+        RemoteAsyncPoolExecutor::builder(server.url())
+            .pool("purge")
+            .build()
+            .unwrap()
+    };
+    let (pool, other) = (build(), build());
+    let theirs = other.submit(double, 1);
+    let futures: Vec<_> = (0..20_000u64).map(|x| pool.submit(double, x)).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while support::works_queued(&server, "purge") < 20_001 {
+        assert!(std::time::Instant::now() < deadline, "every work is queued");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pool.shutdown_now();
+
+    assert!(futures
+        .into_iter()
+        .all(|f| f.result() == Err(Error::Cancelled)));
+    // Only the other submitter's work is left, and a node serves it.
+    assert_eq!(support::works_queued(&server, "purge"), 1);
+    let _node = node(&server, "purge");
+    assert_eq!(theirs.result(), Ok(2));
 }
 
 /// `(fetched and not acked, waiting)` on pool `pool`'s queue, as the server counts them.

@@ -8,6 +8,8 @@
 
 extern crate aplex_facade as aplex;
 
+mod support;
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -167,7 +169,7 @@ fn works_queued_across_a_server_restart_are_not_lost() {
     let futures: Vec<_> = (0..200u64).map(|x| pool.submit(plus_one, x)).collect();
     // Every work is on the server (its publish acknowledged) before it goes down.
     wait_until("every work is queued", || {
-        works_queued(&server, "restart") == 200
+        support::works_queued(&server, "restart") == 200
     });
     server.restart().unwrap();
     let _node = Node::start(&server, "restart");
@@ -231,7 +233,7 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
     submitter.kill().unwrap();
     let killed_at = unix_ms();
     submitter.wait().unwrap();
-    let orphans = works_queued(&server, "orphans");
+    let orphans = support::works_queued(&server, "orphans");
     assert!(
         orphans >= 500,
         "the submitter died with works queued ({orphans})"
@@ -265,39 +267,6 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
         started.len()
     );
     let _ = std::fs::remove_file(&starts);
-}
-
-/// Works in the messages on pool `pool`'s tasks stream now: one per message with an
-/// `Aplex-Id`, and a batch's (`Aplex-Batch`) listed in its payload.
-fn works_queued(server: &NatsServer, pool: &str) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = async_nats::connect(server.url()).await.unwrap();
-        let jetstream = async_nats::jetstream::new(client);
-        let mut stream = jetstream
-            .get_stream(format!("APLEX_{pool}_TASKS"))
-            .await
-            .unwrap();
-        let state = stream.info().await.unwrap().state.clone();
-        let mut works = 0;
-        for sequence in state.first_sequence..=state.last_sequence {
-            let Ok(message) = stream.get_raw_message(sequence).await else {
-                continue;
-            };
-            let batch = message.headers.get("Aplex-Batch").is_some();
-            works += if batch {
-                let listed: Vec<(String, serde_bytes::ByteBuf)> =
-                    rmp_serde::from_slice(&message.payload).unwrap();
-                listed.len()
-            } else {
-                1
-            };
-        }
-        works
-    })
 }
 
 /// Messages on pool `pool`'s tasks stream now.

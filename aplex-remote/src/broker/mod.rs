@@ -72,15 +72,17 @@ pub(crate) trait Broker: Send + Sync + 'static {
     /// Makes the pool's streams, and the queue consumer of nodes of build `digest` in
     /// `group`, unless they exist.
     async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError>;
-    /// Queues a message of works (one, or a batch: see [`crate::wire`]) for the nodes of
-    /// build `digest` in `group`; its sequence number.
+    /// Queues `submitter`'s message of works (one, or a batch: see [`crate::wire`]) for
+    /// the nodes of build `digest` in `group`; its sequence number.
     async fn enqueue(
         &self,
         digest: u64,
         group: &str,
+        submitter: &str,
         task: &TaskHeaders,
         args: Bytes,
     ) -> Result<u64, BrokerError>;
+
     /// Removes a queued message; whether it was still there (not acked yet).
     async fn delete_queued(&self, sequence: u64) -> Result<bool, BrokerError>;
     /// Fetches up to `max` works for a node of build `digest` in `group`, as they come,
@@ -99,7 +101,8 @@ pub(crate) trait Broker: Send + Sync + 'static {
         subject: &str,
         results: &[(String, ResultBody)],
     ) -> Result<(), BrokerError>;
-    /// Tells every node to abort work `id` if it runs it.
+    /// Tells every node to abort work `id` if it holds it (`<submitter>.*`: every work of
+    /// that submitter).
     async fn broadcast_cancel(&self, id: &str) -> Result<(), BrokerError>;
     /// The results published for `submitter`, from now on.
     async fn results(&self, submitter: &str) -> Result<BoxStream<'static, Incoming>, BrokerError>;

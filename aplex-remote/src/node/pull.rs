@@ -222,8 +222,15 @@ impl Puller {
             }
         };
         while let Some(id) = cancels.next().await {
-            let local = self.lock().get(&id).copied();
-            if let Some(local) = local {
+            let locals: Vec<WorkId> = match id.strip_suffix('*') {
+                // `<submitter>.*`: every work of a submitter that aborts.
+                Some(prefix) => (self.lock().iter())
+                    .filter(|(key, _)| key.starts_with(prefix))
+                    .map(|(_, local)| *local)
+                    .collect(),
+                None => self.lock().get(&id).copied().into_iter().collect(),
+            };
+            for local in locals {
                 if !self.slots.cancel_waiting(local) {
                     self.slots.cancel_running(local);
                 }

@@ -20,6 +20,9 @@ use crate::broker::{Broker, GaveUp, Incoming};
 use crate::pool::job::Completer;
 use crate::wire::{encode_batch, now_ms, TaskHeaders};
 
+/// Deletes of queued messages in flight at once when a pool aborts.
+const DELETES_IN_FLIGHT: usize = 64;
+
 /// A work handed to the client, waiting to be queued.
 pub(crate) struct Queued {
     pub(crate) work: &'static str,
@@ -214,7 +217,7 @@ impl Client {
         let ids: Vec<u64> = message.works.iter().map(|(id, _)| *id).collect();
         let queued = self
             .broker
-            .enqueue(self.digest, &message.group, &task, payload)
+            .enqueue(self.digest, &message.group, &self.submitter, &task, payload)
             .await;
         let sequence = match queued {
             Ok(sequence) => sequence,
@@ -337,11 +340,25 @@ impl Client {
         }
     }
 
-    /// Cancels every work left and resolves it `Cancelled`.
+    /// Cancels every work left and resolves it `Cancelled`: deletes the messages of its
+    /// works still on the server (many at once: a batch holds up to 32 works), and tells
+    /// the nodes to abort those they hold. (Not the server's purge by subject: on the
+    /// server this was built against, a filtered purge moves the nodes' consumer past
+    /// other submitters' older works, which are then never delivered.)
     pub(crate) async fn abort_all(self: Arc<Self>) {
+        let sequences: Vec<u64> = self.sent().keys().copied().collect();
+        futures::stream::iter(sequences)
+            .map(|sequence| {
+                let broker = Arc::clone(&self.broker);
+                async move { broker.delete_queued(sequence).await }
+            })
+            .buffer_unordered(DELETES_IN_FLIGHT)
+            .for_each(|_| async {})
+            .await;
+        let every = format!("{}.*", self.submitter);
+        let _ = self.broker.broadcast_cancel(&every).await;
         let ids: Vec<u64> = self.pending().keys().copied().collect();
         for id in ids {
-            Arc::clone(&self).cancel(id).await;
             self.resolve(id, Err(Error::Cancelled));
         }
     }
