@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1 << 20;
 
 /// The most works of one kind a submitter puts in one message when several are
 /// submitted together (the server then stores, delivers and acks them once).
-pub(crate) const MAX_BATCH: usize = 32;
+pub const DEFAULT_MAX_BATCH: usize = 32;
 
 /// The most argument bytes in one batch message (a bigger single work goes alone).
 pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;

@@ -184,6 +184,33 @@ fn a_pool_shut_down_now_deletes_its_queued_works_and_no_one_elses() {
     assert_eq!(theirs.result(), Ok(2));
 }
 
+#[test]
+fn max_batch_bounds_the_works_in_one_message() {
+    let server = server();
+    for (pool_name, max_batch) in [("alone", 1), ("fours", 4)] {
+        let pool = RemoteAsyncPoolExecutor::builder(server.url())
+            .pool(pool_name)
+            .max_batch(max_batch)
+            .build()
+            .unwrap();
+        let futures: Vec<_> = (0..200u64).map(|x| pool.submit(double, x)).collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let sizes = loop {
+            let sizes = support::works_per_message(&server, pool_name);
+            if sizes.iter().sum::<usize>() == 200 {
+                break sizes;
+            }
+            assert!(std::time::Instant::now() < deadline, "every work is queued");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(sizes.iter().all(|&works| works <= max_batch), "{sizes:?}");
+        let _node = node(&server, pool_name);
+        let results: Vec<_> = futures.into_iter().map(|f| f.result()).collect();
+        let expected: Vec<_> = (0..200u64).map(|x| Ok(x * 2)).collect();
+        assert_eq!(results, expected);
+    }
+}
+
 /// `(fetched and not acked, waiting)` on pool `pool`'s queue, as the server counts them.
 fn fetched_and_waiting(server: &NatsServer, pool: &str) -> (usize, u64) {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -24,7 +24,7 @@ use crate::broker::{Broker, Delivery};
 use crate::node::answer::{self, Answer, Held};
 use crate::node::outbox::Outbox;
 use crate::node::slots::Slots;
-use crate::settings::MAX_BATCH;
+use crate::settings::DEFAULT_MAX_BATCH;
 
 /// The most messages asked for in one fetch.
 const MAX_FETCH: usize = 256;
@@ -74,7 +74,7 @@ impl Puller {
             stopping,
             slots: Rc::new(Slots::new(max_works, work_loop)),
             asked: Rc::new(Cell::new(0)),
-            per_message: Rc::new(Cell::new(max_works.min(MAX_BATCH))),
+            per_message: Rc::new(Cell::new(max_works.min(DEFAULT_MAX_BATCH))),
             next_id: Rc::new(Cell::new(0)),
             works: Arc::new(Mutex::new(HashMap::new())),
         }

@@ -73,6 +73,8 @@ pub(crate) struct Client {
     reply: String,
     digest: u64,
     expiry: Duration,
+    /// The most works in one message.
+    pub(crate) max_batch: usize,
     pending: Mutex<HashMap<u64, Pending>>,
     sent: Mutex<HashMap<u64, Sent>>,
     next_message: AtomicU64,
@@ -89,6 +91,7 @@ impl Client {
         reply: String,
         digest: u64,
         expiry: Duration,
+        max_batch: usize,
     ) -> (Self, UnboundedReceiver<Again>) {
         let (again, asked) = unbounded_channel();
         let client = Client {
@@ -98,6 +101,7 @@ impl Client {
             reply,
             digest,
             expiry,
+            max_batch,
             pending: Mutex::new(HashMap::new()),
             sent: Mutex::new(HashMap::new()),
             next_message: AtomicU64::new(0),

@@ -16,7 +16,7 @@ use crate::broker::{GaveUp, Incoming};
 use crate::node::announce::NodeInfo;
 use crate::pool::client::{Again, Client, Queued};
 use crate::pool::job::RemoteJob;
-use crate::settings::{MAX_BATCH, MAX_BATCH_BYTES};
+use crate::settings::MAX_BATCH_BYTES;
 
 /// What the executor asks of the client.
 pub(crate) enum Command {
@@ -29,7 +29,7 @@ pub(crate) enum Command {
 
 /// Serves the executor's commands until closed. Works handed over together (what is
 /// waiting when the loop looks) go out in batches: one message per kind and group of
-/// nodes, of at most [`MAX_BATCH`] works and [`MAX_BATCH_BYTES`] of arguments.
+/// nodes, of at most `max_batch` works and [`MAX_BATCH_BYTES`] of arguments.
 pub(crate) async fn serve(
     client: Arc<Client>,
     mut again: UnboundedReceiver<Again>,
@@ -64,7 +64,7 @@ pub(crate) async fn serve(
                     }
                 }
             }
-            if stop || ready.len() >= MAX_READY {
+            if stop || ready.len() >= READY_BATCHES * client.max_batch {
                 break;
             }
             match commands.try_recv() {
@@ -72,7 +72,7 @@ pub(crate) async fn serve(
                 Err(_) => break,
             }
         }
-        for batch in batches(ready) {
+        for batch in batches(ready, client.max_batch) {
             tokio::spawn(Arc::clone(&client).enqueue(batch));
         }
         if stop {
@@ -81,8 +81,8 @@ pub(crate) async fn serve(
     }
 }
 
-/// The most works taken from the command queue before they are sent.
-const MAX_READY: usize = 4 * MAX_BATCH;
+/// The most works taken from the command queue before they are sent, in batches.
+const READY_BATCHES: usize = 4;
 
 /// Handles one command (a work to queue joins `ready`); false once the loop must end.
 async fn handle(
@@ -143,8 +143,8 @@ async fn handle(
 }
 
 /// `ready` cut into messages: works of one kind and group, in order, at most
-/// [`MAX_BATCH`] and [`MAX_BATCH_BYTES`] each.
-fn batches(ready: Vec<(u64, Queued)>) -> Vec<Vec<(u64, Queued)>> {
+/// `max_batch` and [`MAX_BATCH_BYTES`] each.
+fn batches(ready: Vec<(u64, Queued)>, max_batch: usize) -> Vec<Vec<(u64, Queued)>> {
     let mut done = Vec::new();
     let mut open: Vec<(Vec<(u64, Queued)>, usize)> = Vec::new();
     for (id, job) in ready {
@@ -154,7 +154,7 @@ fn batches(ready: Vec<(u64, Queued)>) -> Vec<Vec<(u64, Queued)>> {
         };
         let size = job.args.len();
         if let Some(at) = open.iter().position(same) {
-            if open[at].0.len() < MAX_BATCH && open[at].1 + size <= MAX_BATCH_BYTES {
+            if open[at].0.len() < max_batch && open[at].1 + size <= MAX_BATCH_BYTES {
                 open[at].0.push((id, job));
                 open[at].1 += size;
                 continue;
