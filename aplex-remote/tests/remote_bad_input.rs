@@ -1,7 +1,8 @@
 //! Bad input reaches the remote pool and its nodes without harm: a payload over the
 //! server's `max_payload` fails its own future with `Error::Broker`; malformed messages
 //! on the pool's task subject are terminated or answered with an error, never crash a
-//! node or resolve another work's future; a work a node lacks is answered `UnknownWork`.
+//! node or resolve another work's future; a work a node lacks is answered `UnknownWork`;
+//! a work queued by another build (another registry digest) is never taken.
 
 extern crate aplex_facade as aplex;
 
@@ -188,5 +189,60 @@ fn a_work_past_its_expiry_is_never_started() {
         pool.submit(count_start, ()).result(),
         Ok(1),
         "only the live work started"
+    );
+}
+
+#[test]
+fn a_node_never_takes_a_work_of_another_build() {
+    // Another build's submitter (its registry digest differs) queues a work by a name
+    // this build also has; this build's node must leave it, and serve its own.
+    let server = NatsServer::start().unwrap();
+    let _node = NodeBuilder::new(server.url(), "builds").start().unwrap();
+    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        .pool("builds")
+        .build()
+        .unwrap();
+    let other_build = aplex_core::registry::registry().digest() ^ 1;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(server.url().as_str()).await.unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("Aplex-Id", "other.1");
+        headers.insert("Aplex-Work", aplex_core::registry::type_name_of(&triple));
+        headers.insert("Aplex-Kind", "async");
+        headers.insert("Aplex-Reply", "aplex.builds.result.other");
+        headers.insert("Aplex-Expires", u64::MAX.to_string().as_str());
+        let args = aplex_core::registry::framed::encode_each([1u64], "triple", "arguments").0;
+        let jetstream = async_nats::jetstream::new(client);
+        jetstream
+            .publish_with_headers(
+                format!("aplex.builds.task.{other_build:016x}.any.other"),
+                headers,
+                args.into_vec().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    });
+    // The node serves this build's works queued after it...
+    for x in 0..50u64 {
+        assert_eq!(pool.submit(triple, x).result(), Ok(x * 3));
+    }
+    // ...and the other build's is still there, untouched.
+    let left = runtime.block_on(async {
+        let client = async_nats::connect(server.url().as_str()).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let mut stream = jetstream.get_stream("APLEX_builds_TASKS").await.unwrap();
+        let info = stream.info().await.unwrap();
+        (info.state.messages, info.state.first_sequence)
+    });
+    assert_eq!(
+        left,
+        (1, 1),
+        "the other build's work is still queued, alone"
     );
 }
