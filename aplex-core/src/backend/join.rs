@@ -128,6 +128,18 @@ pub async fn join_results<F: Future>(
     let Some(interrupted) = interrupted else {
         return ChunkResults::all_ok(outputs);
     };
+    let interrupted = match interrupted {
+        // The last future waits (a lone work: the common case): wait for it alone,
+        // without building a set of pending futures.
+        Interrupted::Pending(mut slot) if futures.size_hint().1 == Some(0) => {
+            let last = std::future::poll_fn(|cx| poll_caught(&mut slot, cx)).await;
+            let mut results = Vec::with_capacity(outputs.len() + 1);
+            results.extend(outputs.into_iter().map(Ok));
+            results.push(last);
+            return results.into();
+        }
+        other => other,
+    };
     let mut results: Vec<Option<Result<F::Output, Error>>> =
         Vec::with_capacity(outputs.len() + 1 + futures.size_hint().0);
     results.extend(outputs.into_iter().map(|output| Some(Ok(output))));
@@ -281,5 +293,14 @@ mod tests {
     fn a_work_that_panics_when_called_fails_only_its_item() {
         let early = [0, 2, 3];
         assert_eq!(run(5, &[], &[], &early), expected(5, &[], &early));
+    }
+
+    #[test]
+    fn a_last_work_that_waits_is_awaited_alone_and_keeps_its_place() {
+        // A lone work (what most chunks are), and a last one after others finished.
+        assert_eq!(run(1, &[0], &[], &[]), expected(1, &[], &[]));
+        assert_eq!(run(1, &[0], &[0], &[]), expected(1, &[0], &[]));
+        assert_eq!(run(4, &[3], &[], &[]), expected(4, &[], &[]));
+        assert_eq!(run(4, &[3], &[3], &[]), expected(4, &[3], &[]));
     }
 }
