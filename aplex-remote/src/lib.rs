@@ -10,6 +10,7 @@
 //! real server for tests and examples). Semantics and deployment: docs/REMOTE.md.
 #![deny(unsafe_code)]
 
+mod batches;
 mod broker;
 mod connect;
 mod names;

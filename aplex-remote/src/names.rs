@@ -1,13 +1,10 @@
 //! The names one remote pool uses on the server, all derived from its pool name, so that
 //! several pools share one server without ever seeing each other's works.
 //!
-//! - stream `APLEX_<pool>_TASKS` (work queue) on
-//!   `aplex.<pool>.task.<digest>.<group>.<submitter>`: the registry digest keeps a node
-//!   from taking works of another build, the group routes `load_balancing_meta` to a
-//!   named group of nodes (`any` by default), the submitter keeps each pool's backlog
-//!   apart on the server (its subject's count in the stream's info);
-//! - durable pull consumer `nodes_<digest>_<group>` per digest and group, on
-//!   `aplex.<pool>.task.<digest>.<group>.*`;
+//! - stream `APLEX_<pool>_TASKS` (work queue) on `aplex.<pool>.task.<digest>.<group>`:
+//!   the registry digest keeps a node from taking works of another build, the group
+//!   routes `load_balancing_meta` to a named group of nodes (`any` by default);
+//! - durable pull consumer `nodes_<digest>_<group>` per digest and group;
 //! - stream `APLEX_<pool>_RESULTS` on `aplex.<pool>.result.<submitter>`;
 //! - core subject `aplex.<pool>.cancel` for cancelling running works;
 //! - stream `APLEX_<pool>_NODES` on `aplex.<pool>.node.<node>`, where nodes announce
@@ -48,14 +45,9 @@ impl PoolNames {
         format!("aplex.{}.task.>", self.pool)
     }
 
-    /// Where `submitter` publishes works for nodes of build `digest` in `group`.
-    pub(crate) fn task_subject(&self, digest: u64, group: &str, submitter: &str) -> String {
-        format!("aplex.{}.task.{digest:016x}.{group}.{submitter}", self.pool)
-    }
-
-    /// The works for nodes of build `digest` in `group`, from every submitter.
-    pub(crate) fn task_filter(&self, digest: u64, group: &str) -> String {
-        format!("aplex.{}.task.{digest:016x}.{group}.*", self.pool)
+    /// Where works for nodes of build `digest` in `group` are published.
+    pub(crate) fn task_subject(&self, digest: u64, group: &str) -> String {
+        format!("aplex.{}.task.{digest:016x}.{group}", self.pool)
     }
 
     /// The durable consumer the nodes of build `digest` in `group` pull from.
@@ -125,12 +117,8 @@ mod tests {
         let names = PoolNames::new("crawl-1").unwrap();
         assert_eq!(names.tasks_stream(), "APLEX_crawl-1_TASKS");
         assert_eq!(
-            names.task_subject(0xab, DEFAULT_GROUP, "s1"),
-            "aplex.crawl-1.task.00000000000000ab.any.s1"
-        );
-        assert_eq!(
-            names.task_filter(0xab, DEFAULT_GROUP),
-            "aplex.crawl-1.task.00000000000000ab.any.*"
+            names.task_subject(0xab, DEFAULT_GROUP),
+            "aplex.crawl-1.task.00000000000000ab.any"
         );
         assert_eq!(names.result_subject("s1"), "aplex.crawl-1.result.s1");
         for bad in ["", "a.b", "a b", "*", ">", &"x".repeat(65)] {

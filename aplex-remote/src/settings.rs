@@ -23,5 +23,6 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1 << 20;
 /// submitted together (the server then stores, delivers and acks them once).
 pub const DEFAULT_MAX_BATCH: usize = 32;
 
-/// The most argument bytes in one batch message (a bigger single work goes alone).
+/// The most argument (or result) bytes in one batch message (a bigger single one goes
+/// alone).
 pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;

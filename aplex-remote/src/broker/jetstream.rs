@@ -62,7 +62,7 @@ impl JetStreamBroker {
                 &name,
                 pull::Config {
                     durable_name: Some(name.clone()),
-                    filter_subject: self.names.task_filter(digest, group),
+                    filter_subject: self.names.task_subject(digest, group),
                     ack_policy: AckPolicy::Explicit,
                     ack_wait: self.settings.ack_wait,
                     max_deliver: i64::from(self.settings.max_deliveries),
@@ -143,14 +143,13 @@ impl Broker for JetStreamBroker {
         &self,
         digest: u64,
         group: &str,
-        submitter: &str,
         task: &TaskHeaders,
         args: Bytes,
     ) -> Result<u64, BrokerError> {
         let acknowledged = self
             .jetstream
             .publish_with_headers(
-                self.names.task_subject(digest, group, submitter),
+                self.names.task_subject(digest, group),
                 task.to_headers(),
                 args,
             )

@@ -72,13 +72,12 @@ pub(crate) trait Broker: Send + Sync + 'static {
     /// Makes the pool's streams, and the queue consumer of nodes of build `digest` in
     /// `group`, unless they exist.
     async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError>;
-    /// Queues `submitter`'s message of works (one, or a batch: see [`crate::wire`]) for
-    /// the nodes of build `digest` in `group`; its sequence number.
+    /// Queues a message of works (one, or a batch: see [`crate::wire`]) for the nodes of
+    /// build `digest` in `group`; its sequence number.
     async fn enqueue(
         &self,
         digest: u64,
         group: &str,
-        submitter: &str,
         task: &TaskHeaders,
         args: Bytes,
     ) -> Result<u64, BrokerError>;

@@ -1,10 +1,9 @@
 //! A node's outbox: its works' results go to their submitters in batches — whatever is
 //! ready while earlier messages are on their way (at most [`PUBLISHES_IN_FLIGHT`] at once)
-//! leaves together, one message per submitter and at most [`MAX_BATCH_BYTES`] each — so a
+//! leaves together, one message per submitter and at most 256 KiB each — so a
 //! busy node pays the server once for many results and an idle one sends each at once.
 //! Each result's sender learns whether the server stored it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -17,8 +16,6 @@ use crate::wire::ResultBody;
 const PUBLISHES_IN_FLIGHT: usize = 4;
 /// The most results taken from the outbox for one round of messages.
 const MAX_RESULTS: usize = 1_024;
-/// The most result bytes in one message (a bigger single result goes alone).
-const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// Told whether the server stored the result.
 pub(crate) type Stored = Box<dyn FnOnce(bool) + Send>;
@@ -75,7 +72,12 @@ async fn run(broker: Arc<dyn Broker>, mut incoming: UnboundedReceiver<Outgoing>)
             }
         }
         let slot = Arc::new(slot);
-        for batch in batches(ready) {
+        let same = |a: &Outgoing, b: &Outgoing| a.reply == b.reply;
+        let size = |outgoing: &Outgoing| match &outgoing.result {
+            Ok(bytes) => bytes.len() + outgoing.id.len(),
+            Err(_) => 64 + outgoing.id.len(),
+        };
+        for batch in crate::batches::cut(ready, same, size, MAX_RESULTS) {
             let (broker, slot) = (Arc::clone(&broker), Arc::clone(&slot));
             tokio::spawn(async move {
                 publish(&*broker, batch).await;
@@ -83,29 +85,6 @@ async fn run(broker: Arc<dyn Broker>, mut incoming: UnboundedReceiver<Outgoing>)
             });
         }
     }
-}
-
-/// `ready` by submitter, cut to messages of at most [`MAX_BATCH_BYTES`].
-fn batches(ready: Vec<Outgoing>) -> Vec<Vec<Outgoing>> {
-    let mut by_reply: HashMap<Arc<str>, Vec<Vec<Outgoing>>> = HashMap::new();
-    let mut sizes: HashMap<Arc<str>, usize> = HashMap::new();
-    for outgoing in ready {
-        let size = match &outgoing.result {
-            Ok(bytes) => bytes.len(),
-            Err(_) => 64,
-        } + outgoing.id.len();
-        let open = by_reply.entry(outgoing.reply.clone()).or_default();
-        let filled = sizes.entry(outgoing.reply.clone()).or_default();
-        if open.is_empty() || *filled + size > MAX_BATCH_BYTES {
-            open.push(Vec::new());
-            *filled = 0;
-        }
-        *filled += size;
-        if let Some(last) = open.last_mut() {
-            last.push(outgoing);
-        }
-    }
-    by_reply.into_values().flatten().collect()
 }
 
 /// Publishes one batch (all to one submitter) and tells each sender.

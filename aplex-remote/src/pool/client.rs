@@ -221,7 +221,7 @@ impl Client {
         let ids: Vec<u64> = message.works.iter().map(|(id, _)| *id).collect();
         let queued = self
             .broker
-            .enqueue(self.digest, &message.group, &self.submitter, &task, payload)
+            .enqueue(self.digest, &message.group, &task, payload)
             .await;
         let sequence = match queued {
             Ok(sequence) => sequence,

@@ -16,7 +16,6 @@ use crate::broker::{GaveUp, Incoming};
 use crate::node::announce::NodeInfo;
 use crate::pool::client::{Again, Client, Queued};
 use crate::pool::job::RemoteJob;
-use crate::settings::MAX_BATCH_BYTES;
 
 /// What the executor asks of the client.
 pub(crate) enum Command {
@@ -29,7 +28,7 @@ pub(crate) enum Command {
 
 /// Serves the executor's commands until closed. Works handed over together (what is
 /// waiting when the loop looks) go out in batches: one message per kind and group of
-/// nodes, of at most `max_batch` works and [`MAX_BATCH_BYTES`] of arguments.
+/// nodes, of at most `max_batch` works and 256 KiB of arguments (`batches.rs`).
 pub(crate) async fn serve(
     client: Arc<Client>,
     mut again: UnboundedReceiver<Again>,
@@ -52,30 +51,25 @@ pub(crate) async fn serve(
             }
             () = client.drained(), if draining => break,
         };
+        let Some(first) = command else {
+            break; // the executor is gone
+        };
         let mut ready = Vec::new();
-        let mut next = command;
-        let mut stop = false;
-        loop {
-            match next {
-                None => stop = true,
-                Some(command) => {
-                    if !handle(&client, command, &mut ready, &mut draining).await {
-                        stop = true;
-                    }
-                }
-            }
-            if stop || ready.len() >= READY_BATCHES * client.max_batch {
+        let mut open = handle(&client, first, &mut ready, &mut draining).await;
+        while open && ready.len() < READY_BATCHES * client.max_batch {
+            let Ok(command) = commands.try_recv() else {
                 break;
-            }
-            match commands.try_recv() {
-                Ok(command) => next = Some(command),
-                Err(_) => break,
-            }
+            };
+            open = handle(&client, command, &mut ready, &mut draining).await;
         }
-        for batch in batches(ready, client.max_batch) {
+        let same = |(_, a): &(u64, Queued), (_, b): &(u64, Queued)| {
+            a.work == b.work && a.kind == b.kind && a.group == b.group
+        };
+        let size = |(_, job): &(u64, Queued)| job.args.len();
+        for batch in crate::batches::cut(ready, same, size, client.max_batch) {
             tokio::spawn(Arc::clone(&client).enqueue(batch));
         }
-        if stop {
+        if !open {
             break;
         }
     }
@@ -140,31 +134,6 @@ async fn handle(
         }
     }
     true
-}
-
-/// `ready` cut into messages: works of one kind and group, in order, at most
-/// `max_batch` and [`MAX_BATCH_BYTES`] each.
-fn batches(ready: Vec<(u64, Queued)>, max_batch: usize) -> Vec<Vec<(u64, Queued)>> {
-    let mut done = Vec::new();
-    let mut open: Vec<(Vec<(u64, Queued)>, usize)> = Vec::new();
-    for (id, job) in ready {
-        let same = |(batch, _): &(Vec<(u64, Queued)>, usize)| {
-            let first = &batch[0].1;
-            first.work == job.work && first.kind == job.kind && first.group == job.group
-        };
-        let size = job.args.len();
-        if let Some(at) = open.iter().position(same) {
-            if open[at].0.len() < max_batch && open[at].1 + size <= MAX_BATCH_BYTES {
-                open[at].0.push((id, job));
-                open[at].1 += size;
-                continue;
-            }
-            done.push(open.swap_remove(at).0);
-        }
-        open.push((vec![(id, job)], size));
-    }
-    done.extend(open.into_iter().map(|(batch, _)| batch));
-    done
 }
 
 /// The remote pool's one worker.
