@@ -5,9 +5,11 @@
 
 extern crate aplex_facade as aplex;
 
+mod support;
+
 use std::time::Duration;
 
-use aplex::remote::{NatsServer, NodeBuilder, RemoteAsyncPoolExecutor};
+use aplex::remote::{NatsServer, NodeBuilder};
 
 #[aplex::work]
 async fn half(x: u64) -> u64 {
@@ -56,13 +58,13 @@ fn a_user_confined_to_pool_a_runs_its_works_and_cannot_reach_pool_b() {
         .user_and_password("alice", "alpha")
         .start()
         .unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+    let pool = support::builder(&server)
         .pool("a")
         .user_and_password("alice", "alpha")
         .build()
         .unwrap();
     assert_eq!(pool.submit(half, 84).result(), Ok(42));
-    let outside = RemoteAsyncPoolExecutor::builder(server.url())
+    let outside = support::builder(&server)
         .pool("b")
         .user_and_password("alice", "alpha")
         .build();
@@ -72,7 +74,7 @@ fn a_user_confined_to_pool_a_runs_its_works_and_cannot_reach_pool_b() {
 #[test]
 fn without_credentials_nobody_submits_or_serves() {
     let server = server();
-    let error = RemoteAsyncPoolExecutor::builder(server.url())
+    let error = support::builder(&server)
         .pool("a")
         .connect_timeout(Duration::from_secs(5))
         .build()

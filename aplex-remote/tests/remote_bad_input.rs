@@ -6,9 +6,11 @@
 
 extern crate aplex_facade as aplex;
 
+mod support;
+
 use std::time::Duration;
 
-use aplex::remote::{NatsServer, NodeBuilder, RemoteAsyncPoolExecutor};
+use aplex::remote::{NatsServer, NodeBuilder};
 use aplex::Error;
 use aplex_core::registry::wire_error::WireError;
 use async_nats::HeaderMap;
@@ -28,10 +30,7 @@ async fn triple(x: u64) -> u64 {
 fn a_payload_over_the_servers_limit_fails_its_own_future() {
     let server = NatsServer::start_with_config("max_payload: 4096\n").unwrap();
     let _node = NodeBuilder::new(server.url(), "big").start().unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("big")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("big").build().unwrap();
     let error = pool
         .submit(byte_count, vec![7u8; 64 * 1024])
         .result()
@@ -54,28 +53,15 @@ type Body = Result<serde_bytes::ByteBuf, WireError>;
 fn malformed_and_unknown_works_are_refused_and_the_node_serves_on() {
     let server = NatsServer::start().unwrap();
     let _node = NodeBuilder::new(server.url(), "rough").start().unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("rough")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("rough").build().unwrap();
     assert_eq!(pool.submit(triple, 1).result(), Ok(3));
     let digest = aplex_core::registry::registry().digest();
-    let subject = format!("aplex.rough.task.{digest:016x}.any.t");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let answers: Vec<(String, Body)> = runtime.block_on(async {
+    let subject = format!("aplex.rough.task.{digest:016x}.any");
+    let answers: Vec<(String, Body)> = support::block_on(async {
         let client = async_nats::connect(server.url().as_str()).await.unwrap();
         let mut replies = client.subscribe("aplex.rough.result.tester").await.unwrap();
         let headers = |id: &str, work: &str, kind: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert("Aplex-Id", id);
-            headers.insert("Aplex-Work", work);
-            headers.insert("Aplex-Kind", kind);
-            headers.insert("Aplex-Reply", "aplex.rough.result.tester");
-            headers.insert("Aplex-Expires", u64::MAX.to_string().as_str());
-            headers
+            task_headers(id, work, kind, "aplex.rough.result.tester", u64::MAX)
         };
         // No headers at all; a kind that does not exist: terminated, nobody to answer.
         client
@@ -153,30 +139,16 @@ fn a_work_past_its_expiry_is_never_started() {
     // What a dead submitter leaves behind: works whose expiry has passed.
     let server = NatsServer::start().unwrap();
     let _node = NodeBuilder::new(server.url(), "expiry").start().unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("expiry")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("expiry").build().unwrap();
     let digest = aplex_core::registry::registry().digest();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    support::block_on(async {
         let client = async_nats::connect(server.url().as_str()).await.unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert("Aplex-Id", "gone.1");
-        headers.insert(
-            "Aplex-Work",
-            aplex_core::registry::type_name_of(&count_start),
-        );
-        headers.insert("Aplex-Kind", "async");
-        headers.insert("Aplex-Reply", "aplex.expiry.result.gone");
-        headers.insert("Aplex-Expires", "1");
+        let work = aplex_core::registry::type_name_of(&count_start);
+        let headers = task_headers("gone.1", work, "async", "aplex.expiry.result.gone", 1);
         let args = aplex_core::registry::framed::encode_each([()], "count_start", "arguments").0;
         client
             .publish_with_headers(
-                format!("aplex.expiry.task.{digest:016x}.any.gone"),
+                format!("aplex.expiry.task.{digest:016x}.any"),
                 headers,
                 args.into_vec().into(),
             )
@@ -198,28 +170,23 @@ fn a_node_never_takes_a_work_of_another_build() {
     // this build also has; this build's node must leave it, and serve its own.
     let server = NatsServer::start().unwrap();
     let _node = NodeBuilder::new(server.url(), "builds").start().unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("builds")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("builds").build().unwrap();
     let other_build = aplex_core::registry::registry().digest() ^ 1;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    support::block_on(async {
         let client = async_nats::connect(server.url().as_str()).await.unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert("Aplex-Id", "other.1");
-        headers.insert("Aplex-Work", aplex_core::registry::type_name_of(&triple));
-        headers.insert("Aplex-Kind", "async");
-        headers.insert("Aplex-Reply", "aplex.builds.result.other");
-        headers.insert("Aplex-Expires", u64::MAX.to_string().as_str());
+        let work = aplex_core::registry::type_name_of(&triple);
+        let headers = task_headers(
+            "other.1",
+            work,
+            "async",
+            "aplex.builds.result.other",
+            u64::MAX,
+        );
         let args = aplex_core::registry::framed::encode_each([1u64], "triple", "arguments").0;
         let jetstream = async_nats::jetstream::new(client);
         jetstream
             .publish_with_headers(
-                format!("aplex.builds.task.{other_build:016x}.any.other"),
+                format!("aplex.builds.task.{other_build:016x}.any"),
                 headers,
                 args.into_vec().into(),
             )
@@ -233,10 +200,8 @@ fn a_node_never_takes_a_work_of_another_build() {
         assert_eq!(pool.submit(triple, x).result(), Ok(x * 3));
     }
     // ...and the other build's is still there, untouched.
-    let left = runtime.block_on(async {
-        let client = async_nats::connect(server.url().as_str()).await.unwrap();
-        let jetstream = async_nats::jetstream::new(client);
-        let mut stream = jetstream.get_stream("APLEX_builds_TASKS").await.unwrap();
+    let left = support::block_on(async {
+        let mut stream = support::tasks_stream(&server, "builds").await;
         let info = stream.info().await.unwrap();
         (info.state.messages, info.state.first_sequence)
     });
@@ -245,4 +210,15 @@ fn a_node_never_takes_a_work_of_another_build() {
         (1, 1),
         "the other build's work is still queued, alone"
     );
+}
+
+/// The headers of a task published by hand, as a submitter writes them.
+fn task_headers(id: &str, work: &str, kind: &str, reply: &str, expires_ms: u64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("Aplex-Id", id);
+    headers.insert("Aplex-Work", work);
+    headers.insert("Aplex-Kind", kind);
+    headers.insert("Aplex-Reply", reply);
+    headers.insert("Aplex-Expires", expires_ms.to_string().as_str());
+    headers
 }

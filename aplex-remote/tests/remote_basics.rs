@@ -56,10 +56,7 @@ fn node(server: &NatsServer, pool: &str) -> aplex::remote::NodeHandle {
 fn submit_map_and_await_run_on_the_nodes() {
     let server = server();
     let _node = node(&server, "basics");
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("basics")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("basics").build().unwrap();
     assert_eq!(pool.submit(double, 21).result(), Ok(42));
     assert_eq!(pool.submit(blocking(square), 7).result(), Ok(49));
     let mapped: Vec<u64> = pool
@@ -86,10 +83,7 @@ fn a_node_in_another_process_serves_the_pool() {
         .env(aplex::remote::POOL_VARIABLE, "procs")
         .spawn()
         .unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("procs")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("procs").build().unwrap();
     let pid = pool.submit(where_am_i, ()).result().unwrap();
     assert_eq!(pid, child.id(), "the work ran in the node process");
     drop(pool);
@@ -100,10 +94,7 @@ fn a_node_in_another_process_serves_the_pool() {
 #[test]
 fn a_queued_work_cancelled_never_runs() {
     let server = server();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("cancel")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("cancel").build().unwrap();
     // No node yet: the work waits on the server.
     let queued = pool.submit(count_run, ());
     assert!(queued.cancel());
@@ -117,16 +108,9 @@ fn a_queued_work_cancelled_never_runs() {
 fn a_running_work_cancelled_is_aborted_on_its_node() {
     let server = server();
     let _node = node(&server, "abort");
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("abort")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("abort").build().unwrap();
     let long = pool.submit(sleep_ms, 600_000);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !long.running() {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    support::wait_until("the work runs", || long.running());
     assert!(long.cancel());
     assert_eq!(long.result(), Err(Error::Cancelled));
     // The pool still serves, and its shutdown does not wait for the aborted work.
@@ -138,19 +122,15 @@ fn a_running_work_cancelled_is_aborted_on_its_node() {
 fn two_pools_on_one_server_never_see_each_others_works() {
     let server = server();
     let _a = node(&server, "pool-a");
-    let pool_a = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("pool-a")
-        .build()
-        .unwrap();
-    let pool_b = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("pool-b")
-        .build()
-        .unwrap();
+    let pool_a = support::builder(&server).pool("pool-a").build().unwrap();
+    let pool_b = support::builder(&server).pool("pool-b").build().unwrap();
     let for_b = pool_b.submit(double, 2);
-    wait_until_queued(&server, "pool-b", 1);
+    support::wait_until("pool-b's work is queued", || {
+        support::fetched_and_waiting(&server, "pool-b").1 == 1
+    });
     // pool-a's node serves a work queued after pool-b's, and leaves pool-b's alone.
     assert_eq!(pool_a.submit(double, 2).result(), Ok(4));
-    assert_eq!(fetched_and_waiting(&server, "pool-b"), (0, 1));
+    assert_eq!(support::fetched_and_waiting(&server, "pool-b"), (0, 1));
     assert!(!for_b.done(), "no node of pool-b yet");
     let _b = node(&server, "pool-b");
     assert_eq!(for_b.result(), Ok(4));
@@ -159,22 +139,14 @@ fn two_pools_on_one_server_never_see_each_others_works() {
 #[test]
 fn a_pool_shut_down_now_deletes_its_queued_works_and_no_one_elses() {
     let server = server();
-    let build = || {
-        RemoteAsyncPoolExecutor::builder(server.url())
-            .pool("purge")
-            .build()
-            .unwrap()
-    };
+    let build = || support::builder(&server).pool("purge").build().unwrap();
     let (pool, other) = (build(), build());
     let theirs = other.submit(double, 1);
     let futures: Vec<_> = (0..20_000u64).map(|x| pool.submit(double, x)).collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while support::works_queued(&server, "purge") < 20_001 {
-        assert!(std::time::Instant::now() < deadline, "every work is queued");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::wait_until("every work is queued", || {
+        support::works_queued(&server, "purge") == 20_001
+    });
     pool.shutdown_now();
-
     assert!(futures
         .into_iter()
         .all(|f| f.result() == Err(Error::Cancelled)));
@@ -188,61 +160,21 @@ fn a_pool_shut_down_now_deletes_its_queued_works_and_no_one_elses() {
 fn max_batch_bounds_the_works_in_one_message() {
     let server = server();
     for (pool_name, max_batch) in [("alone", 1), ("fours", 4)] {
-        let pool = RemoteAsyncPoolExecutor::builder(server.url())
+        let pool = support::builder(&server)
             .pool(pool_name)
             .max_batch(max_batch)
             .build()
             .unwrap();
         let futures: Vec<_> = (0..200u64).map(|x| pool.submit(double, x)).collect();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let sizes = loop {
-            let sizes = support::works_per_message(&server, pool_name);
-            if sizes.iter().sum::<usize>() == 200 {
-                break sizes;
-            }
-            assert!(std::time::Instant::now() < deadline, "every work is queued");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        support::wait_until("every work is queued", || {
+            support::works_queued(&server, pool_name) == 200
+        });
+        let sizes = support::works_per_message(&server, pool_name);
         assert!(sizes.iter().all(|&works| works <= max_batch), "{sizes:?}");
         let _node = node(&server, pool_name);
         let results: Vec<_> = futures.into_iter().map(|f| f.result()).collect();
         let expected: Vec<_> = (0..200u64).map(|x| Ok(x * 2)).collect();
         assert_eq!(results, expected);
-    }
-}
-
-/// `(fetched and not acked, waiting)` on pool `pool`'s queue, as the server counts them.
-fn fetched_and_waiting(server: &NatsServer, pool: &str) -> (usize, u64) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = async_nats::connect(server.url()).await.unwrap();
-        let jetstream = async_nats::jetstream::new(client);
-        let stream = jetstream
-            .get_stream(format!("APLEX_{pool}_TASKS"))
-            .await
-            .unwrap();
-        let mut names = stream.consumer_names();
-        let mut counts = (0, 0);
-        while let Some(Ok(name)) = futures::StreamExt::next(&mut names).await {
-            let mut consumer: async_nats::jetstream::consumer::PullConsumer =
-                stream.get_consumer(&name).await.unwrap();
-            let info = consumer.info().await.unwrap();
-            counts.0 += info.num_ack_pending;
-            counts.1 += info.num_pending;
-        }
-        counts
-    })
-}
-
-/// Waits (at most 30 s) until `count` works wait on pool `pool`'s queue.
-fn wait_until_queued(server: &NatsServer, pool: &str, count: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while fetched_and_waiting(server, pool).1 < count {
-        assert!(std::time::Instant::now() < deadline, "the work is queued");
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -258,29 +190,15 @@ fn an_unreachable_server_fails_build_with_a_connect_error() {
 #[test]
 fn nodes_announce_themselves_and_withdraw_when_they_stop() {
     let server = server();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("seen")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("seen").build().unwrap();
     let plain = node(&server, "seen");
     let gpu = NodeBuilder::new(server.url(), "seen")
         .group("gpu")
         .start()
         .unwrap();
-    let until = |what: &str, mut condition: Box<dyn FnMut() -> bool>| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while !condition() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting until {what}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    };
-    until(
-        "both nodes are announced",
-        Box::new(|| pool.nodes().unwrap().len() == 2),
-    );
+    support::wait_until("both nodes are announced", || {
+        pool.nodes().unwrap().len() == 2
+    });
     let mut nodes = pool.nodes().unwrap();
     nodes.sort_by(|a, b| a.group.cmp(&b.group));
     assert_eq!(
@@ -292,10 +210,9 @@ fn nodes_announce_themselves_and_withdraw_when_they_stop() {
         .all(|n| n.pid == std::process::id() && n.max_works > 0));
     assert_eq!(nodes[0].digest, nodes[1].digest, "one build");
     gpu.stop().unwrap();
-    until(
-        "the stopped node is withdrawn",
-        Box::new(|| pool.nodes().unwrap().len() == 1),
-    );
+    support::wait_until("the stopped node is withdrawn", || {
+        pool.nodes().unwrap().len() == 1
+    });
     assert_eq!(pool.nodes().unwrap()[0].group, "any");
     drop(plain);
 }

@@ -11,7 +11,7 @@ extern crate aplex_facade as aplex;
 mod support;
 
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor, POOL_VARIABLE, URL_VARIABLE};
 use aplex::Error;
@@ -91,20 +91,11 @@ impl Drop for Node {
 }
 
 fn pool(server: &NatsServer, name: &str) -> RemoteAsyncPoolExecutor {
-    RemoteAsyncPoolExecutor::builder(server.url())
+    support::builder(server)
         .pool(name)
         .ack_wait(ACK_WAIT)
         .build()
         .unwrap()
-}
-
-/// Waits (at most 60 s) until `condition` holds.
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -138,7 +129,7 @@ fn sigkill(node: &Node) {
 #[test]
 fn a_work_that_kills_every_node_it_runs_on_fails_after_max_deliveries() {
     let server = NatsServer::start().unwrap();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
+    let pool = support::builder(&server)
         .pool("poison")
         .ack_wait(ACK_WAIT)
         .max_deliveries(3)
@@ -149,7 +140,7 @@ fn a_work_that_kills_every_node_it_runs_on_fails_after_max_deliveries() {
     for delivery in 1..=3 {
         let mut node = Node::start(&server, "poison");
         let mut status = None;
-        wait_until("the node runs the work and dies", || {
+        support::wait_until("the node runs the work and dies", || {
             status = node.0.try_wait().unwrap();
             status.is_some()
         });
@@ -158,7 +149,7 @@ fn a_work_that_kills_every_node_it_runs_on_fails_after_max_deliveries() {
             "delivery {delivery} killed its node"
         );
     }
-    wait_until("the broker gives up", || poison.done());
+    support::wait_until("the broker gives up", || poison.done());
     assert_eq!(poison.result(), Err(Error::Undeliverable { deliveries: 3 }));
 }
 
@@ -168,7 +159,7 @@ fn works_queued_across_a_server_restart_are_not_lost() {
     let pool = pool(&server, "restart");
     let futures: Vec<_> = (0..200u64).map(|x| pool.submit(plus_one, x)).collect();
     // Every work is on the server (its publish acknowledged) before it goes down.
-    wait_until("every work is queued", || {
+    support::wait_until("every work is queued", || {
         support::works_queued(&server, "restart") == 200
     });
     server.restart().unwrap();
@@ -189,6 +180,7 @@ const EXPIRY: Duration = Duration::from_secs(3);
 fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
     if let Ok(url) = std::env::var(SUBMITTER_URL) {
         let pool = RemoteAsyncPoolExecutor::builder(url)
+            .work_timeout(support::DEADLINE)
             .pool("orphans")
             .queued_expiry(EXPIRY)
             .build()
@@ -215,7 +207,7 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
         .unwrap();
     let mut lines =
         std::io::BufRead::lines(std::io::BufReader::new(submitter.stdout.take().unwrap()));
-    wait_until("the submitter has queued its works", || {
+    support::wait_until("the submitter has queued its works", || {
         lines.any(|line| line.is_ok_and(|line| line == "queued"))
     });
     // One node of 16 slots: 2,000 naps of 50 ms would take over 6 s.
@@ -227,7 +219,7 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
             ("APLEX_REMOTE_MAX_WORKS", "16"),
         ],
     );
-    wait_until("the node runs the submitter's works", || {
+    support::wait_until("the node runs the submitter's works", || {
         std::fs::read_to_string(&starts).is_ok_and(|text| text.lines().count() >= 100)
     });
     submitter.kill().unwrap();
@@ -239,8 +231,8 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
         "the submitter died with works queued ({orphans})"
     );
     let observer = pool(&server, "orphans");
-    wait_until("the node has nothing left to run", || {
-        let queue_empty = tasks_queued(&server, "orphans") == 0;
+    support::wait_until("the node has nothing left to run", || {
+        let queue_empty = support::messages_queued(&server, "orphans") == 0;
         let idle = observer
             .nodes()
             .is_ok_and(|nodes| nodes.iter().all(|node| node.in_flight == 0));
@@ -267,21 +259,4 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
         started.len()
     );
     let _ = std::fs::remove_file(&starts);
-}
-
-/// Messages on pool `pool`'s tasks stream now.
-fn tasks_queued(server: &NatsServer, pool: &str) -> u64 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = async_nats::connect(server.url()).await.unwrap();
-        let jetstream = async_nats::jetstream::new(client);
-        let mut stream = jetstream
-            .get_stream(format!("APLEX_{pool}_TASKS"))
-            .await
-            .unwrap();
-        stream.info().await.unwrap().state.messages
-    })
 }

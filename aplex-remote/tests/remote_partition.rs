@@ -8,6 +8,7 @@
 extern crate aplex_facade as aplex;
 
 mod partition;
+mod support;
 
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
@@ -69,7 +70,7 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
     // From here on this thread, the pool's threads and the proxy are on the submitter's host.
     lab.enter(&submitter_host).unwrap();
     let server: SocketAddr = format!("{}:4222", server_host.address).parse().unwrap();
-    wait_until("the server listens", || TcpStream::connect(server).is_ok());
+    support::wait_until("the server listens", || TcpStream::connect(server).is_ok());
     let proxy = DelayProxy::start(
         &format!("{}:0", submitter_host.address),
         server,
@@ -81,7 +82,7 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
         .pool(POOL)
         .ack_wait(ACK_WAIT)
         .max_deliveries(10)
-        .work_timeout(Duration::from_secs(60))
+        .work_timeout(support::DEADLINE)
         .build()
         .unwrap();
     let nodes: Vec<Process> = node_hosts
@@ -101,7 +102,7 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
         })
         .collect();
     let pids: Vec<u32> = nodes.iter().map(|node| node.0.id()).collect();
-    wait_until("the three nodes announce themselves", || {
+    support::wait_until("the three nodes announce themselves", || {
         pool.nodes().is_ok_and(|nodes| nodes.len() == 3)
     });
 
@@ -204,13 +205,4 @@ fn per_node(results: &[Result<(u64, u32), Error>], pids: &[u32]) -> Vec<usize> {
         results.iter().filter(by).count()
     };
     pids.iter().map(answered_by).collect()
-}
-
-/// Waits (at most 60 s) until `condition` holds.
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

@@ -3,7 +3,9 @@
 
 extern crate aplex_facade as aplex;
 
-use aplex::remote::{NatsServer, NodeBuilder, RemoteAsyncPoolExecutor};
+mod support;
+
+use aplex::remote::{NatsServer, NodeBuilder};
 
 #[aplex::work]
 async fn inc(x: u64) -> u64 {
@@ -16,10 +18,7 @@ fn a_hundred_thousand_queued_works_over_three_nodes_all_complete() {
     let nodes: Vec<_> = (0..3)
         .map(|_| NodeBuilder::new(server.url(), "scale").start().unwrap())
         .collect();
-    let pool = RemoteAsyncPoolExecutor::builder(server.url())
-        .pool("scale")
-        .build()
-        .unwrap();
+    let pool = support::builder(&server).pool("scale").build().unwrap();
     let started = std::time::Instant::now();
     let results: Vec<u64> = pool
         .map(inc, 0..100_000u64)

@@ -5,6 +5,8 @@
 
 extern crate aplex_facade as aplex;
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -44,10 +46,7 @@ async fn hit(_: ()) -> Option<(u32, usize, usize)> {
 }
 
 fn pool(server: &NatsServer, name: &str) -> RemoteAsyncPoolExecutor {
-    RemoteAsyncPoolExecutor::builder(server.url())
-        .pool(name)
-        .build()
-        .unwrap()
+    support::builder(server).pool(name).build().unwrap()
 }
 
 #[test]

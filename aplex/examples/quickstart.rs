@@ -1,6 +1,6 @@
 //! Quickstart: Python aplex's demo, for real and offline.
 //!
-//! It starts a small HTTP server (hyper) on 127.0.0.1 inside this example, then a
+//! It starts a small HTTP server (hyper, `hello_server/`) on 127.0.0.1, then a
 //! `ProcessAsyncPoolExecutor` with 4 worker processes fetches from it with an async work
 //! using reqwest (Python aplex's demo uses aiohttp): one `submit` waited on with
 //! `result()`, a `map` over 1,000 requests with a timeout, and the same awaited from async
@@ -9,23 +9,17 @@
 //! worker state.
 //!
 //! The worker processes are this same program, started again: they become workers
-//! before `main` runs, so the server below runs only in the parent.
+//! before `main` runs, so the server runs only in the parent.
 //!
 //! Run it with `cargo run --release --example quickstart`.
 
+mod hello_server;
+
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use aplex::{worker_state, Error, ProcessAsyncPoolExecutor};
 use futures::StreamExt;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket};
 
 /// What one fetch gives: the HTTP status and the worker that fetched it, or why it failed.
 type Fetched = Result<(u16, String), String>;
@@ -49,47 +43,6 @@ async fn demo(url: String) -> Fetched {
     Ok((status, format!("pid {}", std::process::id())))
 }
 
-/// Answers every request with `200 OK`.
-async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(
-        b"hello from aplex",
-    ))))
-}
-
-/// Serves [`hello`] on 127.0.0.1, on a thread of its own.
-fn start_server() -> SocketAddr {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("server runtime");
-    // A deep accept backlog: the map opens up to pool_size × max_works_per_worker
-    // connections at once, and a full backlog drops SYNs (retried only after 1 s).
-    let listener: TcpListener = runtime.block_on(async {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket
-            .bind("127.0.0.1:0".parse().expect("address"))
-            .expect("bind 127.0.0.1");
-        socket.listen(4096).expect("listen")
-    });
-    let address = listener.local_addr().expect("local address");
-    std::thread::spawn(move || {
-        runtime.block_on(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service_fn(hello));
-                    let _ = connection.await;
-                });
-            }
-        });
-    });
-    address
-}
-
 /// Counts statuses and requests per worker; failed fetches are counted apart.
 fn tally(outcomes: &[Result<Fetched, Error>]) -> String {
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
@@ -111,7 +64,7 @@ fn tally(outcomes: &[Result<Fetched, Error>]) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = format!("http://{}/", start_server());
+    let url = format!("http://{}/", hello_server::start());
     let started = Instant::now();
     let pool = ProcessAsyncPoolExecutor::builder()
         .pool_size(4)

@@ -8,9 +8,9 @@
 //! (it needs `nats-server`: `apt-get install nats-server`). On real hosts, run the nodes
 //! there instead (docs/REMOTE.md).
 
+mod hello_server;
+
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -18,12 +18,6 @@ use std::time::{Duration, Instant};
 use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor, POOL_VARIABLE, URL_VARIABLE};
 use aplex::Error;
 use futures::StreamExt;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket};
 
 /// A page's HTTP status and the node (pid) that fetched it, or why the fetch failed.
 type Fetched = Result<(u16, u32), String>;
@@ -37,44 +31,6 @@ async fn fetch(url: String) -> Fetched {
     let status = response.status().as_u16();
     response.bytes().await.map_err(|e| e.to_string())?;
     Ok((status, std::process::id()))
-}
-
-async fn hello(_: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(
-        b"hello from aplex",
-    ))))
-}
-
-/// Serves [`hello`] on 127.0.0.1, on a thread of its own.
-fn start_http_server() -> SocketAddr {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("server runtime");
-    let listener: TcpListener = runtime.block_on(async {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket
-            .bind("127.0.0.1:0".parse().expect("address"))
-            .expect("bind 127.0.0.1");
-        socket.listen(4096).expect("listen")
-    });
-    let address = listener.local_addr().expect("local address");
-    std::thread::spawn(move || {
-        runtime.block_on(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service_fn(hello));
-                    let _ = connection.await;
-                });
-            }
-        });
-    });
-    address
 }
 
 /// Counts statuses and pages per node.
@@ -123,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         server.url(),
         nodes.iter().map(|node| node.0.id()).collect::<Vec<_>>()
     );
-    let url = format!("http://{}/", start_http_server());
+    let url = format!("http://{}/", hello_server::start());
     let started = Instant::now();
     let pool = RemoteAsyncPoolExecutor::builder(server.url())
         .pool("quickstart")

@@ -74,26 +74,17 @@ impl Lab {
 
     /// Unplugs `host`'s cable: its bridge port goes down.
     pub(crate) fn unplug(&self, host: &Host) -> io::Result<()> {
-        ip(&[
-            "-n",
-            &self.bridge(),
-            "link",
-            "set",
-            &self.port(&host.name),
-            "down",
-        ])
+        self.set_port(host, "down")
     }
 
     /// Plugs it back.
     pub(crate) fn replug(&self, host: &Host) -> io::Result<()> {
-        ip(&[
-            "-n",
-            &self.bridge(),
-            "link",
-            "set",
-            &self.port(&host.name),
-            "up",
-        ])
+        self.set_port(host, "up")
+    }
+
+    fn set_port(&self, host: &Host, state: &str) -> io::Result<()> {
+        let (bridge, port) = (self.bridge(), self.port(&host.name));
+        ip(&["-n", &bridge, "link", "set", &port, state])
     }
 
     /// A command that runs `program` on `host` (`ip netns exec` execs it: its pid is the

@@ -1,10 +1,63 @@
-//! What the remote tests read off the server itself: how many works wait on a pool's
-//! queue, in how many messages (a batch message carries several).
+//! What the remote tests share: a pool builder whose futures all resolve within a
+//! deadline (a hang fails as a timeout instead of stalling the run), a bounded wait for a
+//! condition, and what they read off the server itself — how many works and messages
+//! wait on a pool's queue (a batch message carries several), and the nodes' consumers'
+//! counts.
+// Each test binary uses a part of this.
+#![allow(dead_code)]
 
-use aplex::remote::NatsServer;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor, RemotePoolBuilder};
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::stream::Stream;
+use futures::StreamExt;
+
+/// Every work of these tests resolves within this, or fails `TimedOut`.
+pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
+
+/// A builder of a pool on `server` whose works time out after [`DEADLINE`].
+pub(crate) fn builder(server: &NatsServer) -> RemotePoolBuilder {
+    RemoteAsyncPoolExecutor::builder(server.url()).work_timeout(DEADLINE)
+}
+
+/// Waits (at most 60 s, looking every 10 ms) until `condition` holds.
+pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `future` on a runtime of its own (for the tests' own server calls).
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// Pool `pool`'s tasks stream, through a client of its own.
+pub(crate) async fn tasks_stream(server: &NatsServer, pool: &str) -> Stream {
+    let client = async_nats::connect(server.url()).await.unwrap();
+    async_nats::jetstream::new(client)
+        .get_stream(format!("APLEX_{pool}_TASKS"))
+        .await
+        .unwrap()
+}
+
+/// Messages on pool `pool`'s tasks stream now.
+pub(crate) fn messages_queued(server: &NatsServer, pool: &str) -> u64 {
+    block_on(async {
+        let mut stream = tasks_stream(server, pool).await;
+        stream.info().await.unwrap().state.messages
+    })
+}
 
 /// Works in the messages on pool `pool`'s tasks stream now.
-#[allow(dead_code)] // not every test binary counts
 pub(crate) fn works_queued(server: &NatsServer, pool: &str) -> usize {
     works_per_message(server, pool).iter().sum()
 }
@@ -12,17 +65,8 @@ pub(crate) fn works_queued(server: &NatsServer, pool: &str) -> usize {
 /// The works in each message on pool `pool`'s tasks stream now: one per message with an
 /// `Aplex-Id`, and a batch's (`Aplex-Batch`) listed in its payload.
 pub(crate) fn works_per_message(server: &NatsServer, pool: &str) -> Vec<usize> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let client = async_nats::connect(server.url()).await.unwrap();
-        let jetstream = async_nats::jetstream::new(client);
-        let mut stream = jetstream
-            .get_stream(format!("APLEX_{pool}_TASKS"))
-            .await
-            .unwrap();
+    block_on(async {
+        let mut stream = tasks_stream(server, pool).await;
         let state = stream.info().await.unwrap().state.clone();
         let mut works = Vec::new();
         if state.messages == 0 {
@@ -41,5 +85,22 @@ pub(crate) fn works_per_message(server: &NatsServer, pool: &str) -> Vec<usize> {
             });
         }
         works
+    })
+}
+
+/// `(fetched and not acked, waiting)` on pool `pool`'s queue, summed over the nodes'
+/// consumers, as the server counts them.
+pub(crate) fn fetched_and_waiting(server: &NatsServer, pool: &str) -> (usize, u64) {
+    block_on(async {
+        let stream = tasks_stream(server, pool).await;
+        let mut names = stream.consumer_names();
+        let mut counts = (0, 0);
+        while let Some(Ok(name)) = names.next().await {
+            let mut consumer: PullConsumer = stream.get_consumer(&name).await.unwrap();
+            let info = consumer.info().await.unwrap();
+            counts.0 += info.num_ack_pending;
+            counts.1 += info.num_pending;
+        }
+        counts
     })
 }
