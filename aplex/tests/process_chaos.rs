@@ -2,7 +2,10 @@
 //! worker every few milliseconds, a few hundred times. Every future resolves exactly
 //! once (a value or `WorkerCrashed`), none hangs, and afterwards the pool has
 //! `pool_size` live workers, serves every work, and leaves no zombie. Alone in its
-//! binary, so the children it counts are this pool's.
+//! binary, so the children it counts are this pool's. The whole test runs under a
+//! deadline, and the killer signals only a live child through a pidfd: a worker that
+//! exited since its pid was read is skipped, never signalled by a stale pid (which, as
+//! root, could be anyone's process once reused).
 
 mod common;
 
@@ -11,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aplex::{CrashLimit, Error, ProcessAsyncPoolExecutor};
-use common::{is_running, live_children, send_signal, wait_until, zombie_children, PATIENCE};
+use common::{
+    is_running, live_children, signal_live_child, wait_until, within, zombie_children, PATIENCE,
+};
 
 #[aplex::work]
 async fn busy(x: u64) -> u64 {
@@ -23,6 +28,10 @@ const KILLS: usize = 200;
 
 #[test]
 fn every_future_resolves_while_workers_are_killed_at_random() {
+    within(Duration::from_secs(300), chaos);
+}
+
+fn chaos() {
     let pool = Arc::new(
         ProcessAsyncPoolExecutor::builder()
             .pool_size(2)
@@ -46,8 +55,7 @@ fn every_future_resolves_while_workers_are_killed_at_random() {
                 seed ^= seed << 17;
                 let slot = (seed % 2) as usize;
                 if let Some(pid) = pool.worker_pids()[slot] {
-                    if is_running(pid) {
-                        send_signal(pid, libc::SIGKILL);
+                    if signal_live_child(pid, libc::SIGKILL) {
                         kills.fetch_add(1, Ordering::SeqCst);
                     }
                 }
@@ -58,7 +66,9 @@ fn every_future_resolves_while_workers_are_killed_at_random() {
     };
 
     let (mut values, mut crashed, mut submitted) = (0usize, 0usize, 0u64);
-    while kills.load(Ordering::SeqCst) < KILLS {
+    // The killer ends by itself only after its kills (or if it panicked: then its join
+    // below says why).
+    while kills.load(Ordering::SeqCst) < KILLS && !killer.is_finished() {
         let batch: Vec<_> = (submitted..submitted + 100)
             .map(|x| (x, pool.submit(busy, x)))
             .collect();

@@ -167,12 +167,51 @@ pub fn send_signal(pid: u32, signal: i32) {
     assert_eq!(result, 0, "kill({pid}, {signal}) failed");
 }
 
+/// Sends `signal` to `pid` if it is a live child of this process, and says whether it
+/// did. Safe against the races of killing at random: a child that exited (or was reaped,
+/// its pid perhaps taken by another process) since its pid was read is not signalled.
+/// The signal goes through a pidfd opened while the pid was seen to be our live child.
+pub fn signal_live_child(pid: u32, signal: i32) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if pidfd < 0 {
+        return false;
+    }
+    let pidfd = pidfd as libc::c_int;
+    let me = std::process::id();
+    let ours = process_stat(pid).is_some_and(|(state, parent)| parent == me && state != 'Z');
+    // SAFETY: pidfd is the descriptor just opened; a null siginfo is allowed.
+    let sent = ours
+        && unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                pidfd,
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        } == 0;
+    // SAFETY: closes the descriptor opened above, once.
+    unsafe { libc::close(pidfd) };
+    sent
+}
+
 /// A fresh, empty scratch directory for side effects that cross processes.
 pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("aplex-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
+}
+
+/// Whether this is the first time any process asks about `name` under `dir` (a file
+/// there remembers): lets a work crash its worker once, then run.
+pub fn first_time(dir: &std::path::Path, name: &str) -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(name))
+        .is_ok()
 }
 
 /// The pids of this process's zombie (exited, not reaped) children.
