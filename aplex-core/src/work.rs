@@ -7,7 +7,7 @@
 //!
 //! - a [`Future`]: an **async** work, run as a local task on a worker's runtime;
 //! - a [`Blocking`] call, made by wrapping a plain function in [`blocking`]: a
-//!   **blocking** work, run on that runtime's blocking pool so it never stalls the async
+//!   **blocking** work, run on the worker's blocking threads so it never stalls the async
 //!   works.
 //!
 //! Calling a blocking work's wrapper does not run the function: it packs the function and
@@ -36,7 +36,7 @@ use std::sync::Arc;
 pub enum WorkKind {
     /// An `async fn` or a closure returning a future: a local task on the worker's runtime.
     Async,
-    /// A plain function wrapped in [`blocking`]: runs on the worker runtime's blocking pool.
+    /// A plain function wrapped in [`blocking`]: runs on the worker's blocking threads.
     Blocking,
 }
 
@@ -149,8 +149,8 @@ impl<F, A: fmt::Debug> fmt::Debug for Blocking<F, A> {
     }
 }
 
-/// Marks the plain function `function` as a blocking work: the pool runs it on a worker
-/// runtime's blocking pool, so it never stalls that worker's async works.
+/// Marks the plain function `function` as a blocking work: the pool runs it on a worker's
+/// blocking threads, so it never stalls that worker's async works.
 ///
 /// The result is itself a work (and cheap to clone), so it goes wherever a work goes:
 /// `submit`, `submit_with`, `try_submit`, `map`. A running blocking work cannot be

@@ -20,9 +20,19 @@ pub const DEFAULT_QUEUED_EXPIRY: Duration = Duration::from_secs(3600);
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1 << 20;
 
 /// The most works of one kind a submitter puts in one message when several are
-/// submitted together (the server then stores, delivers and acks them once).
-pub const DEFAULT_MAX_BATCH: usize = 32;
+/// submitted together (the server then stores, delivers and acks them once); fewer for
+/// nodes of few slots (a quarter of the smallest node's).
+pub const DEFAULT_MAX_BATCH: usize = 256;
 
 /// The most argument (or result) bytes in one batch message (a bigger single one goes
 /// alone).
 pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// A batch holds at most this share (one in ...) of the slots of the nodes it is for.
+const NODE_SHARE: usize = 4;
+
+/// The most works a batch holds for nodes of `slots` slots, before `max_batch`: a
+/// quarter of them (a node asks for works again once a quarter of its slots are free).
+pub(crate) fn batch_for_node(slots: usize) -> usize {
+    (slots / NODE_SHARE).max(1)
+}

@@ -1,9 +1,11 @@
 //! What travels through the server: works as messages on the tasks stream, and their
-//! results as messages on the results stream. A message carries one work (its id in a
+//! results as messages on the results stream. A message carries one work (its number in a
 //! header, its encoded arguments as the payload, so a big payload is never copied) or a
 //! batch of works of the same kind submitted together (`Aplex-Batch`: the payload is the
-//! list of ids and arguments), which the server then stores, delivers and acks once for
-//! all of them; a result message likewise carries one result or a batch of them.
+//! list of numbers and arguments), which the server then stores, delivers and acks once
+//! for all of them; a result message likewise carries one result or a batch of them.
+//! A work is named on the server by its submitter (a header of its message, and the last
+//! token of its results' subject) and its number there: `<submitter>.<number>` in cancels.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +15,9 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use serde_bytes::ByteBuf;
 
-/// The work's id: `<submitter>.<number>`, unique on the server.
+/// The submitter of the message's works: unique on the server.
+pub(crate) const SUBMITTER: &str = "Aplex-Submitter";
+/// The work's number, unique for its submitter.
 pub(crate) const ID: &str = "Aplex-Id";
 /// Instead of an id: how many works (or results) the payload lists.
 pub(crate) const BATCH: &str = "Aplex-Batch";
@@ -31,8 +35,10 @@ const MESSAGE_ID: &str = "Nats-Msg-Id";
 /// A queued message's headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TaskHeaders {
-    /// The work's id; `None` for a batch (the ids are in the payload).
-    pub(crate) id: Option<String>,
+    /// Who submitted its works.
+    pub(crate) submitter: String,
+    /// The work's number; `None` for a batch (the numbers are in the payload).
+    pub(crate) id: Option<u64>,
     /// The message's id, for the server's deduplication.
     pub(crate) message: String,
     pub(crate) work: String,
@@ -45,8 +51,9 @@ impl TaskHeaders {
     /// As NATS headers.
     pub(crate) fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        match &self.id {
-            Some(id) => headers.insert(ID, id.as_str()),
+        headers.insert(SUBMITTER, self.submitter.as_str());
+        match self.id {
+            Some(id) => headers.insert(ID, id.to_string().as_str()),
             None => headers.insert(BATCH, "1"),
         }
         headers.insert(MESSAGE_ID, self.message.as_str());
@@ -81,11 +88,15 @@ impl TaskHeaders {
             .parse()
             .map_err(|_| "a task whose expiry is not a number".to_owned())?;
         let id = match get(ID) {
-            Ok(id) => Some(id),
+            Ok(id) => Some(
+                id.parse()
+                    .map_err(|_| format!("a task whose id `{id}` is not a number"))?,
+            ),
             Err(_) if headers.get(BATCH).is_some() => None,
             Err(missing) => return Err(missing),
         };
         Ok(TaskHeaders {
+            submitter: get(SUBMITTER)?,
             message: get(MESSAGE_ID).unwrap_or_default(),
             id,
             work: get(WORK)?,
@@ -112,33 +123,34 @@ pub(crate) fn now_ms() -> u64 {
 /// What a result carries: the chunk's encoded outcomes, or why it failed whole.
 pub(crate) type ResultBody = Result<ByteBuf, WireError>;
 
-/// The payload of a batch of works: each one's id and encoded arguments.
-pub(crate) fn encode_batch(works: &[(String, Bytes)]) -> Vec<u8> {
-    let listed: Vec<(&str, &serde_bytes::Bytes)> = works
+/// The payload of a batch of works: each one's number and encoded arguments.
+pub(crate) fn encode_batch(works: &[(u64, Bytes)]) -> Vec<u8> {
+    let listed: Vec<(u64, &serde_bytes::Bytes)> = works
         .iter()
-        .map(|(id, args)| (id.as_str(), serde_bytes::Bytes::new(args)))
+        .map(|(id, args)| (*id, serde_bytes::Bytes::new(args)))
         .collect();
     rmp_serde::to_vec(&listed).expect("a batch always encodes")
 }
 
-/// The works a message carries: its one work, or its batch.
-pub(crate) fn works_of(task: &TaskHeaders, payload: Bytes) -> Result<Vec<(String, Bytes)>, String> {
-    if let Some(id) = &task.id {
-        return Ok(vec![(id.clone(), payload)]);
+/// The works a message carries: its one work, or its batch (each one's arguments a
+/// slice of the payload, not a copy).
+pub(crate) fn works_of(task: &TaskHeaders, payload: Bytes) -> Result<Vec<(u64, Bytes)>, String> {
+    if let Some(id) = task.id {
+        return Ok(vec![(id, payload)]);
     }
-    let listed: Vec<(String, ByteBuf)> = rmp_serde::from_slice(&payload)
+    let listed: Vec<(u64, &serde_bytes::Bytes)> = rmp_serde::from_slice(&payload)
         .map_err(|error| format!("a malformed batch of works: {error}"))?;
     Ok(listed
         .into_iter()
-        .map(|(id, args)| (id, Bytes::from(args.into_vec())))
+        .map(|(id, args)| (id, payload.slice_ref(args)))
         .collect())
 }
 
 /// The headers and payload of a message with `results` (one, or a batch).
-pub(crate) fn encode_results(results: &[(String, ResultBody)]) -> (HeaderMap, Vec<u8>) {
+pub(crate) fn encode_results(results: &[(u64, ResultBody)]) -> (HeaderMap, Vec<u8>) {
     let mut headers = HeaderMap::new();
     if let [(id, result)] = results {
-        headers.insert(ID, id.as_str());
+        headers.insert(ID, id.to_string().as_str());
         return (headers, encode_result(result));
     }
     headers.insert(BATCH, "1");
@@ -150,10 +162,12 @@ pub(crate) fn encode_results(results: &[(String, ResultBody)]) -> (HeaderMap, Ve
 pub(crate) fn decode_results(
     headers: Option<&HeaderMap>,
     body: &[u8],
-) -> Result<Vec<(String, ResultBody)>, String> {
+) -> Result<Vec<(u64, ResultBody)>, String> {
     let header = |name| headers.and_then(|headers| headers.get(name));
     if let Some(id) = header(ID) {
-        return Ok(vec![(id.as_str().to_owned(), decode_result(body)?)]);
+        let id = (id.as_str().parse())
+            .map_err(|_| format!("a result whose id `{id}` is not a number"))?;
+        return Ok(vec![(id, decode_result(body)?)]);
     }
     if header(BATCH).is_none() {
         return Err("a result without a work id".into());
@@ -178,7 +192,8 @@ mod tests {
     #[test]
     fn task_headers_round_trip_and_malformed_ones_are_refused() {
         let task = TaskHeaders {
-            id: Some("s1.7".into()),
+            submitter: "s1".into(),
+            id: Some(7),
             message: "s1.m3".into(),
             work: "crate::double".into(),
             kind: WorkKind::Blocking,
@@ -196,6 +211,11 @@ mod tests {
         assert!(TaskHeaders::parse(Some(&broken))
             .unwrap_err()
             .contains("unknown kind"));
+        let mut broken = task.to_headers();
+        broken.insert(ID, "s1.7");
+        assert!(TaskHeaders::parse(Some(&broken))
+            .unwrap_err()
+            .contains("not a number"));
         let body: ResultBody = Err(WireError::Cancelled);
         assert_eq!(decode_result(&encode_result(&body)), Ok(body));
         assert!(decode_result(b"\xc1 not a result").is_err());
@@ -204,6 +224,7 @@ mod tests {
     #[test]
     fn batches_of_works_and_of_results_round_trip() {
         let task = TaskHeaders {
+            submitter: "s1".into(),
             id: None,
             message: "s1.m4".into(),
             work: "crate::double".into(),
@@ -214,15 +235,15 @@ mod tests {
         let parsed = TaskHeaders::parse(Some(&task.to_headers())).unwrap();
         assert_eq!(parsed, task);
         let works = vec![
-            ("s1.1".to_owned(), Bytes::from_static(b"one")),
-            ("s1.2".to_owned(), Bytes::from_static(b"two")),
+            (1, Bytes::from_static(b"one")),
+            (2, Bytes::from_static(b"two")),
         ];
         let payload = Bytes::from(encode_batch(&works));
         assert_eq!(works_of(&parsed, payload), Ok(works));
         assert!(works_of(&parsed, Bytes::from_static(b"\xc1")).is_err());
         let results = [
-            ("s1.1".to_owned(), Ok(ByteBuf::from(vec![1]))),
-            ("s1.2".to_owned(), Err(WireError::Cancelled)),
+            (1, Ok(ByteBuf::from(vec![1]))),
+            (2, Err(WireError::Cancelled)),
         ];
         for some in [&results[..1], &results[..]] {
             let (headers, body) = encode_results(some);

@@ -110,7 +110,7 @@ fn malformed_and_unknown_works_are_refused_and_the_node_serves_on() {
         answers.sort_by(|a, b| a.0.cmp(&b.0));
         answers
     });
-    assert_eq!(answers[0].0, "t.2");
+    assert_eq!(answers[0].0, "2", "results name the work by its number");
     assert!(
         matches!(answers[0].1, Err(WireError::Serialization { .. })),
         "{:?}",
@@ -119,7 +119,7 @@ fn malformed_and_unknown_works_are_refused_and_the_node_serves_on() {
     assert_eq!(
         answers[1],
         (
-            "t.3".to_owned(),
+            "3".to_owned(),
             Err(WireError::UnknownWork("no::such::work".into()))
         )
     );
@@ -212,10 +212,13 @@ fn a_node_never_takes_a_work_of_another_build() {
     );
 }
 
-/// The headers of a task published by hand, as a submitter writes them.
+/// The headers of a task published by hand, as a submitter writes them, for the work
+/// named `<submitter>.<number>`.
 fn task_headers(id: &str, work: &str, kind: &str, reply: &str, expires_ms: u64) -> HeaderMap {
+    let (submitter, number) = id.rsplit_once('.').expect("<submitter>.<number>");
     let mut headers = HeaderMap::new();
-    headers.insert("Aplex-Id", id);
+    headers.insert("Aplex-Submitter", submitter);
+    headers.insert("Aplex-Id", number);
     headers.insert("Aplex-Work", work);
     headers.insert("Aplex-Kind", kind);
     headers.insert("Aplex-Reply", reply);

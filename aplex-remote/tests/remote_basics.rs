@@ -179,6 +179,41 @@ fn max_batch_bounds_the_works_in_one_message() {
 }
 
 #[test]
+fn batches_fit_the_nodes_slots() {
+    // A node of 8 slots is live as the pool is built: its batches hold at most a
+    // quarter of that (2), though max_batch allows 256, so no node sits on works another
+    // could run. (It stops before the works are submitted, so they stay queued to be
+    // counted; the pool keeps the size it fitted while the group has no live node.)
+    let server = server();
+    let probe = support::builder(&server).pool("fitted").build().unwrap();
+    let small = NodeBuilder::new(server.url(), "fitted")
+        .max_works_per_worker(8)
+        .start()
+        .unwrap();
+    support::wait_until("the node is announced", || {
+        probe
+            .nodes()
+            .unwrap()
+            .iter()
+            .any(|info| info.max_works == 8)
+    });
+    let pool = support::builder(&server).pool("fitted").build().unwrap();
+    small.stop().unwrap();
+    support::wait_until("the node is gone", || probe.nodes().unwrap().is_empty());
+    let futures: Vec<_> = (0..200u64).map(|x| pool.submit(double, x)).collect();
+    support::wait_until("every work is queued", || {
+        support::works_queued(&server, "fitted") == 200
+    });
+    let sizes = support::works_per_message(&server, "fitted");
+    assert!(sizes.iter().all(|&works| works <= 2), "{sizes:?}");
+    assert!(sizes.contains(&2), "works still go in batches: {sizes:?}");
+    let _node = node(&server, "fitted");
+    let results: Vec<_> = futures.into_iter().map(|f| f.result()).collect();
+    let expected: Vec<_> = (0..200u64).map(|x| Ok(x * 2)).collect();
+    assert_eq!(results, expected);
+}
+
+#[test]
 fn an_unreachable_server_fails_build_with_a_connect_error() {
     let error = RemoteAsyncPoolExecutor::builder("nats://127.0.0.1:1")
         .connect_timeout(Duration::from_millis(500))

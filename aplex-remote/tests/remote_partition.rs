@@ -108,16 +108,15 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
 
     // 1. Through 2 ms of added latency, every node's connection dropped twice mid-map.
     let began = Instant::now();
-    let mut results = Vec::new();
-    for result in pool.map(double_after, (0..WORKS).map(|x| (x, 50))) {
-        results.push(result);
-        if results.len() == 300 || results.len() == 1_000 {
-            assert!(completed(&pool) < WORKS, "the map is still in flight");
+    let results = map_during(&pool, |progress| {
+        for at in [300, 1_000] {
+            // Cut when the map is this far on and every node is connected again.
+            wait_for(progress, at, || proxy.carrying() >= 3);
             let cut = proxy.cut();
             assert!(cut >= 3, "every node's connection dropped ({cut} cut)");
-            eprintln!("phase 1: {cut} connections cut at result {}", results.len());
+            eprintln!("phase 1: {cut} connections cut at {at} works completed");
         }
-    }
+    });
     let answered_by = check(&results);
     for pid in &pids {
         assert!(answered_by.contains(pid), "node {pid} took part");
@@ -130,20 +129,12 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
 
     // 2. One node's cable unplugged mid-map: its works finish on the others.
     let (unplugged, unplugged_pid) = (&node_hosts[0], pids[0]);
-    let start = completed(&pool);
     let began = Instant::now();
-    let mut results = Vec::new();
-    for result in pool.map(double_after, (0..WORKS).map(|x| (x, 50))) {
-        results.push(result);
-        if results.len() == 300 {
-            assert!(
-                completed(&pool) - start < WORKS,
-                "the map is still in flight"
-            );
-            lab.unplug(unplugged).unwrap();
-            eprintln!("phase 2: node {unplugged_pid} unplugged at result 300");
-        }
-    }
+    let results = map_during(&pool, |progress| {
+        wait_for(progress, 300, || true);
+        lab.unplug(unplugged).unwrap();
+        eprintln!("phase 2: node {unplugged_pid} unplugged at 300 works completed");
+    });
     check(&results);
     eprintln!(
         "phase 2: {WORKS} works correct in {:?}, per node {:?}",
@@ -172,6 +163,35 @@ fn the_pool_is_correct_across_hosts_with_latency_dropped_connections_and_an_unpl
     pool.shutdown(true);
     drop(nodes);
     let _ = std::fs::remove_dir_all(&store);
+}
+
+/// Runs a map of [`WORKS`] works of 50 ms while `faults` runs on a thread of its own,
+/// given how many works of this map the pool has completed so far (the map's results
+/// come in order, so a late one holds them back while the others complete: what the
+/// faults wait for is the pool's count, not the results read).
+fn map_during(
+    pool: &RemoteAsyncPoolExecutor,
+    faults: impl FnOnce(&dyn Fn() -> u64) + Send,
+) -> Vec<Result<(u64, u32), Error>> {
+    let start = completed(pool);
+    std::thread::scope(|scope| {
+        scope.spawn(move || faults(&|| completed(pool) - start));
+        pool.map(double_after, (0..WORKS).map(|x| (x, 50)))
+            .collect()
+    })
+}
+
+/// Waits until `progress` reaches `works` and `ready` holds, and asserts the map is
+/// still in flight then (a fault after the last work would test nothing).
+fn wait_for(progress: &dyn Fn() -> u64, works: u64, ready: impl Fn() -> bool) {
+    support::wait_until("the map is far enough on", || {
+        progress() >= works && ready()
+    });
+    let done = progress();
+    assert!(
+        done < WORKS,
+        "the map is still in flight ({done} of {WORKS} works completed)"
+    );
 }
 
 /// Works the pool has seen completed.

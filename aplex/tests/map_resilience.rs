@@ -46,13 +46,7 @@ fn keep_going_yields_every_items_result_on_threads() {
 /// and returns `x` after.
 #[aplex::work]
 fn crash_once((dir, x): (PathBuf, u64)) -> u64 {
-    let mark = dir.join(x.to_string());
-    if std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&mark)
-        .is_ok()
-    {
+    if common::first_time(&dir, &x.to_string()) {
         std::process::exit(3);
     }
     x

@@ -7,8 +7,10 @@
 //!    (`spawn_local`) whose abort handle is kept by work id. On a multi-thread runtime a
 //!    `Send` future is spawned onto the scheduler instead (never polled on the spot, so
 //!    a busy work does not hold the loop), and a local task waits for it. A blocking job
-//!    runs on the runtime's blocking pool, awaited by a local task, so it never stalls
-//!    the async works.
+//!    runs on the worker's blocking threads (`blocking_runner.rs`), so it never stalls
+//!    the async works; the thread that ran it hands its output to the job's `finish`
+//!    and tells the work over (`blocking_ledger.rs`) — with an [`OnFinished::Anywhere`]
+//!    reporter without waking the loop at all.
 //! 3. Every task carries a guard that, however the task ends (done, panicked, aborted),
 //!    forgets its abort handle and reports the work over to the loop's `on_finished`:
 //!    works that end while a batch of messages is handled are reported together, once,
@@ -18,21 +20,26 @@
 //!
 //! Run [`serve_local`] inside a `tokio::task::LocalSet`.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
+pub use crate::backend::blocking_job::BlockingJob;
+use crate::backend::blocking_ledger::BlockingLedger;
+use crate::backend::blocking_runner::{BlockingRunner, Job};
+use crate::backend::id_map::IdMap;
+use crate::backend::linger::linger;
+pub use crate::backend::on_finished::OnFinished;
 pub use crate::backend::task::Task;
 use crate::backend::task::WithState;
 use crate::error::panic_message;
@@ -45,8 +52,9 @@ use crate::Error;
 /// # Examples
 ///
 /// ```
-/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, Task};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, OnFinished, Task};
 /// use aplex::backend::{CloseMode, WorkId};
+/// use std::time::Duration;
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -56,66 +64,15 @@ use crate::Error;
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, 1, None, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, Duration::ZERO, None, OnFinished::on_loop(|count| assert_eq!(count, 1)))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub enum LocalJob {
     /// Makes, on the worker's thread, the future of an async job: run there as a local
     /// task, or (a `Send` one, on a multi-thread runtime) on the runtime's scheduler.
     Async(Box<dyn FnOnce() -> Task + Send>),
-    /// Runs on the worker runtime's blocking pool.
+    /// Runs on the worker's blocking threads.
     Blocking(BlockingJob),
-}
-
-/// A blocking work: `run` on a blocking thread, then `finish` on the worker's own thread
-/// with what `run` returned.
-///
-/// The work's promise lives in `finish`, which stays with the worker's local task: when
-/// the loop abandons its works ([`LocalMessage::Abandon`]) the task is dropped, and with
-/// it the promise (its future resolves `Cancelled`), even while `run` is stuck on its
-/// blocking thread.
-///
-/// # Examples
-///
-/// ```
-/// use aplex::backend::local::BlockingJob;
-///
-/// let (sender, receiver) = std::sync::mpsc::channel();
-/// let job = BlockingJob::new(|| 6 * 7, move |answer| sender.send(answer).unwrap());
-/// job.run_here();
-/// assert_eq!(receiver.recv().unwrap(), 42);
-/// ```
-pub struct BlockingJob {
-    run: Box<dyn FnOnce() -> Box<dyn Any + Send> + Send>,
-    finish: Box<dyn FnOnce(Box<dyn Any + Send>) + Send>,
-}
-
-impl BlockingJob {
-    /// A job that calls `run` on a blocking thread and hands its output to `finish`.
-    pub fn new<O: Send + 'static>(
-        run: impl FnOnce() -> O + Send + 'static,
-        finish: impl FnOnce(O) + Send + 'static,
-    ) -> Self {
-        BlockingJob {
-            run: Box::new(move || Box::new(run()) as Box<dyn Any + Send>),
-            finish: Box::new(move |output| {
-                if let Ok(output) = output.downcast::<O>() {
-                    finish(*output);
-                }
-            }),
-        }
-    }
-
-    /// Runs both halves on the calling thread (for tests and simple backends).
-    pub fn run_here(self) {
-        (self.finish)((self.run)());
-    }
-}
-
-impl fmt::Debug for BlockingJob {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BlockingJob")
-    }
 }
 
 impl fmt::Debug for LocalJob {
@@ -132,8 +89,9 @@ impl fmt::Debug for LocalJob {
 /// # Examples
 ///
 /// ```
-/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, Task};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, OnFinished, Task};
 /// use aplex::backend::{CloseMode, WorkId};
+/// use std::time::Duration;
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -143,7 +101,7 @@ impl fmt::Debug for LocalJob {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, 1, None, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, Duration::ZERO, None, OnFinished::on_loop(|count| assert_eq!(count, 1)))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 #[derive(Debug)]
@@ -166,22 +124,24 @@ pub enum LocalMessage {
 const BATCH: usize = 256;
 
 struct LoopState {
-    on_finished: Box<dyn Fn(usize)>,
+    on_finished: Rc<dyn Fn(usize)>,
     /// Works over since the current batch began, reported when it ends; `None` outside
     /// a batch, where each work is reported as it ends.
     finished_in_batch: Cell<Option<usize>>,
-    abortable: RefCell<HashMap<WorkId, AbortHandle>>,
-    /// The local tasks waiting for blocking works, aborted only when abandoning.
-    blocking: RefCell<HashMap<WorkId, AbortHandle>>,
+    abortable: RefCell<IdMap<WorkId, AbortHandle>>,
+    /// The blocking works in flight, shared with the blocking threads that finish them.
+    blocking: Arc<BlockingLedger>,
     /// Blocking works were abandoned while still running.
     abandoned: Cell<bool>,
-    /// One permit per blocking work that may run at once (`max_blocking_works_per_worker`);
-    /// a blocking work waits here, not yet begun, for its turn.
-    blocking_turns: Arc<Semaphore>,
-    /// The worker's state, installed on each blocking thread while its work runs.
+    /// The worker's blocking threads, one per blocking work that may run at once
+    /// (`max_blocking_works_per_worker`); a blocking work waits there, not yet begun, for
+    /// its turn.
+    runner: RefCell<Option<BlockingRunner>>,
+    /// The worker's state, installed on its scheduler's tasks (and its blocking threads).
     state: Option<WorkerStateValue>,
     /// The runtime is multi-threaded: `Send` futures go to its scheduler.
     scheduler: bool,
+    /// Async works alive (the blocking ones are counted by `blocking`).
     live: Cell<usize>,
     idle: Notify,
 }
@@ -201,8 +161,6 @@ enum Handle {
     None,
     /// An async work's, aborted by cancel, abort and abandon.
     Abortable,
-    /// A blocking work's waiting task, aborted only by abandon.
-    Blocking,
 }
 
 impl Drop for TaskGuard {
@@ -212,9 +170,6 @@ impl Drop for TaskGuard {
             Handle::None => {}
             Handle::Abortable => {
                 state.abortable.borrow_mut().remove(&self.id);
-            }
-            Handle::Blocking => {
-                state.blocking.borrow_mut().remove(&self.id);
             }
         }
         state.live.set(state.live.get() - 1);
@@ -234,7 +189,12 @@ impl Drop for TaskGuard {
 /// `blocking_limit` blocking works run at once; the others wait here for their
 /// turn, in arrival order, not yet begun. `on_finished` is told how many works are over,
 /// however they ended: once per work, or once for all the works that ended while one
-/// batch of messages was handled.
+/// batch of messages was handled; a blocking work's end is told by the thread that ran
+/// it when `on_finished` may be called anywhere ([`OnFinished`]).
+///
+/// With nothing alive after a lone `Run`, it keeps looking for its next message for
+/// `linger_for` before it lets its thread park (`backend/linger.rs`); `Duration::ZERO`
+/// parks at once.
 ///
 /// Returns whether it abandoned blocking works still running on their threads
 /// ([`LocalMessage::Abandon`]): the runtime should then be shut down in the background
@@ -243,8 +203,9 @@ impl Drop for TaskGuard {
 /// # Examples
 ///
 /// ```
-/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, Task};
+/// use aplex::backend::local::{serve_local, LocalJob, LocalMessage, OnFinished, Task};
 /// use aplex::backend::{CloseMode, WorkId};
+/// use std::time::Duration;
 ///
 /// let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -254,36 +215,51 @@ impl Drop for TaskGuard {
 /// })))).unwrap();
 /// sender.send(LocalMessage::Close(CloseMode::Drain)).unwrap();
 /// let local = tokio::task::LocalSet::new();
-/// runtime.block_on(local.run_until(serve_local(receiver, 1, None, |count| assert_eq!(count, 1))));
+/// runtime.block_on(local.run_until(serve_local(receiver, 1, Duration::ZERO, None, OnFinished::on_loop(|count| assert_eq!(count, 1)))));
 /// assert_eq!(done_rx.recv().unwrap(), "ran");
 /// ```
 pub async fn serve_local(
     mut receiver: UnboundedReceiver<LocalMessage>,
     blocking_limit: usize,
+    linger_for: Duration,
     state: Option<WorkerStateValue>,
-    on_finished: impl Fn(usize) + 'static,
+    on_finished: OnFinished,
 ) -> bool {
     let _refusal = crate::wait::refuse_blocking_on_this_thread();
     let _state = install_worker_state(state.clone());
+    let (on_finished, anywhere) = on_finished.split();
     let state = Rc::new(LoopState {
-        on_finished: Box::new(on_finished),
+        on_finished,
         finished_in_batch: Cell::new(None),
-        abortable: RefCell::new(HashMap::new()),
-        blocking: RefCell::new(HashMap::new()),
+        abortable: RefCell::new(IdMap::default()),
+        blocking: Arc::new(BlockingLedger::new(anywhere)),
         abandoned: Cell::new(false),
-        blocking_turns: Arc::new(Semaphore::new(blocking_limit.max(1))),
+        runner: RefCell::new(Some(BlockingRunner::new(blocking_limit, state.clone()))),
         state,
         scheduler: tokio::runtime::Handle::current().runtime_flavor()
             == tokio::runtime::RuntimeFlavor::MultiThread,
         live: Cell::new(0),
         idle: Notify::new(),
     });
+    // However this future ends (even dropped half way), the blocking works' promises
+    // go, and every work over is told (the last ones too, once the loop has ended).
+    let _release = ReleaseBlocking(Rc::clone(&state));
     let mut batch = Vec::with_capacity(BATCH);
     let mut closing = false;
     let mut open = true;
+    // The last messages were one lone `Run`: a caller waiting on each result.
+    let mut lone_run = false;
     loop {
-        if closing && state.live.get() == 0 {
-            break;
+        report_blocking(&state);
+        let idle = state.live.get() == 0 && state.blocking.alive() == 0;
+        if closing {
+            state.blocking.close();
+            if idle {
+                break;
+            }
+        } else if idle && lone_run && open {
+            lone_run = false;
+            linger(&receiver, linger_for).await;
         }
         tokio::select! {
             biased;
@@ -293,6 +269,7 @@ pub async fn serve_local(
                     closing = true;
                     abort_all(&state);
                 }
+                lone_run = received == 1 && matches!(batch[0], LocalMessage::Run(..));
                 closing |= std::future::poll_fn(|cx| {
                     let mut close = false;
                     state.finished_in_batch.set(Some(0));
@@ -307,8 +284,12 @@ pub async fn serve_local(
                 })
                 .await;
             }
+            () = state.blocking.wake.notified() => {}
             () = state.idle.notified(), if closing => {}
         }
+    }
+    if let Some(runner) = state.runner.borrow_mut().take() {
+        runner.close();
     }
     state.abandoned.get()
 }
@@ -341,25 +322,23 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) ->
         }
         LocalMessage::Abandon => {
             abort_all(state);
-            let waiting: Vec<AbortHandle> = state.blocking.borrow().values().cloned().collect();
-            state.abandoned.set(!waiting.is_empty());
-            for handle in waiting {
-                handle.abort();
-            }
+            // Their promises resolve `Cancelled`; they are told over.
+            let given_up = state.blocking.give_up_all();
+            state.abandoned.set(given_up > 0);
             true
         }
     }
 }
 
 fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>) {
-    state.live.set(state.live.get() + 1);
-    let mut guard = TaskGuard {
-        state: Rc::clone(state),
-        id,
-        handle: Handle::None,
-    };
     match job {
         LocalJob::Async(make) => {
+            state.live.set(state.live.get() + 1);
+            let mut guard = TaskGuard {
+                state: Rc::clone(state),
+                id,
+                handle: Handle::None,
+            };
             let mut future = match make() {
                 Task::Send(future) if state.scheduler => {
                     return spawn_scheduled(state, guard, future);
@@ -383,30 +362,20 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
             state.abortable.borrow_mut().insert(id, task.abort_handle());
         }
         LocalJob::Blocking(BlockingJob { run, finish }) => {
-            guard.handle = Handle::Blocking;
-            let turns = Arc::clone(&state.blocking_turns);
-            let worker_state = state.state.clone();
-            let task = tokio::task::spawn_local(async move {
-                let _guard = guard;
-                // Never closed, so acquiring only waits for a turn.
-                let turn = turns.acquire_owned().await;
-                // A blocking thread drives no scheduler: blocking waits are allowed there.
-                // The turn is given back on that thread as the work ends, so the next
-                // work finds the thread idle and reuses it rather than starting another.
-                let ran = tokio::task::spawn_blocking(move || {
-                    let _state = install_worker_state(worker_state);
-                    let output = run();
-                    drop(turn);
-                    output
-                })
-                .await;
-                // A `run` that panicked (the backends' runs catch their works' panics)
-                // drops `finish`: the work's promise resolves `Cancelled`.
-                if let Ok(output) = ran {
-                    finish(output);
+            let ledger = Arc::clone(&state.blocking);
+            let job: Job = Box::new(move || {
+                if ledger.skipping() {
+                    return; // abandoned while it waited for its turn: never begun
                 }
+                // The backends' runs catch their works' panics; one that slips through
+                // drops `finish`, and the work's promise resolves `Cancelled`.
+                let output = catch_unwind(AssertUnwindSafe(run)).ok();
+                ledger.complete(id, output);
             });
-            state.blocking.borrow_mut().insert(id, task.abort_handle());
+            state.blocking.enter(id, finish);
+            if let Some(runner) = state.runner.borrow().as_ref() {
+                runner.run(job);
+            }
         }
     }
 }
@@ -432,6 +401,26 @@ fn spawn_scheduled(
         // A panic is the job's to catch; an abort is what was asked for.
         let _ = spawned.await;
     });
+}
+
+/// Reports the blocking works over that the loop is to report (an
+/// [`OnFinished::OnLoop`] reporter's).
+fn report_blocking(state: &LoopState) {
+    let count = state.blocking.take_unreported();
+    if count > 0 {
+        (state.on_finished)(count);
+    }
+}
+
+/// When the loop's future ends: drops the blocking works still in flight and tells the
+/// pool every blocking work over that the loop had yet to tell.
+struct ReleaseBlocking(Rc<LoopState>);
+
+impl Drop for ReleaseBlocking {
+    fn drop(&mut self) {
+        self.0.blocking.give_up_all();
+        report_blocking(&self.0);
+    }
 }
 
 fn abort_all(state: &LoopState) {

@@ -14,14 +14,21 @@
 //!
 //! - [`local`]: the loop that runs jobs on one worker's tokio runtime;
 //! - [`join`]: running a chunk of async works together;
-//! - [`chunk`] and [`chunk_results`]: a map's chunk of items and their results.
+//! - [`chunk`] and [`chunk_results`]: a map's chunk of items and their results;
+//! - [`id_map`]: a map keyed by ids, hashed fast.
 
 pub(crate) mod accepts;
+mod blocking_job;
+mod blocking_ledger;
+mod blocking_runner;
 mod builder_settings;
 pub mod chunk;
 pub mod chunk_results;
+pub mod id_map;
 pub mod join;
+mod linger;
 pub mod local;
+mod on_finished;
 mod placement;
 mod task;
 

@@ -7,14 +7,14 @@
 //! current-thread runtime, is the worker's thread anyway), and a future that is not must
 //! come wrapped in [`local`](crate::local).
 //!
-//! A blocking job's promise is shared by the blocking thread, which completes it the
-//! moment the work is over (no hop back to the worker's thread), and the worker's local
-//! task waiting for that thread, whose drop — when the worker abandons its works at the
-//! end of a shutdown's grace period — drops the promise if the work is still running, so
-//! its future resolves `Cancelled` even though the thread is stuck.
+//! A blocking job's promise lives in its `finish`, which completes it on the blocking
+//! thread the moment the work is over (no hop back to the worker's thread). The worker's
+//! loop keeps the `finish` until then: its drop — when the worker abandons its works at
+//! the end of a shutdown's grace period — drops the promise while the work is still
+//! running, so its future resolves `Cancelled` even though the thread is stuck.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use crate::backend::chunk::Chunk;
 use crate::backend::chunk_results::ChunkResults;
@@ -211,36 +211,20 @@ where
     }))
 }
 
-/// The job for a blocking call: `run` on a blocking thread completes `promise`; the
-/// worker's task keeps the promise's other half (see the module's docs).
+/// The job for a blocking call: `run` on a blocking thread, then its outcome into
+/// `promise`, which the job's `finish` holds (see the module's docs). A work cancelled
+/// before its turn does not run; its promise is already resolved.
 fn blocking_job<T: Send + 'static>(
     promise: WorkPromise<T>,
     run: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> LocalJob {
     let begin = promise.begin_handle();
-    let shared = Arc::new(Mutex::new(Some(promise)));
-    let abandon = Abandon(Arc::clone(&shared));
     LocalJob::Blocking(BlockingJob::new(
-        move || {
-            if begin.begin() {
-                let outcome = run();
-                let promise = shared.lock().unwrap_or_else(PoisonError::into_inner).take();
-                if let Some(promise) = promise {
-                    promise.complete(outcome);
-                }
+        move || begin.begin().then(run),
+        move |outcome: Option<Result<T, Error>>| {
+            if let Some(outcome) = outcome {
+                promise.complete(outcome);
             }
         },
-        move |()| drop(abandon),
     ))
-}
-
-/// Held by the worker's local task: dropping it drops the promise if the blocking thread
-/// has not completed it (the future then resolves `Cancelled`).
-struct Abandon<T>(Arc<Mutex<Option<WorkPromise<T>>>>);
-
-impl<T> Drop for Abandon<T> {
-    fn drop(&mut self) {
-        let promise = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-        drop(promise);
-    }
 }

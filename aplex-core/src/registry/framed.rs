@@ -23,6 +23,7 @@ use crate::backend::ChunkResults;
 use crate::Error;
 
 use crate::registry::probe::custom_message;
+use crate::registry::spare_buffers::{grow, SpareWriter};
 
 /// The items of a chunk that failed before they could run: their positions and errors.
 pub type Failures = Vec<(usize, Error)>;
@@ -30,7 +31,7 @@ pub type Failures = Vec<(usize, Error)>;
 /// Encodes one value, structs as maps of their field names.
 fn encode_into<T: Serialize + ?Sized>(bytes: &mut Vec<u8>, value: &T) -> Result<(), String> {
     value
-        .serialize(&mut rmp_serde::Serializer::new(bytes).with_struct_map())
+        .serialize(&mut rmp_serde::Serializer::new(SpareWriter(bytes)).with_struct_map())
         .map_err(|error| error.to_string())
 }
 
@@ -84,6 +85,8 @@ pub fn encode_each<T: Serialize>(
         }
     }
     // The array's header goes right before its items.
+    // Room for the table and a mode byte after it (`outcomes.rs`): no copy to grow.
+    grow(&mut bytes, ends.len() * 4 + 9);
     let mut header = [0u8; PREFIX_ROOM];
     let vec_start = array_header(ends.len(), &mut header);
     bytes[vec_start..PREFIX_ROOM].copy_from_slice(&header[vec_start..]);

@@ -16,6 +16,7 @@
 pub mod framed;
 pub mod outcomes;
 pub mod probe;
+pub mod spare_buffers;
 pub mod wire_error;
 
 use std::any::type_name;
@@ -94,6 +95,7 @@ where
         let work = self.0;
         AsyncRun::Send(Box::pin(async move {
             let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
+            drop(args); // read: its buffer (or shared region) is free before the work runs
             let results = join_results(items.into_iter().map(work)).await;
             encode_outcomes(merge_failures(results, failed), name)
         }))
@@ -233,6 +235,7 @@ where
 {
     Box::pin(async move {
         let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
+        drop(args); // read: its buffer (or shared region) is free before the work runs
         let results = join_results(items.into_iter().map(work)).await;
         encode_outcomes(merge_failures(results, failed), name)
     })
@@ -247,6 +250,7 @@ where
     R: Serialize,
 {
     let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
+    drop(args); // read: its buffer (or shared region) is free before the work runs
     let outcomes = items
         .into_iter()
         .map(|item| catch_blocking(|| work(item)))

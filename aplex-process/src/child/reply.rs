@@ -2,7 +2,13 @@
 //! its reply takes to the parent.
 //!
 //! Replies go through the child's [`BatchWriter`], which packs every reply finished
-//! meanwhile into one ipc `send`. One case sends directly: when the finishing work is
+//! meanwhile into one ipc `send`; while many works are alive here (at least
+//! [`COALESCE_AT_LEAST`]: a map, a swarm of sleepers) it first waits [`COALESCE_WINDOW`]
+//! for more ([`Replies::coalesce`]), so a stream of replies wakes the writer and the
+//! parent's reader once per window rather than once per reply — a map of 10 µs blocking
+//! works at chunksize 1 went from 0.39–0.41 s to 0.31–0.32 s for 40,000, as each of those
+//! wake-ups preempted a work on 2 cores. A reply is so held back at most the window, and
+//! only while the child is busy with many works. One case sends directly: when the finishing work is
 //! the only one alive in this process (and the writer has nothing queued), the thread
 //! that finished it sends the reply itself, saving a thread wake-up on the way back (the
 //! latency of a lone `submit(..).result()`). That thread may be the runtime thread;
@@ -13,10 +19,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::protocol::batch_writer::BatchWriter;
+use crate::protocol::batch_writer::{BatchWriter, Coalesce};
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::UpFrame;
 use aplex_core::registry::wire_error::WireError;
+
+/// The fewest works alive for the writer to wait for more replies.
+pub(crate) const COALESCE_AT_LEAST: usize = 8;
+
+/// How long the writer then waits.
+pub(crate) const COALESCE_WINDOW: std::time::Duration = std::time::Duration::from_micros(100);
 
 /// Where this process's replies go; cloned into every [`Reply`].
 #[derive(Clone)]
@@ -44,6 +56,15 @@ impl Replies {
         }
     }
 
+    /// When the writer waits for more replies (see the module's docs).
+    pub(crate) fn coalesce(&self) -> Coalesce {
+        Coalesce {
+            coming: Arc::clone(&self.alive),
+            at_least: COALESCE_AT_LEAST,
+            window: COALESCE_WINDOW,
+        }
+    }
+
     /// Waits until every reply queued so far has been sent.
     pub(crate) fn flush(&self) {
         self.writer.flush();
@@ -55,6 +76,15 @@ impl Replies {
         let _ = self
             .writer
             .send(vec![UpFrame::Began { id }], only_one_alive);
+    }
+
+    /// Tells the parent its shared region `region` is read (`regions.rs`); sent directly
+    /// on the same terms as a reply.
+    pub(crate) fn release(&self, region: u32) {
+        let only_one_alive = self.alive.load(Ordering::Acquire) <= 1;
+        let _ = self
+            .writer
+            .send(vec![UpFrame::Release { region }], only_one_alive);
     }
 
     fn send(&self, frame: UpFrame) {

@@ -11,6 +11,7 @@ use crate::child::bootstrap;
 use crate::parent::context::PoolContext;
 use crate::parent::crash_limit::{CrashLimit, CrashWindow};
 use crate::parent::pool::ProcessAsyncPoolExecutor;
+use crate::parent::prestart::Prestarted;
 use crate::parent::worker::ProcessWorker;
 use crate::protocol::runtime_config::RuntimeConfig;
 use crate::protocol::wire::StartSettings;
@@ -52,6 +53,7 @@ pub struct ProcessPoolBuilder {
     crash_limit: CrashLimit,
     kill_on_timeout: bool,
     max_works_per_child: Option<usize>,
+    shared_memory_threshold: Option<usize>,
     initializer: Option<Result<(u32, &'static str), Error>>,
     state: Option<Result<u32, String>>,
 }
@@ -104,6 +106,27 @@ impl ProcessPoolBuilder {
     /// ```
     pub fn max_works_per_child(mut self, works: usize) -> Self {
         self.max_works_per_child = Some(works);
+        self
+    }
+
+    /// Encoded arguments and outputs larger than `bytes` travel through shared memory
+    /// instead of the socket (default: 64 KiB, measured in docs/PERFORMANCE.md; the most
+    /// allowed is also 64 KiB, or less where the system's socket buffers are small). Each
+    /// worker keeps a few regions for this, reused from payload to payload, up to 256 MiB
+    /// each way; a payload finding none free travels in a region of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_facade as aplex;
+    /// let pool = aplex::ProcessAsyncPoolExecutor::builder()
+    ///     .pool_size(1)
+    ///     .shared_memory_threshold(16 * 1024)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shared_memory_threshold(mut self, bytes: usize) -> Self {
+        self.shared_memory_threshold = Some(bytes);
         self
     }
 
@@ -284,6 +307,17 @@ impl ProcessPoolBuilder {
                 "the window must be longer than zero",
             ));
         }
+        let most = crate::protocol::payload::shared_threshold();
+        let shared_threshold = self.shared_memory_threshold.unwrap_or(most);
+        if shared_threshold > most {
+            return Err(BuildError::invalid_setting(
+                "shared_memory_threshold",
+                format!(
+                    "at most {most} bytes here: a bigger payload in a frame would not fit \
+                     the socket in one send"
+                ),
+            ));
+        }
         let initializer = self.initializer.transpose().map_err(|error| {
             BuildError::invalid_setting("worker_initializer", error.to_string())
         })?;
@@ -298,6 +332,7 @@ impl ProcessPoolBuilder {
                 state,
                 worker: 0,
                 forward_events: crate::protocol::event::wanted_level(),
+                shared_threshold,
             },
             start_timeout,
             crashes: CrashWindow::new(self.crash_limit),
@@ -306,10 +341,16 @@ impl ProcessPoolBuilder {
             initializer,
         });
         let grace = self.options.shutdown_grace;
+        self.options.validate()?;
+        // Every first process at once (`prestart.rs`), then the executor around them.
+        let mut first = Prestarted::start(&context, self.options.resolved_pool_size())?;
         let executor = Executor::start(
             self.options,
             || Box::new(RoundRobin::default()),
-            |seat| ProcessWorker::spawn(seat, Arc::clone(&context)),
+            |seat| {
+                let prestarted = first.take(seat.index)?;
+                ProcessWorker::spawn(seat, Arc::clone(&context), prestarted)
+            },
         )?;
         Ok(ProcessAsyncPoolExecutor::from_pool(new_pool(
             executor, grace,

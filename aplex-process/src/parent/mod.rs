@@ -9,6 +9,7 @@ pub(crate) mod crash_limit;
 pub(crate) mod exit_status;
 pub(crate) mod job;
 pub(crate) mod pool;
+pub(crate) mod prestart;
 pub(crate) mod slot;
 pub(crate) mod spawn;
 pub(crate) mod supervisor;

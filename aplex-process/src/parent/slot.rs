@@ -6,7 +6,6 @@
 //! process's writer thread, and an outbox for frames sent while no process is attached
 //! (between a crash and the respawn), which the next process receives first.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -17,6 +16,7 @@ use crate::parent::job::{Completer, ProcessJob};
 use crate::protocol::batch_writer::BatchWriter;
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::{DownFrame, UpFrame};
+use aplex_core::backend::id_map::IdMap;
 use aplex_core::backend::{Begin, CloseMode, WorkerEvents};
 use aplex_core::Error;
 
@@ -35,10 +35,10 @@ struct SlotState {
     staged: Vec<DownFrame>,
     writer: Option<BatchWriter<DownFrame>>,
     pid: Option<u32>,
-    in_flight: HashMap<u64, Completer>,
+    in_flight: IdMap<u64, Completer>,
     /// The `Begin` handles of the blocking works in flight (see `aplex_core::Begin`):
     /// committed when their frame leaves, begun when the process says so.
-    begins: HashMap<u64, Begin>,
+    begins: IdMap<u64, Begin>,
     outbox: Vec<DownFrame>,
     close: Option<CloseMode>,
     stopped: bool,
@@ -455,6 +455,8 @@ impl Slot {
                         events.push(event);
                         None
                     }
+                    // Taken by the supervisor before; nothing to do here.
+                    UpFrame::Release { .. } => None,
                 })
                 .collect();
             (pid, finished)

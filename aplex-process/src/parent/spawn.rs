@@ -12,6 +12,7 @@
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ use aplex_core::registry::registry;
 use aplex_core::Error;
 
 use crate::protocol::payload::Payload;
+use crate::protocol::regions::Borrowings;
 use crate::protocol::wire::{
     Bootstrap, DownFrame, StartSettings, UpFrame, INITIALIZER_ID, STATE_ID, WORKER_MARKER,
 };
@@ -211,6 +213,9 @@ fn await_setup(
         }
     };
     let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(error)))?;
+    // A big answer (a long error message) comes in the child's region; read it in place.
+    // Its release has nowhere to go yet: the child keeps that region lent.
+    let bytes = Borrowings::new(Arc::new(|_| {})).take(bytes)?;
     let outcomes =
         Outcomes::<Result<(), String>>::decode(&bytes, what).map_err(|error| error.to_string())?;
     match outcomes.into_first() {

@@ -34,35 +34,38 @@ use crate::parent::exit_status::worker_exit;
 use crate::parent::slot::{Retiring, Slot};
 use crate::parent::spawn::{spawn_worker, Incarnation};
 use crate::protocol::batch_writer::batch_writer;
-use crate::protocol::wire::UpFrame;
+use crate::protocol::regions::{Borrowings, Lender};
+use crate::protocol::wire::{DownFrame, UpFrame};
+use aplex_core::registry::wire_error::WireError;
 
 /// How long a process whose channel closed may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
-/// Runs the slot's supervision loop; `started` receives the first process's pid or why it
-/// could not start.
-pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<Result<u32, String>>) {
+/// Runs the slot's supervision loop, beginning with its first process, which the builder
+/// started (`prestart.rs`); `started` hears that process's pid once it serves the slot.
+pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<u32>, first: Incarnation) {
     let mut started = Some(started);
+    let mut next = Some(first);
     loop {
         if started.is_none() && slot.closing() {
             slot.stop(&Error::Cancelled);
             return;
         }
         let context = &slot.context;
-        let incarnation = match spawn_worker(
-            slot.index,
-            &context.start,
-            context.start_timeout,
-            context.initializer,
-        ) {
+        let spawned = match next.take() {
+            Some(incarnation) => Ok(incarnation),
+            None => spawn_worker(
+                slot.index,
+                &context.start,
+                context.start_timeout,
+                context.initializer,
+            ),
+        };
+        let incarnation = match spawned {
             Ok(incarnation) => incarnation,
             Err(reason) => {
+                // Only a replacement can fail here: the first process was started.
                 tracing::warn!(worker = slot.index, %reason, "aplex worker process failed to start");
-                if let Some(started) = started.take() {
-                    let _ = started.send(Err(reason));
-                    slot.stop(&Error::Cancelled);
-                    return;
-                }
                 if give_up_after_crash(&slot, &reason) {
                     return;
                 }
@@ -142,7 +145,7 @@ enum Ending {
 fn serve_incarnation(
     slot: &Slot,
     incarnation: Incarnation,
-    started: Option<SyncSender<Result<u32, String>>>,
+    started: Option<SyncSender<u32>>,
 ) -> (WorkerExit, Ending) {
     let Incarnation {
         mut child,
@@ -150,15 +153,21 @@ fn serve_incarnation(
         down,
         up,
     } = incarnation;
-    let (link, writer_end) = batch_writer(down);
+    let lender = Lender::new(slot.context.start.shared_threshold);
+    let (link, writer_end) = batch_writer(down, Arc::clone(&lender));
+    let release_link = link.clone();
+    let borrowings = Borrowings::new(Arc::new(move |region| {
+        let _ = release_link.send(vec![DownFrame::Release { region }], false);
+    }));
     let writer = thread::Builder::new()
         .name(format!("aplex-writer-{}", slot.index))
         .spawn(move || writer_end.run());
     slot.attach(pid, link);
     if let Some(started) = started {
-        let _ = started.send(Ok(pid));
+        let _ = started.send(pid);
     }
-    read_replies(slot, &up);
+    read_replies(slot, &up, &lender, &borrowings);
+    drop(borrowings);
     let lost = slot.detach();
     let exit = reap(&mut child);
     if let Ok(writer) = writer {
@@ -204,8 +213,39 @@ fn give_up_after_crash(slot: &Slot, reason: &str) -> bool {
     true
 }
 
-fn read_replies(slot: &Slot, up: &IpcReceiver<Vec<UpFrame>>) {
+/// Hands the process's replies to the slot, each output read in place from the
+/// process's region (`regions.rs`); releases of our regions go to `lender`.
+fn read_replies(
+    slot: &Slot,
+    up: &IpcReceiver<Vec<UpFrame>>,
+    lender: &Lender,
+    borrowings: &Borrowings,
+) {
     while let Ok(frames) = up.recv() {
+        let frames = frames
+            .into_iter()
+            .filter_map(|frame| match frame {
+                UpFrame::Release { region } => {
+                    lender.release(region);
+                    None
+                }
+                UpFrame::Done {
+                    id,
+                    outcome: Ok(payload),
+                } => Some(UpFrame::Done {
+                    id,
+                    outcome: borrowings
+                        .take(payload)
+                        .map_err(|message| WireError::Serialization {
+                            work: "a work".into(),
+                            what: "output".into(),
+                            direction: "decode".into(),
+                            message,
+                        }),
+                }),
+                other => Some(other),
+            })
+            .collect();
         slot.complete(frames);
     }
 }

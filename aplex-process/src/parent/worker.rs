@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use aplex_core::backend::{CloseMode, WorkId, Worker, WorkerSeat};
@@ -13,8 +13,8 @@ use aplex_core::{BuildError, WorkerInfo, WorkerStats};
 
 use crate::parent::context::PoolContext;
 use crate::parent::job::ProcessJob;
+use crate::parent::prestart::Prestart;
 use crate::parent::slot::Slot;
-use crate::parent::supervisor::supervise;
 
 /// How long a timed-out async work in a pool built with `kill_on_timeout` may take to
 /// be aborted before its process is killed.
@@ -29,30 +29,28 @@ pub struct ProcessWorker {
 }
 
 impl ProcessWorker {
-    /// Starts the slot's supervisor and waits for its first process's handshake.
-    pub(crate) fn spawn(seat: WorkerSeat, context: Arc<PoolContext>) -> Result<Self, BuildError> {
+    /// Hands the slot to its supervisor, `prestarted` with its first process
+    /// (`prestart.rs`), and waits for that process to serve it.
+    pub(crate) fn spawn(
+        seat: WorkerSeat,
+        context: Arc<PoolContext>,
+        prestarted: Prestart,
+    ) -> Result<Self, BuildError> {
         let index = seat.index;
         let slot = Arc::new(Slot::new(index, seat.events, context));
         let (started_tx, started_rx) = mpsc::sync_channel(1);
-        let supervised = Arc::clone(&slot);
-        let supervisor = thread::Builder::new()
-            .name(format!("aplex-supervisor-{index}"))
-            .spawn(move || supervise(supervised, started_tx))
-            .map_err(|error| {
-                let reason = "cannot start its supervisor thread";
-                BuildError::worker_start(index, reason, Some(error.into()))
-            })?;
-        let started = started_rx
-            .recv()
-            .unwrap_or_else(|_| Err("the supervisor thread died".into()));
-        match started {
+        // Gone only if its thread died; `started_rx` then says so.
+        let _ = prestarted.handover.send((Arc::clone(&slot), started_tx));
+        let supervisor = prestarted.thread;
+        match started_rx.recv() {
             Ok(first_pid) => Ok(ProcessWorker {
                 slot,
                 first_pid,
                 supervisor: Mutex::new(Some(supervisor)),
             }),
-            Err(reason) => {
+            Err(_) => {
                 let _ = supervisor.join();
+                let reason = "the supervisor thread died";
                 Err(BuildError::worker_start(index, reason, None))
             }
         }

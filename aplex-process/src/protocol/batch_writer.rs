@@ -6,7 +6,9 @@
 //! have other things to do). A sender may instead ask to send `direct`ly: that happens
 //! only while the writer has nothing queued, so order is kept, and saves the writer's
 //! wake-up. Who may ask is the caller's policy (`slot.rs` for frames to an idle process,
-//! `reply.rs` for the reply of a process's only live work); see ARCHITECTURE.md.
+//! `reply.rs` for the reply of a process's only live work); see ARCHITECTURE.md. A
+//! writer may also wait a short window for more items while its owner says many are
+//! coming ([`Coalesce`]: the child's replies while it is busy with many works).
 //!
 //! No message carries more than [`message_budget`] bytes of items, so every `send` is one
 //! `sendmsg` that fits a socket buffer (see `payload.rs` for why that makes every send
@@ -21,6 +23,7 @@ use ipc_channel::ipc::IpcSender;
 use serde::Serialize;
 
 use crate::protocol::payload::{message_budget, WireSize, MAX_FDS_PER_MESSAGE};
+use crate::protocol::regions::{Lender, Lends};
 
 /// The most items packed into one message.
 const MAX_BATCH: usize = 4096;
@@ -35,9 +38,12 @@ enum Queued<T> {
     Flush(SyncSender<()>),
 }
 
-/// The channel and the count of batches queued for the writer, shared with the writer.
+/// The channel, its regions and the count of batches queued for the writer, shared with
+/// the writer.
 struct Shared<T: Serialize> {
     channel: Mutex<IpcSender<Vec<T>>>,
+    /// Lends big payloads a region as they leave (under the channel's lock, in order).
+    lender: Arc<Lender>,
     /// Batches handed to the writer and not yet sent.
     queued: AtomicUsize,
 }
@@ -55,13 +61,16 @@ pub(crate) struct WriterThread<T: Serialize> {
     shared: Arc<Shared<T>>,
 }
 
-/// Creates the writer handle and the writer thread's end for `channel`.
+/// Creates the writer handle and the writer thread's end for `channel`, whose big
+/// payloads go in `lender`'s regions.
 pub(crate) fn batch_writer<T: Serialize>(
     channel: IpcSender<Vec<T>>,
+    lender: Arc<Lender>,
 ) -> (BatchWriter<T>, WriterThread<T>) {
     let (queue, batches) = mpsc::channel();
     let shared = Arc::new(Shared {
         channel: Mutex::new(channel),
+        lender,
         queued: AtomicUsize::new(0),
     });
     let writer = WriterThread {
@@ -71,19 +80,23 @@ pub(crate) fn batch_writer<T: Serialize>(
     (BatchWriter { queue, shared }, writer)
 }
 
-impl<T: Serialize + WireSize> BatchWriter<T> {
+impl<T: Serialize + WireSize + Lends> BatchWriter<T> {
     /// Sends `items` in order after everything sent before; hands them back if the writer
     /// is gone. With `direct`, sends on this thread when the writer has nothing queued
     /// and the items are small (at most [`DIRECT_LIMIT`] bytes). A failed direct send
     /// means the other end is gone, which its owner learns from its reading side.
     pub(crate) fn send(&self, items: Vec<T>, direct: bool) -> Result<(), Vec<T>> {
-        if direct
-            && self.shared.queued.load(Ordering::Acquire) == 0
-            && wire_size(&items) <= DIRECT_LIMIT
-            && items.iter().map(WireSize::fds).sum::<usize>() <= MAX_FDS_PER_MESSAGE
-        {
-            let _ = self.shared.lock().send(items);
-            return Ok(());
+        let mut items = items;
+        if direct && self.shared.queued.load(Ordering::Acquire) == 0 {
+            // Lent first: a payload lent a region adds a descriptor and no bytes.
+            let channel = self.shared.lock();
+            items = self.shared.lent(items);
+            if wire_size(&items) <= DIRECT_LIMIT
+                && items.iter().map(WireSize::fds).sum::<usize>() <= MAX_FDS_PER_MESSAGE
+            {
+                let _ = channel.send(items);
+                return Ok(());
+            }
         }
         self.shared.queued.fetch_add(1, Ordering::AcqRel);
         self.queue.send(Queued::Items(items)).map_err(|error| {
@@ -119,25 +132,57 @@ impl<T: Serialize> Shared<T> {
     }
 }
 
-impl<T: Serialize + WireSize> WriterThread<T> {
+impl<T: Serialize + Lends> Shared<T> {
+    /// `items` with their big payloads lent a region; called under the channel's lock.
+    fn lent(&self, mut items: Vec<T>) -> Vec<T> {
+        for item in &mut items {
+            item.lend(&self.lender);
+        }
+        items
+    }
+}
+
+impl<T: Serialize + WireSize + Lends> WriterThread<T> {
     /// Sends queued batches, packing those queued meanwhile into one message, until every
     /// handle is dropped or the other end is gone.
     pub(crate) fn run(self) {
+        self.run_coalescing(None);
+    }
+
+    /// [`run`](Self::run), but while many more items are coming (see [`Coalesce`]), it
+    /// waits the window once before it sends what it has, so they leave together.
+    pub(crate) fn run_coalescing(self, coalesce: Option<Coalesce>) {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
         while let Ok(first) = self.batches.recv() {
             let mut taken = 0;
             let mut next = Some(first);
-            while let Some(queued) = next.take() {
-                match queued {
-                    Queued::Items(items) => {
-                        batch.extend(items);
-                        taken += 1;
+            let mut waited = false;
+            loop {
+                while let Some(queued) = next.take() {
+                    match queued {
+                        Queued::Items(items) => {
+                            batch.extend(items);
+                            taken += 1;
+                        }
+                        Queued::Flush(done) => flushes.push(done),
                     }
-                    Queued::Flush(done) => flushes.push(done),
+                    if batch.len() < MAX_BATCH {
+                        next = self.batches.try_recv().ok();
+                    }
                 }
-                if batch.len() < MAX_BATCH {
-                    next = self.batches.try_recv().ok();
+                match &coalesce {
+                    Some(coalesce)
+                        if !waited
+                            && flushes.is_empty()
+                            && batch.len() < MAX_BATCH
+                            && coalesce.many_coming() =>
+                    {
+                        waited = true;
+                        std::thread::sleep(coalesce.window);
+                        next = self.batches.try_recv().ok();
+                    }
+                    _ => break,
                 }
             }
             let sent = self.send_in_messages(std::mem::take(&mut batch));
@@ -157,7 +202,9 @@ impl<T: Serialize + WireSize> WriterThread<T> {
         let mut message = Vec::new();
         let (mut size, mut fds) = (0, 0);
         let channel = self.shared.lock();
-        for item in batch {
+        for mut item in batch {
+            // Lent before it is measured: lending turns bytes into a descriptor.
+            item.lend(&self.shared.lender);
             let (item_size, item_fds) = (item.wire_size(), item.fds());
             let full = size + item_size > budget || fds + item_fds > MAX_FDS_PER_MESSAGE;
             if !message.is_empty() && full {
@@ -174,6 +221,25 @@ impl<T: Serialize + WireSize> WriterThread<T> {
     }
 }
 
+/// When a writer waits for more items before it sends: while at least `at_least` are
+/// still coming (by `coming`, its owner's count), it sleeps `window` once per message —
+/// without a wake-up per item, so a stream of items costs the writer and the receiver one
+/// wake-up per window instead of one per item.
+pub(crate) struct Coalesce {
+    /// Items still to come.
+    pub(crate) coming: Arc<AtomicUsize>,
+    /// The fewest coming for the writer to wait.
+    pub(crate) at_least: usize,
+    /// How long it waits.
+    pub(crate) window: std::time::Duration,
+}
+
+impl Coalesce {
+    fn many_coming(&self) -> bool {
+        self.coming.load(Ordering::Acquire) >= self.at_least
+    }
+}
+
 /// Bytes `items` add to a message.
 fn wire_size<T: WireSize>(items: &[T]) -> usize {
     items.iter().map(WireSize::wire_size).sum()
@@ -184,14 +250,20 @@ mod tests {
     use ipc_channel::ipc;
     use serde_bytes::ByteBuf;
 
-    use super::batch_writer;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{batch_writer, Coalesce};
     use crate::protocol::payload::{shared_threshold, Payload};
+    use crate::protocol::regions::Lender;
     use crate::protocol::wire::DownFrame;
+    use crate::protocol::wire::UpFrame;
 
     #[test]
     fn a_batch_with_more_shared_regions_than_one_message_holds_is_split() {
         let (sender, receiver) = ipc::channel::<Vec<DownFrame>>().unwrap();
-        let (writer, thread) = batch_writer(sender);
+        let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
         let thread = std::thread::spawn(move || thread.run());
         let big = ByteBuf::from(vec![5u8; shared_threshold() + 1]);
         let frames: Vec<DownFrame> = (0..100)
@@ -211,5 +283,42 @@ mod tests {
             received += message.len();
         }
         assert_eq!(received, 100, "every frame arrived");
+    }
+
+    #[test]
+    fn while_many_items_are_coming_the_writer_sends_them_together() {
+        // While many are coming, a first item waits for the window instead of leaving
+        // alone, and the items sent meanwhile leave with it. An attempt in which this
+        // thread was descheduled for most of the window proves nothing and is made again.
+        let window = Duration::from_millis(400);
+        let done = |id: u64| UpFrame::Done {
+            id,
+            outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
+        };
+        for _attempt in 0..5 {
+            let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
+            let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
+            let coalesce = Coalesce {
+                coming: Arc::new(AtomicUsize::new(100)),
+                at_least: 8,
+                window,
+            };
+            let thread = std::thread::spawn(move || thread.run_coalescing(Some(coalesce)));
+            let began = std::time::Instant::now();
+            assert!(writer.send(vec![done(0)], false).is_ok());
+            if let Ok(alone) = receiver.try_recv_timeout(window / 4) {
+                panic!("the first item left at once, with {} items", alone.len());
+            }
+            assert!(writer.send(vec![done(1), done(2)], false).is_ok());
+            let in_window = began.elapsed() < window * 3 / 4;
+            drop(writer);
+            let message = receiver.recv().unwrap();
+            thread.join().unwrap();
+            if in_window {
+                assert_eq!(message.len(), 3, "one message for the three");
+                return;
+            }
+        }
+        panic!("no attempt sent its items within the window");
     }
 }

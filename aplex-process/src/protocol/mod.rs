@@ -7,5 +7,6 @@
 pub(crate) mod batch_writer;
 pub(crate) mod event;
 pub(crate) mod payload;
+pub(crate) mod regions;
 pub(crate) mod runtime_config;
 pub(crate) mod wire;

@@ -8,7 +8,9 @@
 //! So no message here ever needs fragments:
 //!
 //! 1. A payload above [`shared_threshold`] travels in a shared-memory region
-//!    (`IpcSharedMemory`, a memfd): the frame carries only its descriptor.
+//!    (`IpcSharedMemory`, a memfd), reused between the same two processes where it can
+//!    be (`regions.rs`): the frame carries only the region's number, and its descriptor
+//!    the first time.
 //! 2. The writer threads split a batch so no message carries more than
 //!    [`message_budget`] bytes of frames (`batch_writer.rs`).
 //! 3. Every message then fits the socket buffer in one `sendmsg`, and a `sendmsg` that
@@ -21,6 +23,8 @@ use ipc_channel::ipc::IpcSharedMemory;
 use ipc_channel::platform::OsIpcSender;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+
+use crate::protocol::regions::Borrowed;
 
 /// Payloads larger than this travel through shared memory rather than inside a frame,
 /// unless the system's socket buffers are so small that [`shared_threshold`] is lower.
@@ -43,19 +47,36 @@ pub(crate) fn shared_threshold() -> usize {
 }
 
 /// Encoded values: inline bytes, or a shared-memory region for large ones.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Payload {
     /// Small payloads, copied into the frame.
     Inline(ByteBuf),
-    /// Payloads above [`shared_threshold`], passed as a memfd.
+    /// A payload in a one-off region, passed as a memfd (when no reused region is free).
     Shared(IpcSharedMemory),
+    /// A payload in the sender's reused region number `region`; `map` is its descriptor
+    /// the first time the region crosses.
+    Lent {
+        region: u32,
+        len: u64,
+        map: Option<IpcSharedMemory>,
+    },
+    // The variants that never cross come last: serde numbers the variants it
+    // deserialises without the skipped ones.
+    /// Payloads above [`shared_threshold`], not sent yet: the channel's writer lends
+    /// them a region (`regions.rs`) as they leave. Never crosses as such.
+    #[serde(skip)]
+    Large(ByteBuf),
+    /// A `Lent` payload as its reader holds it: read in place, released when dropped.
+    /// Never crosses.
+    #[serde(skip)]
+    Borrowed(Borrowed),
 }
 
 impl Payload {
-    /// Wraps encoded bytes, moving them to shared memory when they are large.
+    /// Wraps encoded bytes; large ones are marked to go through shared memory.
     pub(crate) fn new(bytes: ByteBuf) -> Self {
         if bytes.len() > shared_threshold() {
-            Payload::Shared(IpcSharedMemory::from_bytes(&bytes))
+            Payload::Large(bytes)
         } else {
             Payload::Inline(bytes)
         }
@@ -65,13 +86,36 @@ impl Payload {
     pub(crate) fn wire_size(&self) -> usize {
         match self {
             Payload::Inline(bytes) => bytes.len(),
-            Payload::Shared(_) => 0,
+            _ => 0,
         }
     }
 
-    /// How many file descriptors this payload adds to the message that carries it.
+    /// How many file descriptors this payload adds to the message that carries it (a
+    /// `Large` one may take one once lent).
     pub(crate) fn fds(&self) -> usize {
-        usize::from(matches!(self, Payload::Shared(_)))
+        match self {
+            Payload::Large(_) | Payload::Shared(_) => 1,
+            Payload::Lent { map, .. } => usize::from(map.is_some()),
+            Payload::Inline(_) | Payload::Borrowed(_) => 0,
+        }
+    }
+}
+
+impl Clone for Payload {
+    /// A copy that owns its bytes: a borrowed payload is copied out of its region (which
+    /// only the original releases).
+    fn clone(&self) -> Self {
+        match self {
+            Payload::Inline(bytes) => Payload::Inline(bytes.clone()),
+            Payload::Large(bytes) => Payload::Large(bytes.clone()),
+            Payload::Shared(region) => Payload::Shared(region.clone()),
+            Payload::Lent { region, len, map } => Payload::Lent {
+                region: *region,
+                len: *len,
+                map: map.clone(),
+            },
+            Payload::Borrowed(borrowed) => Payload::new(ByteBuf::from(borrowed.bytes())),
+        }
     }
 }
 
@@ -86,8 +130,11 @@ impl Deref for Payload {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Payload::Inline(bytes) => bytes,
+            Payload::Inline(bytes) | Payload::Large(bytes) => bytes,
             Payload::Shared(region) => region,
+            Payload::Borrowed(borrowed) => borrowed.bytes(),
+            // Only its reader's `Borrowings` can find the bytes.
+            Payload::Lent { .. } => &[],
         }
     }
 }
@@ -118,8 +165,9 @@ mod tests {
         assert!(matches!(small, Payload::Inline(_)));
         assert_eq!(small.wire_size(), threshold);
         let large = Payload::new(ByteBuf::from(vec![2u8; threshold + 1]));
-        assert!(matches!(large, Payload::Shared(_)));
+        assert!(matches!(large, Payload::Large(_)));
         assert_eq!(large.wire_size(), 0);
+        assert_eq!(large.fds(), 1);
         assert_eq!(large.len(), threshold + 1);
         assert!(large.iter().all(|&byte| byte == 2));
     }

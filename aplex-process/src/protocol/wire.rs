@@ -16,6 +16,7 @@ use aplex_core::registry::wire_error::WireError;
 
 use crate::protocol::event::ForwardedEvent;
 use crate::protocol::payload::{Payload, WireSize, FRAME_OVERHEAD};
+use crate::protocol::regions::{Lender, Lends};
 use crate::protocol::runtime_config::RuntimeConfig;
 
 /// The environment variable that marks a process as a worker; its value is the name of
@@ -57,6 +58,8 @@ pub(crate) struct StartSettings {
     pub(crate) worker: usize,
     /// Forward `tracing` events up to this level (`protocol/event.rs`); `None`: none.
     pub(crate) forward_events: Option<u8>,
+    /// Payloads above this many bytes travel through shared memory (`regions.rs`).
+    pub(crate) shared_threshold: usize,
 }
 
 /// A frame from parent to child.
@@ -76,6 +79,8 @@ pub(crate) enum DownFrame {
     },
     /// Abort the running async work `id`.
     Cancel { id: u64 },
+    /// The parent has read the child's shared region `region` (`regions.rs`).
+    Release { region: u32 },
     /// Stop: finish (`abort: false`) or abort (`abort: true`) the works in hand, then exit.
     Close { abort: bool },
 }
@@ -93,6 +98,28 @@ pub(crate) enum UpFrame {
     Began { id: u64 },
     /// A `tracing` event emitted in the worker process.
     Event(ForwardedEvent),
+    /// The child has read the parent's shared region `region` (`regions.rs`).
+    Release { region: u32 },
+}
+
+impl Lends for DownFrame {
+    fn lend(&mut self, lender: &Lender) {
+        if let DownFrame::Run { args, .. } = self {
+            lender.lend(args);
+        }
+    }
+}
+
+impl Lends for UpFrame {
+    fn lend(&mut self, lender: &Lender) {
+        if let UpFrame::Done {
+            outcome: Ok(payload),
+            ..
+        } = self
+        {
+            lender.lend(payload);
+        }
+    }
 }
 
 impl WireSize for DownFrame {
@@ -123,7 +150,7 @@ impl WireSize for UpFrame {
                     outcome: Err(error),
                     ..
                 } => error_size(error),
-                UpFrame::Began { .. } => 0,
+                UpFrame::Began { .. } | UpFrame::Release { .. } => 0,
                 UpFrame::Event(event) => event.wire_size(),
             }
     }

@@ -201,7 +201,7 @@ impl Broker for JetStreamBroker {
     async fn publish_results(
         &self,
         subject: &str,
-        results: &[(String, wire::ResultBody)],
+        results: &[(u64, wire::ResultBody)],
     ) -> Result<(), BrokerError> {
         let (headers, body) = wire::encode_results(results);
         self.jetstream

@@ -55,9 +55,9 @@ pub(crate) trait Delivery: Send + Sync {
     async fn nak(&self) -> Result<(), BrokerError>;
 }
 
-/// A result message as the submitter receives it: each work's id and result, or what is
-/// wrong with the message.
-pub(crate) type Incoming = Result<Vec<(String, ResultBody)>, String>;
+/// A result message as the submitter receives it: each work's number and result, or
+/// what is wrong with the message.
+pub(crate) type Incoming = Result<Vec<(u64, ResultBody)>, String>;
 
 /// A work the broker gave up on after its last delivery: its queue sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,12 +93,12 @@ pub(crate) trait Broker: Send + Sync + 'static {
         max: usize,
         wait: Duration,
     ) -> Result<BoxStream<'static, Box<dyn Delivery>>, BrokerError>;
-    /// Publishes the results of works (each id with its result) to `subject`, as one
-    /// message; done once the server stored it.
+    /// Publishes the results of works (each number with its result) to `subject` (their
+    /// submitter's), as one message; done once the server stored it.
     async fn publish_results(
         &self,
         subject: &str,
-        results: &[(String, ResultBody)],
+        results: &[(u64, ResultBody)],
     ) -> Result<(), BrokerError>;
     /// Tells every node to abort work `id` if it holds it (`<submitter>.*`: every work of
     /// that submitter).

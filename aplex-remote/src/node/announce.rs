@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::broker::{Broker, BrokerError};
+
 /// How long an announcement lives without being renewed.
 pub const ANNOUNCEMENT_TTL: Duration = Duration::from_secs(15);
 
@@ -50,6 +52,15 @@ impl NodeInfo {
     /// From storage; `None` if it is not a node's info.
     pub(crate) fn decode(bytes: &[u8]) -> Option<NodeInfo> {
         serde_json::from_slice(bytes).ok()
+    }
+
+    /// The nodes `broker` lists as live now (announcements that do not decode skipped).
+    pub(crate) async fn live(broker: &dyn Broker) -> Result<Vec<NodeInfo>, BrokerError> {
+        let announced = broker.announcements().await?;
+        Ok(announced
+            .iter()
+            .filter_map(|info| Self::decode(info))
+            .collect())
     }
 }
 

@@ -5,12 +5,12 @@
 //! before one is done, so another node runs it. A work dropped unanswered (aborted by a
 //! cancel) answers `Cancelled`.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use aplex_core::backend::id_map::IdMap;
 use aplex_core::backend::local::{catch_async, catch_blocking, BlockingJob, LocalJob, Task};
 use aplex_core::backend::WorkId;
 use aplex_core::registry::wire_error::WireError;
@@ -34,9 +34,15 @@ pub(crate) struct Held {
     heartbeat: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
+/// A work on the server: its submitter and its number there.
+pub(crate) type WorkKey = (Arc<str>, u64);
+
+/// The works a node holds, by key, as local works (for cancels).
+pub(crate) type HeldWorks = Arc<Mutex<IdMap<WorkKey, WorkId>>>;
+
 /// How one work of a held message ended on this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ended {
+pub(crate) enum Ended {
     Answered,
     Refused,
     HandedBack,
@@ -101,34 +107,48 @@ impl Held {
     }
 }
 
+/// What a result's sender is told once the server stored it (or could not): how its
+/// work ended, for the message it came in.
+pub(crate) struct Receipt {
+    held: Arc<Held>,
+    how: Ended,
+}
+
+impl Receipt {
+    /// The server stored the result (`true`), or could not: then the work is handed back.
+    pub(crate) fn stored(self, stored: bool) {
+        (self.held).ended(if stored { self.how } else { Ended::HandedBack });
+    }
+}
+
 /// The answer owed for one work of a held message; answering it consumes it, and
 /// dropping it unanswered answers `Cancelled` (or hands it back when the node stops).
 pub(crate) struct Answer {
     outbox: Outbox,
     held: Arc<Held>,
-    id: String,
+    key: WorkKey,
     reply: Arc<str>,
     /// The node is stopping: an aborted work is handed back, not answered.
     stopping: Arc<AtomicBool>,
-    /// The node's works by id, for cancels; this one leaves it once answered.
-    works: Arc<Mutex<HashMap<String, WorkId>>>,
+    /// The node's works, for cancels; this one leaves them once answered.
+    works: HeldWorks,
     done: bool,
 }
 
 impl Answer {
-    /// The answer owed for work `id` of `held`, to `reply`.
+    /// The answer owed for work `key` of `held`, to `reply`.
     pub(crate) fn new(
         outbox: Outbox,
         held: Arc<Held>,
-        id: String,
+        key: WorkKey,
         reply: Arc<str>,
         stopping: Arc<AtomicBool>,
-        works: Arc<Mutex<HashMap<String, WorkId>>>,
+        works: HeldWorks,
     ) -> Answer {
         Answer {
             outbox,
             held,
-            id,
+            key,
             reply,
             stopping,
             works,
@@ -136,9 +156,9 @@ impl Answer {
         }
     }
 
-    /// The work's id.
-    pub(crate) fn id(&self) -> &str {
-        &self.id
+    /// The work's key.
+    pub(crate) fn key(&self) -> &WorkKey {
+        &self.key
     }
 
     /// Sends `result` to the work's submitter (the message is acked once the server has
@@ -150,7 +170,8 @@ impl Answer {
     /// Gives the work up unanswered: it expired before it could start (its submitter
     /// gave up on it), so it is never delivered again.
     pub(crate) fn expire(mut self) {
-        tracing::info!(id = %self.id, "aplex remote node: a work expired before it started");
+        let (submitter, number) = &self.key;
+        tracing::info!(%submitter, number, "aplex remote node: a work expired before it started");
         self.forget();
         self.held.ended(Ended::Refused);
     }
@@ -162,15 +183,12 @@ impl Answer {
 
     fn post(&mut self, result: ResultBody, how: Ended) {
         self.forget();
-        let held = Arc::clone(&self.held);
-        self.outbox.send(
-            Arc::clone(&self.reply),
-            std::mem::take(&mut self.id),
-            result,
-            Box::new(move |stored| {
-                held.ended(if stored { how } else { Ended::HandedBack });
-            }),
-        );
+        let receipt = Receipt {
+            held: Arc::clone(&self.held),
+            how,
+        };
+        self.outbox
+            .send(Arc::clone(&self.reply), self.key.1, result, receipt);
     }
 
     /// Takes the work off the node's list and marks it answered.
@@ -182,7 +200,7 @@ impl Answer {
         self.works
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.id);
+            .remove(&self.key);
     }
 }
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use aplex_core::backend::local::{serve_local, LocalMessage};
+use aplex_core::backend::local::{serve_local, LocalMessage, OnFinished};
 use aplex_core::backend::{CloseMode, WorkerStateValue};
 use aplex_core::registry::{registry, Trampoline};
 use tokio::sync::Notify;
@@ -292,11 +292,13 @@ impl NodeBuilder {
             in_flight: 0,
         };
         let every = self.heartbeat.min(announce::ANNOUNCE_EVERY);
+        let (stop_announcing, announcing_stops) = tokio::sync::oneshot::channel();
         let announcing = tokio::task::spawn_local(pull::announce(
             Arc::clone(&broker),
             me.clone(),
             puller.clone(),
             every,
+            announcing_stops,
         ));
         tokio::task::spawn_local(puller.clone().cancels());
         let holder = puller.clone();
@@ -313,9 +315,19 @@ impl NodeBuilder {
             let _ = loop_tx.send(LocalMessage::Abandon);
         });
         tracing::info!(pool = %self.pool, group = %self.group, "aplex remote node serving");
-        let abandoned = serve_local(loop_rx, self.max_blocking, state, finished).await;
+        let abandoned = serve_local(
+            loop_rx,
+            self.max_blocking,
+            // Works come through the broker, far slower than a parked thread wakes.
+            std::time::Duration::ZERO,
+            state,
+            // The node's slots live on this thread.
+            OnFinished::on_loop(finished),
+        )
+        .await;
         pulling.abort();
-        announcing.abort();
+        let _ = stop_announcing.send(());
+        let _ = announcing.await;
         let _ = broker.withdraw(&me.id).await;
         // Let the answers of the last works leave before the connection closes.
         let _ = client.flush().await;

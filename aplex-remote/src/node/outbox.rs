@@ -10,22 +10,22 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Semaphore;
 
 use crate::broker::Broker;
+use crate::node::answer::Receipt;
 use crate::wire::ResultBody;
 
 /// Result messages on their way at once.
 const PUBLISHES_IN_FLIGHT: usize = 4;
 /// The most results taken from the outbox for one round of messages.
 const MAX_RESULTS: usize = 1_024;
-
-/// Told whether the server stored the result.
-pub(crate) type Stored = Box<dyn FnOnce(bool) + Send>;
+/// The most bytes a work's number takes in a result batch (a MessagePack `u64`).
+const ID_BYTES: usize = 9;
 
 /// One result on its way.
 struct Outgoing {
     reply: Arc<str>,
-    id: String,
+    id: u64,
     result: ResultBody,
-    stored: Stored,
+    receipt: Receipt,
 }
 
 /// Where a node's works put their results.
@@ -40,16 +40,16 @@ impl Outbox {
         Outbox(sender)
     }
 
-    /// Sends work `id`'s `result` to `reply`; `stored` is told how it went.
-    pub(crate) fn send(&self, reply: Arc<str>, id: String, result: ResultBody, stored: Stored) {
+    /// Sends work `id`'s `result` to `reply`; `receipt` is told how it went.
+    pub(crate) fn send(&self, reply: Arc<str>, id: u64, result: ResultBody, receipt: Receipt) {
         let outgoing = Outgoing {
             reply,
             id,
             result,
-            stored,
+            receipt,
         };
         if let Err(refused) = self.0.send(outgoing) {
-            (refused.0.stored)(false);
+            refused.0.receipt.stored(false);
         }
     }
 }
@@ -74,10 +74,10 @@ async fn run(broker: Arc<dyn Broker>, mut incoming: UnboundedReceiver<Outgoing>)
         let slot = Arc::new(slot);
         let same = |a: &Outgoing, b: &Outgoing| a.reply == b.reply;
         let size = |outgoing: &Outgoing| match &outgoing.result {
-            Ok(bytes) => bytes.len() + outgoing.id.len(),
-            Err(_) => 64 + outgoing.id.len(),
+            Ok(bytes) => bytes.len() + ID_BYTES,
+            Err(_) => 64 + ID_BYTES,
         };
-        for batch in crate::batches::cut(ready, same, size, MAX_RESULTS) {
+        for batch in crate::batches::cut(ready, same, size, |_| MAX_RESULTS) {
             let (broker, slot) = (Arc::clone(&broker), Arc::clone(&slot));
             tokio::spawn(async move {
                 publish(&*broker, batch).await;
@@ -96,7 +96,7 @@ async fn publish(broker: &dyn Broker, batch: Vec<Outgoing>) {
     let mut told = Vec::with_capacity(batch.len());
     for outgoing in batch {
         results.push((outgoing.id, outgoing.result));
-        told.push(outgoing.stored);
+        told.push(outgoing.receipt);
     }
     let stored = match broker.publish_results(&reply, &results).await {
         Ok(()) => true,
@@ -105,7 +105,7 @@ async fn publish(broker: &dyn Broker, batch: Vec<Outgoing>) {
             false
         }
     };
-    for stored_callback in told {
-        stored_callback(stored);
+    for receipt in told {
+        receipt.stored(stored);
     }
 }

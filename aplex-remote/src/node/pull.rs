@@ -5,12 +5,12 @@
 //! unknown), and routes broadcast cancels to the works it holds.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
+use aplex_core::backend::id_map::IdMap;
 use aplex_core::backend::local::LocalMessage;
 use aplex_core::backend::WorkId;
 use aplex_core::registry::wire_error::WireError;
@@ -21,10 +21,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
 use crate::broker::{Broker, Delivery};
-use crate::node::answer::{self, Answer, Held};
+use crate::node::answer::{self, Answer, Held, HeldWorks, WorkKey};
 use crate::node::outbox::Outbox;
 use crate::node::slots::Slots;
-use crate::settings::DEFAULT_MAX_BATCH;
+use crate::settings::{batch_for_node, DEFAULT_MAX_BATCH};
 
 /// The most messages asked for in one fetch.
 const MAX_FETCH: usize = 256;
@@ -50,8 +50,8 @@ pub(crate) struct Puller {
     /// Works per message lately (a batch brings many): how many messages to ask for.
     per_message: Rc<Cell<usize>>,
     next_id: Rc<Cell<u64>>,
-    /// Which local work each work id is (for cancels).
-    works: Arc<Mutex<HashMap<String, WorkId>>>,
+    /// Which local work each work held is (for cancels).
+    works: HeldWorks,
 }
 
 impl Puller {
@@ -74,9 +74,9 @@ impl Puller {
             stopping,
             slots: Rc::new(Slots::new(max_works, work_loop)),
             asked: Rc::new(Cell::new(0)),
-            per_message: Rc::new(Cell::new(max_works.min(DEFAULT_MAX_BATCH))),
+            per_message: Rc::new(Cell::new(batch_for_node(max_works).min(DEFAULT_MAX_BATCH))),
             next_id: Rc::new(Cell::new(0)),
-            works: Arc::new(Mutex::new(HashMap::new())),
+            works: HeldWorks::default(),
         }
     }
 
@@ -182,13 +182,12 @@ impl Puller {
             });
         let held = Held::new(delivery, works.len(), self.heartbeat);
         let reply: Arc<str> = Arc::from(task.reply.as_str());
-        let mut jobs = Vec::with_capacity(works.len());
-        let mut keys = Vec::with_capacity(works.len());
+        let submitter: Arc<str> = Arc::from(task.submitter.as_str());
         for (id, args) in works {
             let answer = Answer::new(
                 self.outbox.clone(),
                 Arc::clone(&held),
-                id,
+                (Arc::clone(&submitter), id),
                 Arc::clone(&reply),
                 Arc::clone(&self.stopping),
                 Arc::clone(&self.works),
@@ -199,16 +198,12 @@ impl Puller {
             };
             let local = WorkId(self.next_id.get());
             self.next_id.set(local.0 + 1);
-            let key = answer.id().to_owned();
+            let key = answer.key().clone();
             if let Some(job) = answer::job(trampoline, Args::new(args), answer, task.expires_ms) {
-                keys.push((key, local));
-                jobs.push((local, job));
+                // Known for cancels before it can start (nothing runs until this returns).
+                self.lock().insert(key, local);
+                self.slots.admit(local, job);
             }
-        }
-        // Known for cancels before any of them starts.
-        self.lock().extend(keys);
-        for (local, job) in jobs {
-            self.slots.admit(local, job);
         }
     }
 
@@ -222,13 +217,21 @@ impl Puller {
             }
         };
         while let Some(id) = cancels.next().await {
-            let locals: Vec<WorkId> = match id.strip_suffix('*') {
+            let Some((submitter, number)) = id.rsplit_once('.') else {
+                continue; // not a work's name
+            };
+            let locals: Vec<WorkId> = if number == "*" {
                 // `<submitter>.*`: every work of a submitter that aborts.
-                Some(prefix) => (self.lock().iter())
-                    .filter(|(key, _)| key.starts_with(prefix))
+                (self.lock().iter())
+                    .filter(|((of, _), _)| **of == *submitter)
                     .map(|(_, local)| *local)
-                    .collect(),
-                None => self.lock().get(&id).copied().into_iter().collect(),
+                    .collect()
+            } else {
+                let Ok(number) = number.parse::<u64>() else {
+                    continue;
+                };
+                let key: WorkKey = (Arc::from(submitter), number);
+                self.lock().get(&key).copied().into_iter().collect()
             };
             for local in locals {
                 if !self.slots.cancel_waiting(local) {
@@ -248,7 +251,7 @@ impl Puller {
         self.slots.release_waiting();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, WorkId>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdMap<WorkKey, WorkId>> {
         self.works.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -270,18 +273,26 @@ pub(crate) async fn watch_signals(stop: Arc<Notify>) {
     stop.notify_one();
 }
 
-/// Announces the node every `every`, with how busy it is, until aborted.
+/// Announces the node every `every`, with how busy it is, until `stop` fires (or is
+/// dropped). An announcement under way is finished first, so the node's withdrawal,
+/// which comes after, cannot be overtaken by it (the server may handle a purge before a
+/// publish sent earlier, and the node would then stay listed until its announcement
+/// expires).
 pub(crate) async fn announce(
     broker: Arc<dyn Broker>,
     mut me: crate::node::announce::NodeInfo,
     puller: Puller,
     every: Duration,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     loop {
         me.in_flight = puller.in_flight();
         if let Err(error) = broker.announce(&me.id, me.encode()).await {
-            tracing::debug!(%error, "aplex remote node: an announcement failed");
+            tracing::warn!(%error, "aplex remote node: an announcement failed");
         }
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = &mut stop => return,
+        }
     }
 }

@@ -101,9 +101,12 @@ impl RemotePoolBuilder {
     }
 
     /// The most works of one kind submitted together that share one message (default
-    /// 32): the server stores, delivers and acks a batch once, so tiny works flow several
+    /// 256): the server stores, delivers and acks a batch once, so tiny works flow many
     /// times faster; a node then holds a whole batch (its extra works wait for a slot
-    /// there). 1 sends every work alone: the finest balance, for few long works.
+    /// there). Batches are also kept to a quarter of the smallest live node's
+    /// `max_works_per_worker` (read from the nodes' announcements), so one node never
+    /// sits on works another could run: nodes of one slot get every work alone. 1 sends
+    /// every work alone whatever the nodes.
     pub fn max_batch(mut self, works: usize) -> Self {
         self.max_batch = works;
         self
@@ -275,6 +278,7 @@ fn start_client(
                         queue.max_age,
                         max_batch,
                     );
+                    client.batch_sizes.refit(&*client.broker).await;
                     let _ = ready_tx.send(Ok(()));
                     serve(Arc::new(client), again, commands, results, gave_up).await;
                 }

@@ -4,11 +4,11 @@
 //! those the broker gave up on, cancel (delete a queued message and queue its other works
 //! again, or broadcast an abort to the node running the work).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use aplex_core::backend::id_map::IdMap;
 use aplex_core::backend::{Begin, WorkerEvents};
 use aplex_core::{Error, WorkKind};
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
 use crate::broker::{Broker, GaveUp, Incoming};
+use crate::pool::batch_size::BatchSizes;
 use crate::pool::job::Completer;
 use crate::wire::{encode_batch, now_ms, TaskHeaders};
 
@@ -73,10 +74,10 @@ pub(crate) struct Client {
     reply: String,
     digest: u64,
     expiry: Duration,
-    /// The most works in one message.
-    pub(crate) max_batch: usize,
-    pending: Mutex<HashMap<u64, Pending>>,
-    sent: Mutex<HashMap<u64, Sent>>,
+    /// The most works in one message, for each group of nodes.
+    pub(crate) batch_sizes: Arc<BatchSizes>,
+    pending: Mutex<IdMap<u64, Pending>>,
+    sent: Mutex<IdMap<u64, Sent>>,
     next_message: AtomicU64,
     again: UnboundedSender<Again>,
     emptied: Notify,
@@ -101,9 +102,9 @@ impl Client {
             reply,
             digest,
             expiry,
-            max_batch,
-            pending: Mutex::new(HashMap::new()),
-            sent: Mutex::new(HashMap::new()),
+            batch_sizes: Arc::new(BatchSizes::new(max_batch, digest)),
+            pending: Mutex::new(IdMap::default()),
+            sent: Mutex::new(IdMap::default()),
             next_message: AtomicU64::new(0),
             again,
             emptied: Notify::new(),
@@ -121,11 +122,11 @@ impl Client {
         self.pending().insert(id, pending);
     }
 
-    fn pending(&self) -> MutexGuard<'_, HashMap<u64, Pending>> {
+    fn pending(&self) -> MutexGuard<'_, IdMap<u64, Pending>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn sent(&self) -> MutexGuard<'_, HashMap<u64, Sent>> {
+    fn sent(&self) -> MutexGuard<'_, IdMap<u64, Sent>> {
         self.sent.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -173,24 +174,32 @@ impl Client {
             group: first.group.clone(),
             works: Vec::with_capacity(works.len()),
         };
-        for (id, job) in works {
-            let cancelled = match self.pending().get(&id) {
-                None => continue, // resolved (aborted) before its turn came
-                Some(pending) => pending.cancel,
-            };
-            if cancelled {
-                self.resolve(id, Err(Error::Cancelled));
-                continue;
-            }
-            if let Some(begin) = &job.begin {
-                // Beyond recall once queued: a blocking work cannot be aborted on its node.
-                if !begin.commit() {
-                    self.resolve(id, Err(Error::Cancelled));
-                    continue;
+        let mut refused = Vec::new();
+        {
+            let all = self.pending();
+            for (id, job) in works {
+                match all.get(&id) {
+                    None => continue, // resolved (aborted) before its turn came
+                    Some(pending) if pending.cancel => {
+                        refused.push(id);
+                        continue;
+                    }
+                    Some(_) => {}
                 }
-                begin.begin();
+                if let Some(begin) = &job.begin {
+                    // Beyond recall once queued: a blocking work cannot be aborted on its
+                    // node.
+                    if !begin.commit() {
+                        refused.push(id);
+                        continue;
+                    }
+                    begin.begin();
+                }
+                message.works.push((id, job.args));
             }
-            message.works.push((id, job.args));
+        }
+        for id in refused {
+            self.resolve(id, Err(Error::Cancelled));
         }
         self.publish(message).await;
     }
@@ -203,7 +212,8 @@ impl Client {
         let number = self.next_message.fetch_add(1, Ordering::Relaxed);
         let single = message.works.len() == 1;
         let task = TaskHeaders {
-            id: single.then(|| self.task_id(message.works[0].0)),
+            submitter: self.submitter.clone(),
+            id: single.then(|| message.works[0].0),
             message: format!("{}.m{number}", self.submitter),
             work: message.work.to_owned(),
             kind: message.kind,
@@ -213,10 +223,7 @@ impl Client {
         let payload = if single {
             message.works[0].1.clone()
         } else {
-            let listed: Vec<(String, Bytes)> = (message.works.iter())
-                .map(|(id, args)| (self.task_id(*id), args.clone()))
-                .collect();
-            Bytes::from(encode_batch(&listed))
+            Bytes::from(encode_batch(&message.works))
         };
         let ids: Vec<u64> = message.works.iter().map(|(id, _)| *id).collect();
         let queued = self
@@ -305,24 +312,16 @@ impl Client {
         self: Arc<Self>,
         mut results: futures::stream::BoxStream<'static, Incoming>,
     ) {
-        let prefix = format!("{}.", self.submitter);
         while let Some(incoming) = results.next().await {
-            let results = match incoming {
-                Ok(results) => results,
+            match incoming {
+                Ok(results) => {
+                    for (id, body) in results {
+                        self.resolve(id, body.map_err(Error::from));
+                    }
+                }
                 Err(reason) => {
                     tracing::warn!(%reason, "aplex remote pool: a malformed result, dropped");
-                    continue;
                 }
-            };
-            for (id, body) in results {
-                let Some(number) = id
-                    .strip_prefix(&prefix)
-                    .and_then(|number| number.parse::<u64>().ok())
-                else {
-                    tracing::warn!(%id, "aplex remote pool: a result for a work not ours, dropped");
-                    continue;
-                };
-                self.resolve(number, body.map_err(Error::from));
             }
         }
     }
@@ -345,7 +344,7 @@ impl Client {
     }
 
     /// Cancels every work left and resolves it `Cancelled`: deletes the messages of its
-    /// works still on the server (many at once: a batch holds up to 32 works), and tells
+    /// works still on the server (many at once), and tells
     /// the nodes to abort those they hold. (Not the server's purge by subject: on the
     /// server this was built against, a filtered purge moves the nodes' consumer past
     /// other submitters' older works, which are then never delivered.)

@@ -1,9 +1,11 @@
 //! The remote pool: `RemoteAsyncPoolExecutor` owns a [`Pool`] whose one worker is a
 //! client of the server (`worker.rs`, its state in `client.rs`), and dereferences to it for the whole pool API;
 //! `accepts.rs` says which works it takes (registered ones, as the process pool),
-//! `job.rs` what a queued work carries, `builder.rs` its settings.
+//! `job.rs` what a queued work carries, `batch_size.rs` how many go in one message,
+//! `builder.rs` its settings.
 
 pub(crate) mod accepts;
+pub(crate) mod batch_size;
 pub(crate) mod builder;
 pub(crate) mod client;
 pub(crate) mod job;

@@ -28,7 +28,8 @@ pub(crate) enum Command {
 
 /// Serves the executor's commands until closed. Works handed over together (what is
 /// waiting when the loop looks) go out in batches: one message per kind and group of
-/// nodes, of at most `max_batch` works and 256 KiB of arguments (`batches.rs`).
+/// nodes, of as many works as fit its nodes (`batch_size.rs`) and at most 256 KiB of
+/// arguments (`batches.rs`).
 pub(crate) async fn serve(
     client: Arc<Client>,
     mut again: UnboundedReceiver<Again>,
@@ -38,6 +39,8 @@ pub(crate) async fn serve(
 ) {
     tokio::spawn(Arc::clone(&client).hear_results(results));
     tokio::spawn(Arc::clone(&client).hear_gave_up(gave_up));
+    let sizes = Arc::clone(&client.batch_sizes);
+    tokio::spawn(Arc::clone(&sizes).keep_fitted(Arc::clone(&client.broker)));
     let mut draining = false;
     loop {
         let command = tokio::select! {
@@ -56,7 +59,7 @@ pub(crate) async fn serve(
         };
         let mut ready = Vec::new();
         let mut open = handle(&client, first, &mut ready, &mut draining).await;
-        while open && ready.len() < READY_BATCHES * client.max_batch {
+        while open && ready.len() < READY_BATCHES * sizes.max() {
             let Ok(command) = commands.try_recv() else {
                 break;
             };
@@ -66,7 +69,8 @@ pub(crate) async fn serve(
             a.work == b.work && a.kind == b.kind && a.group == b.group
         };
         let size = |(_, job): &(u64, Queued)| job.args.len();
-        for batch in crate::batches::cut(ready, same, size, client.max_batch) {
+        let most = |(_, job): &(u64, Queued)| sizes.of(&job.group);
+        for batch in crate::batches::cut(ready, same, size, most) {
             tokio::spawn(Arc::clone(&client).enqueue(batch));
         }
         if !open {
@@ -112,14 +116,8 @@ async fn handle(
         Command::Nodes(answer) => {
             let broker = Arc::clone(&client.broker);
             tokio::spawn(async move {
-                let nodes = broker
-                    .announcements()
+                let nodes = NodeInfo::live(&*broker)
                     .await
-                    .map(|all| {
-                        all.iter()
-                            .filter_map(|info| NodeInfo::decode(info))
-                            .collect()
-                    })
                     .map_err(|error| Error::Broker {
                         reason: error.to_string(),
                     });

@@ -42,6 +42,14 @@ impl DelayProxy {
         self.address
     }
 
+    /// How many connections it carries now.
+    pub(crate) fn carrying(&self) -> usize {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// Drops every connection it carries now; returns how many.
     pub(crate) fn cut(&self) -> usize {
         let cut: Vec<_> = self

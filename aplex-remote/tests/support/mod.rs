@@ -77,7 +77,7 @@ pub(crate) fn works_per_message(server: &NatsServer, pool: &str) -> Vec<usize> {
                 continue;
             };
             works.push(if message.headers.get("Aplex-Batch").is_some() {
-                let listed: Vec<(String, serde_bytes::ByteBuf)> =
+                let listed: Vec<(u64, serde_bytes::ByteBuf)> =
                     rmp_serde::from_slice(&message.payload).unwrap();
                 listed.len()
             } else {

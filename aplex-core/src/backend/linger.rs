@@ -1,0 +1,33 @@
+//! An idle loop's short look for its next message before its thread parks.
+//!
+//! A caller that waits on one work's result and then submits the next (a request loop, a
+//! pipeline stage) sends it within microseconds of the result, while a parked worker
+//! thread takes 5–60 µs to wake on a VM — more than the work itself. So a worker loop
+//! that has just run out of works keeps looking for a message for a little while,
+//! yielding to its runtime (its I/O and timers are served) and to the OS (the threads
+//! that produce the next message get the CPU) between looks, before it lets its thread
+//! park. It lingers once, after a lone `Run` message (a burst comes as `RunBatch`),
+//! and only when nothing at all is then alive on the worker — no async work, no blocking
+//! work running or queued — so a busy worker never spins, and it stops the moment a
+//! message arrives. (Lingering whenever no async work was alive took the CPU from
+//! running blocking works: tiny blocking maps halved; lingering whenever nothing was
+//! alive still cost them a quarter, between a map's bursts.)
+//!
+//! The thread pool lingers 50 µs: a lone round trip 6.0 µs → 2.3–4.2 µs, below tokio's
+//! bare channel round trip in the same run. The process child and the remote node do
+//! not: their messages come through a reader thread or the broker, whose own wake-up
+//! lingering cannot save (the child measured 41 µs without, 47 µs with).
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Looks for a message on `receiver` for up to `linger_for`; returns as soon as one is
+/// there (at once when `linger_for` is zero).
+pub(crate) async fn linger<T>(receiver: &UnboundedReceiver<T>, linger_for: Duration) {
+    let until = Instant::now() + linger_for;
+    while receiver.is_empty() && Instant::now() < until {
+        tokio::task::yield_now().await;
+        std::thread::yield_now();
+    }
+}
