@@ -6,10 +6,12 @@ use std::time::Duration;
 use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use serde_bytes::ByteBuf;
 
-use crate::measure::{latencies, quantile, rate, rss_bytes, seconds};
+use crate::cpu::CpuSize;
+use crate::measure::{latencies_taking_turns, quantile, rate, rss_bytes, seconds, warm_rate};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
 use crate::works::{burn, calibrate_burn, echo, echo_bytes, sleep_ms};
+use ipc_channel::ipc::IpcSharedMemory;
 
 /// Every case, in the order the table shows them.
 pub(crate) const NAMES: &[&str] = &[
@@ -22,6 +24,8 @@ pub(crate) const NAMES: &[&str] = &[
     "thread_sleepers",
     "process_sleepers",
     "cpu_bound",
+    "cpu_works",
+    "blocking_map",
     "bytes_echo",
     "startup",
     "remote_latency",
@@ -39,6 +43,7 @@ struct Size {
     burn_seconds: f64,
     echoes: usize,
     remote_items: usize,
+    cpu: CpuSize,
 }
 
 const FULL: Size = Size {
@@ -50,6 +55,10 @@ const FULL: Size = Size {
     burn_seconds: 0.25,
     echoes: 60,
     remote_items: 100_000,
+    cpu: CpuSize {
+        works: 40_000,
+        tiny: 200_000,
+    },
 };
 
 const SMOKE: Size = Size {
@@ -61,6 +70,10 @@ const SMOKE: Size = Size {
     burn_seconds: 0.005,
     echoes: 3,
     remote_items: 500,
+    cpu: CpuSize {
+        works: 400,
+        tiny: 2_560,
+    },
 };
 
 const POOL_SIZE: usize = 2;
@@ -77,6 +90,8 @@ pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
         "thread_sleepers" => thread_sleepers(size),
         "process_sleepers" => process_sleepers(size),
         "cpu_bound" => cpu_bound(size),
+        "cpu_works" => crate::cpu::cpu_works(&size.cpu),
+        "blocking_map" => crate::cpu::blocking_map(&size.cpu),
         "bytes_echo" => bytes_echo(size),
         "startup" => startup(),
         "remote_latency" => return crate::remote::remote_latency(size.calls),
@@ -126,11 +141,14 @@ fn thread_latency(size: &Size) {
         raw.round_trip(x);
         peer_call(x);
     }
-    let ours = latencies(size.calls, |x| {
-        assert_eq!(pool.submit(echo, x).result(), Ok(x))
-    });
-    let limit = latencies(size.calls, |x| assert_eq!(raw.round_trip(x), x));
-    let peer = latencies(size.calls, |x| assert_eq!(peer_call(x), x));
+    let [ours, limit, peer] = latencies_taking_turns(
+        size.calls,
+        [
+            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
+            &mut |x| assert_eq!(raw.round_trip(x), x),
+            &mut |x| assert_eq!(peer_call(x), x),
+        ],
+    );
     latency_figures(
         ["thread_latency_median", "thread_latency_p99"],
         &ours,
@@ -143,9 +161,9 @@ fn thread_map(size: &Size, chunksize: usize) {
     let pool = thread_pool(300);
     let raw = RawThread::start();
     let items = size.map_items;
-    let count = |chunksize| pool.map(echo, 0..items as u64).chunksize(chunksize).count();
-    assert_eq!(count(chunksize), items);
-    let ours = rate(items, || assert_eq!(count(chunksize), items));
+    let ours = warm_rate(items, || {
+        pool.map(echo, 0..items as u64).chunksize(chunksize).count()
+    });
     let (name, limit, peer) = if chunksize == 1 {
         let peer_pool = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
         let peer = rate(items, || {
@@ -185,13 +203,16 @@ fn process_latency(size: &Size) {
         raw.round_trip(EchoMessage::One(x));
         peer_call(x);
     }
-    let ours = latencies(size.calls, |x| {
-        assert_eq!(pool.submit(echo, x).result(), Ok(x))
-    });
-    let limit = latencies(size.calls, |x| {
-        raw.round_trip(EchoMessage::One(x));
-    });
-    let peer_latencies = latencies(size.calls, |x| assert_eq!(peer_call(x), x));
+    let [ours, limit, peer_latencies] = latencies_taking_turns(
+        size.calls,
+        [
+            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
+            &mut |x| {
+                raw.round_trip(EchoMessage::One(x));
+            },
+            &mut |x| assert_eq!(peer_call(x), x),
+        ],
+    );
     latency_figures(
         ["process_latency_median", "process_latency_p99"],
         &ours,
@@ -205,9 +226,9 @@ fn process_map(size: &Size, chunksize: usize) {
     let pool = process_pool(300);
     let (raw, _) = EchoChild::start();
     let items = size.map_items;
-    let count = |chunksize| pool.map(echo, 0..items as u64).chunksize(chunksize).count();
-    assert_eq!(count(chunksize), items);
-    let ours = rate(items, || assert_eq!(count(chunksize), items));
+    let ours = warm_rate(items, || {
+        pool.map(echo, 0..items as u64).chunksize(chunksize).count()
+    });
     let limit = raw.throughput(items, chunksize);
     let peer = (chunksize == 1).then(|| {
         let peer_pool = procspawn_pool();
@@ -333,32 +354,61 @@ fn cpu_bound(size: &Size) {
 fn bytes_echo(size: &Size) {
     let pool = process_pool(300);
     let (raw, _) = EchoChild::start();
-    let payload = ByteBuf::from(vec![7u8; 1024 * 1024]);
-    pool.submit(aplex::blocking(echo_bytes), payload.clone())
-        .result()
-        .unwrap();
-    raw.round_trip(EchoMessage::Bytes(payload.clone()));
-    let ours = rate(size.echoes, || {
-        for _ in 0..size.echoes {
+    for (mebibytes, echoes, name) in [
+        (1, size.echoes, "bytes_echo_1mib"),
+        (64, size.echoes.div_ceil(10), "bytes_echo_64mib"),
+    ] {
+        let payload = ByteBuf::from(vec![7u8; mebibytes << 20]);
+        let region = IpcSharedMemory::from_bytes(&payload);
+        let ours_once = || {
             let echoed = pool
                 .submit(aplex::blocking(echo_bytes), payload.clone())
                 .result()
                 .unwrap();
             assert_eq!(echoed.len(), payload.len());
-        }
-    });
-    let limit = rate(size.echoes, || {
-        for _ in 0..size.echoes {
+        };
+        let bytes_once = || assert_eq!(raw.bytes_round_trip(&payload).len(), payload.len());
+        let serde_once = || {
             raw.round_trip(EchoMessage::Bytes(payload.clone()));
+        };
+        let region_once = || assert_eq!(raw.region_round_trip(&region).len(), payload.len());
+        // Each once first (ours once per worker): every measurement starts with warm
+        // pages, regions and allocator.
+        for _ in 0..POOL_SIZE {
+            ours_once();
         }
-    });
-    print(&Figure {
-        name: "bytes_echo_1mib",
-        unit: "MiB/s",
-        ours,
-        limit: Some(limit),
-        peer: None,
-    });
+        bytes_once();
+        serde_once();
+        region_once();
+        let per_second = |once: &dyn Fn()| {
+            mebibytes as f64
+                * rate(echoes, || {
+                    for _ in 0..echoes {
+                        once();
+                    }
+                })
+        };
+        let ours = per_second(&ours_once);
+        let limit = per_second(&bytes_once);
+        let serde = per_second(&serde_once);
+        let shared = per_second(&region_once);
+        print(&Figure {
+            name,
+            unit: "MiB/s",
+            ours,
+            limit: Some(limit),
+            peer: None,
+        });
+        for (suffix, figure) in [("raw_serde", serde), ("raw_region", shared)] {
+            print(&Figure {
+                name: crate::report::leak(format!("{name}_{suffix}")),
+                unit: "MiB/s",
+                ours: figure,
+                limit: None,
+                peer: None,
+            });
+        }
+    }
 }
 
 fn startup() {

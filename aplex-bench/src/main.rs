@@ -2,13 +2,16 @@
 //! figure, the raw limit on this machine and a Rust peer's, in the same process run —
 //! and prints one `result` line per figure for xtask to collect.
 //!
-//! `aplex-bench CASE [--smoke]`; `aplex-bench --list` names the cases. `--smoke` runs the
-//! case at a tiny size, to check that the harness works.
+//! `aplex-bench CASE [--smoke]`; `aplex-bench --list` names the cases, `--list-curves`
+//! the cost curves (`curves.rs`, run the same way). `--smoke` runs the case at a tiny
+//! size, to check that the harness works.
 //!
 //! The binary is also its own helper process: started with `APLEX_BENCH_ECHO` set it is
 //! the raw ipc-channel echo child; started by procspawn it runs procspawn's work.
 
 mod cases;
+mod cpu;
+mod curves;
 mod measure;
 mod raw;
 mod remote;
@@ -29,10 +32,21 @@ fn main() -> ExitCode {
             }
             return ExitCode::SUCCESS;
         }
-        eprintln!("usage: aplex-bench CASE [--smoke] | --list");
+        if args.iter().any(|arg| arg == "--list-curves") {
+            for curve in curves::NAMES {
+                println!("{curve}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("usage: aplex-bench CASE [--smoke] | --list | --list-curves");
         return ExitCode::FAILURE;
     };
-    match cases::run(case, smoke) {
+    let outcome = if curves::NAMES.contains(&case.as_str()) {
+        curves::run(case, smoke)
+    } else {
+        cases::run(case, smoke)
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("aplex-bench {case}: {message}");

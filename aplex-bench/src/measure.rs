@@ -13,6 +13,42 @@ pub(crate) fn latencies(count: usize, mut step: impl FnMut(u64)) -> Vec<f64> {
         .collect()
 }
 
+/// Calls each of `steps` `count` times, taking turns in blocks of [`TURN`] calls, each
+/// block after [`TURN_WARM_UP`] calls not measured; returns each step's call times in
+/// microseconds. Taking turns puts every step under the same machine conditions: on a
+/// VM the cost of waking a thread drifts several-fold within seconds, so measuring one
+/// step after the other compares different machines. The calls of each turn's warm-up
+/// pay for the step before (its threads still spinning, caches cold) and would be a
+/// percent of the calls: the p99.
+pub(crate) fn latencies_taking_turns<const N: usize>(
+    count: usize,
+    mut steps: [&mut dyn FnMut(u64); N],
+) -> [Vec<f64>; N] {
+    let mut times: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(count));
+    let mut done = 0;
+    while done < count {
+        let block = TURN.min(count - done);
+        for (step, times) in steps.iter_mut().zip(times.iter_mut()) {
+            for i in 0..TURN_WARM_UP {
+                step((done + i) as u64);
+            }
+            for i in done..done + block {
+                let started = Instant::now();
+                step(i as u64);
+                times.push(started.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        done += block;
+    }
+    times
+}
+
+/// Measured calls per turn in [`latencies_taking_turns`].
+pub(crate) const TURN: usize = 250;
+
+/// Calls not measured at the start of each turn.
+pub(crate) const TURN_WARM_UP: usize = 20;
+
 /// The `q`-quantile (0..=1) of `values`.
 pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
     let mut sorted = values.to_vec();
@@ -26,6 +62,13 @@ pub(crate) fn rate(items: usize, run: impl FnOnce()) -> f64 {
     let started = Instant::now();
     run();
     items as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Items per second of `count`, a run that does `items` items and says how many it did:
+/// run once to warm up, then measured (each run checked).
+pub(crate) fn warm_rate(items: usize, count: impl Fn() -> usize) -> f64 {
+    assert_eq!(count(), items);
+    rate(items, || assert_eq!(count(), items))
 }
 
 /// Seconds taken by `run`.

@@ -3,12 +3,17 @@
 //! - a bare round trip to a thread driving a current-thread tokio runtime (tokio mpsc in,
 //!   oneshot back), one item per message or pipelined in batches;
 //! - a bare ipc-channel echo with a child process (this binary re-executed with
-//!   `APLEX_BENCH_ECHO`), one item per message or 256 packed in one, or bytes.
+//!   `APLEX_BENCH_ECHO`), one item per message or 256 packed in one, or bytes — as a
+//!   serde `ByteBuf`, through ipc-channel's raw byte channel, or as one shared-memory
+//!   region sent back and forth (no copy: the ceiling of moving bytes between processes).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use ipc_channel::ipc::{self, IpcOneShotServer, IpcReceiver, IpcSender};
+use ipc_channel::ipc::{
+    self, IpcBytesReceiver, IpcBytesSender, IpcOneShotServer, IpcReceiver, IpcSender,
+    IpcSharedMemory,
+};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use tokio::sync::{mpsc, oneshot};
@@ -21,9 +26,15 @@ pub(crate) enum EchoMessage {
     One(u64),
     Packed(Vec<u64>),
     Bytes(ByteBuf),
+    Region(IpcSharedMemory),
 }
 
-type EchoEnds = (IpcSender<EchoMessage>, IpcReceiver<EchoMessage>);
+type EchoEnds = (
+    IpcSender<EchoMessage>,
+    IpcReceiver<EchoMessage>,
+    IpcBytesSender,
+    IpcBytesReceiver,
+);
 
 /// If this process was started as the echo child, echo until the parent goes away.
 pub(crate) fn become_echo_child_if_asked() {
@@ -33,7 +44,18 @@ pub(crate) fn become_echo_child_if_asked() {
     let bootstrap = IpcSender::<EchoEnds>::connect(server).expect("connect to the bench");
     let (down_tx, down_rx) = ipc::channel::<EchoMessage>().expect("channel");
     let (up_tx, up_rx) = ipc::channel::<EchoMessage>().expect("channel");
-    bootstrap.send((down_tx, up_rx)).expect("handshake");
+    let (bytes_down_tx, bytes_down_rx) = ipc::bytes_channel().expect("bytes channel");
+    let (bytes_up_tx, bytes_up_rx) = ipc::bytes_channel().expect("bytes channel");
+    bootstrap
+        .send((down_tx, up_rx, bytes_down_tx, bytes_up_rx))
+        .expect("handshake");
+    std::thread::spawn(move || {
+        while let Ok(bytes) = bytes_down_rx.recv() {
+            if bytes_up_tx.send(&bytes).is_err() {
+                break;
+            }
+        }
+    });
     while let Ok(message) = down_rx.recv() {
         if up_tx.send(message).is_err() {
             break;
@@ -47,6 +69,8 @@ pub(crate) struct EchoChild {
     child: Child,
     pub(crate) to_child: IpcSender<EchoMessage>,
     pub(crate) from_child: IpcReceiver<EchoMessage>,
+    bytes_to_child: IpcBytesSender,
+    bytes_from_child: IpcBytesReceiver,
 }
 
 impl EchoChild {
@@ -59,13 +83,16 @@ impl EchoChild {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn the echo child");
-        let (_, (to_child, from_child)) = server.accept().expect("handshake");
+        let (_, (to_child, from_child, bytes_to_child, bytes_from_child)) =
+            server.accept().expect("handshake");
         let elapsed = started.elapsed().as_secs_f64();
         (
             EchoChild {
                 child,
                 to_child,
                 from_child,
+                bytes_to_child,
+                bytes_from_child,
             },
             elapsed,
         )
@@ -75,6 +102,22 @@ impl EchoChild {
     pub(crate) fn round_trip(&self, message: EchoMessage) -> EchoMessage {
         self.to_child.send(message).expect("send");
         self.from_child.recv().expect("recv")
+    }
+
+    /// One round trip of `bytes` through the raw byte channel: what the bytes cost
+    /// without serde frames.
+    pub(crate) fn bytes_round_trip(&self, bytes: &[u8]) -> Vec<u8> {
+        self.bytes_to_child.send(bytes).expect("send");
+        self.bytes_from_child.recv().expect("recv")
+    }
+
+    /// One round trip of a shared-memory region: only its descriptor crosses, so this is
+    /// the ceiling of moving bytes between processes.
+    pub(crate) fn region_round_trip(&self, region: &IpcSharedMemory) -> IpcSharedMemory {
+        match self.round_trip(EchoMessage::Region(region.clone())) {
+            EchoMessage::Region(back) => back,
+            _ => unreachable!("the echo child sends back what it gets"),
+        }
     }
 
     /// Items per second echoing `items` items, `per_message` to a message, with the
@@ -98,7 +141,7 @@ impl EchoChild {
             received += match self.from_child.recv().expect("recv") {
                 EchoMessage::One(_) => 1,
                 EchoMessage::Packed(values) => values.len(),
-                EchoMessage::Bytes(_) => 0,
+                EchoMessage::Bytes(_) | EchoMessage::Region(_) => 0,
             };
         }
         feeder.join().expect("feeder");

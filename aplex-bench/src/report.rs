@@ -23,3 +23,8 @@ pub(crate) fn print(figure: &Figure) {
         show(figure.peer)
     );
 }
+
+/// A figure's name made at run time (the process prints a few dozen, then exits).
+pub(crate) fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}

@@ -1,18 +1,23 @@
 //! `cargo xtask bench`: builds the bench binary in release, runs every case in its own
 //! process `--runs` times, and reports the medians next to the raw limits, the peers and
-//! the targets, as a table and optionally as JSON.
+//! the targets, as a table and optionally as JSON. `--peers python` runs Python aplex on
+//! the same cases in the same runs (`python_peer.rs`); `--curves` measures and draws the
+//! cost curves instead (`curves.rs`).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::figures::{medians, parse, Figure};
+use crate::python_peer;
 use crate::targets::judge;
 
 struct Options {
     smoke: bool,
     runs: usize,
     json: Option<PathBuf>,
+    python: bool,
+    curves: bool,
     cases: Vec<String>,
 }
 
@@ -21,12 +26,15 @@ fn options(args: &[String]) -> Result<Options, String> {
         smoke: false,
         runs: 3,
         json: None,
+        python: false,
+        curves: false,
         cases: Vec::new(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--smoke" => options.smoke = true,
+            "--curves" => options.curves = true,
             "--runs" => {
                 let runs = args.next().ok_or("--runs needs a number")?;
                 options.runs = runs
@@ -35,6 +43,18 @@ fn options(args: &[String]) -> Result<Options, String> {
             }
             "--json" => {
                 options.json = Some(PathBuf::from(args.next().ok_or("--json needs a path")?))
+            }
+            "--peers" => {
+                for peer in args
+                    .next()
+                    .ok_or("--peers needs a list: python")?
+                    .split(',')
+                {
+                    match peer {
+                        "python" => options.python = true,
+                        other => return Err(format!("--peers: unknown peer `{other}` (python)")),
+                    }
+                }
             }
             case if !case.starts_with("--") => options.cases.push(case.to_owned()),
             other => return Err(format!("unknown option `{other}`")),
@@ -55,19 +75,33 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     // The remote cases run a real nats-server: provide it as `cargo xtask test` does.
     let server = crate::test::ensure_nats_server()?;
     std::env::set_var("APLEX_NATS_SERVER", &server);
+    if options.curves {
+        return crate::curves::run(&binary, &target_dir(), options.runs, options.smoke);
+    }
     let cases = if options.cases.is_empty() {
-        list_cases(&binary)?
+        list(&binary, "--list")?
     } else {
         options.cases.clone()
     };
+    let python = options
+        .python
+        .then(|| python_peer::prepare(&target_dir()))
+        .flatten();
     let mut all = Vec::new();
     for case in &cases {
         for run in 1..=options.runs {
             eprintln!("bench: {case} (run {run}/{})", options.runs);
             all.extend(run_case(&binary, case, options.smoke)?);
+            if let Some(python) = &python {
+                match python_peer::run_case(python, case, options.smoke) {
+                    Ok(figures) => all.extend(figures),
+                    Err(error) => eprintln!("bench: {error}"),
+                }
+            }
         }
     }
-    let figures = medians(&all);
+    let mut figures = medians(&all);
+    figures.extend(python_peer::versus(&figures));
     print!("{}", table(&figures, options.runs, options.smoke));
     if let Some(path) = &options.json {
         std::fs::write(path, json(&figures, options.runs, options.smoke))
@@ -86,14 +120,19 @@ fn build() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("building aplex-bench failed".into());
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from);
-    Ok(target.join("release").join("aplex-bench"))
+    Ok(target_dir().join("release").join("aplex-bench"))
 }
 
-fn list_cases(binary: &PathBuf) -> Result<Vec<String>, String> {
+/// The workspace's target directory.
+fn target_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), PathBuf::from)
+}
+
+/// What `aplex-bench <flag>` lists: `--list` the cases, `--list-curves` the curves.
+pub(crate) fn list(binary: &Path, flag: &str) -> Result<Vec<String>, String> {
     let output = Command::new(binary)
-        .arg("--list")
+        .arg(flag)
         .output()
         .map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&output.stdout)
@@ -102,7 +141,8 @@ fn list_cases(binary: &PathBuf) -> Result<Vec<String>, String> {
         .collect())
 }
 
-fn run_case(binary: &PathBuf, case: &str, smoke: bool) -> Result<Vec<Figure>, String> {
+/// The figures of one run of `case`.
+pub(crate) fn run_case(binary: &Path, case: &str, smoke: bool) -> Result<Vec<Figure>, String> {
     let mut command = Command::new(binary);
     command.arg(case);
     if smoke {
@@ -133,7 +173,8 @@ fn number(value: Option<f64>) -> String {
     match value {
         None => "-".into(),
         Some(v) if v.abs() >= 1000.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.2}"),
+        Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.4}"),
     }
 }
 
@@ -150,8 +191,8 @@ fn table(figures: &[Figure], runs: usize, smoke: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<24} {:>10} {:>12} {:>12} {:>12} {:>8} {:>8}  {:<32} met",
-        "case", "unit", "ours", "limit", "peer", "/limit", "/peer", "target"
+        "{:<34} {:>8} {:>12} {:>7} {:>12} {:>12} {:>8} {:>8}  {:<32} met",
+        "case", "unit", "ours", "spread", "limit", "peer", "/limit", "/peer", "target"
     );
     let (mut met, mut judged) = (0, 0);
     for figure in figures {
@@ -162,10 +203,13 @@ fn table(figures: &[Figure], runs: usize, smoke: bool) -> String {
         }
         let _ = writeln!(
             out,
-            "{:<24} {:>10} {:>12} {:>12} {:>12} {:>8} {:>8}  {:<32} {}",
+            "{:<34} {:>8} {:>12} {:>7} {:>12} {:>12} {:>8} {:>8}  {:<32} {}",
             figure.name,
             figure.unit,
             number(Some(figure.ours)),
+            figure
+                .spread()
+                .map_or("-".into(), |spread| format!("±{:.0}%", spread * 100.0)),
             number(figure.limit),
             number(figure.peer),
             ratio(figure.ours, figure.limit),
@@ -199,10 +243,12 @@ fn json(figures: &[Figure], runs: usize, smoke: bool) -> String {
         let value = |v: Option<f64>| v.map_or("null".into(), |v| format!("{v}"));
         let _ = write!(
             out,
-            "    {{\"name\": {}, \"unit\": {}, \"ours\": {}, \"limit\": {}, \"peer\": {}, \"target\": {}, \"met\": {}}}",
+            "    {{\"name\": {}, \"unit\": {}, \"ours\": {}, \"ours_min\": {}, \"ours_max\": {}, \"limit\": {}, \"peer\": {}, \"target\": {}, \"met\": {}}}",
             quote(&figure.name),
             quote(&figure.unit),
             figure.ours,
+            value(figure.ours_range.map(|(low, _)| low)),
+            value(figure.ours_range.map(|(_, high)| high)),
             value(figure.limit),
             value(figure.peer),
             quote(&target),

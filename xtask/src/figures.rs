@@ -10,6 +10,17 @@ pub(crate) struct Figure {
     pub(crate) ours: f64,
     pub(crate) limit: Option<f64>,
     pub(crate) peer: Option<f64>,
+    /// The lowest and highest of `ours` over the runs, when there were several.
+    pub(crate) ours_range: Option<(f64, f64)>,
+}
+
+impl Figure {
+    /// How far the runs of `ours` spread about its median: half the range, as a
+    /// fraction of the median.
+    pub(crate) fn spread(&self) -> Option<f64> {
+        let (low, high) = self.ours_range?;
+        (self.ours != 0.0).then(|| (high - low) / 2.0 / self.ours.abs())
+    }
 }
 
 /// Parses `result name=.. unit=.. ours=.. limit=.. peer=..` lines.
@@ -29,6 +40,7 @@ pub(crate) fn parse(output: &str) -> Vec<Figure> {
                 ours: number("ours")?,
                 limit: number("limit"),
                 peer: number("peer"),
+                ours_range: None,
             })
         })
         .collect()
@@ -53,10 +65,21 @@ pub(crate) fn medians(runs: &[Figure]) -> Vec<Figure> {
                 ours: median(all.iter().map(|f| Some(f.ours))).unwrap_or(f64::NAN),
                 limit: median(all.iter().map(|f| f.limit)),
                 peer: median(all.iter().map(|f| f.peer)),
+                ours_range: range(all.iter().map(|f| f.ours)),
                 name,
             }
         })
         .collect()
+}
+
+/// The lowest and highest of several `values`; `None` for fewer than two.
+fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let values: Vec<f64> = values.collect();
+    (values.len() > 1).then(|| {
+        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (low, high)
+    })
 }
 
 fn median(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -66,4 +89,33 @@ fn median(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     Some(values[values.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_runs_give_the_median_and_the_spread_of_ours() {
+        let runs = parse(
+            "result name=a unit=us ours=10 limit=5 peer=-\n\
+             result name=a unit=us ours=14 limit=6 peer=-\n\
+             result name=a unit=us ours=12 limit=7 peer=-\n",
+        );
+        let figures = medians(&runs);
+        assert_eq!(figures.len(), 1);
+        assert_eq!(figures[0].ours, 12.0);
+        assert_eq!(figures[0].limit, Some(6.0));
+        assert_eq!(figures[0].ours_range, Some((10.0, 14.0)));
+        let spread = figures[0].spread().unwrap();
+        assert!(
+            (spread - 2.0 / 12.0).abs() < 1e-9,
+            "half the range over the median"
+        );
+        assert_eq!(
+            medians(&runs[..1])[0].spread(),
+            None,
+            "one run has no spread"
+        );
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! `main` only dispatches; each task lives in its own module.
 //!
-//! - `bench [--smoke] [--runs N] [--json PATH] [CASE...]`: measure the pools against the
-//!   raw limits and the peers (see `bench.rs`).
+//! - `bench [--smoke] [--runs N] [--json PATH] [--peers python] [--curves] [CASE...]`:
+//!   measure the pools against the raw limits and the peers, or the cost curves (see
+//!   `bench.rs`).
 //! - `ci`: everything a submission must pass (`.ci/run` calls it; see `ci.rs`).
 //! - `tidy`: the house rules a compiler does not check (see `tidy.rs`).
 //! - `loom`: the loom model checks of the dispatch protocol (see `loom.rs`).
@@ -11,8 +12,10 @@
 
 mod bench;
 mod ci;
+mod curves;
 mod figures;
 mod loom;
+mod python_peer;
 mod targets;
 mod test;
 mod tidy;
@@ -29,8 +32,8 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         None | Some("help" | "--help" | "-h") => {
             println!(
-                "usage: cargo xtask <task>\n\ntasks:\n  bench [--smoke] [--runs N] [--json PATH] [CASE...]\n          \
-                 measure the pools against the raw limits and the peers\n  ci      everything a submission must pass\n  \
+                "usage: cargo xtask <task>\n\ntasks:\n  bench [--smoke] [--runs N] [--json PATH] [--peers python] [--curves] [CASE...]\n          \
+                 measure the pools against the raw limits and the peers (python: Python aplex 1.0.1)\n  ci      everything a submission must pass\n  \
                  tidy    //! headers, file sizes, unused workspace dependencies\n  \
                  loom    the loom model checks of the dispatch protocol\n  \
                  test    every test (installs nats-server as root where missing)\n  help    this message"
