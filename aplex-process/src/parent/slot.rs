@@ -8,7 +8,7 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::parent::context::PoolContext;
 use crate::parent::exit_status;
@@ -19,6 +19,9 @@ use crate::protocol::wire::{DownFrame, UpFrame};
 use aplex_core::backend::id_map::IdMap;
 use aplex_core::backend::{Begin, CloseMode, WorkerEvents};
 use aplex_core::Error;
+
+/// How long past its deadline a join waits for the killed process's reaping (`Drop` returns).
+const KILLED_REAP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why the current process is on its way out, to be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,34 +312,28 @@ impl Slot {
     }
 
     /// Waits until the slot has stopped; at `deadline`, kills its process and waits for
-    /// the supervisor to reap it.
+    /// the supervisor to reap it, giving up (false) [`KILLED_REAP_LIMIT`] later.
     pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
         let mut state = self.lock();
         while !state.stopped {
-            let Some(deadline) = deadline else {
-                state = self
-                    .stopped
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
-            };
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let wait = match deadline {
+                None => Duration::MAX,
+                Some(deadline) if deadline.elapsed() > KILLED_REAP_LIMIT => return false,
+                Some(deadline) if deadline > Instant::now() => {
+                    deadline.saturating_duration_since(Instant::now())
+                }
                 // Past the deadline: kill whatever process fills the slot, again and
                 // again, so one that is just being started is killed too.
-                if let Some(pid) = state.pid {
-                    exit_status::kill(pid);
+                Some(_) => {
+                    if let Some(pid) = state.pid {
+                        exit_status::kill(pid);
+                    }
+                    Duration::from_millis(10)
                 }
-                state = self
-                    .stopped
-                    .wait_timeout(state, std::time::Duration::from_millis(10))
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-                continue;
-            }
+            };
             state = self
                 .stopped
-                .wait_timeout(state, left)
+                .wait_timeout(state, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }

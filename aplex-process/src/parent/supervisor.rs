@@ -155,9 +155,15 @@ fn serve_incarnation(
     } = incarnation;
     let lender = Lender::new(slot.context.start.shared_threshold);
     let (link, writer_end) = batch_writer(down, Arc::clone(&lender));
-    let release_link = link.clone();
+    // Releases reach the writer through a weak handle: a borrowed output that outlives
+    // this process (kept by a caller) must not keep the writer, and so this supervisor
+    // waiting for it below, alive.
+    let release_link = Arc::new(link.clone());
+    let weak_link = Arc::downgrade(&release_link);
     let borrowings = Borrowings::new(Arc::new(move |region| {
-        let _ = release_link.send(vec![DownFrame::Release { region }], false);
+        if let Some(link) = weak_link.upgrade() {
+            let _ = link.send(vec![DownFrame::Release { region }], false);
+        }
     }));
     let writer = thread::Builder::new()
         .name(format!("aplex-writer-{}", slot.index))
@@ -167,7 +173,7 @@ fn serve_incarnation(
         let _ = started.send(pid);
     }
     read_replies(slot, &up, &lender, &borrowings);
-    drop(borrowings);
+    drop((borrowings, release_link));
     let lost = slot.detach();
     let exit = reap(&mut child);
     if let Ok(writer) = writer {

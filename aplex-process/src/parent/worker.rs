@@ -125,7 +125,10 @@ impl Worker for ProcessWorker {
     }
 
     fn join(&self, deadline: Option<Instant>) -> bool {
-        self.slot.join(deadline);
+        if !self.slot.join(deadline) {
+            // Its supervisor is wedged: left behind rather than waited for forever.
+            return false;
+        }
         let supervisor = self
             .supervisor
             .lock()
