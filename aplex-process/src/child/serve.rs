@@ -100,7 +100,7 @@ fn serve_parent(server: &str) -> Result<(), String> {
     let coalesce = replies.coalesce();
     let writer = thread::Builder::new()
         .name("aplex-child-writer".into())
-        .spawn(move || writer_thread.run_coalescing(Some(coalesce)))
+        .spawn(move || writer_thread.run(Some(coalesce)))
         .map_err(|e| e.to_string())?;
     let state = match settings.state {
         None => None,
@@ -324,7 +324,7 @@ mod bad_input {
         let (up, replies_from_child) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let (reply_writer, writer) = batch_writer(up, Lender::new(usize::MAX));
         let replies = Replies::new(reply_writer);
-        let writer = std::thread::spawn(move || writer.run());
+        let writer = std::thread::spawn(move || writer.run(None));
         if let Some(job) = job(
             work,
             Payload::Inline(ByteBuf::from(args)),

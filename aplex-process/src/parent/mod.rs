@@ -7,6 +7,7 @@ pub(crate) mod builder;
 pub(crate) mod context;
 pub(crate) mod crash_limit;
 pub(crate) mod exit_status;
+pub(crate) mod in_flight;
 pub(crate) mod job;
 pub(crate) mod pool;
 pub(crate) mod prestart;

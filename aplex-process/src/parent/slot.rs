@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use crate::parent::context::PoolContext;
 use crate::parent::exit_status;
+use crate::parent::in_flight::InFlight;
 use crate::parent::job::{Completer, ProcessJob};
 use crate::protocol::batch_writer::BatchWriter;
+use crate::protocol::batch_writer::Coalesce;
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::{DownFrame, UpFrame};
 use aplex_core::backend::id_map::IdMap;
@@ -38,7 +40,7 @@ struct SlotState {
     staged: Vec<DownFrame>,
     writer: Option<BatchWriter<DownFrame>>,
     pid: Option<u32>,
-    in_flight: IdMap<u64, Completer>,
+    in_flight: InFlight,
     /// The `Begin` handles of the blocking works in flight (see `aplex_core::Begin`):
     /// committed when their frame leaves, begun when the process says so.
     begins: IdMap<u64, Begin>,
@@ -190,6 +192,11 @@ impl Slot {
 
     fn lock(&self) -> MutexGuard<'_, SlotState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// When this slot's writer waits for more frames (`in_flight.rs`).
+    pub(crate) fn coalesce(&self) -> Coalesce {
+        self.lock().in_flight.coalesce()
     }
 
     /// The pid of the process filling the slot now, if any.

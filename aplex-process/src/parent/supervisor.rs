@@ -167,7 +167,10 @@ fn serve_incarnation(
     }));
     let writer = thread::Builder::new()
         .name(format!("aplex-writer-{}", slot.index))
-        .spawn(move || writer_end.run());
+        .spawn({
+            let coalesce = slot.coalesce();
+            move || writer_end.run(Some(coalesce))
+        });
     slot.attach(pid, link);
     if let Some(started) = started {
         let _ = started.send(pid);

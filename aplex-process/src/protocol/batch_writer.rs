@@ -144,14 +144,10 @@ impl<T: Serialize + Lends> Shared<T> {
 
 impl<T: Serialize + WireSize + Lends> WriterThread<T> {
     /// Sends queued batches, packing those queued meanwhile into one message, until every
-    /// handle is dropped or the other end is gone.
-    pub(crate) fn run(self) {
-        self.run_coalescing(None);
-    }
-
-    /// [`run`](Self::run), but while many more items are coming (see [`Coalesce`]), it
-    /// waits the window once before it sends what it has, so they leave together.
-    pub(crate) fn run_coalescing(self, coalesce: Option<Coalesce>) {
+    /// handle is dropped or the other end is gone. With `coalesce`, while many more items
+    /// are coming (see [`Coalesce`]), it waits the window once before it sends what it
+    /// has, so they leave together.
+    pub(crate) fn run(self, coalesce: Option<Coalesce>) {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
         while let Ok(first) = self.batches.recv() {
@@ -234,8 +230,21 @@ pub(crate) struct Coalesce {
     pub(crate) window: std::time::Duration,
 }
 
+/// How long a coalescing writer waits for more items.
+pub(crate) const COALESCE_WINDOW: std::time::Duration = std::time::Duration::from_micros(100);
+
 impl Coalesce {
-    fn many_coming(&self) -> bool {
+    /// Waits [`COALESCE_WINDOW`] while at least `at_least` are `coming`.
+    pub(crate) fn while_at_least(coming: Arc<AtomicUsize>, at_least: usize) -> Coalesce {
+        Coalesce {
+            coming,
+            at_least,
+            window: COALESCE_WINDOW,
+        }
+    }
+
+    /// Whether the writer waits for more before it sends.
+    pub(crate) fn many_coming(&self) -> bool {
         self.coming.load(Ordering::Acquire) >= self.at_least
     }
 }
@@ -264,7 +273,7 @@ mod tests {
     fn a_batch_with_more_shared_regions_than_one_message_holds_is_split() {
         let (sender, receiver) = ipc::channel::<Vec<DownFrame>>().unwrap();
         let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
-        let thread = std::thread::spawn(move || thread.run());
+        let thread = std::thread::spawn(move || thread.run(None));
         let big = ByteBuf::from(vec![5u8; shared_threshold() + 1]);
         let frames: Vec<DownFrame> = (0..100)
             .map(|id| DownFrame::Run {
@@ -303,7 +312,7 @@ mod tests {
                 at_least: 8,
                 window,
             };
-            let thread = std::thread::spawn(move || thread.run_coalescing(Some(coalesce)));
+            let thread = std::thread::spawn(move || thread.run(Some(coalesce)));
             let began = std::time::Instant::now();
             assert!(writer.send(vec![done(0)], false).is_ok());
             if let Ok(alone) = receiver.try_recv_timeout(window / 4) {

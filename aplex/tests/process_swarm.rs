@@ -1,0 +1,56 @@
+//! A swarm of `submit`s on the process pool: more works in flight in one worker process
+//! than the count at which the parent's writer starts to coalesce its frames (1,024, in
+//! `aplex-process/src/parent/in_flight.rs`), so runs and cancels leave in batches. Every
+//! future resolves once, with its own value, or `Cancelled` when it was cancelled, and
+//! the pool serves on.
+
+mod common;
+
+use std::time::Duration;
+
+use aplex::{Error, ProcessAsyncPoolExecutor};
+use common::within;
+
+#[aplex::work]
+async fn nap_then_echo(x: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    x
+}
+
+const SWARM: u64 = 3_000;
+
+#[test]
+fn a_swarm_beyond_the_coalescing_count_resolves_each_future_once_with_its_own_outcome() {
+    within(Duration::from_secs(120), || {
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .max_works_per_worker(SWARM as usize)
+            .build()
+            .unwrap();
+        let futures: Vec<_> = (0..SWARM).map(|x| pool.submit(nap_then_echo, x)).collect();
+        let in_flight = pool.workloads()[0];
+        // Every 7th is cancelled: queued or running, it must end `Cancelled`.
+        let cancelled: Vec<bool> = futures
+            .iter()
+            .enumerate()
+            .map(|(x, future)| x % 7 == 0 && future.cancel())
+            .collect();
+        for (x, future) in futures.into_iter().enumerate() {
+            let outcome = future.result();
+            if cancelled[x] {
+                assert_eq!(outcome, Err(Error::Cancelled), "work {x}");
+            } else {
+                assert_eq!(outcome, Ok(x as u64), "work {x}");
+            }
+        }
+        assert!(
+            in_flight > 1_024,
+            "the swarm had {in_flight} works in flight in the process, too few to coalesce"
+        );
+        assert!(
+            cancelled.iter().filter(|&&c| c).count() > 0,
+            "some works were cancelled"
+        );
+        assert_eq!(pool.submit(nap_then_echo, 7).result(), Ok(7));
+    });
+}
