@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,13 +50,18 @@ fn chaos() {
         let (pool, stop, kills) = (Arc::clone(&pool), Arc::clone(&stop), Arc::clone(&kills));
         std::thread::spawn(move || {
             let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+            // A killed worker stays listed until its supervisor sees it gone, and on a
+            // loaded machine its exit can outlast the pacing: it is killed (and counted)
+            // once.
+            let mut killed = HashSet::new();
             while kills.load(Ordering::SeqCst) < KILLS && !stop.load(Ordering::SeqCst) {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 let slot = (seed % 2) as usize;
                 if let Some(pid) = pool.worker_pids()[slot] {
-                    if signal_live_child(pid, libc::SIGKILL) {
+                    if !killed.contains(&pid) && signal_live_child(pid, libc::SIGKILL) {
+                        killed.insert(pid);
                         kills.fetch_add(1, Ordering::SeqCst);
                     }
                 }
@@ -109,7 +115,14 @@ fn chaos() {
         Vec::<u32>::new(),
         "every killed worker was reaped"
     );
-    assert!(pool.restarts().iter().sum::<u64>() >= KILLS as u64 / 2);
+    let (restarts, killed) = (
+        pool.restarts().iter().sum::<u64>(),
+        kills.load(Ordering::SeqCst) as u64,
+    );
+    assert!(
+        restarts >= killed,
+        "every killed worker was replaced: {restarts} restarts for {killed} kills"
+    );
     eprintln!(
         "{} kills, {values} works done, {crashed} failed with their worker",
         kills.load(Ordering::SeqCst)
