@@ -1,15 +1,16 @@
 //! A swarm of `submit`s on the process pool: more works in flight in one worker process
 //! than the count at which the parent's writer starts to coalesce its frames (1,024, in
-//! `aplex-process/src/parent/in_flight.rs`), so runs and cancels leave in batches. Every
-//! future resolves once, with its own value, or `Cancelled` when it was cancelled, and
-//! the pool serves on.
+//! `aplex-process/src/parent/in_flight.rs`), so runs, cancels and closes leave in
+//! batches. Every future resolves once, with its own value, or `Cancelled` when it was
+//! cancelled or the pool shut down at once; the pool serves on, or, shut down, leaves no
+//! process behind.
 
 mod common;
 
 use std::time::Duration;
 
 use aplex::{Error, ProcessAsyncPoolExecutor};
-use common::within;
+use common::{is_running, wait_until, within};
 
 #[aplex::work]
 async fn nap_then_echo(x: u64) -> u64 {
@@ -52,5 +53,38 @@ fn a_swarm_beyond_the_coalescing_count_resolves_each_future_once_with_its_own_ou
             "some works were cancelled"
         );
         assert_eq!(pool.submit(nap_then_echo, 7).result(), Ok(7));
+    });
+}
+
+#[test]
+fn shutting_down_now_during_a_swarm_resolves_every_future_and_leaves_no_process() {
+    within(Duration::from_secs(120), || {
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(2)
+            .max_works_per_worker(SWARM as usize)
+            .build()
+            .unwrap();
+        let futures: Vec<_> = (0..2 * SWARM)
+            .map(|x| pool.submit(nap_then_echo, x))
+            .collect();
+        let in_flight = pool.workloads();
+        let workers: Vec<u32> = pool.worker_pids().into_iter().flatten().collect();
+        pool.shutdown_now();
+        for (x, future) in futures.into_iter().enumerate() {
+            match future.result() {
+                // Aborted in its process, or finished before the abort reached it.
+                Err(Error::Cancelled) => {}
+                Ok(value) => assert_eq!(value, x as u64),
+                Err(other) => panic!("work {x}: unexpected {other:?}"),
+            }
+        }
+        assert!(
+            in_flight.iter().all(|&works| works > 1_024),
+            "the swarm had {in_flight:?} works in flight in the processes, too few to coalesce"
+        );
+        assert_eq!(pool.submit(nap_then_echo, 1).result(), Err(Error::ShutDown));
+        wait_until("no worker process is left", || {
+            !workers.iter().any(|&pid| is_running(pid))
+        });
     });
 }
