@@ -4,17 +4,17 @@
 //! Replies go through the child's [`BatchWriter`], which packs every reply finished
 //! meanwhile into one ipc `send`; while many works are alive here (at least
 //! [`COALESCE_AT_LEAST`]: a map, a swarm of sleepers) it first waits `COALESCE_WINDOW`
-//! (100 µs, `batch_writer.rs`) for more ([`Replies::coalesce`]), so a stream of replies wakes the writer and the
-//! parent's reader once per window rather than once per reply — a map of 10 µs blocking
-//! works at chunksize 1 went from 0.39–0.41 s to 0.31–0.32 s for 40,000, as each of those
-//! wake-ups preempted a work on 2 cores. A reply is so held back at most the window, and
-//! only while the child is busy with many works. One case sends directly: when the finishing work is
-//! the only one alive in this process (and the writer has nothing queued), the thread
-//! that finished it sends the reply itself, saving a thread wake-up on the way back (the
-//! latency of a lone `submit(..).result()`). That thread may be the runtime thread;
-//! nothing else runs on it then, so no other work can be stalled, and with nothing
-//! queued the socket to the parent is drained by the parent's reader, so the `send` does
-//! not wait for room.
+//! (100 µs, `batch_writer.rs`) for more ([`Replies::coalesce`]), so a stream of replies
+//! wakes the writer and the parent's reader once per window rather than once per reply —
+//! a map of 10 µs blocking works at chunksize 1 went from 0.39–0.41 s to 0.31–0.32 s for
+//! 40,000, as each of those wake-ups preempted a work on 2 cores. A reply is so held
+//! back at most the window, and only while the child is busy with many works. One case
+//! sends directly: when the finishing work is the only one alive in this process (and
+//! the writer has nothing queued), the thread that finished it sends the reply itself,
+//! saving a thread wake-up on the way back (the latency of a lone
+//! `submit(..).result()`). That thread may be the runtime thread; nothing else runs on
+//! it then, so no other work can be stalled, and with nothing queued the socket to the
+//! parent is drained by the parent's reader, so the `send` does not wait for room.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
