@@ -251,9 +251,13 @@ pub async fn serve_local(
     let mut lone_run = false;
     loop {
         report_blocking(&state);
+        if closing {
+            // Before `alive` is read (`BlockingLedger::close`): a blocking work that ends
+            // in between then sees the loop closing and wakes it.
+            state.blocking.close();
+        }
         let idle = state.live.get() == 0 && state.blocking.alive() == 0;
         if closing {
-            state.blocking.close();
             if idle {
                 break;
             }
@@ -365,7 +369,11 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>)
             let ledger = Arc::clone(&state.blocking);
             let job: Job = Box::new(move || {
                 if ledger.skipping() {
-                    return; // abandoned while it waited for its turn: never begun
+                    // Given up while it waited for its turn (or queued after the loop gave
+                    // up): never begun. Its promise resolves `Cancelled` and it is told
+                    // over, unless the give-up already did both.
+                    ledger.complete(id, None);
+                    return;
                 }
                 // The backends' runs catch their works' panics; one that slips through
                 // drops `finish`, and the work's promise resolves `Cancelled`.
