@@ -102,7 +102,14 @@ impl<T: Serialize + WireSize + Lends> BatchWriter<T> {
         self.queue.send(Queued::Items(items)).map_err(|error| {
             self.shared.queued.fetch_sub(1, Ordering::AcqRel);
             match error.0 {
-                Queued::Items(items) => items,
+                // Handed back as they came: a payload lent above (the direct send did not
+                // fit) names a region of this channel's, which its next owner lacks.
+                Queued::Items(mut items) => {
+                    for item in &mut items {
+                        item.take_back(&self.shared.lender);
+                    }
+                    items
+                }
                 Queued::Flush(_) => Vec::new(),
             }
         })
@@ -263,7 +270,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::{batch_writer, Coalesce};
+    use super::{batch_writer, Coalesce, DIRECT_LIMIT};
     use crate::protocol::payload::{shared_threshold, Payload};
     use crate::protocol::regions::Lender;
     use crate::protocol::wire::DownFrame;
@@ -292,6 +299,36 @@ mod tests {
             received += message.len();
         }
         assert_eq!(received, 100, "every frame arrived");
+    }
+
+    #[test]
+    fn frames_handed_back_by_a_gone_writer_carry_their_bytes_not_a_region() {
+        // A direct send lends the big payload, finds the frames too big to send directly,
+        // and queues them; the writer is gone, so they come back, as they went in.
+        let (sender, _receiver) = ipc::channel::<Vec<DownFrame>>().unwrap();
+        let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
+        drop(thread);
+        let run = |id: u64, bytes: Vec<u8>| DownFrame::Run {
+            id,
+            work: 0,
+            args: Payload::new(ByteBuf::from(bytes)),
+            report_begin: false,
+        };
+        let big: Vec<u8> = (0..shared_threshold() + 1000).map(|i| i as u8).collect();
+        let frames = vec![
+            run(0, vec![1; DIRECT_LIMIT / 2 + 1]),
+            run(1, vec![2; DIRECT_LIMIT / 2 + 1]),
+            run(2, big.clone()),
+        ];
+        let back = writer.send(frames, true).expect_err("the writer is gone");
+        let DownFrame::Run { args, .. } = &back[2] else {
+            panic!("a Run came back as {:?}", back[2]);
+        };
+        assert!(
+            matches!(args, Payload::Large(_)),
+            "taken back from its region"
+        );
+        assert_eq!(&**args, &big[..], "with its bytes");
     }
 
     #[test]

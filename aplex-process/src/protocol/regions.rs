@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aplex_core::registry::spare_buffers;
 use ipc_channel::ipc::IpcSharedMemory;
+use serde_bytes::ByteBuf;
 
 use crate::protocol::payload::Payload;
 
@@ -96,6 +97,33 @@ impl Lender {
             len: bytes.len() as u64,
             map,
         }
+    }
+
+    /// Undoes [`lend`](Self::lend) for a payload that was never sent (its writer was
+    /// gone): its bytes again, the region free, so the frame can go to another process
+    /// (a replacement has regions of its own and knows nothing of this one's).
+    pub(crate) fn take_back(&self, payload: &mut Payload) {
+        let Payload::Lent { region, len, map } = payload else {
+            return;
+        };
+        let mut regions = self.lock();
+        let Some(owned) = regions.get_mut(*region as usize) else {
+            return;
+        };
+        let len = usize::try_from(*len)
+            .unwrap_or(usize::MAX)
+            .min(owned.map.len());
+        let bytes = ByteBuf::from(owned.map[..len].to_vec());
+        owned.lent = false;
+        if map.is_some() {
+            // Its descriptor was to ride along with this payload: the peer never got it.
+            owned.known = false;
+        }
+        *payload = if len > self.threshold {
+            Payload::Large(bytes)
+        } else {
+            Payload::Inline(bytes)
+        };
     }
 
     /// The peer has read region `region`: it may be written again.
@@ -239,8 +267,23 @@ impl fmt::Debug for Borrowed {
 
 /// A frame whose payload may be lent before it is sent.
 pub(crate) trait Lends {
+    /// The frame's payload, if it carries one that may be lent.
+    fn payload_mut(&mut self) -> Option<&mut Payload>;
+
     /// Lends this frame's payload, if it is big, from `lender`.
-    fn lend(&mut self, lender: &Lender);
+    fn lend(&mut self, lender: &Lender) {
+        if let Some(payload) = self.payload_mut() {
+            lender.lend(payload);
+        }
+    }
+
+    /// Takes back a payload lent from `lender` that never left (see
+    /// [`Lender::take_back`]).
+    fn take_back(&mut self, lender: &Lender) {
+        if let Some(payload) = self.payload_mut() {
+            lender.take_back(payload);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use aplex_core::registry::wire_error::WireError;
 
 use crate::protocol::event::ForwardedEvent;
 use crate::protocol::payload::{Payload, WireSize, FRAME_OVERHEAD};
-use crate::protocol::regions::{Lender, Lends};
+use crate::protocol::regions::Lends;
 use crate::protocol::runtime_config::RuntimeConfig;
 
 /// The environment variable that marks a process as a worker; its value is the name of
@@ -103,21 +103,22 @@ pub(crate) enum UpFrame {
 }
 
 impl Lends for DownFrame {
-    fn lend(&mut self, lender: &Lender) {
-        if let DownFrame::Run { args, .. } = self {
-            lender.lend(args);
+    fn payload_mut(&mut self) -> Option<&mut Payload> {
+        match self {
+            DownFrame::Run { args, .. } => Some(args),
+            _ => None,
         }
     }
 }
 
 impl Lends for UpFrame {
-    fn lend(&mut self, lender: &Lender) {
-        if let UpFrame::Done {
-            outcome: Ok(payload),
-            ..
-        } = self
-        {
-            lender.lend(payload);
+    fn payload_mut(&mut self) -> Option<&mut Payload> {
+        match self {
+            UpFrame::Done {
+                outcome: Ok(payload),
+                ..
+            } => Some(payload),
+            _ => None,
         }
     }
 }
