@@ -20,14 +20,19 @@ async fn nap_then_echo(x: u64) -> u64 {
 
 const SWARM: u64 = 3_000;
 
+/// A pool of `workers` processes, each taking a whole swarm at once.
+fn swarm_pool(workers: usize) -> ProcessAsyncPoolExecutor {
+    ProcessAsyncPoolExecutor::builder()
+        .pool_size(workers)
+        .max_works_per_worker(SWARM as usize)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn a_swarm_beyond_the_coalescing_count_resolves_each_future_once_with_its_own_outcome() {
     within(Duration::from_secs(120), || {
-        let pool = ProcessAsyncPoolExecutor::builder()
-            .pool_size(1)
-            .max_works_per_worker(SWARM as usize)
-            .build()
-            .unwrap();
+        let pool = swarm_pool(1);
         let futures: Vec<_> = (0..SWARM).map(|x| pool.submit(nap_then_echo, x)).collect();
         let in_flight = pool.workloads()[0];
         // Every 7th is cancelled: queued or running, it must end `Cancelled`.
@@ -59,11 +64,7 @@ fn a_swarm_beyond_the_coalescing_count_resolves_each_future_once_with_its_own_ou
 #[test]
 fn shutting_down_now_during_a_swarm_resolves_every_future_and_leaves_no_process() {
     within(Duration::from_secs(120), || {
-        let pool = ProcessAsyncPoolExecutor::builder()
-            .pool_size(2)
-            .max_works_per_worker(SWARM as usize)
-            .build()
-            .unwrap();
+        let pool = swarm_pool(2);
         let futures: Vec<_> = (0..2 * SWARM)
             .map(|x| pool.submit(nap_then_echo, x))
             .collect();
