@@ -5,6 +5,7 @@
 
 pub(crate) mod bootstrap;
 pub(crate) mod event_forwarder;
+pub(crate) mod intake;
 pub(crate) mod reply;
 pub(crate) mod serve;
 pub(crate) mod signals;

@@ -5,10 +5,11 @@
 //!    to be killed if the parent dies (`signals.rs`).
 //! 2. Connect to the parent's one-shot server and send `Hello`: pid, registry digest, and
 //!    the child's ends of a fresh channel pair.
-//! 3. Build the runtime from the first frame (`Start`), then split into three threads:
-//!    a reader (blocking `recv` of frame batches, turning them into local jobs), a writer
-//!    (batching every finished outcome into one `send`) and the runtime thread running
-//!    [`aplex_core::local::serve_local`].
+//! 3. Build the runtime from the first frame (`Start`), then split into two threads: a
+//!    writer (batching every finished outcome into one `send`) and the runtime thread
+//!    running [`aplex_core::local::serve_local`], which also reads the parent's frames
+//!    and turns them into local jobs (`intake.rs`; a reader thread does where that
+//!    cannot run).
 //!    `tracing` events go up the same writer, if the parent wants them.
 //! 4. Every `Run` gets exactly one reply, even when the work is aborted or never starts: a
 //!    reply guard sends `Cancelled` if dropped unsent.
@@ -28,6 +29,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
 use crate::child::event_forwarder::EventForwarder;
+use crate::child::intake::Intake;
 use crate::child::reply::{Replies, Reply};
 use crate::child::signals;
 use crate::child::stack_guard;
@@ -38,6 +40,10 @@ use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, STATE_ID};
 use aplex_core::registry::outcomes::encode_outcomes;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
+
+/// How long an idle worker loop keeps looking for its next frame before its thread
+/// parks (`aplex_core`'s `linger.rs`), as the thread pool's workers do.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
@@ -131,19 +137,39 @@ fn serve_parent(server: &str) -> Result<(), String> {
     for frame in first {
         reader.deliver(frame);
     }
-    thread::Builder::new()
-        .name("aplex-child-reader".into())
-        .spawn(move || reader.read_frames(down_rx))
-        .map_err(|e| e.to_string())?;
-
+    // The runtime's own thread reads the parent's frames (`intake.rs`); a reader thread
+    // only if their socket cannot be watched.
+    let intake = {
+        let _context = runtime.enter();
+        Intake::watch(down_rx)
+    };
     let local = LocalSet::new();
+    let open_until_exit = match intake {
+        Ok(intake) => {
+            let receiver = intake.receiver();
+            drop(local.spawn_local(intake.serve(reader)));
+            Some(receiver)
+        }
+        Err(down_rx) => {
+            thread::Builder::new()
+                .name("aplex-child-reader".into())
+                .spawn(move || reader.read_frames(down_rx))
+                .map_err(|e| e.to_string())?;
+            None
+        }
+    };
+    // Lingering (`linger.rs`) pays only when the frames come in on this thread: a lone
+    // round trip 82 → 52 µs (medians of 5 interleaved runs, docs/PERFORMANCE.md); with a
+    // reader thread between, the spinning loop competes with it (41 → 47 µs).
+    let linger = if open_until_exit.is_some() {
+        LINGER
+    } else {
+        std::time::Duration::ZERO
+    };
     let _abandoned = runtime.block_on(local.run_until(serve_local(
         loop_rx,
         settings.blocking_limit,
-        // No lingering: the next message comes through the reader thread, whose own
-        // wake-up lingering cannot save, and a spinning loop competes with it for the
-        // CPUs (a lone round trip measured 41 µs without, 47 µs with 50 µs).
-        std::time::Duration::ZERO,
+        linger,
         state,
         // The parent counts a work over when its reply comes, so nothing to tell here.
         OnFinished::anywhere(|_| {}),
@@ -166,8 +192,9 @@ fn make_state(index: u32, worker: usize) -> Result<WorkerStateValue, String> {
     }
 }
 
-/// The reader thread's state: where works and replies go, and the shared regions.
-struct Reader {
+/// Where the parent's frames go: the works, the replies and the shared regions. Read by
+/// the intake task (`intake.rs`), or by a reader thread where that cannot run.
+pub(crate) struct Reader {
     work_loop: UnboundedSender<LocalMessage>,
     replies: Replies,
     /// Our regions for replies, released by the parent.
@@ -191,7 +218,8 @@ impl Reader {
         }
     }
 
-    fn deliver(&self, frame: DownFrame) {
+    /// Hands one frame from the parent to where it goes.
+    pub(crate) fn deliver(&self, frame: DownFrame) {
         let message = match frame {
             DownFrame::Run {
                 id,
