@@ -1,123 +1,235 @@
-//! The worker process's intake: frames from the parent read on the runtime's own thread,
-//! woken by the runtime's reactor, with no reader thread between.
+//! The worker process's intake: who reads the parent's frames — the runtime's own thread
+//! while this process is idle, a reader thread while frames stream in.
 //!
-//! A frame used to reach the works through a reader thread (a blocking `recv`, then a
-//! hop to the runtime thread): two thread wake-ups per message where one does, and the
-//! extra one is the costly kind on a VM whose idle vCPUs halt.
+//! A frame read by a reader thread reaches the works through a second wake-up (of the
+//! runtime thread), the costly kind on a VM whose idle vCPUs halt: a lone round trip
+//! measured 100–150 µs so, 30–45 µs with the runtime thread reading the socket itself.
+//! But streams ran slower with the runtime thread reading (100,000 sleepers ~20 %): the
+//! kernel wakes a socket's reader on the sender's CPU, which crowded the runtime onto the
+//! parent's busy CPU while the other idled (a fifth of the time against a tenth). So the
+//! reading moves with the load:
 //!
-//! 1. ipc-channel does not hand out its receiver's socket, but its `Debug` output names
-//!    it ([`socket_of`]); the number is trusted only if that descriptor is a
-//!    `SOCK_SEQPACKET` socket, as ipc-channel's channels are.
-//! 2. The runtime's reactor watches a duplicate of that socket ([`AsyncFd`]; readiness
-//!    is the socket's, whichever number reads it); when it is readable, the
-//!    intake task drains it with non-blocking `try_recv`s, delivering every frame where
-//!    the reader thread did. Every message fits one `sendmsg` (`batch_writer.rs`), so a
-//!    `try_recv` never waits for the rest of one. After [`FAIR_SHARE`] messages in a row
-//!    it yields, so a flood of frames does not starve the works.
-//! 3. If the socket cannot be found or watched, the reader thread serves as before
-//!    (`serve.rs`), so a change in ipc-channel costs speed, never a worker.
+//! 1. Whoever reads holds the [`Inbound`] (the receiver and where frames go); only its
+//!    holder reads, so frames are delivered in the order they were sent.
+//! 2. The intake task, on the runtime thread, waits for the socket to be readable
+//!    (`watched_socket.rs`) and drains it with non-blocking receives (plain messages into
+//!    one reused buffer, `plain_recv.rs`; every message fits one `sendmsg`, so none waits
+//!    for the rest of one). It yields after [`FAIR_SHARE`] messages in a row.
+//! 3. A message that finds works still alive here is part of a stream: the intake
+//!    delivers it and hands the `Inbound` to the reader thread, which reads with blocking
+//!    receives and hands it back once no work is alive (looking at least every
+//!    [`LOOK_BACK`]).
+//! 4. When the intake task ends (the runtime stops), the reader thread takes the
+//!    `Inbound` for good, and so keeps the socket open until the process exits: the
+//!    parent's last frames find an open socket. If the socket cannot be watched at all,
+//!    the reader thread reads from the start.
 //!
-//! When the parent's end closes (the parent is gone) the process exits, as it did.
+//! When the parent's end closes (the parent is gone) the process exits.
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process;
-use std::rc::Rc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
-use ipc_channel::ipc::{IpcReceiver, OpaqueIpcReceiver};
+use ipc_channel::ipc::IpcReceiver;
 use ipc_channel::TryRecvError;
 use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::task::LocalSet;
 
+use crate::child::plain_recv::{PlainReceiver, Received};
 use crate::child::serve::Reader;
+use crate::child::watched_socket::{socket_of, watch, Socket};
 use crate::protocol::wire::DownFrame;
 
 /// The most messages read in a row before the intake lets the works run.
 const FAIR_SHARE: usize = 64;
 
-/// The parent's frames, watched by the runtime's reactor.
-pub(crate) struct Intake {
-    watched: AsyncFd<Socket>,
-    /// Shared with the process's main function, which keeps the socket open until the
-    /// process exits, as the reader thread did: the parent's last frames (a region
-    /// released while the final replies leave) find an open socket, not a closed one.
-    down: Rc<IpcReceiver<Vec<DownFrame>>>,
+/// How often a reader thread with nothing to read looks whether to hand reading back.
+const LOOK_BACK: Duration = Duration::from_millis(1);
+
+/// Everything needed to read the parent's frames and deliver them; held by whoever reads.
+pub(crate) struct Inbound {
+    down: IpcReceiver<Vec<DownFrame>>,
+    /// `down`'s socket, for plain messages; `None` if it could not be found.
+    plain: Option<PlainReceiver>,
+    reader: Reader,
 }
 
-/// A duplicate of the receiver's socket, owned here, for the reactor to watch: readiness
-/// belongs to the socket, not to the number, so the receiver's reads clear it.
-struct Socket(OwnedFd);
-
-impl AsRawFd for Socket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
-    }
-}
-
-impl Intake {
-    /// Watches `down`'s socket with the current runtime's reactor; hands `down` back if
-    /// its socket cannot be found or watched. Must be called within a runtime.
-    pub(crate) fn watch(
-        down: IpcReceiver<Vec<DownFrame>>,
-    ) -> Result<Intake, IpcReceiver<Vec<DownFrame>>> {
-        let opaque = down.to_opaque();
-        let socket = socket_of(&opaque);
-        let down = opaque.to();
-        let Some(socket) = socket else {
-            return Err(down);
-        };
-        // SAFETY: `socket_of` checked that `socket` is an open socket, owned by `down`,
-        // which is alive here; it is only borrowed for the duplicate.
-        #[allow(unsafe_code)]
-        let borrowed = unsafe { BorrowedFd::borrow_raw(socket) };
-        let Ok(duplicate) = borrowed.try_clone_to_owned() else {
-            return Err(down);
-        };
-        // SAFETY: the descriptor is the `Socket`'s own `OwnedFd`: open, and the same one,
-        // until the `AsyncFd` (which owns the `Socket`) is dropped.
-        #[allow(unsafe_code)]
-        let registered =
-            unsafe { AsyncFd::register_with_interest(Socket(duplicate), Interest::READABLE) };
-        match registered {
-            Ok(watched) => Ok(Intake {
-                watched,
-                down: Rc::new(down),
-            }),
-            Err(_) => Err(down),
+impl Inbound {
+    fn deliver(&self, frames: Vec<DownFrame>) {
+        for frame in frames {
+            self.reader.deliver(frame);
         }
     }
 
-    /// The receiver, to be kept until the process exits (see [`Intake`]'s field).
-    pub(crate) fn receiver(&self) -> Rc<IpcReceiver<Vec<DownFrame>>> {
-        Rc::clone(&self.down)
+    /// The next message if one is there, without waiting.
+    fn try_next(&mut self) -> Option<Vec<DownFrame>> {
+        if let Some(plain) = &mut self.plain {
+            match plain.try_recv() {
+                Received::Message(frames) => return Some(frames),
+                Received::Empty => return None,
+                Received::Undecodable(reason) => unreadable(&reason),
+                Received::Other => {}
+            }
+        }
+        match self.down.try_recv() {
+            Ok(frames) => Some(frames),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::IpcError(_)) => gone(),
+        }
     }
 
-    /// Delivers every frame the parent sends, for ever; exits the process when the
-    /// parent's end closes. Runs as a task on the worker's runtime thread.
-    pub(crate) async fn serve(self, reader: Reader) {
-        loop {
-            let Ok(mut ready) = self.watched.readable().await else {
-                gone();
-            };
-            let mut read = 0;
-            loop {
-                match self.down.try_recv() {
-                    Ok(frames) => {
-                        for frame in frames {
-                            reader.deliver(frame);
-                        }
-                    }
-                    Err(TryRecvError::Empty) => {
-                        ready.clear_ready();
-                        break;
-                    }
-                    Err(TryRecvError::IpcError(_)) => gone(),
+    /// The next message, waiting for it.
+    fn next(&self) -> Vec<DownFrame> {
+        self.down.recv().unwrap_or_else(|_| gone())
+    }
+
+    /// The next message, waiting at most `timeout`.
+    fn next_within(&self, timeout: Duration) -> Option<Vec<DownFrame>> {
+        match self.down.try_recv_timeout(timeout) {
+            Ok(frames) => Some(frames),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::IpcError(_)) => gone(),
+        }
+    }
+}
+
+/// Starts reading `down` into `reader` (see the module docs): the intake task on `local`
+/// and the reader thread. Returns whether the runtime thread reads (while idle); must be
+/// called within the runtime that drives `local`.
+pub(crate) fn start(
+    down: IpcReceiver<Vec<DownFrame>>,
+    reader: Reader,
+    local: &LocalSet,
+) -> Result<bool, String> {
+    let opaque = down.to_opaque();
+    let socket = socket_of(&opaque);
+    let down = opaque.to();
+    let watched = socket.and_then(watch);
+    let inbound = Inbound {
+        down,
+        plain: socket.map(PlainReceiver::new),
+        reader,
+    };
+    let (to_thread, thread_gets) = mpsc::channel();
+    let (to_intake, intake_gets) = unbounded_channel();
+    let intake = match watched {
+        Some(watched) => Some((watched, inbound, intake_gets)),
+        None => {
+            // The thread reads from the start and, the intake's end closed before it
+            // starts, never hands back.
+            drop(intake_gets);
+            let _ = to_thread.send(inbound);
+            None
+        }
+    };
+    thread::Builder::new()
+        .name("aplex-child-reader".into())
+        .spawn(move || read_on_thread(&thread_gets, &to_intake))
+        .map_err(|error| format!("cannot start the reader thread: {error}"))?;
+    let Some((watched, inbound, intake_gets)) = intake else {
+        return Ok(false);
+    };
+    drop(local.spawn_local(read_on_runtime(watched, inbound, to_thread, intake_gets)));
+    Ok(true)
+}
+
+/// The intake task's side of the hand-over: the `Inbound` while it reads, and the ways
+/// to and from the reader thread. Dropped (the runtime stopped), it gives the reader
+/// thread the `Inbound` for good, wherever it is.
+struct Holding {
+    inbound: Option<Inbound>,
+    to_thread: mpsc::Sender<Inbound>,
+    handed_back: UnboundedReceiver<Inbound>,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        // Closed first, so the reader thread keeps whatever it holds from now on.
+        self.handed_back.close();
+        if let Ok(inbound) = self.handed_back.try_recv() {
+            self.inbound = Some(inbound);
+        }
+        if let Some(inbound) = self.inbound.take() {
+            let _ = self.to_thread.send(inbound);
+        }
+    }
+}
+
+/// The intake task: reads while the process is not busy, hands over while it is.
+async fn read_on_runtime(
+    watched: AsyncFd<Socket>,
+    inbound: Inbound,
+    to_thread: mpsc::Sender<Inbound>,
+    handed_back: UnboundedReceiver<Inbound>,
+) {
+    let mut holding = Holding {
+        inbound: Some(inbound),
+        to_thread,
+        handed_back,
+    };
+    loop {
+        let Ok(mut ready) = watched.readable().await else {
+            gone();
+        };
+        let Some(inbound) = holding.inbound.as_mut() else {
+            return;
+        };
+        let (mut read, mut streaming) = (0, false);
+        while let Some(frames) = inbound.try_next() {
+            // A message that finds works still alive is part of a stream.
+            streaming = inbound.reader.alive() > 0;
+            inbound.deliver(frames);
+            read += 1;
+            if streaming || read == FAIR_SHARE {
+                break;
+            }
+        }
+        if streaming {
+            drop(ready);
+            if let Some(inbound) = holding.inbound.take() {
+                if let Err(refused) = holding.to_thread.send(inbound) {
+                    holding.inbound = Some(refused.0);
+                    continue;
                 }
-                read += 1;
-                if read == FAIR_SHARE {
-                    // Still readable: the next `readable()` returns at once.
-                    drop(ready);
-                    tokio::task::yield_now().await;
-                    break;
+            }
+            match holding.handed_back.recv().await {
+                Some(inbound) => holding.inbound = Some(inbound),
+                None => return,
+            }
+        } else if read < FAIR_SHARE {
+            ready.clear_ready();
+        } else {
+            // Still readable: the next `readable()` returns at once.
+            drop(ready);
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// The reader thread: reads whenever it holds the `Inbound` and hands it back once the
+/// process is idle (no work alive), unless the intake task is gone (then it reads until
+/// the process exits).
+fn read_on_thread(handed: &mpsc::Receiver<Inbound>, to_intake: &UnboundedSender<Inbound>) {
+    loop {
+        let Ok(mut inbound) = handed.recv() else {
+            return;
+        };
+        loop {
+            let handing_back = !to_intake.is_closed();
+            let frames = if handing_back {
+                inbound.next_within(LOOK_BACK)
+            } else {
+                Some(inbound.next())
+            };
+            if let Some(frames) = frames {
+                inbound.deliver(frames);
+            }
+            if handing_back && inbound.reader.alive() == 0 {
+                match to_intake.send(inbound) {
+                    Ok(()) => break,
+                    Err(refused) => inbound = refused.0,
                 }
             }
         }
@@ -129,79 +241,12 @@ fn gone() -> ! {
     process::exit(0)
 }
 
-/// The socket under `receiver`, read from its `Debug` output (`fd: Cell { value: 7 }` in
-/// ipc-channel 0.23), if that descriptor is a `SOCK_SEQPACKET` socket.
-fn socket_of(receiver: &OpaqueIpcReceiver) -> Option<RawFd> {
-    let shown = format!("{receiver:?}");
-    let after = &shown[shown.find("fd:")? + 3..];
-    let digits: String = after
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let fd: RawFd = digits.parse().ok()?;
-    is_seqpacket_socket(fd).then_some(fd)
-}
-
-/// Whether `fd` is an open `SOCK_SEQPACKET` socket.
-fn is_seqpacket_socket(fd: RawFd) -> bool {
-    let mut kind: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `getsockopt` writes at most `len` bytes into `kind`, a live `c_int` whose
-    // size `len` holds; on a descriptor that is not an open socket it fails and writes
-    // nothing.
-    #[allow(unsafe_code)]
-    let answered = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    answered == 0 && kind == libc::SOCK_SEQPACKET
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use ipc_channel::ipc;
-
-    use super::{is_seqpacket_socket, socket_of};
-
-    #[test]
-    fn the_receivers_socket_is_found_and_becomes_readable_when_a_message_comes() {
-        let (sender, receiver) = ipc::channel::<u32>().unwrap();
-        let opaque = receiver.to_opaque();
-        let fd = socket_of(&opaque).expect("ipc-channel's Debug output names the socket");
-        let receiver = opaque.to::<u32>();
-        let readable = |timeout_ms| {
-            let mut poll = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid `pollfd`, and the count says one.
-            #[allow(unsafe_code)]
-            let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
-            ready == 1 && poll.revents & libc::POLLIN != 0
-        };
-        assert!(!readable(0), "nothing was sent yet");
-        sender.send(7).unwrap();
-        assert!(readable(10_000), "a message was sent to this socket");
-        assert_eq!(
-            receiver.try_recv_timeout(Duration::from_secs(10)).unwrap(),
-            7
-        );
-        assert!(!readable(0), "the message was read");
-    }
-
-    #[test]
-    fn only_an_open_seqpacket_socket_is_taken() {
-        assert!(!is_seqpacket_socket(-1));
-        let file = std::fs::File::open("/proc/self/exe").unwrap();
-        assert!(!is_seqpacket_socket(std::os::fd::AsRawFd::as_raw_fd(&file)));
-    }
+/// A message from the parent could not be decoded: this process cannot go on.
+fn unreadable(reason: &str) -> ! {
+    eprintln!(
+        "aplex worker process {}: a message from the pool could not be read ({reason}); \
+         exiting, the pool replaces this process",
+        process::id()
+    );
+    gone()
 }

@@ -6,7 +6,9 @@
 pub(crate) mod bootstrap;
 pub(crate) mod event_forwarder;
 pub(crate) mod intake;
+pub(crate) mod plain_recv;
 pub(crate) mod reply;
 pub(crate) mod serve;
 pub(crate) mod signals;
 pub(crate) mod stack_guard;
+pub(crate) mod watched_socket;

@@ -53,6 +53,11 @@ impl Replies {
         }
     }
 
+    /// How many works were given a [`Reply`] not sent yet.
+    pub(crate) fn alive(&self) -> usize {
+        self.alive.load(Ordering::Acquire)
+    }
+
     /// When the writer waits for more replies (see the module's docs).
     pub(crate) fn coalesce(&self) -> Coalesce {
         Coalesce::while_at_least(Arc::clone(&self.alive), COALESCE_AT_LEAST)

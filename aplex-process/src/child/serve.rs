@@ -24,12 +24,12 @@ use aplex_core::backend::local::{
     catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage, OnFinished, Task,
 };
 use aplex_core::backend::{ChunkResults, CloseMode, WorkId, WorkerStateValue};
-use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use ipc_channel::ipc::{self, IpcSender};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
 
 use crate::child::event_forwarder::EventForwarder;
-use crate::child::intake::Intake;
+use crate::child::intake;
 use crate::child::reply::{Replies, Reply};
 use crate::child::signals;
 use crate::child::stack_guard;
@@ -137,31 +137,15 @@ fn serve_parent(server: &str) -> Result<(), String> {
     for frame in first {
         reader.deliver(frame);
     }
-    // The runtime's own thread reads the parent's frames (`intake.rs`); a reader thread
-    // only if their socket cannot be watched.
-    let intake = {
-        let _context = runtime.enter();
-        Intake::watch(down_rx)
-    };
+    // The runtime's own thread reads the parent's frames while this process is nearly
+    // idle, a reader thread while it is busy (`intake.rs`).
     let local = LocalSet::new();
-    let open_until_exit = match intake {
-        Ok(intake) => {
-            let receiver = intake.receiver();
-            drop(local.spawn_local(intake.serve(reader)));
-            Some(receiver)
-        }
-        Err(down_rx) => {
-            thread::Builder::new()
-                .name("aplex-child-reader".into())
-                .spawn(move || reader.read_frames(down_rx))
-                .map_err(|e| e.to_string())?;
-            None
-        }
+    let runtime_reads = {
+        let _context = runtime.enter();
+        intake::start(down_rx, reader, &local)?
     };
-    // Lingering (`linger.rs`) pays only when the frames come in on this thread: a lone
-    // round trip 82 → 52 µs (medians of 5 interleaved runs, docs/PERFORMANCE.md); with a
-    // reader thread between, the spinning loop competes with it (41 → 47 µs).
-    let linger = if open_until_exit.is_some() {
+    // Lingering (`linger.rs`) pays only when the frames can come in on this thread.
+    let linger = if runtime_reads {
         LINGER
     } else {
         std::time::Duration::ZERO
@@ -204,18 +188,9 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    fn read_frames(self, down: IpcReceiver<Vec<DownFrame>>) {
-        loop {
-            match down.recv() {
-                Ok(frames) => {
-                    for frame in frames {
-                        self.deliver(frame);
-                    }
-                }
-                // The parent is gone: nobody wants our results.
-                Err(_) => process::exit(0),
-            }
-        }
+    /// How many works given a reply are not answered yet.
+    pub(crate) fn alive(&self) -> usize {
+        self.replies.alive()
     }
 
     /// Hands one frame from the parent to where it goes.
