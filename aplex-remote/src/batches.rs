@@ -14,21 +14,24 @@ pub(crate) fn cut<T>(
     max_items: impl Fn(&T) -> usize,
 ) -> Vec<Vec<T>> {
     let mut done = Vec::new();
-    let mut open: Vec<(Vec<T>, usize)> = Vec::new();
+    // Each open message: its items, their bytes, and its most items (asked once, when it
+    // opens: the pool's answer takes a lock).
+    let mut open: Vec<(Vec<T>, usize, usize)> = Vec::new();
     for item in ready {
         let bytes = size(&item);
-        if let Some(at) = open.iter().position(|(batch, _)| same(&batch[0], &item)) {
-            let (batch, filled) = &mut open[at];
-            if batch.len() < max_items(&batch[0]) && *filled + bytes <= MAX_BATCH_BYTES {
+        if let Some(at) = open.iter().position(|(batch, ..)| same(&batch[0], &item)) {
+            let (batch, filled, most) = &mut open[at];
+            if batch.len() < *most && *filled + bytes <= MAX_BATCH_BYTES {
                 batch.push(item);
                 *filled += bytes;
                 continue;
             }
             done.push(open.swap_remove(at).0);
         }
-        open.push((vec![item], bytes));
+        let most = max_items(&item);
+        open.push((vec![item], bytes, most));
     }
-    done.extend(open.into_iter().map(|(batch, _)| batch));
+    done.extend(open.into_iter().map(|(batch, ..)| batch));
     done
 }
 
@@ -61,5 +64,20 @@ mod tests {
                 vec![('b', 2), ('b', 5)]
             ]
         );
+    }
+
+    #[test]
+    fn the_most_items_of_a_message_is_asked_once_per_message() {
+        let asked = std::cell::Cell::new(0);
+        let most = |_: &u32| {
+            asked.set(asked.get() + 1);
+            3
+        };
+        let batches = cut(0..10u32, |_, _| true, |_| 1, most);
+        assert_eq!(
+            batches,
+            [vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
+        );
+        assert_eq!(asked.get(), batches.len());
     }
 }

@@ -6,7 +6,10 @@
 //! 1 MiB payload that costs more than encoding it. A backend that is done with an
 //! encoded buffer — the process pool once it has copied it into shared memory — gives it
 //! back here; [`grow`] hands it to the next encoding that outgrows [`SPARE_MIN`]. At most
-//! [`MAX_SPARES`] buffers and [`MAX_SPARE_BYTES`] are kept, the biggest first.
+//! [`MAX_SPARES`] buffers and [`MAX_SPARE_BYTES`] are kept, the biggest first; a buffer
+//! bigger than that bound is not kept (keeping it would evict every other), and an
+//! encoding takes no buffer more than [`MAX_OVERSIZE`] times its need (a small payload
+//! would pin a huge buffer wherever its bytes are kept).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -19,7 +22,50 @@ pub const MAX_SPARES: usize = 4;
 /// The most bytes of buffers kept.
 pub const MAX_SPARE_BYTES: usize = 256 << 20;
 
-static SPARES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// The most times its need a kept buffer handed to an encoding may be.
+pub const MAX_OVERSIZE: usize = 4;
+
+static SPARES: Mutex<Spares> = Mutex::new(Spares(Vec::new()));
+
+/// The kept buffers.
+struct Spares(Vec<Vec<u8>>);
+
+impl Spares {
+    fn give_back(&mut self, mut buffer: Vec<u8>) {
+        if !(SPARE_MIN..=MAX_SPARE_BYTES).contains(&buffer.capacity()) {
+            return;
+        }
+        buffer.clear();
+        let spares = &mut self.0;
+        spares.push(buffer);
+        // Over a bound, the smallest go first: the big ones save the most.
+        while spares.len() > MAX_SPARES
+            || spares.iter().map(Vec::capacity).sum::<usize>() > MAX_SPARE_BYTES
+        {
+            let smallest = (0..spares.len())
+                .min_by_key(|&index| spares[index].capacity())
+                .unwrap_or(0);
+            spares.swap_remove(smallest);
+        }
+    }
+
+    /// The smallest kept buffer of at least `capacity` bytes and at most
+    /// [`MAX_OVERSIZE`] times that.
+    fn take(&mut self, capacity: usize) -> Option<Vec<u8>> {
+        let most = capacity.saturating_mul(MAX_OVERSIZE);
+        let (index, _) = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, spare)| (capacity..=most).contains(&spare.capacity()))
+            .min_by_key(|(_, spare)| spare.capacity())?;
+        Some(self.0.swap_remove(index))
+    }
+}
+
+fn spares() -> std::sync::MutexGuard<'static, Spares> {
+    SPARES.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Keeps `buffer` for a later encoding, if it is big and there is room.
 ///
@@ -34,33 +80,22 @@ static SPARES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 /// assert!(bytes.capacity() >= 3 + (1 << 20));
 /// assert_eq!(bytes, [1, 2, 3]);
 /// ```
-pub fn give_back(mut buffer: Vec<u8>) {
+pub fn give_back(buffer: Vec<u8>) {
     if buffer.capacity() < SPARE_MIN {
         return;
     }
-    buffer.clear();
-    let mut spares = SPARES.lock().unwrap_or_else(PoisonError::into_inner);
-    spares.push(buffer);
-    // Over a bound, the smallest go first: the big ones save the most.
-    while spares.len() > MAX_SPARES
-        || spares.iter().map(Vec::capacity).sum::<usize>() > MAX_SPARE_BYTES
-    {
-        let smallest = (0..spares.len())
-            .min_by_key(|&index| spares[index].capacity())
-            .unwrap_or(0);
-        spares.swap_remove(smallest);
-    }
+    spares().give_back(buffer);
 }
 
 /// Makes room in `bytes` for `more` bytes; past [`SPARE_MIN`], in a kept buffer when one
-/// is big enough (the bytes so far copied over).
+/// is big enough and not [`MAX_OVERSIZE`] times bigger (the bytes so far copied over).
 pub fn grow(bytes: &mut Vec<u8>, more: usize) {
     let needed = bytes.len() + more;
     if needed <= bytes.capacity() {
         return;
     }
     if needed >= SPARE_MIN {
-        if let Some(mut spare) = take(needed) {
+        if let Some(mut spare) = spares().take(needed) {
             spare.extend_from_slice(bytes);
             *bytes = spare;
             return;
@@ -68,17 +103,6 @@ pub fn grow(bytes: &mut Vec<u8>, more: usize) {
     }
     // As `Vec` grows: at least double, so a value written piece by piece stays linear.
     bytes.reserve(more.max(bytes.capacity()));
-}
-
-/// The smallest kept buffer of at least `capacity` bytes.
-fn take(capacity: usize) -> Option<Vec<u8>> {
-    let mut spares = SPARES.lock().unwrap_or_else(PoisonError::into_inner);
-    let (index, _) = spares
-        .iter()
-        .enumerate()
-        .filter(|(_, spare)| spare.capacity() >= capacity)
-        .min_by_key(|(_, spare)| spare.capacity())?;
-    Some(spares.swap_remove(index))
 }
 
 /// A `Write` into a `Vec` that grows through [`grow`].
@@ -96,5 +120,47 @@ impl std::io::Write for SpareWriter<'_> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Spares, MAX_SPARES, MAX_SPARE_BYTES, SPARE_MIN};
+
+    fn capacities(spares: &Spares) -> Vec<usize> {
+        let mut capacities: Vec<usize> = spares.0.iter().map(Vec::capacity).collect();
+        capacities.sort_unstable();
+        capacities
+    }
+
+    #[test]
+    fn a_buffer_over_the_bound_is_dropped_and_evicts_nothing() {
+        let mut spares = Spares(Vec::new());
+        spares.give_back(Vec::with_capacity(SPARE_MIN));
+        spares.give_back(Vec::with_capacity(1 << 20));
+        spares.give_back(Vec::with_capacity(MAX_SPARE_BYTES + 1));
+        assert_eq!(capacities(&spares), [SPARE_MIN, 1 << 20]);
+    }
+
+    #[test]
+    fn the_biggest_are_kept_within_the_count() {
+        let mut spares = Spares(Vec::new());
+        for shift in 0..=MAX_SPARES {
+            spares.give_back(Vec::with_capacity(SPARE_MIN << shift));
+        }
+        let kept = capacities(&spares);
+        assert_eq!(kept.len(), MAX_SPARES);
+        assert_eq!(kept[0], SPARE_MIN << 1, "the smallest went first");
+    }
+
+    #[test]
+    fn an_encoding_takes_the_smallest_fit_but_never_a_buffer_far_bigger_than_its_need() {
+        let mut spares = Spares(Vec::new());
+        spares.give_back(Vec::with_capacity(64 << 20));
+        spares.give_back(Vec::with_capacity(2 << 20));
+        assert_eq!(spares.take(1 << 20).map(|b| b.capacity()), Some(2 << 20));
+        assert_eq!(spares.take(1 << 20), None, "64 MiB is too big for 1 MiB");
+        assert_eq!(spares.take(20 << 20).map(|b| b.capacity()), Some(64 << 20));
+        assert_eq!(spares.take(SPARE_MIN), None);
     }
 }
