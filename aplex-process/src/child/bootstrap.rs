@@ -7,7 +7,8 @@
 //! 2. In every process that links this crate, a function in the ELF `.init_array` runs
 //!    before `main`. If the marker is absent it returns at once; this is all the code that
 //!    runs twice.
-//! 3. If the marker is present, the process removes it from its environment and becomes a
+//! 3. If the marker is present, the process removes it (and its start settings,
+//!    `start_at_exec.rs`) from its environment and becomes a
 //!    worker ([`crate::child::serve`]): it never returns to `main` and exits when its pool closes
 //!    it or its parent goes away.
 //!
@@ -15,6 +16,7 @@
 //! examples, `#[test]`s, doctests and criterion benches. The function is kept alive by
 //! [`ensure_linked`], which every process pool calls when it is built.
 
+use crate::protocol::start_at_exec::START_MARKER;
 use crate::protocol::wire::WORKER_MARKER;
 
 /// The constructor; see the module docs.
@@ -33,7 +35,9 @@ extern "C" fn become_worker_if_marked() {
     // Nothing else runs yet (no threads), so changing the environment is sound here; the
     // works' own child processes must not inherit the marker.
     std::env::remove_var(WORKER_MARKER);
-    crate::child::serve::run(server.to_string_lossy().into_owned());
+    let start = std::env::var(START_MARKER).ok();
+    std::env::remove_var(START_MARKER);
+    crate::child::serve::run(server.to_string_lossy().into_owned(), start);
 }
 
 /// Makes sure the constructor is linked into any executable that builds a process pool.

@@ -36,7 +36,8 @@ use crate::child::stack_guard;
 use crate::protocol::batch_writer::batch_writer;
 use crate::protocol::payload::Payload;
 use crate::protocol::regions::{Borrowings, Lender};
-use crate::protocol::wire::{Bootstrap, DownFrame, Hello, UpFrame, STATE_ID};
+use crate::protocol::start_at_exec;
+use crate::protocol::wire::{Bootstrap, DownFrame, Hello, StartSettings, UpFrame, STATE_ID};
 use aplex_core::registry::outcomes::encode_outcomes;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
@@ -49,8 +50,9 @@ const LINGER: std::time::Duration = std::time::Duration::from_micros(50);
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
 
 /// Becomes a worker for the pool whose one-shot server is `server`; never returns.
-pub(crate) fn run(server: String) -> ! {
-    let outcome = std::panic::catch_unwind(|| serve_parent(&server));
+/// `start`: its start settings as found in its environment (`start_at_exec.rs`).
+pub(crate) fn run(server: String, start: Option<String>) -> ! {
+    let outcome = std::panic::catch_unwind(|| serve_parent(&server, start.as_deref()));
     match outcome {
         Ok(Ok(())) => process::exit(0),
         Ok(Err(message)) => {
@@ -61,7 +63,7 @@ pub(crate) fn run(server: String) -> ! {
     }
 }
 
-fn serve_parent(server: &str) -> Result<(), String> {
+fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
     signals::prepare_worker_process();
     stack_guard::install_handler();
     stack_guard::watch_this_thread();
@@ -84,12 +86,10 @@ fn serve_parent(server: &str) -> Result<(), String> {
         .map_err(|error| format!("handshake failed: {error}"))?;
     drop(bootstrap);
 
-    let mut first = down_rx
-        .recv()
-        .map_err(|error| format!("the pool went away before starting this worker: {error}"))?
-        .into_iter();
-    let Some(DownFrame::Start(settings)) = first.next() else {
-        return Err("protocol error: the first frame was not Start".into());
+    // Settings found at exec: no need to wait for `Start` (it comes, and is ignored).
+    let (settings, first) = match start.and_then(start_at_exec::decode) {
+        Some(settings) => (settings, Vec::new()),
+        None => first_frame(&down_rx)?,
     };
     let runtime = settings
         .runtime
@@ -163,6 +163,21 @@ fn serve_parent(server: &str) -> Result<(), String> {
     replies.flush();
     drop(writer);
     Ok(())
+}
+
+/// Waits for the first message, which must begin with `Start`: its settings, and the
+/// frames after it.
+fn first_frame(
+    down: &ipc::IpcReceiver<Vec<DownFrame>>,
+) -> Result<(StartSettings, Vec<DownFrame>), String> {
+    let mut first = down
+        .recv()
+        .map_err(|error| format!("the pool went away before starting this worker: {error}"))?
+        .into_iter();
+    let Some(DownFrame::Start(settings)) = first.next() else {
+        return Err("protocol error: the first frame was not Start".into());
+    };
+    Ok((settings, first.collect()))
 }
 
 /// Makes this worker's state with the registered maker at `index`, on the runtime's

@@ -24,6 +24,7 @@ use aplex_core::Error;
 
 use crate::protocol::payload::Payload;
 use crate::protocol::regions::Borrowings;
+use crate::protocol::start_at_exec::{self, START_MARKER};
 use crate::protocol::wire::{
     Bootstrap, DownFrame, StartSettings, UpFrame, INITIALIZER_ID, STATE_ID, WORKER_MARKER,
 };
@@ -48,10 +49,23 @@ pub(crate) fn spawn_worker(
 ) -> Result<Incarnation, String> {
     let (server, name) =
         IpcOneShotServer::<Bootstrap>::new().map_err(|e| format!("cannot open a server: {e}"))?;
-    let mut child = Command::new("/proc/self/exe")
+    let mut command = Command::new("/proc/self/exe");
+    command
         .arg0(format!("aplex-worker-{index}"))
         .env(WORKER_MARKER, &name)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    let start = StartSettings {
+        worker: index,
+        ..settings.clone()
+    };
+    let at_exec = match start_at_exec::encode(&start) {
+        Some(encoded) => {
+            command.env(START_MARKER, encoded);
+            true
+        }
+        None => false,
+    };
+    let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start /proc/self/exe: {e}"))?;
     let (accepted_tx, accepted) = mpsc::sync_channel(1);
@@ -112,13 +126,14 @@ pub(crate) fn spawn_worker(
         }
     };
     let started = check_hello(hello.pid, hello.registry_digest, &child).and_then(|()| {
-        hello
-            .down
-            .send(vec![DownFrame::Start(StartSettings {
-                worker: index,
-                ..settings.clone()
-            })])
-            .map_err(|e| e.to_string())
+        let sent = hello.down.send(vec![DownFrame::Start(start)]);
+        match sent {
+            // A child that had its settings at exec needs not this frame, and may be gone
+            // already (its state failed): what went wrong shows next, in its state's or
+            // initializer's answer, or in its exit.
+            Err(_) if at_exec => Ok(()),
+            other => other.map_err(|e| e.to_string()),
+        }
     });
     if let Err(reason) = started {
         let _ = child.kill();
