@@ -4,10 +4,10 @@
 //! A frame read by a reader thread reaches the works through a second wake-up (of the
 //! runtime thread), the costly kind on a VM whose idle vCPUs halt: a lone round trip
 //! measured 100–150 µs so, 30–45 µs with the runtime thread reading the socket itself.
-//! But streams ran slower with the runtime thread reading (100,000 sleepers ~20 %): the
-//! kernel wakes a socket's reader on the sender's CPU, which crowded the runtime onto the
-//! parent's busy CPU while the other idled (a fifth of the time against a tenth). So the
-//! reading moves with the load:
+//! But streams ran slower with the runtime thread reading (100,000 sleepers ~20 %), with
+//! the CPUs idle a fifth of the time against a tenth: most likely the kernel's wake-up of
+//! a socket's reader on the sender's CPU crowded the runtime onto the parent's busy CPU
+//! while the other idled. So the reading moves with the load:
 //!
 //! 1. Whoever reads holds the [`Inbound`] (the receiver and where frames go); only its
 //!    holder reads, so frames are delivered in the order they were sent.
@@ -18,7 +18,9 @@
 //! 3. A message that finds works still alive here is part of a stream: the intake
 //!    delivers it and hands the `Inbound` to the reader thread, which reads with blocking
 //!    receives and hands it back once no work is alive (looking at least every
-//!    [`LOOK_BACK`]).
+//!    [`LOOK_BACK`], and, while nothing comes, less and less often, down to every
+//!    [`LOOK_BACK_MOST`]: a process of long works does not wake it a thousand times a
+//!    second).
 //! 4. When the intake task ends (the runtime stops), the reader thread takes the
 //!    `Inbound` for good, and so keeps the socket open until the process exits: the
 //!    parent's last frames find an open socket. If the socket cannot be watched at all,
@@ -38,15 +40,19 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::LocalSet;
 
 use crate::child::plain_recv::{PlainReceiver, Received};
-use crate::child::serve::Reader;
+use crate::child::serve::{Reader, EXIT_NO_PARENT};
 use crate::child::watched_socket::{socket_of, watch, Socket};
 use crate::protocol::wire::DownFrame;
 
 /// The most messages read in a row before the intake lets the works run.
 const FAIR_SHARE: usize = 64;
 
-/// How often a reader thread with nothing to read looks whether to hand reading back.
+/// How soon a reader thread with nothing to read first looks whether to hand reading
+/// back; each look that finds works still alive and nothing to read doubles the wait.
 const LOOK_BACK: Duration = Duration::from_millis(1);
+
+/// The longest wait between two such looks.
+const LOOK_BACK_MOST: Duration = Duration::from_millis(64);
 
 /// Everything needed to read the parent's frames and deliver them; held by whoever reads.
 pub(crate) struct Inbound {
@@ -216,15 +222,19 @@ fn read_on_thread(handed: &mpsc::Receiver<Inbound>, to_intake: &UnboundedSender<
         let Ok(mut inbound) = handed.recv() else {
             return;
         };
+        let mut look_back = LOOK_BACK;
         loop {
             let handing_back = !to_intake.is_closed();
             let frames = if handing_back {
-                inbound.next_within(LOOK_BACK)
+                inbound.next_within(look_back)
             } else {
                 Some(inbound.next())
             };
             if let Some(frames) = frames {
                 inbound.deliver(frames);
+                look_back = LOOK_BACK;
+            } else {
+                look_back = (look_back * 2).min(LOOK_BACK_MOST);
             }
             if handing_back && inbound.reader.alive() == 0 {
                 match to_intake.send(inbound) {
@@ -248,5 +258,5 @@ fn unreadable(reason: &str) -> ! {
          exiting, the pool replaces this process",
         process::id()
     );
-    gone()
+    process::exit(EXIT_NO_PARENT)
 }
