@@ -14,12 +14,10 @@ use crate::parent::context::PoolContext;
 use crate::parent::exit_status;
 use crate::parent::in_flight::InFlight;
 use crate::parent::job::{Completer, ProcessJob};
-use crate::protocol::batch_writer::BatchWriter;
-use crate::protocol::batch_writer::Coalesce;
+use crate::protocol::batch_writer::{BatchWriter, Coalesce};
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::{DownFrame, UpFrame};
-use aplex_core::backend::id_map::IdMap;
-use aplex_core::backend::{Begin, CloseMode, WorkerEvents};
+use aplex_core::backend::{id_map::IdMap, Begin, CloseMode, WorkerEvents};
 use aplex_core::Error;
 
 /// How long past its deadline a join waits for the killed process's reaping (`Drop` returns).
@@ -352,12 +350,14 @@ impl Slot {
         let mut state = self.lock();
         state.pid = Some(pid);
         state.retiring = None;
-        // The new process gets the works that waited for it, up to its own limit; the
-        // rest keep waiting for the process after it.
+        // The new process gets the works that waited for it (the outbox, and those staged
+        // since the old one left: flushed later, uncounted, they overran the limit — a map
+        // under load handed one process 53 works with 7), up to its own limit; the rest
+        // keep waiting for the process after it.
         let limit = self.context.max_works_per_child.unwrap_or(usize::MAX);
-        let (mut frames, mut keep) = (Vec::new(), Vec::new());
-        let mut runs = 0;
-        for frame in std::mem::take(&mut state.outbox) {
+        let (mut frames, mut keep, mut runs) = (Vec::new(), Vec::new(), 0);
+        let staged = std::mem::take(&mut state.staged);
+        for frame in std::mem::take(&mut state.outbox).into_iter().chain(staged) {
             match frame {
                 DownFrame::Run { .. } if runs >= limit => keep.push(frame),
                 DownFrame::Run { .. } => {
@@ -385,8 +385,8 @@ impl Slot {
         state.writer = Some(writer);
     }
 
-    /// The process is gone: detach it and take every work it had. When it was retiring,
-    /// the works waiting for its replacement stay.
+    /// The process is gone: detach it and take every work it had (those waiting for the
+    /// replacement of a retiring one stay).
     pub(crate) fn detach(&self) -> Vec<Completer> {
         let mut state = self.lock();
         state.writer = None;
