@@ -87,7 +87,8 @@ impl Replies {
 
     fn send(&self, frame: UpFrame) {
         let only_one_alive = self.alive.fetch_sub(1, Ordering::AcqRel) == 1;
-        // A refused reply means the parent is gone; the reader thread exits the process.
+        // A refused reply means the parent is gone; whoever reads its frames (`intake.rs`)
+        // exits the process.
         let _ = self.writer.send(vec![frame], only_one_alive);
     }
 }

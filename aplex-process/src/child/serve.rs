@@ -5,11 +5,12 @@
 //!    to be killed if the parent dies (`signals.rs`).
 //! 2. Connect to the parent's one-shot server and send `Hello`: pid, registry digest, and
 //!    the child's ends of a fresh channel pair.
-//! 3. Build the runtime from the first frame (`Start`), then split into two threads: a
-//!    writer (batching every finished outcome into one `send`) and the runtime thread
-//!    running [`aplex_core::local::serve_local`], which also reads the parent's frames
-//!    and turns them into local jobs (`intake.rs`; a reader thread does where that
-//!    cannot run).
+//! 3. Build the runtime from the start settings (found in the environment at exec,
+//!    `start_at_exec.rs`, or else in the first frame, `Start`), then split into three
+//!    threads: a writer (batching every finished outcome into one `send`), the runtime
+//!    thread running [`aplex_core::local::serve_local`], and a reader. The parent's
+//!    frames, turned into local jobs, are read by the runtime thread while the process
+//!    is idle and by the reader while they stream in (`intake.rs`).
 //!    `tracing` events go up the same writer, if the parent wants them.
 //! 4. Every `Run` gets exactly one reply, even when the work is aborted or never starts: a
 //!    reply guard sends `Cancelled` if dropped unsent.
@@ -137,8 +138,8 @@ fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
     for frame in first {
         reader.deliver(frame);
     }
-    // The runtime's own thread reads the parent's frames while this process is nearly
-    // idle, a reader thread while it is busy (`intake.rs`).
+    // The runtime's own thread reads the parent's frames while this process is idle, a
+    // reader thread while they stream in (`intake.rs`).
     let local = LocalSet::new();
     let runtime_reads = {
         let _context = runtime.enter();
@@ -191,8 +192,8 @@ fn make_state(index: u32, worker: usize) -> Result<WorkerStateValue, String> {
     }
 }
 
-/// Where the parent's frames go: the works, the replies and the shared regions. Read by
-/// the intake task (`intake.rs`), or by a reader thread where that cannot run.
+/// Where the parent's frames go: the works, the replies and the shared regions. Held by
+/// whichever thread reads them (`intake.rs`).
 pub(crate) struct Reader {
     work_loop: UnboundedSender<LocalMessage>,
     replies: Replies,
