@@ -20,28 +20,32 @@
 //!    receives and hands it back once no work is alive (looking at least every
 //!    [`LOOK_BACK`], and, while nothing comes, less and less often, down to every
 //!    [`LOOK_BACK_MOST`]: a process of long works does not wake it a thousand times a
-//!    second).
-//! 4. When the intake task ends (the runtime stops), the reader thread takes the
-//!    `Inbound` for good, and so keeps the socket open until the process exits: the
-//!    parent's last frames find an open socket. If the socket cannot be watched at all,
-//!    the reader thread reads from the start.
+//!    second). Meanwhile the reactor does not watch the socket (each message would wake
+//!    the runtime thread for nothing); watched again, data that came is reported at once.
+//! 4. When the intake task ends (the runtime stops), even before its first poll, the
+//!    reader thread takes the `Inbound` for good, and so keeps the socket open until the
+//!    process exits: the parent's last frames find an open socket. A hand-back racing
+//!    that end is refused under the [`Mailbox`]'s lock, so the `Inbound` is never lost
+//!    between the two. If the socket cannot be watched at all, the reader thread reads
+//!    from the start.
 //!
-//! When the parent's end closes (the parent is gone) the process exits.
+//! When the parent's end closes (the parent is gone) the process exits; a message that
+//! cannot be decoded ends it with status 70.
 
 use std::process;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use ipc_channel::ipc::IpcReceiver;
-use ipc_channel::TryRecvError;
+use ipc_channel::{IpcError, TryRecvError};
 use tokio::io::unix::AsyncFd;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
 use crate::child::plain_recv::{PlainReceiver, Received};
 use crate::child::serve::{Reader, EXIT_NO_PARENT};
-use crate::child::watched_socket::{socket_of, watch, Socket};
+use crate::child::watched_socket::{rewatch, socket_of, watch, Socket};
 use crate::protocol::wire::DownFrame;
 
 /// The most messages read in a row before the intake lets the works run.
@@ -79,25 +83,38 @@ impl Inbound {
                 Received::Other => {}
             }
         }
-        match self.down.try_recv() {
-            Ok(frames) => Some(frames),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::IpcError(_)) => gone(),
-        }
+        received(self.down.try_recv())
     }
 
     /// The next message, waiting for it.
     fn next(&self) -> Vec<DownFrame> {
-        self.down.recv().unwrap_or_else(|_| gone())
+        match self.down.recv() {
+            Ok(frames) => frames,
+            Err(error) => failed(error),
+        }
     }
 
     /// The next message, waiting at most `timeout`.
     fn next_within(&self, timeout: Duration) -> Option<Vec<DownFrame>> {
-        match self.down.try_recv_timeout(timeout) {
-            Ok(frames) => Some(frames),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::IpcError(_)) => gone(),
-        }
+        received(self.down.try_recv_timeout(timeout))
+    }
+}
+
+/// A message, nothing yet, or the end of this process (see [`failed`]).
+fn received(outcome: Result<Vec<DownFrame>, TryRecvError>) -> Option<Vec<DownFrame>> {
+    match outcome {
+        Ok(frames) => Some(frames),
+        Err(TryRecvError::Empty) => None,
+        Err(TryRecvError::IpcError(error)) => failed(error),
+    }
+}
+
+/// Receiving failed: the parent is gone, or (a message that cannot be decoded) this
+/// process cannot go on.
+fn failed(error: IpcError) -> ! {
+    match error {
+        IpcError::SerializationError(error) => unreadable(&error.to_string()),
+        IpcError::Io(_) | IpcError::Disconnected => gone(),
     }
 }
 
@@ -119,26 +136,79 @@ pub(crate) fn start(
         reader,
     };
     let (to_thread, thread_gets) = mpsc::channel();
-    let (to_intake, intake_gets) = unbounded_channel();
+    let mailbox = Arc::new(Mailbox::default());
     let intake = match watched {
-        Some(watched) => Some((watched, inbound, intake_gets)),
+        Some(watched) => Some((watched, inbound)),
         None => {
-            // The thread reads from the start and, the intake's end closed before it
-            // starts, never hands back.
-            drop(intake_gets);
+            // The thread reads from the start and, the mailbox closed, never hands back.
+            mailbox.close();
             let _ = to_thread.send(inbound);
             None
         }
     };
+    let thread_mailbox = Arc::clone(&mailbox);
     thread::Builder::new()
         .name("aplex-child-reader".into())
-        .spawn(move || read_on_thread(&thread_gets, &to_intake))
+        .spawn(move || read_on_thread(&thread_gets, &thread_mailbox))
         .map_err(|error| format!("cannot start the reader thread: {error}"))?;
-    let Some((watched, inbound, intake_gets)) = intake else {
+    let Some((watched, inbound)) = intake else {
         return Ok(false);
     };
-    drop(local.spawn_local(read_on_runtime(watched, inbound, to_thread, intake_gets)));
+    // Made here, not in the task: a task dropped before its first poll (a `Close` in the
+    // first message) still hands the `Inbound` over.
+    let holding = Holding {
+        inbound: Some(inbound),
+        to_thread,
+        mailbox,
+    };
+    drop(local.spawn_local(read_on_runtime(watched, holding)));
     Ok(true)
+}
+
+/// Where the reader thread hands the `Inbound` back, unless the intake task is gone.
+#[derive(Default)]
+struct Mailbox {
+    state: Mutex<(Option<Inbound>, bool)>,
+    delivered: Notify,
+}
+
+impl Mailbox {
+    fn lock(&self) -> MutexGuard<'_, (Option<Inbound>, bool)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// No more hand-backs: the intake task is gone. Returns an `Inbound` left here.
+    fn close(&self) -> Option<Inbound> {
+        let mut state = self.lock();
+        state.1 = true;
+        state.0.take()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.lock().1
+    }
+
+    /// Hands `inbound` back to the intake task; once that is gone, refuses and returns it.
+    fn hand_back(&self, inbound: Inbound) -> Option<Inbound> {
+        let mut state = self.lock();
+        if state.1 {
+            return Some(inbound);
+        }
+        state.0 = Some(inbound);
+        drop(state);
+        self.delivered.notify_one();
+        None
+    }
+
+    /// Waits for the reader thread to hand the `Inbound` back.
+    async fn taken_back(&self) -> Inbound {
+        loop {
+            if let Some(inbound) = self.lock().0.take() {
+                return inbound;
+            }
+            self.delivered.notified().await;
+        }
+    }
 }
 
 /// The intake task's side of the hand-over: the `Inbound` while it reads, and the ways
@@ -147,14 +217,13 @@ pub(crate) fn start(
 struct Holding {
     inbound: Option<Inbound>,
     to_thread: mpsc::Sender<Inbound>,
-    handed_back: UnboundedReceiver<Inbound>,
+    mailbox: Arc<Mailbox>,
 }
 
 impl Drop for Holding {
     fn drop(&mut self) {
         // Closed first, so the reader thread keeps whatever it holds from now on.
-        self.handed_back.close();
-        if let Ok(inbound) = self.handed_back.try_recv() {
+        if let Some(inbound) = self.mailbox.close() {
             self.inbound = Some(inbound);
         }
         if let Some(inbound) = self.inbound.take() {
@@ -163,20 +232,16 @@ impl Drop for Holding {
     }
 }
 
-/// The intake task: reads while the process is not busy, hands over while it is.
-async fn read_on_runtime(
-    watched: AsyncFd<Socket>,
-    inbound: Inbound,
-    to_thread: mpsc::Sender<Inbound>,
-    handed_back: UnboundedReceiver<Inbound>,
-) {
-    let mut holding = Holding {
-        inbound: Some(inbound),
-        to_thread,
-        handed_back,
-    };
+/// The intake task: reads while the process is idle, hands over while frames stream in.
+/// The socket is watched only while this task reads: while the reader thread does, each
+/// message would otherwise also wake the runtime thread.
+async fn read_on_runtime(watched: AsyncFd<Socket>, mut holding: Holding) {
+    let mut watched = Some(watched);
     loop {
-        let Ok(mut ready) = watched.readable().await else {
+        let Some(socket) = watched.as_ref() else {
+            return; // The socket could not be watched again: the reader thread keeps it.
+        };
+        let Ok(mut ready) = socket.readable().await else {
             gone();
         };
         let Some(inbound) = holding.inbound.as_mut() else {
@@ -200,10 +265,10 @@ async fn read_on_runtime(
                     continue;
                 }
             }
-            match holding.handed_back.recv().await {
-                Some(inbound) => holding.inbound = Some(inbound),
-                None => return,
-            }
+            let unwatched = watched.take().map(AsyncFd::into_inner);
+            holding.inbound = Some(holding.mailbox.taken_back().await);
+            // Watched again: data that came meanwhile is reported at once.
+            watched = unwatched.and_then(rewatch);
         } else if read < FAIR_SHARE {
             ready.clear_ready();
         } else {
@@ -217,14 +282,14 @@ async fn read_on_runtime(
 /// The reader thread: reads whenever it holds the `Inbound` and hands it back once the
 /// process is idle (no work alive), unless the intake task is gone (then it reads until
 /// the process exits).
-fn read_on_thread(handed: &mpsc::Receiver<Inbound>, to_intake: &UnboundedSender<Inbound>) {
+fn read_on_thread(handed: &mpsc::Receiver<Inbound>, mailbox: &Mailbox) {
     loop {
         let Ok(mut inbound) = handed.recv() else {
             return;
         };
         let mut look_back = LOOK_BACK;
         loop {
-            let handing_back = !to_intake.is_closed();
+            let handing_back = !mailbox.is_closed();
             let frames = if handing_back {
                 inbound.next_within(look_back)
             } else {
@@ -237,9 +302,9 @@ fn read_on_thread(handed: &mpsc::Receiver<Inbound>, to_intake: &UnboundedSender<
                 look_back = (look_back * 2).min(LOOK_BACK_MOST);
             }
             if handing_back && inbound.reader.alive() == 0 {
-                match to_intake.send(inbound) {
-                    Ok(()) => break,
-                    Err(refused) => inbound = refused.0,
+                match mailbox.hand_back(inbound) {
+                    None => break,
+                    Some(refused) => inbound = refused,
                 }
             }
         }

@@ -32,11 +32,16 @@ pub(crate) fn watch(socket: RawFd) -> Option<AsyncFd<Socket>> {
     #[allow(unsafe_code)]
     let borrowed = unsafe { BorrowedFd::borrow_raw(socket) };
     let duplicate = borrowed.try_clone_to_owned().ok()?;
+    rewatch(Socket(duplicate))
+}
+
+/// Watches `socket` (again: after `AsyncFd::into_inner`) with the current runtime's
+/// reactor; data already waiting is reported at once.
+pub(crate) fn rewatch(socket: Socket) -> Option<AsyncFd<Socket>> {
     // SAFETY: the descriptor is the `Socket`'s own `OwnedFd`: open, and the same one,
-    // until the `AsyncFd` (which owns the `Socket`) is dropped.
+    // until the `AsyncFd` (which owns the `Socket`) is dropped or gives it back.
     #[allow(unsafe_code)]
-    let registered =
-        unsafe { AsyncFd::register_with_interest(Socket(duplicate), Interest::READABLE) };
+    let registered = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) };
     registered.ok()
 }
 
