@@ -7,20 +7,14 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aplex_core::backend::local::{serve_local, LocalMessage, OnFinished};
-use aplex_core::backend::{panic_message, WorkerSeat};
+use aplex_core::backend::{panic_message, WorkerSeat, WORKER_LINGER};
 use aplex_core::BuildError;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::LocalSet;
 
 use crate::runtime::Preparation;
-
-/// How long a worker's loop, after a lone `Run` and with nothing alive, keeps looking for
-/// its next message before its thread parks (aplex-core's `backend/linger.rs`): as long
-/// as a blocking `result()` spins before it parks.
-const LINGER: Duration = Duration::from_micros(50);
 
 /// Runs the worker until it is closed; the body of the worker's OS thread.
 ///
@@ -91,7 +85,7 @@ pub(crate) fn run_worker(
         runtime.block_on(local.run_until(serve_local(
             receiver,
             blocking_limit,
-            LINGER,
+            WORKER_LINGER,
             state,
             // The pool's counters may be told from any thread: a blocking work's end is
             // told by the thread that ran it, without waking this loop.

@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// How long a worker's loop, after a lone `Run` and with nothing alive, keeps looking for
+/// its next message before its thread parks: as long as a blocking `result()` spins
+/// before it parks. The thread pool's workers and the process pool's children (while
+/// their runtime thread reads) pass it to [`serve_local`](crate::backend::local::serve_local).
+pub const WORKER_LINGER: Duration = Duration::from_micros(50);
+
 /// Looks for a message on `receiver` for up to `linger_for`; returns as soon as one is
 /// there (at once when `linger_for` is zero).
 pub(crate) async fn linger<T>(receiver: &UnboundedReceiver<T>, linger_for: Duration) {

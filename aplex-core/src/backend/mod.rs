@@ -52,6 +52,7 @@ pub use crate::worker_state::{install_worker_state, StateInstalled, WorkerStateV
 pub use accepts::Accepts;
 pub use chunk::Chunk;
 pub use chunk_results::ChunkResults;
+pub use linger::WORKER_LINGER;
 pub use placement::Placement;
 
 use crate::{Map, Pool, WorkFuture, WorkerInfo, WorkerView};

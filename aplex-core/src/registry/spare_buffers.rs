@@ -81,6 +81,7 @@ fn spares() -> std::sync::MutexGuard<'static, Spares> {
 /// assert_eq!(bytes, [1, 2, 3]);
 /// ```
 pub fn give_back(buffer: Vec<u8>) {
+    // Most buffers are small: they are turned away without the lock.
     if buffer.capacity() < SPARE_MIN {
         return;
     }

@@ -61,8 +61,6 @@ const LOOK_BACK_MOST: Duration = Duration::from_millis(64);
 /// Everything needed to read the parent's frames and deliver them; held by whoever reads.
 pub(crate) struct Inbound {
     down: IpcReceiver<Vec<DownFrame>>,
-    /// `down`'s socket, for plain messages; `None` if it could not be found.
-    plain: Option<PlainReceiver>,
     reader: Reader,
 }
 
@@ -73,17 +71,15 @@ impl Inbound {
         }
     }
 
-    /// The next message if one is there, without waiting.
-    fn try_next(&mut self) -> Option<Vec<DownFrame>> {
-        if let Some(plain) = &mut self.plain {
-            match plain.try_recv() {
-                Received::Message(frames) => return Some(frames),
-                Received::Empty => return None,
-                Received::Undecodable(reason) => unreadable(&reason),
-                Received::Other => {}
-            }
+    /// The next message if one is there, without waiting: a plain one through `plain`
+    /// (`down`'s socket), any other through ipc-channel.
+    fn try_next(&self, plain: &mut PlainReceiver) -> Option<Vec<DownFrame>> {
+        match plain.try_recv() {
+            Received::Message(frames) => Some(frames),
+            Received::Empty => None,
+            Received::Undecodable(reason) => unreadable(&reason),
+            Received::Other => received(self.down.try_recv()),
         }
-        received(self.down.try_recv())
     }
 
     /// The next message, waiting for it.
@@ -128,30 +124,21 @@ pub(crate) fn start(
 ) -> Result<bool, String> {
     let opaque = down.to_opaque();
     let socket = socket_of(&opaque);
-    let down = opaque.to();
-    let watched = socket.and_then(watch);
     let inbound = Inbound {
-        down,
-        plain: socket.map(PlainReceiver::new),
+        down: opaque.to(),
         reader,
     };
     let (to_thread, thread_gets) = mpsc::channel();
     let mailbox = Arc::new(Mailbox::default());
-    let intake = match watched {
-        Some(watched) => Some((watched, inbound)),
-        None => {
-            // The thread reads from the start and, the mailbox closed, never hands back.
-            mailbox.close();
-            let _ = to_thread.send(inbound);
-            None
-        }
-    };
     let thread_mailbox = Arc::clone(&mailbox);
     thread::Builder::new()
         .name("aplex-child-reader".into())
         .spawn(move || read_on_thread(&thread_gets, &thread_mailbox))
         .map_err(|error| format!("cannot start the reader thread: {error}"))?;
-    let Some((watched, inbound)) = intake else {
+    let Some((socket, watched)) = socket.and_then(|socket| Some((socket, watch(socket)?))) else {
+        // The thread reads from the start and, the mailbox closed, never hands back.
+        mailbox.close();
+        let _ = to_thread.send(inbound);
         return Ok(false);
     };
     // Made here, not in the task: a task dropped before its first poll (a `Close` in the
@@ -161,41 +148,50 @@ pub(crate) fn start(
         to_thread,
         mailbox,
     };
-    drop(local.spawn_local(read_on_runtime(watched, holding)));
+    let plain = PlainReceiver::new(socket);
+    drop(local.spawn_local(read_on_runtime(watched, plain, holding)));
     Ok(true)
 }
 
 /// Where the reader thread hands the `Inbound` back, unless the intake task is gone.
 #[derive(Default)]
 struct Mailbox {
-    state: Mutex<(Option<Inbound>, bool)>,
+    slot: Mutex<Slot>,
     delivered: Notify,
 }
 
+/// What the mailbox holds.
+#[derive(Default)]
+struct Slot {
+    inbound: Option<Inbound>,
+    /// The intake task is gone: no more hand-backs.
+    closed: bool,
+}
+
 impl Mailbox {
-    fn lock(&self) -> MutexGuard<'_, (Option<Inbound>, bool)> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// No more hand-backs: the intake task is gone. Returns an `Inbound` left here.
     fn close(&self) -> Option<Inbound> {
-        let mut state = self.lock();
-        state.1 = true;
-        state.0.take()
+        let mut slot = self.lock();
+        slot.closed = true;
+        slot.inbound.take()
     }
 
     fn is_closed(&self) -> bool {
-        self.lock().1
+        self.lock().closed
     }
 
     /// Hands `inbound` back to the intake task; once that is gone, refuses and returns it.
     fn hand_back(&self, inbound: Inbound) -> Option<Inbound> {
-        let mut state = self.lock();
-        if state.1 {
+        let mut slot = self.lock();
+        if slot.closed {
             return Some(inbound);
         }
-        state.0 = Some(inbound);
-        drop(state);
+        slot.inbound = Some(inbound);
+        drop(slot);
         self.delivered.notify_one();
         None
     }
@@ -203,7 +199,7 @@ impl Mailbox {
     /// Waits for the reader thread to hand the `Inbound` back.
     async fn taken_back(&self) -> Inbound {
         loop {
-            if let Some(inbound) = self.lock().0.take() {
+            if let Some(inbound) = self.lock().inbound.take() {
                 return inbound;
             }
             self.delivered.notified().await;
@@ -235,7 +231,7 @@ impl Drop for Holding {
 /// The intake task: reads while the process is idle, hands over while frames stream in.
 /// The socket is watched only while this task reads: while the reader thread does, each
 /// message would otherwise also wake the runtime thread.
-async fn read_on_runtime(watched: AsyncFd<Socket>, mut holding: Holding) {
+async fn read_on_runtime(watched: AsyncFd<Socket>, mut plain: PlainReceiver, mut holding: Holding) {
     let mut watched = Some(watched);
     loop {
         let Some(socket) = watched.as_ref() else {
@@ -248,7 +244,7 @@ async fn read_on_runtime(watched: AsyncFd<Socket>, mut holding: Holding) {
             return;
         };
         let (mut read, mut streaming) = (0, false);
-        while let Some(frames) = inbound.try_next() {
+        while let Some(frames) = inbound.try_next(&mut plain) {
             // A message that finds works still alive is part of a stream.
             streaming = inbound.reader.alive() > 0;
             inbound.deliver(frames);

@@ -24,7 +24,7 @@ use std::thread;
 use aplex_core::backend::local::{
     catch_async, catch_blocking, serve_local, BlockingJob, LocalJob, LocalMessage, OnFinished, Task,
 };
-use aplex_core::backend::{ChunkResults, CloseMode, WorkId, WorkerStateValue};
+use aplex_core::backend::{ChunkResults, CloseMode, WorkId, WorkerStateValue, WORKER_LINGER};
 use ipc_channel::ipc::{self, IpcSender};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::LocalSet;
@@ -42,10 +42,6 @@ use crate::protocol::wire::{Bootstrap, DownFrame, Hello, StartSettings, UpFrame,
 use aplex_core::registry::outcomes::encode_outcomes;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
-
-/// How long an idle worker loop keeps looking for its next frame before its thread
-/// parks (`aplex_core`'s `linger.rs`), as the thread pool's workers do.
-const LINGER: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
 pub(crate) const EXIT_NO_PARENT: i32 = 70;
@@ -147,7 +143,7 @@ fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
     };
     // Lingering (`linger.rs`) pays only when the frames can come in on this thread.
     let linger = if runtime_reads {
-        LINGER
+        WORKER_LINGER
     } else {
         std::time::Duration::ZERO
     };
