@@ -27,7 +27,9 @@ pub(crate) enum Phase {
 
 pub(crate) struct CellState<T> {
     pub(crate) phase: Phase,
-    pub(crate) outcome: Option<Result<T, Error>>,
+    /// The outcome, its error boxed: errors are rare, and an `Error` would make every
+    /// queued or running work's cell 64 bytes bigger.
+    pub(crate) outcome: Option<Result<T, Box<Error>>>,
     pub(crate) waker: Option<Waker>,
     /// Where the outcome is counted, once the work is dispatched.
     pub(crate) sink: Option<Arc<dyn OutcomeSink>>,
@@ -40,8 +42,9 @@ pub(crate) struct CellState<T> {
     pub(crate) committed: bool,
     /// The work has begun on its worker (its timeout clock, if deferred, is running).
     pub(crate) began: bool,
-    /// A blocking work's timeout, started when it begins rather than at dispatch.
-    pub(crate) deferred: Option<DeferredTimer>,
+    /// A blocking work's timeout, started when it begins rather than at dispatch (boxed:
+    /// only blocking works with a timeout have one).
+    pub(crate) deferred: Option<Box<DeferredTimer>>,
 }
 
 /// Counts the works a cell's outcome stands for, by kind: one for a single work, one per
@@ -99,7 +102,7 @@ impl<T> CellState<T> {
         }
         self.cancelled = matches!(outcome, Err(Error::Cancelled));
         self.phase = Phase::Resolved;
-        self.outcome = Some(outcome);
+        self.outcome = Some(outcome.map_err(Box::new));
         self.waker.take()
     }
 }
@@ -209,7 +212,7 @@ impl<T: Send> Tracked for WorkCell<T> {
         if state.began {
             return Some(timer);
         }
-        state.deferred = Some(timer);
+        state.deferred = Some(Box::new(timer));
         None
     }
 
@@ -233,7 +236,7 @@ impl<T: Send> Tracked for WorkCell<T> {
         }
         state.committed = true;
         state.began = true;
-        Some(state.deferred.take())
+        Some(state.deferred.take().map(|timer| *timer))
     }
 }
 
@@ -243,4 +246,20 @@ pub(crate) trait CancelRunning: Send + Sync {
     /// Runs `cancel` (which cancels a work if it is still queued, and says whether it
     /// did) under the queue lock, so the pending count stays exact.
     fn cancel_queued(&self, cancel: &mut dyn FnMut() -> bool) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WorkCell;
+
+    /// A cell lives as long as its work is queued or running: its size is memory per
+    /// work (a million queued works keep a million cells).
+    #[test]
+    fn a_cell_stays_small_whatever_its_error_or_timeout_might_hold() {
+        let size = std::mem::size_of::<WorkCell<u64>>();
+        assert!(
+            size <= 128,
+            "WorkCell<u64> is {size} bytes; box what is seldom set"
+        );
+    }
 }

@@ -334,7 +334,7 @@ impl<T> Future for WorkFuture<T> {
         let mut state = self.cell.lock();
         if let Some(outcome) = state.outcome.take() {
             state.phase = Phase::Taken;
-            return Poll::Ready(outcome);
+            return Poll::Ready(outcome.map_err(|error| *error));
         }
         assert!(
             state.phase != Phase::Taken,
