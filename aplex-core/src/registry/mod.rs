@@ -13,6 +13,7 @@
 //! - [`outcomes`]: a chunk's outcomes; [`wire_error`]: the errors among them;
 //! - [`probe`]: a type's own serialization error message.
 
+mod chunk_run;
 pub mod framed;
 pub mod outcomes;
 pub mod probe;
@@ -32,8 +33,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::backend::join::join_results;
 use crate::backend::local::catch_blocking;
+use crate::registry::chunk_run::Decoded;
 
 use crate::registry::framed::{decode_split, merge_failures};
 use crate::registry::outcomes::encode_outcomes;
@@ -93,12 +94,13 @@ where
 {
     fn run(&self, name: &'static str, args: Args) -> AsyncRun {
         let work = self.0;
-        AsyncRun::Send(Box::pin(async move {
-            let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
-            drop(args); // read: its buffer (or shared region) is free before the work runs
-            let results = join_results(items.into_iter().map(work)).await;
-            encode_outcomes(merge_failures(results, failed), name)
-        }))
+        AsyncRun::Send(match chunk_run::decode::<A>(args, name) {
+            Ok(Decoded::One(item)) => Box::pin(chunk_run::run_one(move || work(item), name)),
+            Ok(Decoded::Chunk(items, failed)) => {
+                Box::pin(chunk_run::run_chunk(work, items, failed, name))
+            }
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        })
     }
 }
 
@@ -221,7 +223,8 @@ pub fn type_name_of<F>(_work: &F) -> &'static str {
 }
 
 /// The trampoline body of an async work: decode the chunk, run every item
-/// concurrently (a panic fails only its item), encode the outcomes.
+/// concurrently (a panic fails only its item), encode the outcomes. A chunk of one item
+/// awaits its work alone, inside this future (`chunk_run.rs`).
 pub fn run_async<F, A, Fut>(
     name: &'static str,
     args: Args,
@@ -233,12 +236,13 @@ where
     Fut: Future + 'static,
     Fut::Output: Serialize,
 {
-    Box::pin(async move {
-        let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
-        drop(args); // read: its buffer (or shared region) is free before the work runs
-        let results = join_results(items.into_iter().map(work)).await;
-        encode_outcomes(merge_failures(results, failed), name)
-    })
+    match chunk_run::decode::<A>(args, name) {
+        Ok(Decoded::One(item)) => Box::pin(chunk_run::run_one(move || work(item), name)),
+        Ok(Decoded::Chunk(items, failed)) => {
+            Box::pin(chunk_run::run_chunk(work, items, failed, name))
+        }
+        Err(error) => Box::pin(std::future::ready(Err(error))),
+    }
 }
 
 /// The trampoline body of a blocking work: decode the chunk, run every item in turn (a

@@ -1,0 +1,159 @@
+//! How an async trampoline runs the chunk it is given: decoded first, then a chunk of one
+//! item — every `submit`, and every chunk of a map at chunksize 1 — awaits its work's
+//! future alone, inside the trampoline's own future, and a larger chunk joins its works
+//! (`join_results`).
+//!
+//! The one-item way is one allocation (the trampoline's future, holding the work's) where
+//! the join took five: its bigger future (the join's state for any number of items), a
+//! slot for the work's future, a node in a set of pending futures, and two vectors. A
+//! process or remote worker keeps these for as long as the work runs: 100,000 sleeping
+//! works kept 100,000 of each.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_bytes::ByteBuf;
+
+use crate::backend::chunk_results::ChunkResults;
+use crate::backend::join::join_results;
+use crate::backend::local::panicked;
+use crate::registry::framed::{decode_split, merge_failures, Failures};
+use crate::registry::outcomes::encode_outcomes;
+use crate::registry::Args;
+use crate::Error;
+
+/// A chunk's arguments, decoded.
+pub(crate) enum Decoded<A> {
+    /// One item, decoded.
+    One(A),
+    /// Any other number of items, with the positions and errors of those that did not
+    /// decode.
+    Chunk(Vec<A>, Failures),
+}
+
+/// Decodes `args` of the work called `name`, and frees them (their buffer, or the shared
+/// region they were read from in place) before any work runs.
+pub(crate) fn decode<A: DeserializeOwned>(
+    args: Args,
+    name: &'static str,
+) -> Result<Decoded<A>, Error> {
+    let (mut items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
+    drop(args);
+    Ok(match items.pop() {
+        Some(item) if items.is_empty() && failed.is_empty() => Decoded::One(item),
+        Some(item) => {
+            items.push(item);
+            Decoded::Chunk(items, failed)
+        }
+        None => Decoded::Chunk(items, failed),
+    })
+}
+
+/// Runs the work that `make` starts (a panic there or in the future fails it with
+/// [`Error::Panicked`]) and encodes its outcome as a chunk of one.
+pub(crate) async fn run_one<Fut>(
+    make: impl FnOnce() -> Fut,
+    name: &'static str,
+) -> Result<ByteBuf, Error>
+where
+    Fut: Future,
+    Fut::Output: Serialize,
+{
+    let result = match catch_unwind(AssertUnwindSafe(make)) {
+        Ok(future) => AssertUnwindSafe(future)
+            .catch_unwind()
+            .await
+            .map_err(panicked),
+        Err(payload) => Err(panicked(payload)),
+    };
+    encode_outcomes(ChunkResults::one(result), name)
+}
+
+/// Runs every work of a chunk concurrently (`join_results`) and encodes the outcomes,
+/// those of the items that did not decode among them.
+pub(crate) async fn run_chunk<A, Fut>(
+    work: impl Fn(A) -> Fut,
+    items: Vec<A>,
+    failed: Failures,
+    name: &'static str,
+) -> Result<ByteBuf, Error>
+where
+    Fut: Future,
+    Fut::Output: Serialize,
+{
+    let results = join_results(items.into_iter().map(work)).await;
+    encode_outcomes(merge_failures(results, failed), name)
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::registry::framed::encode_each;
+    use crate::registry::outcomes::{decode_chunk, decode_one};
+
+    fn args<T: Serialize>(items: &[T]) -> Args {
+        Args::new(encode_each(items, "w", "arguments").0)
+    }
+
+    #[test]
+    fn one_item_is_decoded_alone_and_more_as_a_chunk() {
+        assert!(matches!(
+            decode::<u64>(args(&[7u64]), "w"),
+            Ok(Decoded::One(7))
+        ));
+        let two = decode::<u64>(args(&[1u64, 2]), "w");
+        assert!(
+            matches!(two, Ok(Decoded::Chunk(items, failed)) if items == [1, 2] && failed.is_empty())
+        );
+        let none = decode::<u64>(args::<u64>(&[]), "w");
+        assert!(matches!(none, Ok(Decoded::Chunk(items, _)) if items.is_empty()));
+    }
+
+    #[test]
+    fn an_item_that_does_not_decode_stays_a_failure_of_its_chunk() {
+        let decoded = decode::<u8>(args(&[300u64]), "w");
+        let Ok(Decoded::Chunk(items, failed)) = decoded else {
+            panic!("an undecodable item makes a chunk with its failure");
+        };
+        assert!(items.is_empty());
+        assert_eq!(failed.len(), 1);
+        let bytes = block_on(run_chunk(|x: u8| async move { x }, items, failed, "w")).unwrap();
+        let results = decode_chunk::<u8>(&bytes, "w", 1, Vec::new()).unwrap();
+        let results: Vec<_> = results.into_iter().collect();
+        assert!(matches!(results[..], [Err(Error::Serialization { .. })]));
+    }
+
+    #[test]
+    fn a_lone_work_answers_as_a_chunk_of_one() {
+        let bytes = block_on(run_one(|| async { 41u64 + 1 }, "w")).unwrap();
+        assert_eq!(decode_one::<u64>(&bytes, "w"), Ok(42));
+        let results = decode_chunk::<u64>(&bytes, "w", 1, Vec::new()).unwrap();
+        assert_eq!(results.into_iter().collect::<Vec<_>>(), [Ok(42)]);
+    }
+
+    fn boom() -> u8 {
+        panic!("in the future")
+    }
+
+    #[test]
+    fn a_lone_work_that_panics_fails_with_its_message() {
+        let in_future = block_on(run_one(|| async { boom() }, "w"));
+        let message = String::from("in the future");
+        assert_eq!(
+            decode_one::<u8>(&in_future.unwrap(), "w"),
+            Err(Error::Panicked { message })
+        );
+        let starting = || -> std::future::Ready<u8> { panic!("when called") };
+        let when_called = block_on(run_one(starting, "w"));
+        let message = String::from("when called");
+        assert_eq!(
+            decode_one::<u8>(&when_called.unwrap(), "w"),
+            Err(Error::Panicked { message })
+        );
+    }
+}
