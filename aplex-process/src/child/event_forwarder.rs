@@ -117,7 +117,9 @@ impl Subscriber for EventForwarder {
             fields: fields.others,
         };
         // A parent that is gone learns nothing more: drop the event.
-        let _ = self.writer.send(vec![UpFrame::Event(forwarded)], false);
+        let _ = self
+            .writer
+            .send(vec![UpFrame::Event(Box::new(forwarded))], false);
     }
 
     fn enter(&self, _: &Id) {}

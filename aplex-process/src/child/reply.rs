@@ -112,7 +112,7 @@ impl Reply {
         if let Some(replies) = self.replies.take() {
             replies.send(UpFrame::Done {
                 id: self.id,
-                outcome,
+                outcome: outcome.map_err(Box::new),
             });
         }
     }
@@ -123,7 +123,7 @@ impl Drop for Reply {
         if let Some(replies) = self.replies.take() {
             replies.send(UpFrame::Done {
                 id: self.id,
-                outcome: Err(WireError::Cancelled),
+                outcome: Err(Box::new(WireError::Cancelled)),
             });
         }
     }

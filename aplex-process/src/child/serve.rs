@@ -174,7 +174,7 @@ fn first_frame(
     let Some(DownFrame::Start(settings)) = first.next() else {
         return Err("protocol error: the first frame was not Start".into());
     };
-    Ok((settings, first.collect()))
+    Ok((*settings, first.collect()))
 }
 
 /// Makes this worker's state with the registered maker at `index`, on the runtime's
@@ -364,7 +364,7 @@ mod bad_input {
             .collect();
         assert_eq!(frames.len(), 1, "exactly one reply per Run");
         match frames.pop().unwrap() {
-            UpFrame::Done { id: 1, outcome } => outcome,
+            UpFrame::Done { id: 1, outcome } => outcome.map_err(|error| *error),
             other => panic!("expected the reply to work 1, got {other:?}"),
         }
     }

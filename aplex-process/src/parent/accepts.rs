@@ -26,7 +26,7 @@ pub struct Registered {
 #[derive(Debug)]
 pub struct Encoded {
     args: Payload,
-    retry: Option<Retry<ProcessWorker>>,
+    retry: Option<Box<Retry<ProcessWorker>>>,
 }
 
 /// A map chunk's encoded items: how many were sent, and those that could not be

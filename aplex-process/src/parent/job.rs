@@ -17,6 +17,19 @@ use aplex_core::registry::outcomes::{decode_chunk, decode_one};
 /// Turns the reply to one `Run` into its future's outcome.
 pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
 
+/// Runs a completer on the supervisor thread, which must survive whatever user code the
+/// completer reaches (a waker, a `Drop`): a panic there leaves the future to resolve as
+/// its dropped promise does (`Cancelled`) rather than kill the thread reading replies.
+pub(crate) fn settle(completer: Completer, outcome: Result<Payload, Error>) {
+    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer(outcome)));
+    if let Err(panic) = settled {
+        tracing::error!(
+            message = %aplex_core::backend::panic_message(&*panic),
+            "aplex: user code panicked while a work's outcome was delivered"
+        );
+    }
+}
+
 /// What a process worker is handed for one work or map chunk: the work's registry
 /// index, its encoded arguments, and how to complete its future from the reply.
 pub struct ProcessJob {
@@ -49,7 +62,8 @@ pub(crate) fn encode_chunk<A: Serialize>(
 
 /// What a job needs to be dispatched again if its worker crashes
 /// (`WorkOptions::retry_crashed`): the pool, the work's options, how many retries are
-/// left, and a copy of its arguments.
+/// left, and a copy of its arguments. Boxed where a job keeps it: most jobs have none, and
+/// inline it made every work's completer 136 bytes rather than 48.
 pub(crate) struct Retry<W: Worker<Job = ProcessJob>> {
     executor: Executor<W>,
     options: WorkOptions,
@@ -71,13 +85,15 @@ impl<W: Worker<Job = ProcessJob>> Retry<W> {
         executor: &Executor<W>,
         options: &WorkOptions,
         args: &Payload,
-    ) -> Option<Retry<W>> {
+    ) -> Option<Box<Retry<W>>> {
         let left = options.retry_crashed_value();
-        (left > 0).then(|| Retry {
-            executor: executor.clone(),
-            options: options.clone(),
-            left,
-            args: args.clone(),
+        (left > 0).then(|| {
+            Box::new(Retry {
+                executor: executor.clone(),
+                options: options.clone(),
+                left,
+                args: args.clone(),
+            })
         })
     }
 
@@ -85,14 +101,14 @@ impl<W: Worker<Job = ProcessJob>> Retry<W> {
     /// the work again (its job rebuilt by `rebuild`) and gives `None`; otherwise gives the
     /// promise back, to be completed with `outcome`.
     fn unless_retried<T: Send + 'static>(
-        retry: Option<Retry<W>>,
+        retry: Option<Box<Retry<W>>>,
         outcome: &Result<Payload, Error>,
         promise: WorkPromise<T>,
-        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry<W>>) -> ProcessJob,
+        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Box<Retry<W>>>) -> ProcessJob,
     ) -> Option<WorkPromise<T>> {
         match retry {
             Some(retry) if matches!(outcome, Err(Error::WorkerCrashed { .. })) => {
-                retry.again(promise, rebuild).err()
+                (*retry).again(promise, rebuild).err()
             }
             _ => Some(promise),
         }
@@ -103,7 +119,7 @@ impl<W: Worker<Job = ProcessJob>> Retry<W> {
     fn again<T: Send + 'static>(
         self,
         promise: WorkPromise<T>,
-        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Retry<W>>) -> ProcessJob,
+        rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Box<Retry<W>>>) -> ProcessJob,
     ) -> Result<(), WorkPromise<T>> {
         let Retry {
             executor,
@@ -125,7 +141,7 @@ pub(crate) fn single_job<T, W: Worker<Job = ProcessJob>>(
     name: &'static str,
     args: Payload,
     promise: WorkPromise<T>,
-    retry: Option<Retry<W>>,
+    retry: Option<Box<Retry<W>>>,
     blocking: bool,
 ) -> ProcessJob
 where
@@ -158,7 +174,7 @@ pub(crate) fn chunk_job<T, W: Worker<Job = ProcessJob>>(
     args: Payload,
     expected: usize,
     promise: WorkPromise<ChunkResults<T>>,
-    retry: Option<Retry<W>>,
+    retry: Option<Box<Retry<W>>>,
     blocking: bool,
     failed: Vec<(usize, Error)>,
 ) -> ProcessJob

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use crate::parent::context::PoolContext;
 use crate::parent::exit_status;
 use crate::parent::in_flight::InFlight;
-use crate::parent::job::{Completer, ProcessJob};
+use crate::parent::job::{settle, Completer, ProcessJob};
 use crate::protocol::batch_writer::{BatchWriter, Coalesce};
-use crate::protocol::payload::Payload;
 use crate::protocol::wire::{DownFrame, UpFrame};
 use aplex_core::backend::{id_map::IdMap, Begin, CloseMode, WorkerEvents};
 use aplex_core::Error;
@@ -141,19 +140,6 @@ impl SlotState {
     }
 }
 
-/// Runs a completer on the supervisor thread, which must survive whatever user code the
-/// completer reaches (a waker, a `Drop`): a panic there leaves the future to resolve as
-/// its dropped promise does (`Cancelled`) rather than kill the thread reading replies.
-fn settle(completer: Completer, outcome: Result<Payload, Error>) {
-    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer(outcome)));
-    if let Err(panic) = settled {
-        tracing::error!(
-            message = %aplex_core::backend::panic_message(&*panic),
-            "aplex: user code panicked while a work's outcome was delivered"
-        );
-    }
-}
-
 /// One worker position of a process pool.
 pub(crate) struct Slot {
     pub(crate) index: usize,
@@ -216,6 +202,10 @@ impl Slot {
             }
             None => false,
         };
+        if state.staged.capacity() == 0 {
+            // One frame for a lone submit's batch, not the four a `Vec` starts with.
+            state.staged.reserve_exact(1);
+        }
         state.staged.push(DownFrame::Run {
             id,
             work: job.work,
@@ -473,7 +463,7 @@ impl Slot {
             begin.begin();
         }
         for (completer, outcome) in finished {
-            settle(completer, outcome.map_err(Error::from));
+            settle(completer, outcome.map_err(|error| Error::from(*error)));
             self.events.work_finished(self.index);
         }
     }

@@ -126,7 +126,7 @@ pub(crate) fn spawn_worker(
         }
     };
     let started = check_hello(hello.pid, hello.registry_digest, &child).and_then(|()| {
-        let sent = hello.down.send(vec![DownFrame::Start(start)]);
+        let sent = hello.down.send(vec![DownFrame::Start(Box::new(start))]);
         match sent {
             // A child that had its settings at exec needs not this frame, and may be gone
             // already (its state failed): what went wrong shows next, in its state's or
@@ -227,7 +227,7 @@ fn await_setup(
             break outcome;
         }
     };
-    let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(error)))?;
+    let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(*error)))?;
     // A big answer (a long error message) comes in the child's region; read it in place.
     // Its release has nowhere to go yet: the child keeps that region lent.
     let bytes = Borrowings::new(Arc::new(|_| {})).take(bytes)?;

@@ -243,14 +243,14 @@ fn read_replies(
                     outcome: Ok(payload),
                 } => Some(UpFrame::Done {
                     id,
-                    outcome: borrowings
-                        .take(payload)
-                        .map_err(|message| WireError::Serialization {
+                    outcome: borrowings.take(payload).map_err(|message| {
+                        Box::new(WireError::Serialization {
                             work: "a work".into(),
                             what: "output".into(),
                             direction: "decode".into(),
                             message,
-                        }),
+                        })
+                    }),
                 }),
                 other => Some(other),
             })

@@ -65,8 +65,9 @@ pub(crate) struct StartSettings {
 /// A frame from parent to child.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum DownFrame {
-    /// Always the first frame: how to build the worker's runtime and run its works.
-    Start(StartSettings),
+    /// Always the first frame: how to build the worker's runtime and run its works (boxed:
+    /// once per process, it would set the size of every frame).
+    Start(Box<StartSettings>),
     /// Run registered work number `work` once per item of `args` (a MessagePack array of `A`:
     /// one item for a submit, a chunk for a map) and reply with one result per item;
     /// with `report_begin`, also say when it begins (a blocking work whose timeout starts
@@ -89,15 +90,15 @@ pub(crate) enum DownFrame {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum UpFrame {
     /// The outcome of one `Run`: a MessagePack array of `Result<Output, WireError>`, or why the
-    /// whole chunk failed.
+    /// whole chunk failed (boxed, as the event below: rare, and big).
     Done {
         id: u64,
-        outcome: Result<Payload, WireError>,
+        outcome: Result<Payload, Box<WireError>>,
     },
     /// A blocking `Run` sent with `report_begin` begins now.
     Began { id: u64 },
     /// A `tracing` event emitted in the worker process.
-    Event(ForwardedEvent),
+    Event(Box<ForwardedEvent>),
     /// The child has read the parent's shared region `region` (`regions.rs`).
     Release { region: u32 },
 }
@@ -178,5 +179,24 @@ fn error_size(error: &WireError) -> usize {
             direction,
             message,
         } => work.len() + what.len() + direction.len() + message.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DownFrame, UpFrame};
+
+    /// Frames are kept by the thousand in batches (staged, queued for the writer, decoded
+    /// by the reader): their rare big variants are boxed so the common ones set the size.
+    #[test]
+    fn frames_stay_the_size_of_their_common_variants() {
+        assert!(
+            std::mem::size_of::<DownFrame>() <= 64,
+            "a `Run` sets the size"
+        );
+        assert!(
+            std::mem::size_of::<UpFrame>() <= 56,
+            "a `Done` sets the size"
+        );
     }
 }
