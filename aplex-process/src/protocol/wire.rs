@@ -90,7 +90,7 @@ pub(crate) enum DownFrame {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum UpFrame {
     /// The outcome of one `Run`: a MessagePack array of `Result<Output, WireError>`, or why the
-    /// whole chunk failed (boxed, as the event below: rare, and big).
+    /// whole chunk failed (that error boxed, as the event below: both rare, and big).
     Done {
         id: u64,
         outcome: Result<Payload, Box<WireError>>,
