@@ -87,6 +87,12 @@ pub(crate) fn spawn_worker(
         }
         if let Ok(Some(status)) = child.try_wait() {
             abandon(&name);
+            // Its hello may have come just before it exited (a worker whose state fails
+            // exits right after its hello): then the handshake goes on, and the answer
+            // waiting in its channel says why it stopped. The accept ends now either way.
+            if let Ok(Ok((_, Bootstrap::Hello(hello)))) = accepted.recv() {
+                break Ok(hello);
+            }
             break Err(format!(
                 "the worker process exited before its handshake ({})",
                 worker_exit(status)
