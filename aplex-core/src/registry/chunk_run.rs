@@ -9,16 +9,14 @@
 //! as long as the work runs: 100,000 sleeping works kept 100,000 of each.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::backend::join::join_results;
-use crate::backend::local::panicked;
+use crate::backend::local::{catch_async, catch_blocking};
 use crate::registry::framed::{decode_split, merge_failures, Failures};
 use crate::registry::outcomes::encode_outcomes;
 use crate::registry::Args;
@@ -41,14 +39,12 @@ pub(crate) fn decode<A: DeserializeOwned>(
 ) -> Result<Decoded<A>, Error> {
     let (mut items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
     drop(args);
-    Ok(match items.pop() {
-        Some(item) if items.is_empty() && failed.is_empty() => Decoded::One(item),
-        Some(item) => {
-            items.push(item);
-            Decoded::Chunk(items, failed)
+    if items.len() == 1 && failed.is_empty() {
+        if let Some(item) = items.pop() {
+            return Ok(Decoded::One(item));
         }
-        None => Decoded::Chunk(items, failed),
-    })
+    }
+    Ok(Decoded::Chunk(items, failed))
 }
 
 /// Runs the work that `make` starts (a panic there or in the future fails it with
@@ -61,12 +57,9 @@ where
     Fut: Future,
     Fut::Output: Serialize,
 {
-    let result = match catch_unwind(AssertUnwindSafe(make)) {
-        Ok(future) => AssertUnwindSafe(future)
-            .catch_unwind()
-            .await
-            .map_err(panicked),
-        Err(payload) => Err(panicked(payload)),
+    let result = match catch_blocking(make) {
+        Ok(future) => catch_async(future).await,
+        Err(panicked) => Err(panicked),
     };
     encode_outcomes(ChunkResults::one(result), name)
 }

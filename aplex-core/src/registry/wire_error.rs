@@ -57,6 +57,13 @@ impl From<WireError> for Error {
     }
 }
 
+impl From<Box<WireError>> for Error {
+    /// As from a `WireError`: frames carry theirs boxed (rare, and big).
+    fn from(error: Box<WireError>) -> Error {
+        Error::from(*error)
+    }
+}
+
 /// The longest message a `WireError` carries: a frame must fit in one message (see
 /// `payload.rs`), so a longer one is cut.
 const MAX_MESSAGE: usize = 8 * 1024;

@@ -463,7 +463,7 @@ impl Slot {
             begin.begin();
         }
         for (completer, outcome) in finished {
-            settle(completer, outcome.map_err(|error| Error::from(*error)));
+            settle(completer, outcome.map_err(Error::from));
             self.events.work_finished(self.index);
         }
     }

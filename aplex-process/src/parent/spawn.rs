@@ -233,7 +233,7 @@ fn await_setup(
             break outcome;
         }
     };
-    let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(*error)))?;
+    let bytes = outcome.map_err(|error| format!("{what} failed: {}", Error::from(error)))?;
     // A big answer (a long error message) comes in the child's region; read it in place.
     // Its release has nowhere to go yet: the child keeps that region lent.
     let bytes = Borrowings::new(Arc::new(|_| {})).take(bytes)?;
