@@ -14,7 +14,7 @@ use std::sync::Arc;
 use aplex_core::backend::id_map::IdMap;
 
 use crate::parent::job::Completer;
-use crate::protocol::batch_writer::Coalesce;
+use crate::protocol::coalesce::Coalesce;
 
 /// The fewest works in flight for the writer to wait for more frames: far more than a
 /// map keeps in one process by default (300, its `max_works_per_worker`), where frames

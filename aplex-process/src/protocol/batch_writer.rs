@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ipc_channel::ipc::IpcSender;
 use serde::Serialize;
 
+use crate::protocol::coalesce::Coalesce;
 use crate::protocol::payload::{message_budget, WireSize, MAX_FDS_PER_MESSAGE};
 use crate::protocol::regions::{Lender, Lends};
 
@@ -157,6 +158,7 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
     pub(crate) fn run(self, coalesce: Option<Coalesce>) {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
+        let mut last_sent = 0;
         while let Ok(first) = self.batches.recv() {
             let mut taken = 0;
             let mut next = Some(first);
@@ -182,12 +184,13 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
                             && coalesce.many_coming() =>
                     {
                         waited = true;
-                        std::thread::sleep(coalesce.window);
+                        coalesce.wait(last_sent);
                         next = self.batches.try_recv().ok();
                     }
                     _ => break,
                 }
             }
+            last_sent = batch.len();
             let sent = self.send_in_messages(std::mem::take(&mut batch));
             self.shared.queued.fetch_sub(taken, Ordering::AcqRel);
             for done in flushes.drain(..) {
@@ -224,38 +227,6 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
     }
 }
 
-/// When a writer waits for more items before it sends: while at least `at_least` are
-/// still coming (by `coming`, its owner's count), it sleeps `window` once per message —
-/// without a wake-up per item, so a stream of items costs the writer and the receiver one
-/// wake-up per window instead of one per item.
-pub(crate) struct Coalesce {
-    /// Items still to come.
-    pub(crate) coming: Arc<AtomicUsize>,
-    /// The fewest coming for the writer to wait.
-    pub(crate) at_least: usize,
-    /// How long it waits.
-    pub(crate) window: std::time::Duration,
-}
-
-/// How long a coalescing writer waits for more items.
-pub(crate) const COALESCE_WINDOW: std::time::Duration = std::time::Duration::from_micros(100);
-
-impl Coalesce {
-    /// Waits [`COALESCE_WINDOW`] while at least `at_least` are `coming`.
-    pub(crate) fn while_at_least(coming: Arc<AtomicUsize>, at_least: usize) -> Coalesce {
-        Coalesce {
-            coming,
-            at_least,
-            window: COALESCE_WINDOW,
-        }
-    }
-
-    /// Whether the writer waits for more before it sends.
-    pub(crate) fn many_coming(&self) -> bool {
-        self.coming.load(Ordering::Acquire) >= self.at_least
-    }
-}
-
 /// Bytes `items` add to a message.
 fn wire_size<T: WireSize>(items: &[T]) -> usize {
     items.iter().map(WireSize::wire_size).sum()
@@ -270,7 +241,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::{batch_writer, Coalesce, DIRECT_LIMIT};
+    use super::{batch_writer, DIRECT_LIMIT};
+    use crate::protocol::coalesce::Coalesce;
     use crate::protocol::payload::{shared_threshold, Payload};
     use crate::protocol::regions::Lender;
     use crate::protocol::wire::DownFrame;
@@ -345,9 +317,8 @@ mod tests {
             let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
             let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
             let coalesce = Coalesce {
-                coming: Arc::new(AtomicUsize::new(100)),
-                at_least: 8,
                 window,
+                ..Coalesce::while_at_least(Arc::new(AtomicUsize::new(100)), 8)
             };
             let thread = std::thread::spawn(move || thread.run(Some(coalesce)));
             let began = std::time::Instant::now();

@@ -1,10 +1,11 @@
 //! What parent and child share: the frames they exchange (`wire.rs`), how big payloads
 //! travel (`payload.rs`), `tracing` events forwarded from a worker (`event.rs`), the
-//! batching writer both sides send with (`batch_writer.rs`) and the runtime settings the
+//! batching writer both sides send with (`batch_writer.rs`) and when it waits for more (`coalesce.rs`) and the runtime settings the
 //! parent sends (`runtime_config.rs`), also at exec (`start_at_exec.rs`). The registry of works and the codec of their
 //! values are aplex-core's `registry`, shared with the remote pool.
 
 pub(crate) mod batch_writer;
+pub(crate) mod coalesce;
 pub(crate) mod event;
 pub(crate) mod payload;
 pub(crate) mod regions;
