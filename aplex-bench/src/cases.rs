@@ -7,6 +7,7 @@ use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use serde_bytes::ByteBuf;
 
 use crate::cpu::CpuSize;
+use crate::floors::{HandedOff, TaskPerItem};
 use crate::measure::{latencies_taking_turns, quantile, rate, rss_bytes, seconds, warm_rate};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
@@ -172,7 +173,18 @@ fn thread_map(size: &Size, chunksize: usize) {
                 .collect();
             futures::executor::block_on(futures::future::join_all(handles));
         });
-        ("thread_map_cs1", raw.throughput_one(items), Some(peer))
+        // The floor of a pool running every item as a task of its own (`floors.rs`).
+        let limit = raw.throughput_one(items);
+        let floor = TaskPerItem::start(POOL_SIZE);
+        floor.throughput(items); // warm: the threads' runtimes, their first tasks
+        print(&Figure {
+            name: "thread_map_cs1_task_per_item_floor",
+            unit: "works/s",
+            ours: floor.throughput(items),
+            limit: Some(limit),
+            peer: None,
+        });
+        ("thread_map_cs1", limit, Some(peer))
     } else {
         (
             "thread_map_cs256",
@@ -196,20 +208,23 @@ fn procspawn_pool() -> procspawn::Pool {
 fn process_latency(size: &Size) {
     let pool = process_pool(300);
     let (raw, _) = EchoChild::start();
+    let handed_off = HandedOff::start();
     let peer = procspawn_pool();
     let peer_call = |x: u64| peer.spawn(x, |x: u64| x).join().unwrap();
     for x in 0..300 {
         pool.submit(echo, x).result().unwrap();
         raw.round_trip(EchoMessage::One(x));
+        handed_off.round_trip(x);
         peer_call(x);
     }
-    let [ours, limit, peer_latencies] = latencies_taking_turns(
+    let [ours, limit, floor, peer_latencies] = latencies_taking_turns(
         size.calls,
         [
             &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
             &mut |x| {
                 raw.round_trip(EchoMessage::One(x));
             },
+            &mut |x| assert_eq!(handed_off.round_trip(x), x),
             &mut |x| assert_eq!(peer_call(x), x),
         ],
     );
@@ -219,6 +234,14 @@ fn process_latency(size: &Size) {
         &limit,
         &peer_latencies,
     );
+    // The floor of a pool whose caller does not read the worker's socket (`floors.rs`).
+    print(&Figure {
+        name: "process_latency_handed_off_floor",
+        unit: "us",
+        ours: quantile(&floor, 0.5),
+        limit: Some(quantile(&limit, 0.5)),
+        peer: None,
+    });
     peer.shutdown();
 }
 

@@ -12,6 +12,7 @@
 mod cases;
 mod cpu;
 mod curves;
+mod floors;
 mod measure;
 mod raw;
 mod remote;
