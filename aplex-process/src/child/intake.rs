@@ -44,7 +44,8 @@ use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
 use crate::child::plain_recv::{PlainReceiver, Received};
-use crate::child::serve::{Reader, EXIT_NO_PARENT};
+use crate::child::reader::Reader;
+use crate::child::serve::EXIT_NO_PARENT;
 use crate::child::watched_socket::{rewatch, socket_of, watch, Socket};
 use crate::protocol::wire::DownFrame;
 
@@ -66,9 +67,7 @@ pub(crate) struct Inbound {
 
 impl Inbound {
     fn deliver(&self, frames: Vec<DownFrame>) {
-        for frame in frames {
-            self.reader.deliver(frame);
-        }
+        self.reader.deliver(frames);
     }
 
     /// The next message if one is there, without waiting: a plain one through `plain`
