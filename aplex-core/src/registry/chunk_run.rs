@@ -17,7 +17,7 @@ use serde_bytes::ByteBuf;
 use crate::backend::chunk_results::ChunkResults;
 use crate::backend::join::join_results;
 use crate::backend::local::{catch_async, catch_blocking};
-use crate::registry::framed::{decode_split, merge_failures, Failures};
+use crate::registry::framed::{decode_single, decode_split, merge_failures, Failures};
 use crate::registry::outcomes::encode_outcomes;
 use crate::registry::Args;
 use crate::Error;
@@ -37,6 +37,10 @@ pub(crate) fn decode<A: DeserializeOwned>(
     args: Args,
     name: &'static str,
 ) -> Result<Decoded<A>, Error> {
+    if let Some(item) = decode_single::<A>(args.bytes()) {
+        drop(args);
+        return Ok(Decoded::One(item));
+    }
     let (mut items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
     drop(args);
     if items.len() == 1 && failed.is_empty() {

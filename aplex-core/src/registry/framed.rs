@@ -71,12 +71,12 @@ pub fn encode_each<T: Serialize>(
     // Room for the length, small items and the table: most chunks need no reallocation.
     let mut bytes = Vec::with_capacity(PREFIX_ROOM + expected * 12 + 24);
     bytes.resize(PREFIX_ROOM, 0);
-    let mut ends = Vec::with_capacity(expected);
+    let mut ends = Ends::default();
     let mut failed = Vec::new();
     for (index, item) in items.enumerate() {
         let start = bytes.len();
         match encode_into(&mut bytes, &item) {
-            Ok(()) => ends.push(bytes.len() as u32),
+            Ok(()) => ends.push(bytes.len() as u32, expected),
             Err(error) => {
                 bytes.truncate(start);
                 let message = custom_message(&item).unwrap_or(error);
@@ -90,12 +90,50 @@ pub fn encode_each<T: Serialize>(
     let mut header = [0u8; PREFIX_ROOM];
     let vec_start = array_header(ends.len(), &mut header);
     bytes[vec_start..PREFIX_ROOM].copy_from_slice(&header[vec_start..]);
-    for end in &ends {
+    for end in ends.iter() {
         bytes.extend_from_slice(&end.to_le_bytes());
     }
     bytes.extend_from_slice(&(ends.len() as u32).to_le_bytes());
     bytes.extend_from_slice(&(vec_start as u32).to_le_bytes());
     (ByteBuf::from(bytes), failed)
+}
+
+/// Where each item encoded by [`encode_each`] ends: the first few inline, so a lone
+/// `submit`'s argument or a lone work's outcome allocates only its buffer (the table's
+/// own `Vec` had been one more allocation per work on each side of a process pool).
+#[derive(Default)]
+struct Ends {
+    inline: [u32; INLINE_ENDS],
+    count: usize,
+    more: Vec<u32>,
+}
+
+/// The ends kept inline.
+const INLINE_ENDS: usize = 8;
+
+impl Ends {
+    /// Adds the next item's end; `expected` items in all, as far as known.
+    fn push(&mut self, end: u32, expected: usize) {
+        if self.count < INLINE_ENDS {
+            self.inline[self.count] = end;
+        } else {
+            if self.more.capacity() == 0 {
+                self.more.reserve(expected.saturating_sub(INLINE_ENDS));
+            }
+            self.more.push(end);
+        }
+        self.count += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &u32> {
+        self.inline[..self.count.min(INLINE_ENDS)]
+            .iter()
+            .chain(&self.more)
+    }
 }
 
 /// Room at the start of a buffer for the array's header (the most MessagePack takes).
@@ -135,6 +173,19 @@ impl Layout {
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
     let word: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(u32::from_le_bytes(word) as usize)
+}
+
+/// Decodes the one item of a buffer made by [`encode_each`] of one item — a lone
+/// `submit`'s argument, its work's outcome — without the `Vec` of [`decode_all`]; `None`
+/// if the buffer holds another number of items or the item does not decode (the general
+/// decoders then say why).
+pub fn decode_single<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let layout = Layout::of(bytes)?;
+    if layout.count != 1 {
+        return None;
+    }
+    let end = layout.end(bytes, 0, PREFIX_ROOM)?;
+    decode_from::<T>(&bytes[PREFIX_ROOM..end]).ok()
 }
 
 /// Decodes every item of a buffer made by [`encode_each`] at once — the usual case, as
@@ -350,6 +401,43 @@ mod tests {
         assert_eq!(
             decode_each::<u64>(&bytes, "w", "arguments").unwrap(),
             [Ok(1), Ok(2), Ok(3)]
+        );
+    }
+
+    #[test]
+    fn chunks_of_every_size_around_the_inline_ends_round_trip() {
+        for count in [0, 1, 7, 8, 9, 17, 300] {
+            let items: Vec<String> = (0..count).map(|i| "x".repeat(i % 5)).collect();
+            let (bytes, failed) = encode_each(&items, "w", "arguments");
+            assert!(failed.is_empty());
+            let decoded: Vec<Result<String, Error>> =
+                decode_each(&bytes, "w", "arguments").unwrap();
+            let expected: Vec<Result<String, Error>> = items.into_iter().map(Ok).collect();
+            assert_eq!(decoded, expected, "{count} items");
+        }
+        // An iterator that hints no length spills past the inline ends all the same.
+        let (bytes, _) = encode_each((0..20u64).filter(|_| true), "w", "arguments");
+        let decoded: Vec<Result<u64, Error>> = decode_each(&bytes, "w", "arguments").unwrap();
+        assert_eq!(decoded, (0..20).map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_single_item_decodes_alone_and_anything_else_is_left_to_the_general_decoders() {
+        let (one, _) = encode_each([String::from("ada")], "w", "arguments");
+        assert_eq!(decode_single::<String>(&one), Some(String::from("ada")));
+        assert_eq!(
+            decode_single::<u8>(&one),
+            None,
+            "an item that does not decode"
+        );
+        let (two, _) = encode_each([1u64, 2], "w", "arguments");
+        assert_eq!(decode_single::<u64>(&two), None, "two items");
+        let (none, _) = encode_each(Vec::<u64>::new(), "w", "arguments");
+        assert_eq!(decode_single::<u64>(&none), None, "no item");
+        assert_eq!(
+            decode_single::<u64>(&one[..one.len() - 3]),
+            None,
+            "cut short"
         );
     }
 }

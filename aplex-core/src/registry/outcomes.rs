@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 
-use crate::registry::framed::{decode_all, decode_each_with, encode_each};
+use crate::registry::framed::{decode_all, decode_each_with, decode_single, encode_each};
 use crate::registry::wire_error::WireError;
 
 /// A chunk's outcomes as the parent decodes them.
@@ -160,6 +160,11 @@ impl<T> Outcomes<T> {
 /// `Deserialize` is user code: a panic in it fails this work with `Panicked`.
 pub fn decode_one<T: DeserializeOwned>(bytes: &[u8], name: &str) -> Result<T, Error> {
     decoding(name, || {
+        if let Some((&ALL_OK, items)) = bytes.split_last() {
+            if let Some(output) = decode_single::<T>(items) {
+                return Ok(output);
+            }
+        }
         let outcomes = Outcomes::<T>::decode(bytes, name)?;
         if outcomes.len() != 1 {
             return Err(wrong_count(name));
