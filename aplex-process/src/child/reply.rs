@@ -105,7 +105,7 @@ impl Replies {
         let alive_before = self.alive.fetch_sub(1, Ordering::AcqRel);
         // A refused reply means the parent is gone; whoever reads its frames (`intake.rs`)
         // exits the process.
-        let _ = self.writer.send(vec![frame], alive_before == 1);
+        let _ = self.writer.send_one(frame, alive_before == 1);
         if alive_before == COALESCE_AT_LEAST {
             // The last of a burst: what the writer holds leaves now, not at its window's end.
             self.wake.wake();

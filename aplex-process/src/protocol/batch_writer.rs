@@ -35,6 +35,8 @@ pub(crate) const DIRECT_LIMIT: usize = 16 * 1024;
 /// What the writer thread is handed.
 enum Queued<T> {
     Items(Vec<T>),
+    /// One item, held inline: no `Vec` made by the sender and freed by the writer.
+    One(T),
     /// Answer once everything queued before has been sent.
     Flush(SyncSender<()>),
 }
@@ -99,20 +101,35 @@ impl<T: Serialize + WireSize + Lends> BatchWriter<T> {
                 return Ok(());
             }
         }
+        self.queue_for_writer(Queued::Items(items))
+    }
+
+    /// Sends one item as [`send`](Self::send) does, in a `Vec` of its own only if it is
+    /// sent directly: otherwise the writer's queue holds it inline, so the sending thread
+    /// allocates nothing that the writer frees (a reply or a `Run` frame per work, made
+    /// on one thread and freed on another, on each side of a process pool).
+    pub(crate) fn send_one(&self, item: T, direct: bool) -> Result<(), Vec<T>> {
+        if direct && self.shared.queued.load(Ordering::Acquire) == 0 {
+            return self.send(vec![item], true);
+        }
+        self.queue_for_writer(Queued::One(item))
+    }
+
+    fn queue_for_writer(&self, queued: Queued<T>) -> Result<(), Vec<T>> {
         self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        self.queue.send(Queued::Items(items)).map_err(|error| {
+        self.queue.send(queued).map_err(|error| {
             self.shared.queued.fetch_sub(1, Ordering::AcqRel);
-            match error.0 {
-                // Handed back as they came: a payload lent above (the direct send did not
-                // fit) names a region of this channel's, which its next owner lacks.
-                Queued::Items(mut items) => {
-                    for item in &mut items {
-                        item.take_back(&self.shared.lender);
-                    }
-                    items
-                }
+            let mut items = match error.0 {
+                Queued::Items(items) => items,
+                Queued::One(item) => vec![item],
                 Queued::Flush(_) => Vec::new(),
+            };
+            // Handed back as they came: a payload lent by a direct send that did not fit
+            // names a region of this channel's, which its next owner lacks.
+            for item in &mut items {
+                item.take_back(&self.shared.lender);
             }
+            items
         })
     }
 
@@ -168,6 +185,10 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
                     match queued {
                         Queued::Items(items) => {
                             batch.extend(items);
+                            taken += 1;
+                        }
+                        Queued::One(item) => {
+                            batch.push(item);
                             taken += 1;
                         }
                         Queued::Flush(done) => flushes.push(done),
@@ -271,6 +292,38 @@ mod tests {
             received += message.len();
         }
         assert_eq!(received, 100, "every frame arrived");
+    }
+
+    #[test]
+    fn a_lone_item_queued_inline_arrives_in_order_or_comes_back_if_the_writer_is_gone() {
+        let done = |id: u64| UpFrame::Done {
+            id,
+            outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
+        };
+        let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
+        let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
+        let thread = std::thread::spawn(move || thread.run(None));
+        assert!(writer.send(vec![done(0), done(1)], false).is_ok());
+        assert!(writer.send_one(done(2), false).is_ok());
+        assert!(writer.send(vec![done(3)], false).is_ok());
+        drop(writer);
+        thread.join().unwrap();
+        let ids: Vec<u64> = std::iter::from_fn(|| receiver.try_recv().ok())
+            .flatten()
+            .map(|frame| match frame {
+                UpFrame::Done { id, .. } => id,
+                other => panic!("not a reply: {other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, [0, 1, 2, 3]);
+
+        let (sender, _receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
+        let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
+        drop(thread);
+        let back = writer
+            .send_one(done(7), false)
+            .expect_err("the writer is gone");
+        assert!(matches!(back[..], [UpFrame::Done { id: 7, .. }]));
     }
 
     #[test]
