@@ -127,17 +127,15 @@ mod tests {
         .dense(dense_window, &wake)
     }
 
-    #[test]
-    fn a_wait_ends_when_woken_as_fewer_items_are_coming() {
-        let hour = Duration::from_secs(3600);
-        let coalesce = Arc::new(coalesce(100, hour, hour));
-        let waiter = {
-            let coalesce = Arc::clone(&coalesce);
-            std::thread::spawn(move || coalesce.wait(0))
-        };
-        // The writer registers as it starts waiting, so wake until it has ended.
-        coalesce.coming.store(3, Ordering::Release);
+    /// Once `waiter` has begun its wait, lowers the count of items coming and wakes it
+    /// until it has ended (within a minute, against a window of an hour).
+    fn few_coming_ends(coalesce: &Coalesce, waiter: std::thread::JoinHandle<()>) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        while !coalesce.wake.has_waited() {
+            assert!(Instant::now() < deadline, "the writer never waited");
+            std::thread::yield_now();
+        }
+        coalesce.coming.store(3, Ordering::Release);
         while !waiter.is_finished() {
             assert!(Instant::now() < deadline, "the wait did not end when woken");
             coalesce.wake.wake();
@@ -147,9 +145,21 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_ends_when_woken_as_fewer_items_are_coming() {
+        let hour = Duration::from_secs(3600);
+        let coalesce = Arc::new(coalesce(100, hour, hour));
+        let waiter = {
+            let coalesce = Arc::clone(&coalesce);
+            std::thread::spawn(move || coalesce.wait(0))
+        };
+        few_coming_ends(&coalesce, waiter);
+    }
+
+    #[test]
     fn the_wait_after_a_dense_message_is_the_dense_window() {
         // A sparse last message waits the (zero) window; a dense one would wait an hour,
-        // so it is woken instead, once few are coming.
+        // so it is woken instead, once few are coming. (The sparse wait, on this thread,
+        // registers it as the writer until the waiter's own wait does.)
         let coalesce = Arc::new(coalesce(100, Duration::ZERO, Duration::from_secs(3600)));
         coalesce.wait(7);
         let waiter = {
@@ -161,13 +171,6 @@ mod tests {
             !waiter.is_finished(),
             "a dense message waits the dense window"
         );
-        coalesce.coming.store(0, Ordering::Release);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !waiter.is_finished() {
-            assert!(Instant::now() < deadline, "the wait did not end when woken");
-            coalesce.wake.wake();
-            std::thread::yield_now();
-        }
-        waiter.join().unwrap();
+        few_coming_ends(&coalesce, waiter);
     }
 }
