@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::raw::{EchoChild, EchoMessage};
+use crate::raw::{answered_rate, EchoChild, EchoMessage};
 
 type Request = (u64, oneshot::Sender<u64>);
 
@@ -56,18 +56,9 @@ impl TaskPerItem {
 
     /// Items per second, dealt round-robin one per message, all in flight at once.
     pub(crate) fn throughput(&self, items: usize) -> f64 {
-        crate::measure::rate(items, || {
-            let answers: Vec<_> = (0..items as u64)
-                .map(|x| {
-                    let (reply, answer) = oneshot::channel();
-                    let worker = &self.workers[x as usize % self.workers.len()];
-                    worker.send((x, reply)).expect("send");
-                    answer
-                })
-                .collect();
-            for answer in answers {
-                answer.blocking_recv().expect("answer");
-            }
+        answered_rate(items, |x, reply| {
+            let worker = &self.workers[x as usize % self.workers.len()];
+            worker.send((x, reply)).expect("send");
         })
     }
 }

@@ -194,18 +194,7 @@ impl RawThread {
 
     /// Items per second, one item per message, all in flight at once.
     pub(crate) fn throughput_one(&self, items: usize) -> f64 {
-        crate::measure::rate(items, || {
-            let answers: Vec<_> = (0..items as u64)
-                .map(|x| {
-                    let (reply, answer) = oneshot::channel();
-                    self.one.send((x, reply)).expect("send");
-                    answer
-                })
-                .collect();
-            for answer in answers {
-                answer.blocking_recv().expect("answer");
-            }
-        })
+        answered_rate(items, |x, reply| self.one.send((x, reply)).expect("send"))
     }
 
     /// Items per second, `per_message` items per message, all in flight at once.
@@ -224,4 +213,21 @@ impl RawThread {
             }
         })
     }
+}
+
+/// Items per second with `items` requests all in flight at once, each handed to `send`
+/// with the oneshot it is answered on, then every answer waited for.
+pub(crate) fn answered_rate(items: usize, send: impl Fn(u64, oneshot::Sender<u64>)) -> f64 {
+    crate::measure::rate(items, || {
+        let answers: Vec<_> = (0..items as u64)
+            .map(|x| {
+                let (reply, answer) = oneshot::channel();
+                send(x, reply);
+                answer
+            })
+            .collect();
+        for answer in answers {
+            answer.blocking_recv().expect("answer");
+        }
+    })
 }

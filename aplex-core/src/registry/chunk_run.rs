@@ -41,13 +41,9 @@ pub(crate) fn decode<A: DeserializeOwned>(
         drop(args);
         return Ok(Decoded::One(item));
     }
-    let (mut items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
+    // Not one item that decodes: any other count, or one that fails as its chunk's item.
+    let (items, failed) = decode_split::<A>(args.bytes(), name, "arguments")?;
     drop(args);
-    if items.len() == 1 && failed.is_empty() {
-        if let Some(item) = items.pop() {
-            return Ok(Decoded::One(item));
-        }
-    }
     Ok(Decoded::Chunk(items, failed))
 }
 

@@ -119,7 +119,7 @@ impl Subscriber for EventForwarder {
         // A parent that is gone learns nothing more: drop the event.
         let _ = self
             .writer
-            .send(vec![UpFrame::Event(Box::new(forwarded))], false);
+            .send_one(UpFrame::Event(Box::new(forwarded)), false);
     }
 
     fn enter(&self, _: &Id) {}

@@ -66,10 +66,6 @@ pub(crate) struct Inbound {
 }
 
 impl Inbound {
-    fn deliver(&self, frames: Vec<DownFrame>) {
-        self.reader.deliver(frames);
-    }
-
     /// The next message if one is there, without waiting: a plain one through `plain`
     /// (`down`'s socket), any other through ipc-channel.
     fn try_next(&self, plain: &mut PlainReceiver) -> Option<Vec<DownFrame>> {
@@ -246,7 +242,7 @@ async fn read_on_runtime(watched: AsyncFd<Socket>, mut plain: PlainReceiver, mut
         while let Some(frames) = inbound.try_next(&mut plain) {
             // A message that finds works still alive is part of a stream.
             streaming = inbound.reader.alive() > 0;
-            inbound.deliver(frames);
+            inbound.reader.deliver(frames);
             read += 1;
             if streaming || read == FAIR_SHARE {
                 break;
@@ -291,7 +287,7 @@ fn read_on_thread(handed: &mpsc::Receiver<Inbound>, mailbox: &Mailbox) {
                 Some(inbound.next())
             };
             if let Some(frames) = frames {
-                inbound.deliver(frames);
+                inbound.reader.deliver(frames);
                 look_back = LOOK_BACK;
             } else {
                 look_back = (look_back * 2).min(LOOK_BACK_MOST);

@@ -53,8 +53,15 @@ impl Reader {
     /// Hands a message's frames from the parent to where they go: its works to the work
     /// loop together (one wake-up of the runtime thread, where a message of 150 works had
     /// woken it up to 150 times as it kept pace), anything else after the works before it.
-    pub(crate) fn deliver(&self, frames: impl IntoIterator<Item = DownFrame>) {
-        let mut runs = Vec::new();
+    pub(crate) fn deliver(&self, mut frames: Vec<DownFrame>) {
+        if frames.len() == 1 {
+            // A lone submit's message: no batch to make.
+            if let Some(message) = frames.pop().and_then(|frame| self.message(frame)) {
+                let _ = self.work_loop.send(message);
+            }
+            return;
+        }
+        let mut runs = Vec::with_capacity(frames.len());
         for frame in frames {
             match self.message(frame) {
                 Some(LocalMessage::Run(id, job)) => runs.push((id, job)),
@@ -69,15 +76,11 @@ impl Reader {
     }
 
     fn send_runs(&self, runs: &mut Vec<(WorkId, LocalJob)>) {
-        let message = match runs.len() {
-            0 => return,
-            1 => match runs.pop() {
-                Some((id, job)) => LocalMessage::Run(id, job),
-                None => return,
-            },
-            _ => LocalMessage::RunBatch(std::mem::take(runs)),
-        };
-        let _ = self.work_loop.send(message);
+        if !runs.is_empty() {
+            let _ = self
+                .work_loop
+                .send(LocalMessage::RunBatch(std::mem::take(runs)));
+        }
     }
 
     /// What the work loop is to do with one frame from the parent, if anything (a
@@ -342,6 +345,7 @@ mod delivery {
 
     #[test]
     fn a_messages_works_reach_the_loop_together_and_in_order_with_the_rest() {
+        // A lone `Run` goes as it is; the works of a bigger message go as one batch.
         let (work_loop, mut received) = tokio::sync::mpsc::unbounded_channel();
         let (up, _parent) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let (writer, _writer_thread) = batch_writer(up, Lender::new(usize::MAX));
@@ -351,7 +355,8 @@ mod delivery {
             Lender::new(usize::MAX),
             Borrowings::new(Arc::new(|_| {})),
         );
-        reader.deliver([run(1), run(2), DownFrame::Cancel { id: 1 }, run(3)]);
+        reader.deliver(vec![run(1), run(2), DownFrame::Cancel { id: 1 }, run(3)]);
+        reader.deliver(vec![run(4)]);
         let mut seen = Vec::new();
         while let Ok(message) = received.try_recv() {
             seen.push(match message {
@@ -364,6 +369,6 @@ mod delivery {
                 other => format!("{other:?}"),
             });
         }
-        assert_eq!(seen, ["batch [1, 2]", "cancel 1", "run 3"]);
+        assert_eq!(seen, ["batch [1, 2]", "cancel 1", "batch [3]", "run 4"]);
     }
 }

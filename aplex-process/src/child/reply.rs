@@ -87,9 +87,7 @@ impl Replies {
     /// Says that work `id` (a blocking work whose parent asked to know) begins now.
     pub(crate) fn began(&self, id: u64) {
         let only_one_alive = self.alive.load(Ordering::Acquire) == 1;
-        let _ = self
-            .writer
-            .send(vec![UpFrame::Began { id }], only_one_alive);
+        let _ = self.writer.send_one(UpFrame::Began { id }, only_one_alive);
     }
 
     /// Tells the parent its shared region `region` is read (`regions.rs`); sent directly
@@ -98,7 +96,7 @@ impl Replies {
         let only_one_alive = self.alive.load(Ordering::Acquire) <= 1;
         let _ = self
             .writer
-            .send(vec![UpFrame::Release { region }], only_one_alive);
+            .send_one(UpFrame::Release { region }, only_one_alive);
     }
 
     fn send(&self, frame: UpFrame) {

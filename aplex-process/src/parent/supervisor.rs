@@ -162,7 +162,7 @@ fn serve_incarnation(
     let weak_link = Arc::downgrade(&release_link);
     let borrowings = Borrowings::new(Arc::new(move |region| {
         if let Some(link) = weak_link.upgrade() {
-            let _ = link.send(vec![DownFrame::Release { region }], false);
+            let _ = link.send_one(DownFrame::Release { region }, false);
         }
     }));
     let writer = thread::Builder::new()

@@ -58,10 +58,7 @@ impl CoalesceWake {
 
     /// Makes the calling thread the one woken.
     fn register(&self) {
-        let mut writer = self.lock();
-        if writer.as_ref().map(Thread::id) != Some(std::thread::current().id()) {
-            *writer = Some(std::thread::current());
-        }
+        *self.lock() = Some(std::thread::current());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Thread>> {
@@ -89,6 +86,15 @@ impl Coalesce {
         self
     }
 
+    /// The window to wait after a message of `last_sent` items.
+    fn window_after(&self, last_sent: usize) -> Duration {
+        if last_sent >= self.at_least {
+            self.dense_window
+        } else {
+            self.window
+        }
+    }
+
     /// Whether the writer waits for more before it sends.
     pub(crate) fn many_coming(&self) -> bool {
         self.coming.load(Ordering::Acquire) >= self.at_least
@@ -97,13 +103,8 @@ impl Coalesce {
     /// The writer's wait, its last message having held `last_sent` items: the window that
     /// suits, over as soon as fewer than `at_least` items are coming.
     pub(crate) fn wait(&self, last_sent: usize) {
-        let window = if last_sent >= self.at_least {
-            self.dense_window
-        } else {
-            self.window
-        };
         self.wake.register();
-        let deadline = Instant::now() + window;
+        let deadline = Instant::now() + self.window_after(last_sent);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || !self.many_coming() {
@@ -127,9 +128,16 @@ mod tests {
         .dense(dense_window, &wake)
     }
 
-    /// Once `waiter` has begun its wait, lowers the count of items coming and wakes it
-    /// until it has ended (within a minute, against a window of an hour).
-    fn few_coming_ends(coalesce: &Coalesce, waiter: std::thread::JoinHandle<()>) {
+    #[test]
+    fn a_wait_ends_when_woken_as_fewer_items_are_coming() {
+        let hour = Duration::from_secs(3600);
+        let coalesce = Arc::new(coalesce(100, hour, hour));
+        let waiter = {
+            let coalesce = Arc::clone(&coalesce);
+            std::thread::spawn(move || coalesce.wait(0))
+        };
+        // Once it has begun its wait, fewer come and it is woken: it ends (within a
+        // minute, against a window of an hour).
         let deadline = Instant::now() + Duration::from_secs(60);
         while !coalesce.wake.has_waited() {
             assert!(Instant::now() < deadline, "the writer never waited");
@@ -145,32 +153,10 @@ mod tests {
     }
 
     #[test]
-    fn a_wait_ends_when_woken_as_fewer_items_are_coming() {
-        let hour = Duration::from_secs(3600);
-        let coalesce = Arc::new(coalesce(100, hour, hour));
-        let waiter = {
-            let coalesce = Arc::clone(&coalesce);
-            std::thread::spawn(move || coalesce.wait(0))
-        };
-        few_coming_ends(&coalesce, waiter);
-    }
-
-    #[test]
-    fn the_wait_after_a_dense_message_is_the_dense_window() {
-        // A sparse last message waits the (zero) window; a dense one would wait an hour,
-        // so it is woken instead, once few are coming. (The sparse wait, on this thread,
-        // registers it as the writer until the waiter's own wait does.)
-        let coalesce = Arc::new(coalesce(100, Duration::ZERO, Duration::from_secs(3600)));
-        coalesce.wait(7);
-        let waiter = {
-            let coalesce = Arc::clone(&coalesce);
-            std::thread::spawn(move || coalesce.wait(8))
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(
-            !waiter.is_finished(),
-            "a dense message waits the dense window"
-        );
-        few_coming_ends(&coalesce, waiter);
+    fn the_window_after_a_dense_message_is_the_dense_one() {
+        let coalesce = coalesce(100, Duration::from_micros(1), Duration::from_secs(1));
+        assert_eq!(coalesce.window_after(0), Duration::from_micros(1));
+        assert_eq!(coalesce.window_after(7), Duration::from_micros(1));
+        assert_eq!(coalesce.window_after(8), Duration::from_secs(1));
     }
 }

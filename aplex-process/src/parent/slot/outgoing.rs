@@ -1,7 +1,7 @@
 //! How a slot's frames leave: staged `Run`s and any other frame handed to the current
-//! process's writer in one batch — a lone submit's frame on its own, with no batch made
-//! for it — or kept in the outbox while no process is attached; blocking works committed
-//! as their frame leaves.
+//! process's writer in one batch — a lone frame inline, its batch kept for the next — or
+//! kept in the outbox while no process is attached; blocking works committed as their
+//! frame leaves.
 
 use super::SlotState;
 use crate::parent::job::{settle, Completer};
@@ -13,9 +13,6 @@ impl SlotState {
     /// Hands the staged frames, then `frame` if any, to the writer as one batch (or to
     /// the outbox while no process is attached).
     pub(super) fn send(&mut self, frame: Option<DownFrame>) {
-        if frame.is_none() && self.lone_frame_sends_alone() {
-            return;
-        }
         let mut frames = std::mem::take(&mut self.staged);
         if self.retiring.is_some() {
             // Works wait for the replacement; the retiring process gets no more.
@@ -30,33 +27,22 @@ impl SlotState {
         }
         let direct = self.direct_send_allowed(&frames);
         let unsent = match &self.writer {
+            Some(writer) if frames.len() == 1 => {
+                // A lone frame (a lone submit's `Run`) goes inline in the writer's queue,
+                // and its batch stays as `staged`'s room for the next: no batch per submit
+                // made here and freed by the writer thread.
+                let lone = frames.pop();
+                if self.staged.capacity() == 0 {
+                    self.staged = frames;
+                }
+                lone.and_then(|lone| writer.send_one(lone, direct).err())
+            }
             Some(writer) => writer.send(frames, direct).err(),
             None => Some(frames),
         };
         if let Some(frames) = unsent {
             self.outbox.extend(frames);
         }
-    }
-
-    /// Sends a lone staged `Run` on its own when nothing else applies (no blocking work
-    /// to commit, no retiring process, a writer): `staged` keeps its room for the next
-    /// submit, and the writer's queue holds the frame inline, so a submit allocates no
-    /// batch that the writer thread frees. Whether it did.
-    fn lone_frame_sends_alone(&mut self) -> bool {
-        if self.staged.len() != 1 || !self.begins.is_empty() || self.retiring.is_some() {
-            return false;
-        }
-        let Some(writer) = &self.writer else {
-            return false;
-        };
-        let direct = self.direct_send_allowed(&self.staged);
-        let Some(lone) = self.staged.pop() else {
-            return false;
-        };
-        if let Err(unsent) = writer.send_one(lone, direct) {
-            self.outbox.extend(unsent);
-        }
-        true
     }
 
     /// Commits the blocking works among `frames`, which are about to leave for the
