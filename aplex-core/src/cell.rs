@@ -240,6 +240,36 @@ impl<T: Send> Tracked for WorkCell<T> {
     }
 }
 
+/// A resolved work's cell that nothing else refers to any more (no promise, no timer, no
+/// queue): a map keeps a few and writes its next chunks' cells over them, so its thread
+/// neither frees one cell nor allocates the next per chunk (docs/PERFORMANCE.md: glibc's
+/// per-thread cache holds 7 chunks of a size, a map's bursts free and allocate hundreds).
+pub(crate) struct SpareCell<T>(Arc<WorkCell<T>>);
+
+impl<T> SpareCell<T> {
+    /// `cell` as a spare, if this is its only reference (strong or weak).
+    pub(crate) fn of(mut cell: Arc<WorkCell<T>>) -> Option<Self> {
+        Arc::get_mut(&mut cell)?;
+        Some(SpareCell(cell))
+    }
+
+    /// The spare made a new queued work's cell, as [`WorkCell::new`] makes one.
+    pub(crate) fn renew(
+        mut self,
+        abortable: bool,
+        items: u64,
+        tally: Tally<T>,
+    ) -> Arc<WorkCell<T>> {
+        match Arc::get_mut(&mut self.0) {
+            Some(cell) => *cell = WorkCell::new(abortable, items, tally),
+            // Unreachable (a spare is the only reference and cannot be cloned), but a new
+            // cell is a correct answer anyway.
+            None => return Arc::new(WorkCell::new(abortable, items, tally)),
+        }
+        self.0
+    }
+}
+
 /// Asks the executor to stop a running work (implemented by the executor's shared state).
 pub(crate) trait CancelRunning: Send + Sync {
     fn cancel_running(&self, worker: usize, id: WorkId);
@@ -250,7 +280,9 @@ pub(crate) trait CancelRunning: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use super::WorkCell;
+    use std::sync::Arc;
+
+    use super::{tally_one, SpareCell, WorkCell};
 
     /// A cell lives as long as its work is queued or running: its size is memory per
     /// work (a million queued works keep a million cells).
@@ -261,5 +293,29 @@ mod tests {
             size <= 128,
             "WorkCell<u64> is {size} bytes; box what is seldom set"
         );
+    }
+
+    /// A spare is only taken while nothing else holds the cell, and comes back as a new
+    /// queued cell, whatever the old one held.
+    #[test]
+    fn a_spare_cell_is_taken_only_alone_and_comes_back_queued() {
+        let cell = Arc::new(WorkCell::<u64>::new(true, 1, tally_one));
+        assert!(
+            SpareCell::of(Arc::clone(&cell)).is_none(),
+            "a promise's Arc holds it"
+        );
+        let timed = Arc::new(WorkCell::<u64>::new(true, 1, tally_one));
+        let _timer = Arc::downgrade(&timed);
+        assert!(SpareCell::of(timed).is_none(), "a timer's Weak holds it");
+        assert!(cell.resolve(Ok(7)));
+        let spare = SpareCell::of(cell).expect("the only reference");
+        let renewed = spare.renew(false, 3, tally_one);
+        let state = renewed.lock();
+        assert_eq!(state.phase, super::Phase::Queued);
+        assert!(state.outcome.is_none());
+        assert_eq!(state.items, 3);
+        drop(state);
+        assert!(!renewed.abortable);
+        assert!(renewed.resolve(Ok(8)), "a renewed cell takes a new outcome");
     }
 }

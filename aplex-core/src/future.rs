@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::cell::CancelRunning;
-use crate::cell::{tally_chunk, tally_one, Phase, Tally, WorkCell};
+use crate::cell::{tally_chunk, tally_one, Phase, SpareCell, Tally, WorkCell};
 use crate::tracked::Tracked;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::{Clock, Error};
@@ -52,11 +52,19 @@ impl<T: Send + 'static> WorkFuture<T> {
     /// A connected promise and future (`backend::future_pair`); `abortable` says
     /// whether the work can be stopped while it runs.
     pub(crate) fn pair(abortable: bool) -> (WorkPromise<T>, WorkFuture<T>) {
-        Self::pair_with(abortable, 1, tally_one)
+        Self::pair_with(abortable, 1, tally_one, None)
     }
 
-    fn pair_with(abortable: bool, items: u64, tally: Tally<T>) -> (WorkPromise<T>, WorkFuture<T>) {
-        let cell = Arc::new(WorkCell::new(abortable, items, tally));
+    fn pair_with(
+        abortable: bool,
+        items: u64,
+        tally: Tally<T>,
+        spare: Option<SpareCell<T>>,
+    ) -> (WorkPromise<T>, WorkFuture<T>) {
+        let cell = match spare {
+            Some(spare) => spare.renew(abortable, items, tally),
+            None => Arc::new(WorkCell::new(abortable, items, tally)),
+        };
         let promise = WorkPromise {
             cell: Some(Arc::clone(&cell)),
         };
@@ -98,15 +106,23 @@ impl<T: Send + 'static> WorkFuture<T> {
 impl<U: Send + 'static> WorkFuture<ChunkResults<U>> {
     /// Like `pair`, for a work that is a map chunk of `items` items: its outcome is
     /// counted in the pool's stats once per item, as the work each item is.
+    /// The cell is `spare`, renewed, if there is one.
     pub(crate) fn chunk_pair(
         abortable: bool,
         items: usize,
+        spare: Option<SpareCell<ChunkResults<U>>>,
     ) -> (WorkPromise<ChunkResults<U>>, Self) {
-        Self::pair_with(abortable, items as u64, tally_chunk::<U>)
+        Self::pair_with(abortable, items as u64, tally_chunk::<U>, spare)
     }
 }
 
 impl<T> WorkFuture<T> {
+    /// The cell of a future whose outcome was read, for the next work to reuse, if
+    /// nothing else refers to it any more.
+    pub(crate) fn into_spare(self) -> Option<SpareCell<T>> {
+        SpareCell::of(self.cell)
+    }
+
     pub(crate) fn set_canceller(&mut self, canceller: Arc<dyn CancelRunning>) {
         self.canceller = Some(canceller);
     }

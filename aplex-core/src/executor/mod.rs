@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::balancer::LoadBalancer;
-use crate::cell::CancelRunning;
+use crate::cell::{CancelRunning, SpareCell};
 use crate::dispatch::{Admission, Shared};
 use crate::future::{WorkFuture, WorkPromise};
 use crate::options::PoolOptions;
@@ -192,7 +192,20 @@ impl<W: Worker> Executor<W> {
         items: usize,
         build: impl FnOnce(WorkPromise<ChunkResults<U>>) -> W::Job,
     ) -> WorkFuture<ChunkResults<U>> {
-        let (promise, mut future) = WorkFuture::chunk_pair(abortable, items);
+        self.submit_chunk_reusing(options, abortable, items, None, build)
+    }
+
+    /// [`submit_chunk`](Self::submit_chunk), the future's cell written over `spare`
+    /// if there is one (a pool's map keeps the cells of the chunks it has read).
+    pub(crate) fn submit_chunk_reusing<U: Send + 'static>(
+        &self,
+        options: WorkOptions,
+        abortable: bool,
+        items: usize,
+        spare: Option<SpareCell<ChunkResults<U>>>,
+        build: impl FnOnce(WorkPromise<ChunkResults<U>>) -> W::Job,
+    ) -> WorkFuture<ChunkResults<U>> {
+        let (promise, mut future) = WorkFuture::chunk_pair(abortable, items, spare);
         let _refusal_is_in_the_future =
             self.admit(&mut future, options, Admission::Wait, false, move || {
                 build(promise)

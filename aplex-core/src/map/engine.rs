@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use futures::stream::StreamExt;
 use futures_timer::Delay;
 
-use super::{ChunkFuture, FlushChunks, Map};
+use super::{ChunkFuture, FlushChunks, Map, MAX_SPARES};
 use crate::backend::chunk::Chunk;
 use crate::backend::chunk_results::{self, ChunkResults};
 use crate::{Clock, Error};
@@ -158,6 +158,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         let deadline = self.deadline();
         let Map {
             submit,
+            spares,
             flush,
             input,
             input_done,
@@ -189,7 +190,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             pulled += 1;
             let labeled = Labeled {
                 items: chunk.len(),
-                future: submit(chunk, options.clone()),
+                future: submit(chunk, options.clone(), spares.pop()),
             };
             burst.staged = true;
             if *ordered {
@@ -267,10 +268,23 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                 return Poll::Ready(None);
             };
             let outcome = std::task::ready!(Pin::new(front).poll(cx));
-            self.in_order.pop_front();
+            if let Some(read) = self.in_order.pop_front() {
+                self.keep_spare(read.future);
+            }
             Poll::Ready(Some(outcome))
         } else {
             self.as_completed.poll_next_unpin(cx)
+        }
+    }
+
+    /// Keeps the cell of a chunk whose outcome was read for a next chunk, if the submit
+    /// reuses cells, there is room, and nothing else holds it (the worker may not have
+    /// dropped its promise yet: then the cell is freed as before).
+    fn keep_spare(&mut self, read: ChunkFuture<T>) {
+        if self.reuses_cells && self.spares.len() < MAX_SPARES {
+            if let Some(spare) = read.into_spare() {
+                self.spares.push(spare);
+            }
         }
     }
 
@@ -336,5 +350,58 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             return Poll::Ready(self.end_with(Error::TimedOut { clock: Clock::Map }));
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use crate::backend::chunk_results::ChunkResults;
+    use crate::future::WorkFuture;
+    use crate::map::Map;
+
+    /// An ordered map hands the cells of the chunks it has read to its next submits, and
+    /// every result still comes once, in order, never an earlier chunk's. The chunks
+    /// resolve as they are submitted, so nothing else holds a read cell: every submit
+    /// after the first window's gets a spare.
+    #[test]
+    fn an_ordered_map_reuses_the_cells_it_has_read() {
+        let reused = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reused);
+        let map = Map::reusing(
+            0..1000_u64,
+            8,
+            Box::new(move |chunk, _options, spare| {
+                counted.fetch_add(usize::from(spare.is_some()), Ordering::Relaxed);
+                let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), spare);
+                let doubled: ChunkResults<u64> = chunk.into_iter().map(|x| Ok(x * 2)).collect();
+                promise.complete(Ok(doubled));
+                future
+            }),
+            Box::new(|| {}),
+        );
+        let doubled: Vec<u64> = map.collect::<Result<_, _>>().unwrap();
+        assert_eq!(doubled, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(reused.load(Ordering::Relaxed), 1000 - 8);
+    }
+
+    /// A map whose submit cannot use spare cells (a backend's own, `backend::new_map`)
+    /// keeps none.
+    #[test]
+    fn a_map_of_a_plain_submit_keeps_no_spare_cells() {
+        let mut map = Map::new(
+            0..100_u64,
+            8,
+            Box::new(|chunk, _options| {
+                let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), None);
+                promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
+                future
+            }),
+            Box::new(|| {}),
+        );
+        assert_eq!(map.by_ref().count(), 100);
+        assert!(map.spares.is_empty());
     }
 }

@@ -24,6 +24,7 @@ use futures_timer::Delay;
 
 use crate::backend::chunk::{self, Chunk, ChunkSource};
 use crate::backend::chunk_results::{self, ChunkResults};
+use crate::cell::SpareCell;
 use crate::future::WorkFuture;
 use crate::work_options::WorkOptions;
 
@@ -63,6 +64,18 @@ pub type ChunkFuture<T> = WorkFuture<ChunkResults<T>>;
 pub type SubmitChunk<'a, A, T> =
     Box<dyn FnMut(Chunk<A>, WorkOptions) -> ChunkFuture<T> + Send + 'a>;
 
+/// A [`SubmitChunk`] that writes the chunk's cell over a spare one if it is given one: a
+/// pool's own map, which keeps the cells of the chunks it has read (`cell::SpareCell`).
+pub(crate) type SubmitReusing<'a, A, T> = Box<
+    dyn FnMut(Chunk<A>, WorkOptions, Option<SpareCell<ChunkResults<T>>>) -> ChunkFuture<T>
+        + Send
+        + 'a,
+>;
+
+/// The most spare cells a map keeps: more than a burst of a 2 × 300 window needs, and
+/// at most a few hundred KiB.
+const MAX_SPARES: usize = 1024;
+
 /// Sends the chunks submitted since the last call (see `Executor::submit_staged`).
 ///
 /// # Examples
@@ -96,7 +109,12 @@ pub type FlushChunks<'a> = Box<dyn FnMut() + Send + 'a>;
 /// Dropping the map (or its stream) cancels every work it still has in flight.
 #[must_use = "a map does nothing until it is iterated or streamed"]
 pub struct Map<'a, A, T> {
-    submit: SubmitChunk<'a, A, T>,
+    submit: SubmitReusing<'a, A, T>,
+    /// Cells of chunks already read, for the next submits (empty unless `submit` uses
+    /// them).
+    spares: Vec<SpareCell<ChunkResults<T>>>,
+    /// Whether `submit` uses spare cells: only then are cells kept.
+    reuses_cells: bool,
     flush: FlushChunks<'a>,
     input: Box<dyn ChunkSource<A> + Send + 'a>,
     input_done: bool,
@@ -136,11 +154,26 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     pub(crate) fn new(
         input: impl Iterator<Item = A> + Send + 'a,
         window: usize,
-        submit: SubmitChunk<'a, A, T>,
+        mut submit: SubmitChunk<'a, A, T>,
+        flush: FlushChunks<'a>,
+    ) -> Self {
+        let submit = Box::new(move |chunk, options, _spare| submit(chunk, options));
+        let mut map = Self::reusing(input, window, submit, flush);
+        map.reuses_cells = false;
+        map
+    }
+
+    /// [`new`](Self::new), with a `submit` that reuses the cells of the chunks read.
+    pub(crate) fn reusing(
+        input: impl Iterator<Item = A> + Send + 'a,
+        window: usize,
+        submit: SubmitReusing<'a, A, T>,
         flush: FlushChunks<'a>,
     ) -> Self {
         Map {
             submit,
+            spares: Vec::new(),
+            reuses_cells: true,
             flush,
             input: Box::new(input),
             input_done: false,

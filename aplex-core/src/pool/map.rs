@@ -46,10 +46,10 @@ impl<B: Worker> Pool<B> {
         let target = B::target();
         let work = Arc::new(work);
         let abortable = W::KIND == WorkKind::Async;
-        Map::new(
+        Map::reusing(
             items.into_iter(),
             self.default_window(),
-            Box::new(move |chunk: Chunk<I::Item>, options: WorkOptions| {
+            Box::new(move |chunk: Chunk<I::Item>, options: WorkOptions, spare| {
                 let target = match &target {
                     Ok(target) => target,
                     Err(error) => return WorkFuture::failed(error.clone()),
@@ -58,7 +58,7 @@ impl<B: Worker> Pool<B> {
                     Ok(packed) => packed,
                     Err(results) => return WorkFuture::resolved(Ok(results)),
                 };
-                executor.submit_chunk(options, abortable, chunk.len(), |promise| {
+                executor.submit_chunk_reusing(options, abortable, chunk.len(), spare, |promise| {
                     B::chunk_job(target, &work, chunk, packed, promise)
                 })
             }),
