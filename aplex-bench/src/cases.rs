@@ -7,7 +7,7 @@ use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use serde_bytes::ByteBuf;
 
 use crate::cpu::CpuSize;
-use crate::floors::{HandedOff, TaskPerItem};
+use crate::floors::{start_children, HandedOff, TaskPerItem};
 use crate::measure::{latencies_taking_turns, quantile, rate, rss_bytes, seconds, warm_rate};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
@@ -448,8 +448,9 @@ fn bytes_echo(size: &Size) {
 const STARTS: usize = 7;
 
 fn startup() {
-    let (mut ours, mut limits) = (Vec::new(), Vec::new());
+    let (mut ours, mut limits, mut floors) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..STARTS {
+        floors.push(start_children(POOL_SIZE));
         let started = std::time::Instant::now();
         let pool = process_pool(300);
         pool.submit(echo, 1).result().unwrap();
@@ -459,11 +460,20 @@ fn startup() {
         limits.push(limit);
         drop(raw);
     }
+    let limit = Some(quantile(&limits, 0.5) * 1e3);
     print(&Figure {
         name: "startup",
         unit: "ms",
         ours: quantile(&ours, 0.5) * 1e3,
-        limit: Some(quantile(&limits, 0.5) * 1e3),
+        limit,
+        peer: None,
+    });
+    // The floor of a pool of `POOL_SIZE` processes (`floors.rs`).
+    print(&Figure {
+        name: "startup_children_floor",
+        unit: "ms",
+        ours: quantile(&floors, 0.5) * 1e3,
+        limit,
         peer: None,
     });
 }

@@ -10,6 +10,9 @@
 //! - [`HandedOff`]: the ipc echo child, its answers read by a thread of the parent and
 //!   handed to the caller through a channel — the round trip of any pool whose caller
 //!   does not read the worker's socket itself (several callers share one socket).
+//! - [`start_children`]: as many echo children as a pool has workers, spawned at once and
+//!   each handshaken, then one round trip — the start of a pool of processes and its
+//!   first work, without settings, state or supervision.
 
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::raw::{answered_rate, EchoChild, EchoMessage};
+use crate::raw::{answered_rate, EchoChild, EchoMessage, SpawnedEcho};
 
 type Request = (u64, oneshot::Sender<u64>);
 
@@ -101,4 +104,16 @@ impl HandedOff {
         }
         self.answers.recv().expect("answer")
     }
+}
+
+/// Seconds to spawn `count` echo children at once, complete each handshake and run one
+/// round trip with the first.
+pub(crate) fn start_children(count: usize) -> f64 {
+    let started = Instant::now();
+    let spawned: Vec<SpawnedEcho> = (0..count).map(|_| EchoChild::spawn()).collect();
+    let children: Vec<EchoChild> = spawned.into_iter().map(SpawnedEcho::handshake).collect();
+    children[0].round_trip(EchoMessage::One(1));
+    let elapsed = started.elapsed().as_secs_f64();
+    drop(children);
+    elapsed
 }

@@ -77,25 +77,19 @@ impl EchoChild {
     /// Spawns the child and completes the handshake; also returns how long that took.
     pub(crate) fn start() -> (EchoChild, f64) {
         let started = Instant::now();
+        let child = Self::spawn().handshake();
+        (child, started.elapsed().as_secs_f64())
+    }
+
+    /// Spawns the child; its handshake is still to be completed.
+    pub(crate) fn spawn() -> SpawnedEcho {
         let (server, name) = IpcOneShotServer::<EchoEnds>::new().expect("server");
         let child = Command::new("/proc/self/exe")
             .env(ECHO_MARKER, name)
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn the echo child");
-        let (_, (to_child, from_child, bytes_to_child, bytes_from_child)) =
-            server.accept().expect("handshake");
-        let elapsed = started.elapsed().as_secs_f64();
-        (
-            EchoChild {
-                child,
-                to_child,
-                from_child,
-                bytes_to_child,
-                bytes_from_child,
-            },
-            elapsed,
-        )
+        SpawnedEcho { child, server }
     }
 
     /// One round trip of `message`.
@@ -147,6 +141,27 @@ impl EchoChild {
         feeder.join().expect("feeder");
         assert_eq!(received, messages * per_message);
         received as f64 / started.elapsed().as_secs_f64()
+    }
+}
+
+/// An echo child spawned, its handshake not yet done.
+pub(crate) struct SpawnedEcho {
+    child: Child,
+    server: IpcOneShotServer<EchoEnds>,
+}
+
+impl SpawnedEcho {
+    /// Waits for the child's handshake.
+    pub(crate) fn handshake(self) -> EchoChild {
+        let (_, (to_child, from_child, bytes_to_child, bytes_from_child)) =
+            self.server.accept().expect("handshake");
+        EchoChild {
+            child: self.child,
+            to_child,
+            from_child,
+            bytes_to_child,
+            bytes_from_child,
+        }
     }
 }
 
