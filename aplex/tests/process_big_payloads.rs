@@ -2,7 +2,8 @@
 //! threshold cross in regions reused between a parent and its worker, and none is ever
 //! read after it was overwritten — sizes around the threshold, one region reused echo
 //! after echo with different contents, more payloads in flight than regions, async and
-//! blocking works, maps, and the threshold as a setting.
+//! blocking works, maps, structured values, regions shared by two pools, and the
+//! threshold as a setting.
 
 mod common;
 
@@ -30,6 +31,12 @@ async fn reverse_bytes(data: ByteBuf) -> ByteBuf {
 #[aplex::work]
 fn make_bytes((len, seed): (usize, u8)) -> ByteBuf {
     ByteBuf::from(pattern(len, seed))
+}
+
+/// Each number doubled: a structured value, encoded piece by piece (not one blob).
+#[aplex::work]
+fn doubled(numbers: Vec<u64>) -> Vec<u64> {
+    numbers.into_iter().map(|n| n * 2).collect()
 }
 
 /// `len` bytes that differ from seed to seed and from position to position.
@@ -112,8 +119,8 @@ fn more_big_payloads_in_flight_than_regions_all_come_back_intact() {
             .pool_size(2)
             .build()
             .unwrap();
-        // 100 at once: far more than the 16 regions each side keeps, so most travel in
-        // one-off regions while the reused ones are lent.
+        // 100 at once: far more than the 16 region numbers a channel lends at once, so
+        // most travel in one-off regions while the reused ones are lent.
         let futures: Vec<_> = (0..100u8)
             .map(|seed| {
                 let data = ByteBuf::from(pattern(300 << 10, seed));
@@ -234,6 +241,44 @@ fn big_arguments_survive_the_crash_of_the_worker_that_read_them() {
                 reversed(pattern(700 << 10, seed)),
                 "{seed}"
             );
+        }
+    });
+}
+
+#[test]
+fn big_structured_values_cross_whole_in_both_directions() {
+    within(DEADLINE, || {
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .build()
+            .unwrap();
+        // From below the threshold to several MB, each encoded number by number.
+        for len in [1_000usize, 20_000, 300_000, 1_000_000] {
+            let numbers: Vec<u64> = (0..len as u64).map(|n| n * 1_000_003).collect();
+            let expected: Vec<u64> = numbers.iter().map(|n| n * 2).collect();
+            let got = pool.submit(aplex::blocking(doubled), numbers).result();
+            assert_eq!(got.unwrap(), expected, "{len} numbers");
+        }
+    });
+}
+
+/// A parent's regions serve every pool it has: a region read by one pool's worker and
+/// written again for the other's is never read stale by either.
+#[test]
+fn regions_shared_by_two_pools_never_show_an_earlier_payload() {
+    within(DEADLINE, || {
+        let pools: Vec<ProcessAsyncPoolExecutor> = (0..2)
+            .map(|_| {
+                ProcessAsyncPoolExecutor::builder()
+                    .pool_size(1)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        for seed in 0..24u8 {
+            let pool = &pools[seed as usize % 2];
+            let data = pattern(200 << 10, seed);
+            assert_eq!(echoed(pool, &data), data, "{seed}");
         }
     });
 }

@@ -12,11 +12,11 @@ use std::future::Future;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_bytes::ByteBuf;
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::backend::join::join_results;
 use crate::backend::local::{catch_async, catch_blocking};
+use crate::registry::encoded::Encoded;
 use crate::registry::framed::{decode_single, decode_split, merge_failures, Failures};
 use crate::registry::outcomes::encode_outcomes;
 use crate::registry::Args;
@@ -52,7 +52,7 @@ pub(crate) fn decode<A: DeserializeOwned>(
 pub(crate) async fn run_one<Fut>(
     make: impl FnOnce() -> Fut,
     name: &'static str,
-) -> Result<ByteBuf, Error>
+) -> Result<Encoded, Error>
 where
     Fut: Future,
     Fut::Output: Serialize,
@@ -71,7 +71,7 @@ pub(crate) async fn run_chunk<A, Fut>(
     items: Vec<A>,
     failed: Failures,
     name: &'static str,
-) -> Result<ByteBuf, Error>
+) -> Result<Encoded, Error>
 where
     Fut: Future,
     Fut::Output: Serialize,

@@ -22,16 +22,19 @@ use serde_bytes::ByteBuf;
 use crate::backend::ChunkResults;
 use crate::Error;
 
+use crate::registry::encoded::{EncodeBuffer, Encoded, ExternalStore};
 use crate::registry::probe::custom_message;
-use crate::registry::spare_buffers::{grow, SpareWriter};
 
 /// The items of a chunk that failed before they could run: their positions and errors.
 pub type Failures = Vec<(usize, Error)>;
 
 /// Encodes one value, structs as maps of their field names.
-fn encode_into<T: Serialize + ?Sized>(bytes: &mut Vec<u8>, value: &T) -> Result<(), String> {
+fn encode_into<T: Serialize + ?Sized>(
+    bytes: &mut EncodeBuffer<'_>,
+    value: &T,
+) -> Result<(), String> {
     value
-        .serialize(&mut rmp_serde::Serializer::new(SpareWriter(bytes)).with_struct_map())
+        .serialize(&mut rmp_serde::Serializer::new(bytes).with_struct_map())
         .map_err(|error| error.to_string())
 }
 
@@ -66,11 +69,23 @@ pub fn encode_each<T: Serialize>(
     work: &str,
     what: &'static str,
 ) -> (ByteBuf, Vec<(usize, Error)>) {
+    let (encoded, failed) = encode_each_to(items, work, what, None);
+    (encoded.into_byte_buf(), failed)
+}
+
+/// [`encode_each`], moving to `store` once the encoding grows past its threshold
+/// (`encoded.rs`), so a big payload is written once, where it crosses.
+pub fn encode_each_to<T: Serialize>(
+    items: impl IntoIterator<Item = T>,
+    work: &str,
+    what: &'static str,
+    store: Option<&dyn ExternalStore>,
+) -> (Encoded, Vec<(usize, Error)>) {
     let items = items.into_iter();
     let expected = items.size_hint().0;
     // Room for the length, small items and the table: most chunks need no reallocation.
-    let mut bytes = Vec::with_capacity(PREFIX_ROOM + expected * 12 + 24);
-    bytes.resize(PREFIX_ROOM, 0);
+    let mut bytes = EncodeBuffer::new(PREFIX_ROOM + expected * 12 + 24, store);
+    bytes.extend(&[0; PREFIX_ROOM]);
     let mut ends = Ends::default();
     let mut failed = Vec::new();
     for (index, item) in items.enumerate() {
@@ -86,16 +101,16 @@ pub fn encode_each<T: Serialize>(
     }
     // The array's header goes right before its items.
     // Room for the table and a mode byte after it (`outcomes.rs`): no copy to grow.
-    grow(&mut bytes, ends.len() * 4 + 9);
+    bytes.reserve(ends.len() * 4 + 9);
     let mut header = [0u8; PREFIX_ROOM];
     let vec_start = array_header(ends.len(), &mut header);
-    bytes[vec_start..PREFIX_ROOM].copy_from_slice(&header[vec_start..]);
+    bytes.written_mut()[vec_start..PREFIX_ROOM].copy_from_slice(&header[vec_start..]);
     for end in ends.iter() {
-        bytes.extend_from_slice(&end.to_le_bytes());
+        bytes.extend(&end.to_le_bytes());
     }
-    bytes.extend_from_slice(&(ends.len() as u32).to_le_bytes());
-    bytes.extend_from_slice(&(vec_start as u32).to_le_bytes());
-    (ByteBuf::from(bytes), failed)
+    bytes.extend(&(ends.len() as u32).to_le_bytes());
+    bytes.extend(&(vec_start as u32).to_le_bytes());
+    (bytes.finish(), failed)
 }
 
 /// Where each item encoded by [`encode_each`] ends: the first few inline, so a lone

@@ -9,11 +9,13 @@
 //! registered by `#[aplex::worker_state]`, makes that state). Entries are sorted by name, so a
 //! work can travel as its index, and a handshake can compare a digest of the names.
 //!
-//! - [`framed`]: a chunk of values, each encoded on its own (MessagePack);
+//! - [`framed`]: a chunk of values, each encoded on its own (MessagePack), into
+//!   [`encoded`] bytes;
 //! - [`outcomes`]: a chunk's outcomes; [`wire_error`]: the errors among them;
 //! - [`probe`]: a type's own serialization error message.
 
 mod chunk_run;
+pub mod encoded;
 pub mod framed;
 pub mod outcomes;
 pub mod probe;
@@ -31,10 +33,10 @@ use crate::{Error, WorkKind};
 use futures::future::{BoxFuture, LocalBoxFuture};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_bytes::ByteBuf;
 
 use crate::backend::local::catch_blocking;
 use crate::registry::chunk_run::Decoded;
+use crate::registry::encoded::Encoded;
 
 use crate::registry::framed::{decode_split, merge_failures};
 use crate::registry::outcomes::encode_outcomes;
@@ -46,9 +48,9 @@ pub type AsyncTrampoline = fn(Args) -> AsyncRun;
 /// future is (then a multi-thread worker runtime runs it on its scheduler).
 pub enum AsyncRun {
     /// The work's future is not `Send`: it stays on the worker's thread.
-    Local(LocalBoxFuture<'static, Result<ByteBuf, Error>>),
+    Local(LocalBoxFuture<'static, Result<Encoded, Error>>),
     /// The work's future is `Send`.
-    Send(BoxFuture<'static, Result<ByteBuf, Error>>),
+    Send(BoxFuture<'static, Result<Encoded, Error>>),
 }
 
 impl std::fmt::Debug for AsyncRun {
@@ -123,7 +125,7 @@ where
 }
 
 /// Runs a blocking work over an encoded chunk of arguments, giving the encoded outcomes.
-pub type BlockingTrampoline = fn(Args) -> Result<ByteBuf, Error>;
+pub type BlockingTrampoline = fn(Args) -> Result<Encoded, Error>;
 
 /// A chunk's encoded arguments as they arrived (a buffer, or a region of shared memory
 /// read in place rather than copied out); what a trampoline decodes.
@@ -229,7 +231,7 @@ pub fn run_async<F, A, Fut>(
     name: &'static str,
     args: Args,
     work: F,
-) -> LocalBoxFuture<'static, Result<ByteBuf, Error>>
+) -> LocalBoxFuture<'static, Result<Encoded, Error>>
 where
     F: Fn(A) -> Fut + Copy + 'static,
     A: DeserializeOwned + 'static,
@@ -247,7 +249,7 @@ where
 
 /// The trampoline body of a blocking work: decode the chunk, run every item in turn (a
 /// panic fails only its item), encode the outcomes.
-pub fn run_blocking<F, A, R>(name: &'static str, args: Args, work: F) -> Result<ByteBuf, Error>
+pub fn run_blocking<F, A, R>(name: &'static str, args: Args, work: F) -> Result<Encoded, Error>
 where
     F: Fn(A) -> R,
     A: DeserializeOwned,
@@ -372,5 +374,5 @@ pub mod __private {
     /// What an async trampoline returns.
     pub type AsyncOutcome = AsyncRun;
     /// What a blocking trampoline returns.
-    pub type BlockingOutcome = Result<ByteBuf, crate::Error>;
+    pub type BlockingOutcome = Result<super::encoded::Encoded, crate::Error>;
 }

@@ -11,9 +11,9 @@ use crate::backend::ChunkResults;
 use crate::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_bytes::ByteBuf;
 
-use crate::registry::framed::{decode_all, decode_each_with, decode_single, encode_each};
+use crate::registry::encoded::{installed_store, Encoded};
+use crate::registry::framed::{decode_all, decode_each_with, decode_single, encode_each_to};
 use crate::registry::wire_error::WireError;
 
 /// A chunk's outcomes as the parent decodes them.
@@ -31,20 +31,21 @@ const ALL_OK: u8 = 0;
 const MIXED: u8 = 1;
 
 /// Appends the mode byte to encoded outcomes.
-fn with_mode(bytes: ByteBuf, mode: u8) -> ByteBuf {
-    let mut bytes = bytes.into_vec();
-    bytes.push(mode);
-    ByteBuf::from(bytes)
+fn with_mode(mut encoded: Encoded, mode: u8) -> Encoded {
+    encoded.push(mode);
+    encoded
 }
 
-/// Encodes the outcomes of a chunk run by work `name`.
+/// Encodes the outcomes of a chunk run by work `name` — a big one straight into the
+/// process's store, if one is installed (`encoded::install_store`).
 pub fn encode_outcomes<T: Serialize>(
     outcomes: ChunkResults<T>,
     name: &str,
-) -> Result<ByteBuf, Error> {
+) -> Result<Encoded, Error> {
+    let store = installed_store();
     let outcomes: Vec<Result<T, WireError>> = match outcomes.into_all_ok() {
         Ok(outputs) => {
-            let (bytes, failed) = encode_each(outputs.iter(), name, "output");
+            let (bytes, failed) = encode_each_to(outputs.iter(), name, "output", store);
             if failed.is_empty() {
                 return Ok(with_mode(bytes, ALL_OK));
             }
@@ -55,7 +56,7 @@ pub fn encode_outcomes<T: Serialize>(
             .map(|outcome| outcome.map_err(WireError::from))
             .collect(),
     };
-    let (bytes, failed) = encode_each(outcomes.iter(), name, "output");
+    let (bytes, failed) = encode_each_to(outcomes.iter(), name, "output", store);
     if failed.is_empty() {
         return Ok(with_mode(bytes, MIXED));
     }
@@ -66,7 +67,7 @@ pub fn encode_outcomes<T: Serialize>(
         outcomes[index] = Err(WireError::from(error));
     }
     Ok(with_mode(
-        encode_each(outcomes.iter(), name, "output").0,
+        encode_each_to(outcomes.iter(), name, "output", store).0,
         MIXED,
     ))
 }

@@ -106,24 +106,6 @@ pub fn grow(bytes: &mut Vec<u8>, more: usize) {
     bytes.reserve(more.max(bytes.capacity()));
 }
 
-/// A `Write` into a `Vec` that grows through [`grow`].
-pub(crate) struct SpareWriter<'a>(pub(crate) &'a mut Vec<u8>);
-
-impl std::io::Write for SpareWriter<'_> {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.0.capacity() - self.0.len() < buf.len() {
-            grow(self.0, buf.len());
-        }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{Spares, MAX_SPARES, MAX_SPARE_BYTES, SPARE_MIN};

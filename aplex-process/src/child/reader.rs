@@ -137,11 +137,11 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
         Trampoline::Async(run) => LocalJob::Async(Box::new(move || match run(args) {
             AsyncRun::Send(future) => Task::Send(Box::pin(async move {
                 let outcome = catch_async(future).await.and_then(|inner| inner);
-                reply.send(outcome.map(Payload::new).map_err(WireError::from));
+                reply.send(outcome.map(Payload::encoded).map_err(WireError::from));
             })),
             AsyncRun::Local(future) => Task::Local(Box::pin(async move {
                 let outcome = catch_async(future).await.and_then(|inner| inner);
-                reply.send(outcome.map(Payload::new).map_err(WireError::from));
+                reply.send(outcome.map(Payload::encoded).map_err(WireError::from));
             })),
         })),
         Trampoline::State(_) => {
@@ -156,7 +156,7 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
                     reply.began();
                 }
                 let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-                reply.send(outcome.map(Payload::new).map_err(WireError::from));
+                reply.send(outcome.map(Payload::encoded).map_err(WireError::from));
             },
             |()| {},
         )),

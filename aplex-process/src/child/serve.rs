@@ -36,7 +36,9 @@ use crate::protocol::batch_writer::batch_writer;
 use crate::protocol::payload::Payload;
 use crate::protocol::regions::{Borrowings, Lender};
 use crate::protocol::start_at_exec;
+use crate::protocol::store::STORE;
 use crate::protocol::wire::{Bootstrap, DownFrame, Hello, StartSettings, UpFrame, STATE_ID};
+use aplex_core::registry::encoded::install_store;
 use aplex_core::registry::outcomes::encode_outcomes;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Trampoline};
@@ -93,6 +95,8 @@ fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
 
     let (loop_tx, loop_rx) = tokio::sync::mpsc::unbounded_channel();
     let lender = Lender::new(settings.shared_threshold);
+    // Big outcomes are encoded straight into regions of this process's store.
+    install_store(&STORE);
     let (reply_writer, writer_thread) = batch_writer(up_tx, Arc::clone(&lender));
     if let Some(max_level) = settings.forward_events {
         EventForwarder::install(reply_writer.clone(), max_level);
@@ -113,7 +117,7 @@ fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
             let encoded = encode_outcomes(ChunkResults::one(Ok(answer)), "worker_state");
             replies
                 .reply(STATE_ID)
-                .send(encoded.map(Payload::new).map_err(WireError::from));
+                .send(encoded.map(Payload::encoded).map_err(WireError::from));
             if let Err(message) = &made {
                 replies.flush();
                 drop(writer);

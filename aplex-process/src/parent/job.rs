@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::protocol::payload::Payload;
-use aplex_core::registry::framed::encode_each;
+use crate::protocol::store::STORE;
+use aplex_core::registry::framed::encode_each_to;
 use aplex_core::registry::outcomes::{decode_chunk, decode_one};
 
 /// Turns the reply to one `Run` into its future's outcome.
@@ -56,8 +57,9 @@ pub(crate) fn encode_chunk<A: Serialize>(
     items: &[A],
     name: &str,
 ) -> (Payload, Vec<(usize, Error)>) {
-    let (bytes, failed) = encode_each(items, name, "arguments");
-    (Payload::new(bytes), failed)
+    // A big argument is written straight into a region of the process's store.
+    let (encoded, failed) = encode_each_to(items, name, "arguments", Some(&STORE));
+    (Payload::encoded(encoded), failed)
 }
 
 /// What a job needs to be dispatched again if its worker crashes

@@ -1,5 +1,5 @@
 //! What parent and child share: the frames they exchange (`wire.rs`), how big payloads
-//! travel (`payload.rs`), `tracing` events forwarded from a worker (`event.rs`), the
+//! travel (`payload.rs`, `regions.rs`, `store.rs`), `tracing` events forwarded from a worker (`event.rs`), the
 //! batching writer both sides send with (`batch_writer.rs`) and when it waits for more (`coalesce.rs`) and the runtime settings the
 //! parent sends (`runtime_config.rs`), also at exec (`start_at_exec.rs`). The registry of works and the codec of their
 //! values are aplex-core's `registry`, shared with the remote pool.
@@ -11,4 +11,5 @@ pub(crate) mod payload;
 pub(crate) mod regions;
 pub(crate) mod runtime_config;
 pub(crate) mod start_at_exec;
+pub(crate) mod store;
 pub(crate) mod wire;

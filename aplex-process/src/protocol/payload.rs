@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use crate::protocol::regions::Borrowed;
+use crate::protocol::store::{stored, Region};
+use aplex_core::registry::encoded::Encoded;
 
 /// Payloads larger than this travel through shared memory rather than inside a frame,
 /// unless the system's socket buffers are so small that [`shared_threshold`] is lower.
@@ -70,6 +72,16 @@ pub(crate) enum Payload {
     /// Never crosses.
     #[serde(skip)]
     Borrowed(Borrowed),
+    /// Payloads encoded straight into a region of this process's store (`store.rs`), not
+    /// sent yet: the channel's writer lends the region as it leaves. Never crosses as
+    /// such.
+    #[serde(skip)]
+    Stored {
+        /// The region (boxed: a `Run` frame stays small).
+        region: Box<Region>,
+        /// How many of its bytes are the payload.
+        len: usize,
+    },
 }
 
 impl Payload {
@@ -79,6 +91,17 @@ impl Payload {
             Payload::Large(bytes)
         } else {
             Payload::Inline(bytes)
+        }
+    }
+
+    /// Wraps an encoding: one written into a region of the store stays there.
+    pub(crate) fn encoded(encoded: Encoded) -> Self {
+        match encoded {
+            Encoded::Bytes(bytes) => Payload::new(bytes),
+            Encoded::External { storage, len } => match stored(storage) {
+                Ok(region) => Payload::Stored { region, len },
+                Err(storage) => Payload::new(Encoded::External { storage, len }.into_byte_buf()),
+            },
         }
     }
 
@@ -94,7 +117,7 @@ impl Payload {
     /// `Large` one may take one once lent).
     pub(crate) fn fds(&self) -> usize {
         match self {
-            Payload::Large(_) | Payload::Shared(_) => 1,
+            Payload::Large(_) | Payload::Shared(_) | Payload::Stored { .. } => 1,
             Payload::Lent { map, .. } => usize::from(map.is_some()),
             Payload::Inline(_) | Payload::Borrowed(_) => 0,
         }
@@ -115,6 +138,7 @@ impl Clone for Payload {
                 map: map.clone(),
             },
             Payload::Borrowed(borrowed) => Payload::new(ByteBuf::from(borrowed.bytes())),
+            Payload::Stored { region, len } => Payload::new(ByteBuf::from(&region.bytes()[..*len])),
         }
     }
 }
@@ -133,6 +157,7 @@ impl Deref for Payload {
             Payload::Inline(bytes) | Payload::Large(bytes) => bytes,
             Payload::Shared(region) => region,
             Payload::Borrowed(borrowed) => borrowed.bytes(),
+            Payload::Stored { region, len } => &region.bytes()[..*len],
             // Only its reader's `Borrowings` can find the bytes.
             Payload::Lent { .. } => &[],
         }

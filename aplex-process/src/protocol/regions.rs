@@ -1,183 +1,178 @@
-//! Shared-memory regions reused between one parent and one child: how big payloads
-//! cross at the speed of memory.
+//! Shared-memory regions lent between one parent and one child: how big payloads cross
+//! at the speed of memory.
 //!
-//! A fresh `IpcSharedMemory` per payload costs more than the copy it saves: the kernel
-//! creates, zeroes, maps and tears down its pages every time (docs/PERFORMANCE.md). So
-//! each side of a channel keeps a few regions of its own and lends them:
+//! A region comes from the process's store (`store.rs`): a big payload is encoded
+//! straight into one (`Payload::Stored`), or — when it was encoded into a `Vec` — copied
+//! into one as it leaves. Then:
 //!
-//! 1. The writing side ([`Lender`], one per channel direction and process) copies a big
-//!    payload into a free region it owns and sends only `Lent { region, len }`; the first
-//!    time the peer sees a region (or a region replaced by a bigger one), its descriptor
-//!    rides along.
-//! 2. The reading side ([`Borrowings`]) keeps its mapping of every region by number, so a
-//!    payload is read in place; the [`Borrowed`] bytes say `Release { region }` back when
+//! 1. The writing side ([`Lender`], one per channel direction) lends the region under a
+//!    number of the channel's (at most [`MAX_REGIONS`]) and sends only
+//!    `Lent { region, len }`; the first time the peer sees a region under a number, its
+//!    descriptor rides along. The same region lent again through the same channel gets
+//!    its old number, so the peer maps each region once.
+//! 2. The reading side ([`Borrowings`]) keeps its mapping of every number, so a payload
+//!    is read in place; the [`Borrowed`] bytes say `Release { region }` back when
 //!    dropped, once decoded.
-//! 3. Only a released region is written again. When every region is lent, or keeping
-//!    another would hold more than [`MAX_RETAINED`] bytes, a payload travels in a
-//!    one-off region as before (`Payload::Shared`), so nothing waits for a release.
+//! 3. A released region goes back to the store, to be written again. When every number
+//!    is lent, a payload is copied into a one-off region of its size (`Payload::Shared`),
+//!    so nothing waits for a release.
 //!
-//! A process's regions live as long as it does: a new process starts with none.
+//! Regions lent when a channel ends (its process gone) are not written again: they are
+//! dropped with the lender.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aplex_core::registry::spare_buffers;
 use ipc_channel::ipc::IpcSharedMemory;
-use serde_bytes::ByteBuf;
 
 use crate::protocol::payload::Payload;
+use crate::protocol::store::{Region, RegionStore, STORE};
 
-/// The most regions one side of one channel keeps.
+/// The most region numbers one channel direction uses.
 pub(crate) const MAX_REGIONS: usize = 16;
 
-/// The most bytes of regions one side of one channel keeps (a payload beyond it travels
-/// in a one-off region).
-pub(crate) const MAX_RETAINED: usize = 256 << 20;
-
-/// A region this side owns.
-struct Owned {
-    map: IpcSharedMemory,
-    /// Lent to the peer and not released yet: nobody may write it.
-    lent: bool,
-    /// The peer has this region's descriptor.
+/// What a channel knows of the region under one of its numbers.
+struct Entry {
+    /// The region's id in the store.
+    id: u64,
+    /// The region while lent to the peer (nobody may write it then).
+    lent: Option<Box<Region>>,
+    /// The peer has this region's descriptor under this number.
     known: bool,
 }
 
-/// The writing side's regions of one channel.
+/// The writing side's region numbers of one channel.
 pub(crate) struct Lender {
     /// Payloads above this many bytes are lent (at most `payload::shared_threshold()`).
     threshold: usize,
-    regions: Mutex<Vec<Owned>>,
+    store: &'static RegionStore,
+    entries: Mutex<Vec<Entry>>,
 }
 
 impl Lender {
-    /// A lender of no regions yet, for payloads above `threshold` bytes.
+    /// A lender of no regions yet, for payloads above `threshold` bytes, from the
+    /// process's store.
     pub(crate) fn new(threshold: usize) -> Arc<Lender> {
+        Self::with_store(threshold, &STORE)
+    }
+
+    /// A lender taking its regions from `store`.
+    pub(crate) fn with_store(threshold: usize, store: &'static RegionStore) -> Arc<Lender> {
         Arc::new(Lender {
             threshold,
-            regions: Mutex::new(Vec::new()),
+            store,
+            entries: Mutex::new(Vec::new()),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Owned>> {
-        self.regions.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Puts `payload` in a region of ours if it is above the threshold: the form in which
-    /// it crosses.
+    /// Lends `payload` if it is in a region of the store, or above the threshold: the
+    /// form in which it crosses.
     pub(crate) fn lend(&self, payload: &mut Payload) {
         let big = match payload {
-            Payload::Large(_) => true,
+            Payload::Large(_) | Payload::Stored { .. } => true,
             Payload::Inline(bytes) => bytes.len() > self.threshold,
             _ => false,
         };
         if !big {
             return;
         }
-        let bytes = match std::mem::replace(payload, Payload::Inline(Default::default())) {
-            Payload::Large(bytes) | Payload::Inline(bytes) => bytes,
+        let (region, len) = match std::mem::replace(payload, Payload::Inline(Default::default())) {
+            Payload::Stored { region, len } => (region, len),
+            Payload::Large(bytes) | Payload::Inline(bytes) => {
+                let mut region = self.store.take_region(bytes.len());
+                region.bytes_mut()[..bytes.len()].copy_from_slice(&bytes);
+                let len = bytes.len();
+                spare_buffers::give_back(bytes.into_vec());
+                (region, len)
+            }
             _ => unreachable!("checked above"),
         };
-        *payload = self.lend_bytes(&bytes);
-        spare_buffers::give_back(bytes.into_vec());
+        *payload = self.lend_region(region, len);
     }
 
-    fn lend_bytes(&self, bytes: &[u8]) -> Payload {
-        let mut regions = self.lock();
-        let Some(index) = pick(&mut regions, bytes.len()) else {
-            return Payload::Shared(IpcSharedMemory::from_bytes(bytes));
+    /// `Lent` under the region's number in this channel (a new one if it has none);
+    /// `Shared`, the region leaving the store, if every number is lent.
+    fn lend_region(&self, region: Box<Region>, len: usize) -> Payload {
+        let mut entries = self.lock();
+        let index = match entries.iter().position(|entry| entry.id == region.id()) {
+            Some(index) => index,
+            None if entries.len() < MAX_REGIONS => {
+                entries.push(Entry {
+                    id: region.id(),
+                    lent: None,
+                    known: false,
+                });
+                entries.len() - 1
+            }
+            None => match entries.iter().position(|entry| entry.lent.is_none()) {
+                Some(index) => {
+                    entries[index] = Entry {
+                        id: region.id(),
+                        lent: None,
+                        known: false,
+                    };
+                    index
+                }
+                None => {
+                    // A one-off region of the payload's exact size (a one-off's reader
+                    // takes all of it); this one goes back to the store.
+                    let one_off = IpcSharedMemory::from_bytes(&region.bytes()[..len]);
+                    drop(entries);
+                    self.store.give_back(region);
+                    return Payload::Shared(one_off);
+                }
+            },
         };
-        let region = &mut regions[index];
-        write(&mut region.map, bytes);
-        region.lent = true;
-        let map = (!region.known).then(|| region.map.clone());
-        region.known = true;
+        let entry = &mut entries[index];
+        let map = (!entry.known).then(|| region.map().clone());
+        entry.known = true;
+        entry.lent = Some(region);
         Payload::Lent {
             region: index as u32,
-            len: bytes.len() as u64,
+            len: len as u64,
             map,
         }
     }
 
     /// Undoes [`lend`](Self::lend) for a payload that was never sent (its writer was
-    /// gone): its bytes again, the region free, so the frame can go to another process
-    /// (a replacement has regions of its own and knows nothing of this one's).
+    /// gone): its region back in the payload, so the frame can go to another process (a
+    /// replacement knows none of this channel's numbers).
     pub(crate) fn take_back(&self, payload: &mut Payload) {
         let Payload::Lent { region, len, map } = payload else {
             return;
         };
-        let mut regions = self.lock();
-        let Some(owned) = regions.get_mut(*region as usize) else {
+        let mut entries = self.lock();
+        let Some(entry) = entries.get_mut(*region as usize) else {
             return;
         };
-        let len = usize::try_from(*len)
-            .unwrap_or(usize::MAX)
-            .min(owned.map.len());
-        let bytes = ByteBuf::from(owned.map[..len].to_vec());
-        owned.lent = false;
+        let Some(held) = entry.lent.take() else {
+            return;
+        };
         if map.is_some() {
             // Its descriptor was to ride along with this payload: the peer never got it.
-            owned.known = false;
+            entry.known = false;
         }
-        *payload = if len > self.threshold {
-            Payload::Large(bytes)
-        } else {
-            Payload::Inline(bytes)
-        };
+        let len = usize::try_from(*len)
+            .unwrap_or(usize::MAX)
+            .min(held.bytes().len());
+        *payload = Payload::Stored { region: held, len };
     }
 
-    /// The peer has read region `region`: it may be written again.
+    /// The peer has read region `region`: it goes back to the store.
     pub(crate) fn release(&self, region: u32) {
-        if let Some(owned) = self.lock().get_mut(region as usize) {
-            owned.lent = false;
+        let released = self
+            .lock()
+            .get_mut(region as usize)
+            .and_then(|entry| entry.lent.take());
+        if let Some(released) = released {
+            self.store.give_back(released);
         }
     }
-}
-
-/// The free region that fits `len` bytes best, or a new one (in a new place, or in place
-/// of a free one too small); `None` if that would keep too many regions or bytes.
-fn pick(regions: &mut Vec<Owned>, len: usize) -> Option<usize> {
-    let fitting = regions
-        .iter()
-        .enumerate()
-        .filter(|(_, owned)| !owned.lent && owned.map.len() >= len)
-        .min_by_key(|(_, owned)| owned.map.len());
-    if let Some((index, _)) = fitting {
-        return Some(index);
-    }
-    // Room for payloads up to an eighth bigger, without keeping twice the memory.
-    let step = (len.next_power_of_two() / 8).max(4096);
-    let capacity = len.div_ceil(step) * step;
-    let retained: usize = regions.iter().map(|owned| owned.map.len()).sum();
-    let fresh = || Owned {
-        map: IpcSharedMemory::from_byte(0, capacity),
-        lent: false,
-        known: false,
-    };
-    if regions.len() < MAX_REGIONS && retained + capacity <= MAX_RETAINED {
-        regions.push(fresh());
-        return Some(regions.len() - 1);
-    }
-    // Replace the biggest free region that, replaced, keeps us within bounds.
-    let (index, _) = regions
-        .iter()
-        .enumerate()
-        .filter(|(_, owned)| !owned.lent && retained - owned.map.len() + capacity <= MAX_RETAINED)
-        .max_by_key(|(_, owned)| owned.map.len())?;
-    regions[index] = fresh();
-    Some(index)
-}
-
-/// Copies `bytes` to the start of `map`, which this process owns and has not lent.
-#[allow(unsafe_code)]
-fn write(map: &mut IpcSharedMemory, bytes: &[u8]) {
-    // SAFETY: `deref_mut` is sound while nobody else reads or writes the mapping. In
-    // this process the `Lender` holds the only `IpcSharedMemory` of the region (the
-    // clones it sends are dropped once serialised) and writes under its lock; the peer
-    // reads the region only between a `Lent` naming it and the `Release` it sends back,
-    // and a region is written only when not lent.
-    let target = unsafe { map.deref_mut() };
-    target[..bytes.len()].copy_from_slice(bytes);
 }
 
 /// Says a borrowed region is read: sends `Release { region }` to its owner.
@@ -294,6 +289,11 @@ mod tests {
 
     use super::*;
 
+    /// A lender with a store of its own (tests run side by side in one process).
+    fn test_lender(threshold: usize) -> Arc<Lender> {
+        Lender::with_store(threshold, Box::leak(Box::new(RegionStore::new())))
+    }
+
     fn lent(lender: &Lender, bytes: &[u8]) -> Payload {
         let mut payload = Payload::Large(ByteBuf::from(bytes.to_vec()));
         lender.lend(&mut payload);
@@ -309,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_region_is_sent_once_and_reused_only_once_released() {
-        let lender = Lender::new(1024);
+        let lender = test_lender(1024);
         let first = lent(&lender, &[1; 4000]);
         assert_eq!(
             region_of(&first),
@@ -334,12 +334,15 @@ mod tests {
 
     #[test]
     fn when_every_region_is_lent_a_payload_goes_in_a_region_of_its_own() {
-        let lender = Lender::new(0);
+        let lender = test_lender(0);
         for _ in 0..MAX_REGIONS {
             assert!(matches!(lent(&lender, &[5; 100]), Payload::Lent { .. }));
         }
         let one_off = lent(&lender, &[6; 100]);
-        assert!(matches!(&one_off, Payload::Shared(region) if region.len() == 100));
+        assert!(
+            matches!(&one_off, Payload::Shared(region) if **region == [6; 100]),
+            "a one-off region holds the payload, exactly"
+        );
         // A region too small for a payload is replaced once free, under the same number.
         lender.release(3);
         let bigger = lent(&lender, &[7; 5000]);
@@ -354,7 +357,7 @@ mod tests {
             assert_eq!(region, 0);
             count.fetch_add(1, Ordering::SeqCst);
         }));
-        let lender = Lender::new(10);
+        let lender = test_lender(10);
         let bytes: Vec<u8> = (0..=255).collect();
         let payload = borrowings.take(lent(&lender, &bytes)).unwrap();
         assert_eq!(&*payload, &bytes[..]);
@@ -390,5 +393,40 @@ mod tests {
             .take(too_long)
             .unwrap_err()
             .contains("1000 bytes"));
+    }
+
+    #[test]
+    fn a_region_taken_back_keeps_its_bytes_and_crosses_another_channel_with_its_descriptor() {
+        let store: &'static RegionStore = Box::leak(Box::new(RegionStore::new()));
+        let (first, second) = (Lender::with_store(0, store), Lender::with_store(0, store));
+        let bytes: Vec<u8> = (0..5000).map(|i| i as u8).collect();
+        let mut payload = lent(&first, &bytes);
+        assert_eq!(region_of(&payload), (0, true));
+        first.take_back(&mut payload);
+        assert!(matches!(&payload, Payload::Stored { .. }));
+        assert_eq!(&*payload, &bytes[..], "its bytes, still in the region");
+        second.lend(&mut payload);
+        assert_eq!(region_of(&payload), (0, true), "new to this channel");
+        // Back through the first channel: it never got the descriptor, so it rides again.
+        second.take_back(&mut payload);
+        first.lend(&mut payload);
+        assert_eq!(region_of(&payload), (0, true));
+    }
+
+    #[test]
+    fn a_released_region_is_written_again_only_once_back_in_the_store() {
+        let store: &'static RegionStore = Box::leak(Box::new(RegionStore::new()));
+        let lender = Lender::with_store(0, store);
+        let payload = lent(&lender, &[1; 3000]);
+        assert_eq!(store.kept().0, 0, "lent: not in the store");
+        drop(payload);
+        lender.release(0);
+        assert_eq!(store.kept().0, 1, "released: back in the store");
+        lender.release(0);
+        assert_eq!(
+            store.kept().0,
+            1,
+            "a second release of it gives nothing back"
+        );
     }
 }

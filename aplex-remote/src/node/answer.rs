@@ -13,10 +13,10 @@ use std::time::Duration;
 use aplex_core::backend::id_map::IdMap;
 use aplex_core::backend::local::{catch_async, catch_blocking, BlockingJob, LocalJob, Task};
 use aplex_core::backend::WorkId;
+use aplex_core::registry::encoded::Encoded;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{Args, AsyncRun, Trampoline};
 use aplex_core::Error;
-use serde_bytes::ByteBuf;
 
 use crate::broker::Delivery;
 use crate::node::outbox::Outbox;
@@ -221,10 +221,10 @@ impl Drop for Answer {
 /// Runs `work`, then sends its outcome; dropped before the end, the answer says so.
 async fn run_and_answer<F>(work: F, answer: Answer)
 where
-    F: Future<Output = Result<ByteBuf, Error>>,
+    F: Future<Output = Result<Encoded, Error>>,
 {
     let outcome = catch_async(work).await.and_then(|inner| inner);
-    answer.send(outcome.map_err(WireError::from));
+    answer.send(outcome.map(Encoded::into_byte_buf).map_err(WireError::from));
 }
 
 /// The local job that runs `trampoline` over `args` and answers it — unless, when its
@@ -253,7 +253,7 @@ pub(crate) fn job(
                     return None;
                 }
                 let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-                Some(outcome.map_err(WireError::from))
+                Some(outcome.map(Encoded::into_byte_buf).map_err(WireError::from))
             },
             move |outcome: Option<ResultBody>| match outcome {
                 Some(outcome) => answer.send(outcome),
