@@ -4,7 +4,7 @@
 //! encoding was written into a `Vec` and then copied into a region, a second pass over
 //! every byte of an image or an array (docs/PERFORMANCE.md).
 //!
-//! [`EncodeBuffer`] starts as a `Vec` (small encodings, nearly all, never leave it). The
+//! `EncodeBuffer` starts as a `Vec` (small encodings, nearly all, never leave it). The
 //! write that takes it past the store's threshold moves what is written so far (a few
 //! bytes: a header, the small items before) to storage of at least the new length plus
 //! some room for what usually follows; storage that fills up is traded for bigger storage
@@ -262,11 +262,16 @@ impl<'s> EncodeBuffer<'s> {
         true
     }
 
-    /// Makes room for `more` bytes ahead of writing them (a `Vec` grows once; external
-    /// storage moves when written past its end).
+    /// Makes room for `more` bytes ahead of writing them: a `Vec` grows once, external
+    /// storage without the room moves to bigger storage.
     pub(crate) fn reserve(&mut self, more: usize) {
-        if self.external.is_none() {
-            grow(&mut self.vec, more);
+        let needed = self.len() + more;
+        match &self.external {
+            None => grow(&mut self.vec, more),
+            Some((storage, _)) if needed > storage.bytes().len() => {
+                self.move_to_store(needed);
+            }
+            Some(_) => {}
         }
     }
 

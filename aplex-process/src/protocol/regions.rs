@@ -17,8 +17,9 @@
 //!    is lent, a payload is copied into a one-off region of its size (`Payload::Shared`),
 //!    so nothing waits for a release.
 //!
-//! Regions lent when a channel ends (its process gone) are not written again: they are
-//! dropped with the lender.
+//! A channel's peer keeps at most [`MAX_MAPPED`] bytes of regions mapped: a region that
+//! would take it past that crosses as a one-off too. Regions lent when a channel ends
+//! (its process gone) are not written again: they are dropped with the lender.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,15 +28,21 @@ use aplex_core::registry::spare_buffers;
 use ipc_channel::ipc::IpcSharedMemory;
 
 use crate::protocol::payload::Payload;
-use crate::protocol::store::{Region, RegionStore, STORE};
+use crate::protocol::store::{Region, RegionStore, MAX_RETAINED, STORE};
 
 /// The most region numbers one channel direction uses.
 pub(crate) const MAX_REGIONS: usize = 16;
+
+/// The most bytes of regions one channel's peer keeps mapped (those under the channel's
+/// numbers); a region that would take it past this crosses in a one-off region.
+pub(crate) const MAX_MAPPED: usize = MAX_RETAINED;
 
 /// What a channel knows of the region under one of its numbers.
 struct Entry {
     /// The region's id in the store.
     id: u64,
+    /// Its size, which the peer keeps mapped.
+    capacity: usize,
     /// The region while lent to the peer (nobody may write it then).
     lent: Option<Box<Region>>,
     /// The peer has this region's descriptor under this number.
@@ -47,6 +54,8 @@ pub(crate) struct Lender {
     /// Payloads above this many bytes are lent (at most `payload::shared_threshold()`).
     threshold: usize,
     store: &'static RegionStore,
+    /// The most bytes of regions the peer keeps mapped ([`MAX_MAPPED`]).
+    max_mapped: usize,
     entries: Mutex<Vec<Entry>>,
 }
 
@@ -62,6 +71,7 @@ impl Lender {
         Arc::new(Lender {
             threshold,
             store,
+            max_mapped: MAX_MAPPED,
             entries: Mutex::new(Vec::new()),
         })
     }
@@ -81,52 +91,35 @@ impl Lender {
         if !big {
             return;
         }
-        let (region, len) = match std::mem::replace(payload, Payload::Inline(Default::default())) {
-            Payload::Stored { region, len } => (region, len),
+        let mut entries = self.lock();
+        *payload = match std::mem::replace(payload, Payload::Inline(Default::default())) {
+            Payload::Stored { region, len } => self.lend_region(&mut entries, region, len),
             Payload::Large(bytes) | Payload::Inline(bytes) => {
-                let mut region = self.store.take_region(bytes.len());
-                region.bytes_mut()[..bytes.len()].copy_from_slice(&bytes);
-                let len = bytes.len();
+                let all_lent = entries.len() == MAX_REGIONS
+                    && entries.iter().all(|entry| entry.lent.is_some());
+                let lent = if all_lent {
+                    Payload::Shared(IpcSharedMemory::from_bytes(&bytes))
+                } else {
+                    let mut region = self.store.take_region(bytes.len());
+                    region.bytes_mut()[..bytes.len()].copy_from_slice(&bytes);
+                    self.lend_region(&mut entries, region, bytes.len())
+                };
                 spare_buffers::give_back(bytes.into_vec());
-                (region, len)
+                lent
             }
             _ => unreachable!("checked above"),
         };
-        *payload = self.lend_region(region, len);
     }
 
-    /// `Lent` under the region's number in this channel (a new one if it has none);
-    /// `Shared`, the region leaving the store, if every number is lent.
-    fn lend_region(&self, region: Box<Region>, len: usize) -> Payload {
-        let mut entries = self.lock();
-        let index = match entries.iter().position(|entry| entry.id == region.id()) {
-            Some(index) => index,
-            None if entries.len() < MAX_REGIONS => {
-                entries.push(Entry {
-                    id: region.id(),
-                    lent: None,
-                    known: false,
-                });
-                entries.len() - 1
-            }
-            None => match entries.iter().position(|entry| entry.lent.is_none()) {
-                Some(index) => {
-                    entries[index] = Entry {
-                        id: region.id(),
-                        lent: None,
-                        known: false,
-                    };
-                    index
-                }
-                None => {
-                    // A one-off region of the payload's exact size (a one-off's reader
-                    // takes all of it); this one goes back to the store.
-                    let one_off = IpcSharedMemory::from_bytes(&region.bytes()[..len]);
-                    drop(entries);
-                    self.store.give_back(region);
-                    return Payload::Shared(one_off);
-                }
-            },
+    /// `Lent` under the region's number in this channel (a new one if it has none); when
+    /// no number can take it, a one-off region of the payload's size, and this region
+    /// back to the store.
+    fn lend_region(&self, entries: &mut Vec<Entry>, region: Box<Region>, len: usize) -> Payload {
+        let known_as = entries.iter().position(|entry| entry.id == region.id());
+        let Some(index) = known_as.or_else(|| number_for(entries, &region, self.max_mapped)) else {
+            let one_off = IpcSharedMemory::from_bytes(&region.bytes()[..len]);
+            self.store.give_back(region);
+            return Payload::Shared(one_off);
         };
         let entry = &mut entries[index];
         let map = (!entry.known).then(|| region.map().clone());
@@ -151,6 +144,8 @@ impl Lender {
             return;
         };
         let Some(held) = entry.lent.take() else {
+            // Cannot be: a `Lent` frame not sent holds its number's region. Left as it is.
+            debug_assert!(false, "a payload taken back whose region is not lent");
             return;
         };
         if map.is_some() {
@@ -173,6 +168,33 @@ impl Lender {
             self.store.give_back(released);
         }
     }
+}
+
+/// A number for `region`, new to the channel: a new number, or — replacing what the peer
+/// maps under it — the biggest number whose region is not lent; in either case only if
+/// the peer then keeps no more than `max_mapped` bytes mapped.
+fn number_for(entries: &mut Vec<Entry>, region: &Region, max_mapped: usize) -> Option<usize> {
+    let capacity = region.bytes().len();
+    let mapped: usize = entries.iter().map(|entry| entry.capacity).sum();
+    let fresh = Entry {
+        id: region.id(),
+        capacity,
+        lent: None,
+        known: false,
+    };
+    if entries.len() < MAX_REGIONS && mapped + capacity <= max_mapped {
+        entries.push(fresh);
+        return Some(entries.len() - 1);
+    }
+    let (index, _) = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| {
+            entry.lent.is_none() && mapped - entry.capacity + capacity <= max_mapped
+        })
+        .max_by_key(|(_, entry)| entry.capacity)?;
+    entries[index] = fresh;
+    Some(index)
 }
 
 /// Says a borrowed region is read: sends `Release { region }` to its owner.
@@ -428,5 +450,35 @@ mod tests {
             1,
             "a second release of it gives nothing back"
         );
+    }
+
+    /// The peer never keeps more than the bound mapped: a region that would take it past
+    /// replaces a free one, or crosses as a one-off of its payload's size.
+    #[test]
+    fn the_peer_keeps_no_more_than_the_bound_of_regions_mapped() {
+        let store: &'static RegionStore = Box::leak(Box::new(RegionStore::new()));
+        let mut lender = Lender {
+            threshold: 0,
+            store,
+            max_mapped: 3 * 8192,
+            entries: Mutex::new(Vec::new()),
+        };
+        let first = lent(&lender, &[1; 8192]);
+        let second = lent(&lender, &[2; 8192]);
+        assert_eq!(
+            (region_of(&first), region_of(&second)),
+            ((0, true), (1, true))
+        );
+        // 16 KiB more would map 32 KiB: with both numbers lent, a one-off.
+        let over = lent(&lender, &[3; 16384]);
+        assert!(matches!(&over, Payload::Shared(region) if **region == [3; 16384]));
+        // Once the first is free, the big one replaces it under its number.
+        lender.release(0);
+        let replacing = lent(&lender, &[4; 16384]);
+        assert_eq!(region_of(&replacing), (0, true));
+        lender.max_mapped = 0;
+        lender.release(1);
+        let none_fits = lent(&lender, &[5; 100]);
+        assert!(matches!(&none_fits, Payload::Shared(region) if **region == [5; 100]));
     }
 }

@@ -10,7 +10,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use aplex_core::registry::encoded::{ExternalBytes, ExternalStore};
@@ -23,6 +23,15 @@ pub(crate) const MAX_FREE: usize = 16;
 
 /// The most bytes of free regions kept (a region beyond it is not kept at all).
 pub(crate) const MAX_RETAINED: usize = 256 << 20;
+
+/// The most regions alive in this process (kept, lent, or holding a payload not sent
+/// yet) for an encoding to be given one: each holds a file descriptor, and a queue of
+/// thousands of big submits must not run the process out of them (past this, encodings
+/// stay in a `Vec`, copied into a region as they leave).
+pub(crate) const MAX_LIVE_FOR_ENCODING: usize = 64;
+
+/// How many regions are alive in this process.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// The most times its need a kept region handed out may be: a small payload would hold
 /// a huge region for as long as its peer reads it.
@@ -38,6 +47,7 @@ impl Region {
     /// A new zeroed region of `capacity` bytes.
     fn new(capacity: usize) -> Region {
         static NEXT: AtomicU64 = AtomicU64::new(0);
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Region {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             map: IpcSharedMemory::from_byte(0, capacity),
@@ -68,6 +78,12 @@ impl Region {
         // serialised, and the peer reads the region only while a `Lender` holds it (from
         // the `Lent` naming it until the `Release` it sends back), when nobody writes it.
         unsafe { self.map.deref_mut() }
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -126,21 +142,24 @@ impl RegionStore {
     /// [`MAX_OVERSIZE`] times too big), or a new one with room for payloads up to an
     /// eighth bigger.
     pub(crate) fn take_region(&self, len: usize) -> Box<Region> {
+        self.take_kept(len).unwrap_or_else(|| {
+            let step = (len.next_power_of_two() / 8).max(4096);
+            Box::new(Region::new(len.div_ceil(step).saturating_mul(step)))
+        })
+    }
+
+    /// The smallest kept region that fits `len` bytes (and is not [`MAX_OVERSIZE`] times
+    /// too big), if any.
+    fn take_kept(&self, len: usize) -> Option<Box<Region>> {
         let most = len.saturating_mul(MAX_OVERSIZE);
-        {
-            let mut free = self.lock();
-            let fitting = free
-                .iter()
-                .enumerate()
-                .filter(|(_, region)| (len..=most).contains(&region.map.len()))
-                .min_by_key(|(_, region)| region.map.len())
-                .map(|(index, _)| index);
-            if let Some(index) = fitting {
-                return free.swap_remove(index);
-            }
-        }
-        let step = (len.next_power_of_two() / 8).max(4096);
-        Box::new(Region::new(len.div_ceil(step).saturating_mul(step)))
+        let mut free = self.lock();
+        let fitting = free
+            .iter()
+            .enumerate()
+            .filter(|(_, region)| (len..=most).contains(&region.map.len()))
+            .min_by_key(|(_, region)| region.map.len())
+            .map(|(index, _)| index)?;
+        Some(free.swap_remove(fitting))
     }
 
     /// Keeps `region` for a later payload, if there is room; over a bound, the smallest
@@ -175,6 +194,12 @@ impl ExternalStore for RegionStore {
     }
 
     fn take(&self, len: usize) -> Option<Box<dyn ExternalBytes>> {
+        if LIVE.load(Ordering::Relaxed) >= MAX_LIVE_FOR_ENCODING {
+            // No new region: a kept one, or the encoding stays in a `Vec`.
+            return self
+                .take_kept(len)
+                .map(|region| region as Box<dyn ExternalBytes>);
+        }
         Some(self.take_region(len))
     }
 
