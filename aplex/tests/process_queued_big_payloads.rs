@@ -41,7 +41,12 @@ fn many_big_arguments_queued_at_once_stay_within_the_open_files_limit() {
             .build()
             .unwrap();
         let futures: Vec<_> = (0..1000usize)
-            .map(|i| pool.submit(aplex::blocking(length), ByteBuf::from(vec![7u8; 70_000 + i])))
+            .map(|i| {
+                pool.submit(
+                    aplex::blocking(length),
+                    ByteBuf::from(vec![7u8; 70_000 + i]),
+                )
+            })
             .collect();
         for (i, future) in futures.into_iter().enumerate() {
             assert_eq!(future.result(), Ok(70_000 + i));
