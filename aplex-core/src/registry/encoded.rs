@@ -174,6 +174,7 @@ impl<'s> EncodeBuffer<'s> {
         }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match &self.external {
             Some((_, len)) => *len,
@@ -197,8 +198,24 @@ impl<'s> EncodeBuffer<'s> {
         }
     }
 
-    /// Appends `bytes`.
+    /// Appends `bytes`. Inlined where the encoder is (it writes a few bytes at a time):
+    /// a small encoding only ever takes the first branch.
+    #[inline]
     pub(crate) fn extend(&mut self, bytes: &[u8]) {
+        if self.external.is_none()
+            && self.vec.len() + bytes.len() <= self.threshold
+            && self.vec.capacity() - self.vec.len() >= bytes.len()
+        {
+            self.vec.extend_from_slice(bytes);
+            return;
+        }
+        self.extend_slow(bytes);
+    }
+
+    /// [`extend`](Self::extend) past the `Vec`'s room or the threshold, or in external
+    /// storage.
+    #[inline(never)]
+    fn extend_slow(&mut self, bytes: &[u8]) {
         let needed = self.len() + bytes.len();
         if let Some((storage, written)) = &mut self.external {
             if needed <= storage.bytes().len() {
