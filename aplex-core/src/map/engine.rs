@@ -223,6 +223,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         #[cfg(feature = "progress")]
         self.progress.finish();
         self.finished = true;
+        self.spares = Vec::new();
         self.ready_outputs = Chunk::Many(Vec::new()).into_iter();
         self.ready = chunk_results::IntoIter::empty();
         for chunk in self.in_order.drain(..) {
@@ -281,7 +282,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     /// reuses cells, there is room, and nothing else holds it (the worker may not have
     /// dropped its promise yet: then the cell is freed as before).
     fn keep_spare(&mut self, read: ChunkFuture<T>) {
-        if self.reuses_cells && self.spares.len() < MAX_SPARES {
+        // Once the input is done no submit will take one.
+        if self.reuses_cells && !self.input_done && self.spares.len() < MAX_SPARES {
             if let Some(spare) = read.into_spare() {
                 self.spares.push(spare);
             }
@@ -396,6 +398,23 @@ mod tests {
             8,
             Box::new(|chunk, _options| {
                 let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), None);
+                promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
+                future
+            }),
+            Box::new(|| {}),
+        );
+        assert_eq!(map.by_ref().count(), 100);
+        assert!(map.spares.is_empty());
+    }
+
+    /// A map read to its end keeps no spare cells: no submit is left to take one.
+    #[test]
+    fn a_map_read_to_its_end_keeps_no_spare_cells() {
+        let mut map = Map::reusing(
+            0..100_u64,
+            8,
+            Box::new(|chunk, _options, spare| {
+                let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), spare);
                 promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
                 future
             }),

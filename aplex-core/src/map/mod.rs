@@ -72,8 +72,8 @@ pub(crate) type SubmitReusing<'a, A, T> = Box<
         + 'a,
 >;
 
-/// The most spare cells a map keeps: more than a burst of a 2 × 300 window needs, and
-/// at most a few hundred KiB.
+/// The most spare cells a map keeps: more than a burst of a 2 × 300 window needs (a
+/// cell is about 200 bytes beside its output type's).
 const MAX_SPARES: usize = 1024;
 
 /// Sends the chunks submitted since the last call (see `Executor::submit_staged`).
