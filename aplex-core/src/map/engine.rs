@@ -37,21 +37,42 @@ const FAST_AGAIN_AFTER: u8 = 64;
 
 /// A chunk in flight and how many items it holds.
 pub(crate) struct Labeled<T> {
-    pub(crate) future: ChunkFuture<T>,
+    /// Its future; handed out with its outcome (for its cell, `keep_spare`), so `None`
+    /// only once the chunk is done, when nobody polls it again.
+    future: Option<ChunkFuture<T>>,
     items: usize,
+}
+
+impl<T> Labeled<T> {
+    /// Whether the chunk has its outcome (or has handed it out).
+    fn done(&self) -> bool {
+        self.future.as_ref().is_none_or(ChunkFuture::done)
+    }
+
+    /// Cancels the chunk, unless it is done.
+    pub(crate) fn cancel(&self) {
+        if let Some(future) = &self.future {
+            future.cancel();
+        }
+    }
 }
 
 /// A chunk's outcome and how many items it held.
 pub(crate) type LabeledOutcome<T> = (Result<ChunkResults<T>, Error>, usize);
 
 impl<T: Send + 'static> Future for Labeled<T> {
-    type Output = LabeledOutcome<T>;
+    /// The outcome, and the future it came from (whose cell may serve the next chunk).
+    type Output = (LabeledOutcome<T>, Option<ChunkFuture<T>>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let items = self.items;
-        Pin::new(&mut self.future)
-            .poll(cx)
-            .map(|outcome| (outcome, items))
+        let Some(future) = self.future.as_mut() else {
+            // Done and handed out: neither the ordered queue nor `FuturesUnordered` polls
+            // a finished chunk again.
+            return Poll::Pending;
+        };
+        let outcome = std::task::ready!(Pin::new(future).poll(cx));
+        Poll::Ready(((outcome, items), self.future.take()))
     }
 }
 
@@ -81,8 +102,8 @@ fn has_ready_chunk<T>(
     as_completed: &futures::stream::FuturesUnordered<Labeled<T>>,
 ) -> bool {
     match in_order.front() {
-        Some(front) => front.future.done(),
-        None => as_completed.iter().any(|chunk| chunk.future.done()),
+        Some(front) => front.done(),
+        None => as_completed.iter().any(Labeled::done),
     }
 }
 
@@ -190,7 +211,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             pulled += 1;
             let labeled = Labeled {
                 items: chunk.len(),
-                future: submit(chunk, options.clone(), spares.pop()),
+                future: Some(submit(chunk, options.clone(), spares.pop())),
             };
             burst.staged = true;
             if *ordered {
@@ -227,10 +248,10 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self.ready_outputs = Chunk::Many(Vec::new()).into_iter();
         self.ready = chunk_results::IntoIter::empty();
         for chunk in self.in_order.drain(..) {
-            chunk.future.cancel();
+            chunk.cancel();
         }
         for chunk in self.as_completed.iter() {
-            chunk.future.cancel();
+            chunk.cancel();
         }
         self.as_completed.clear();
     }
@@ -264,18 +285,23 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<LabeledOutcome<T>>> {
-        if self.ordered {
+        let (outcome, read) = if self.ordered {
             let Some(front) = self.in_order.front_mut() else {
                 return Poll::Ready(None);
             };
-            let outcome = std::task::ready!(Pin::new(front).poll(cx));
-            if let Some(read) = self.in_order.pop_front() {
-                self.keep_spare(read.future);
-            }
-            Poll::Ready(Some(outcome))
+            let read = std::task::ready!(Pin::new(front).poll(cx));
+            self.in_order.pop_front();
+            read
         } else {
-            self.as_completed.poll_next_unpin(cx)
+            match std::task::ready!(self.as_completed.poll_next_unpin(cx)) {
+                Some(read) => read,
+                None => return Poll::Ready(None),
+            }
+        };
+        if let Some(read) = read {
+            self.keep_spare(read);
         }
+        Poll::Ready(Some(outcome))
     }
 
     /// Keeps the cell of a chunk whose outcome was read for a next chunk, if the submit
@@ -385,6 +411,31 @@ mod tests {
             Box::new(|| {}),
         );
         let doubled: Vec<u64> = map.collect::<Result<_, _>>().unwrap();
+        assert_eq!(doubled, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(reused.load(Ordering::Relaxed), 1000 - 8);
+    }
+
+    /// An unordered map reuses the cells of the chunks it has read as an ordered one
+    /// does, and yields every result once.
+    #[test]
+    fn an_unordered_map_reuses_the_cells_it_has_read() {
+        let reused = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reused);
+        let map = Map::reusing(
+            0..1000_u64,
+            8,
+            Box::new(move |chunk, _options, spare| {
+                counted.fetch_add(usize::from(spare.is_some()), Ordering::Relaxed);
+                let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), spare);
+                let doubled: ChunkResults<u64> = chunk.into_iter().map(|x| Ok(x * 2)).collect();
+                promise.complete(Ok(doubled));
+                future
+            }),
+            Box::new(|| {}),
+        )
+        .unordered();
+        let mut doubled: Vec<u64> = map.collect::<Result<_, _>>().unwrap();
+        doubled.sort_unstable();
         assert_eq!(doubled, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
         assert_eq!(reused.load(Ordering::Relaxed), 1000 - 8);
     }

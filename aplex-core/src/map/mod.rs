@@ -445,10 +445,10 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
 impl<A, T> Drop for Map<'_, A, T> {
     fn drop(&mut self) {
         for chunk in self.in_order.iter() {
-            chunk.future.cancel();
+            chunk.cancel();
         }
         for chunk in self.as_completed.iter() {
-            chunk.future.cancel();
+            chunk.cancel();
         }
     }
 }
