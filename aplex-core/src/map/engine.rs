@@ -390,39 +390,13 @@ mod tests {
     use crate::future::WorkFuture;
     use crate::map::Map;
 
-    /// An ordered map hands the cells of the chunks it has read to its next submits, and
-    /// every result still comes once, in order, never an earlier chunk's. The chunks
-    /// resolve as they are submitted, so nothing else holds a read cell: every submit
-    /// after the first window's gets a spare.
-    #[test]
-    fn an_ordered_map_reuses_the_cells_it_has_read() {
-        let reused = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&reused);
-        let map = Map::reusing(
-            0..1000_u64,
-            8,
-            Box::new(move |chunk, _options, spare| {
-                counted.fetch_add(usize::from(spare.is_some()), Ordering::Relaxed);
-                let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), spare);
-                let doubled: ChunkResults<u64> = chunk.into_iter().map(|x| Ok(x * 2)).collect();
-                promise.complete(Ok(doubled));
-                future
-            }),
-            Box::new(|| {}),
-        );
-        let doubled: Vec<u64> = map.collect::<Result<_, _>>().unwrap();
-        assert_eq!(doubled, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
-        assert_eq!(reused.load(Ordering::Relaxed), 1000 - 8);
-    }
-
-    /// An unordered map reuses the cells of the chunks it has read as an ordered one
-    /// does, and yields every result once.
-    #[test]
-    fn an_unordered_map_reuses_the_cells_it_has_read() {
-        let reused = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&reused);
-        let map = Map::reusing(
-            0..1000_u64,
+    /// A map of `0..items`, each doubled, in chunks of one, 8 in flight; each chunk
+    /// resolves as it is submitted, so nothing else holds a cell once it is read. Counts
+    /// in `reused` the submits given a spare cell.
+    fn doubling_map(items: u64, reused: &Arc<AtomicUsize>) -> Map<'static, u64, u64> {
+        let counted = Arc::clone(reused);
+        Map::reusing(
+            0..items,
             8,
             Box::new(move |chunk, _options, spare| {
                 counted.fetch_add(usize::from(spare.is_some()), Ordering::Relaxed);
@@ -433,19 +407,52 @@ mod tests {
             }),
             Box::new(|| {}),
         )
-        .unordered();
-        let mut doubled: Vec<u64> = map.collect::<Result<_, _>>().unwrap();
+    }
+
+    /// An ordered map hands the cells of the chunks it has read to its next submits, and
+    /// every result still comes once, in order, never an earlier chunk's: every submit
+    /// after the first window's gets a spare.
+    #[test]
+    fn an_ordered_map_reuses_the_cells_it_has_read() {
+        let reused = Arc::new(AtomicUsize::new(0));
+        let doubled: Vec<u64> = doubling_map(1000, &reused)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(doubled, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(reused.load(Ordering::Relaxed), 1000 - 8);
+    }
+
+    /// An unordered map reuses the cells of the chunks it has read as an ordered one
+    /// does, and yields every result once.
+    #[test]
+    fn an_unordered_map_reuses_the_cells_it_has_read() {
+        let reused = Arc::new(AtomicUsize::new(0));
+        let mut doubled: Vec<u64> = doubling_map(1000, &reused)
+            .unordered()
+            .collect::<Result<_, _>>()
+            .unwrap();
         doubled.sort_unstable();
         assert_eq!(doubled, (0..1000).map(|x| x * 2).collect::<Vec<_>>());
         assert_eq!(reused.load(Ordering::Relaxed), 1000 - 8);
     }
 
+    /// A map keeps spare cells while its input lasts (one at least after every item
+    /// read: the next refill takes them), and none once it is read to its end.
+    #[test]
+    fn a_map_keeps_spare_cells_only_while_its_input_lasts() {
+        let mut map = doubling_map(1000, &Arc::new(AtomicUsize::new(0)));
+        assert_eq!(map.by_ref().take(50).count(), 50);
+        assert!(!map.spares.is_empty());
+        assert_eq!(map.by_ref().count(), 950);
+        assert!(map.spares.is_empty());
+    }
+
     /// A map whose submit cannot use spare cells (a backend's own, `backend::new_map`)
-    /// keeps none.
+    /// keeps none, even midway.
     #[test]
     fn a_map_of_a_plain_submit_keeps_no_spare_cells() {
         let mut map = Map::new(
-            0..100_u64,
+            0..1000_u64,
             8,
             Box::new(|chunk, _options| {
                 let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), None);
@@ -454,24 +461,7 @@ mod tests {
             }),
             Box::new(|| {}),
         );
-        assert_eq!(map.by_ref().count(), 100);
-        assert!(map.spares.is_empty());
-    }
-
-    /// A map read to its end keeps no spare cells: no submit is left to take one.
-    #[test]
-    fn a_map_read_to_its_end_keeps_no_spare_cells() {
-        let mut map = Map::reusing(
-            0..100_u64,
-            8,
-            Box::new(|chunk, _options, spare| {
-                let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), spare);
-                promise.complete(Ok(chunk.into_iter().map(Ok).collect()));
-                future
-            }),
-            Box::new(|| {}),
-        );
-        assert_eq!(map.by_ref().count(), 100);
+        assert_eq!(map.by_ref().take(50).count(), 50);
         assert!(map.spares.is_empty());
     }
 }
