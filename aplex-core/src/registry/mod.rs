@@ -17,6 +17,7 @@
 mod chunk_run;
 pub mod encoded;
 pub mod framed;
+pub mod kept_by_size;
 pub mod outcomes;
 pub mod probe;
 pub mod spare_buffers;

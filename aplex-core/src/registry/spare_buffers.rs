@@ -11,7 +11,10 @@
 //! encoding takes no buffer more than [`MAX_OVERSIZE`] times its need (a small payload
 //! would pin a huge buffer wherever its bytes are kept).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::registry::kept_by_size::KeptBySize;
+pub use crate::registry::kept_by_size::MAX_OVERSIZE;
 
 /// Buffers smaller than this are left to the allocator.
 pub const SPARE_MIN: usize = 64 * 1024;
@@ -22,48 +25,11 @@ pub const MAX_SPARES: usize = 4;
 /// The most bytes of buffers kept.
 pub const MAX_SPARE_BYTES: usize = 256 << 20;
 
-/// The most times its need a kept buffer handed to an encoding may be.
-pub const MAX_OVERSIZE: usize = 4;
-
-static SPARES: Mutex<Spares> = Mutex::new(Spares(Vec::new()));
-
 /// The kept buffers.
-struct Spares(Vec<Vec<u8>>);
+static SPARES: Mutex<KeptBySize<Vec<u8>>> =
+    Mutex::new(KeptBySize::new(MAX_SPARES, MAX_SPARE_BYTES));
 
-impl Spares {
-    fn give_back(&mut self, mut buffer: Vec<u8>) {
-        if !(SPARE_MIN..=MAX_SPARE_BYTES).contains(&buffer.capacity()) {
-            return;
-        }
-        buffer.clear();
-        let spares = &mut self.0;
-        spares.push(buffer);
-        // Over a bound, the smallest go first: the big ones save the most.
-        while spares.len() > MAX_SPARES
-            || spares.iter().map(Vec::capacity).sum::<usize>() > MAX_SPARE_BYTES
-        {
-            let smallest = (0..spares.len())
-                .min_by_key(|&index| spares[index].capacity())
-                .unwrap_or(0);
-            spares.swap_remove(smallest);
-        }
-    }
-
-    /// The smallest kept buffer of at least `capacity` bytes and at most
-    /// [`MAX_OVERSIZE`] times that.
-    fn take(&mut self, capacity: usize) -> Option<Vec<u8>> {
-        let most = capacity.saturating_mul(MAX_OVERSIZE);
-        let (index, _) = self
-            .0
-            .iter()
-            .enumerate()
-            .filter(|(_, spare)| (capacity..=most).contains(&spare.capacity()))
-            .min_by_key(|(_, spare)| spare.capacity())?;
-        Some(self.0.swap_remove(index))
-    }
-}
-
-fn spares() -> std::sync::MutexGuard<'static, Spares> {
+fn spares() -> MutexGuard<'static, KeptBySize<Vec<u8>>> {
     SPARES.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -80,11 +46,12 @@ fn spares() -> std::sync::MutexGuard<'static, Spares> {
 /// assert!(bytes.capacity() >= 3 + (1 << 20));
 /// assert_eq!(bytes, [1, 2, 3]);
 /// ```
-pub fn give_back(buffer: Vec<u8>) {
+pub fn give_back(mut buffer: Vec<u8>) {
     // Most buffers are small: they are turned away without the lock.
     if buffer.capacity() < SPARE_MIN {
         return;
     }
+    buffer.clear();
     spares().give_back(buffer);
 }
 
@@ -104,46 +71,4 @@ pub fn grow(bytes: &mut Vec<u8>, more: usize) {
     }
     // As `Vec` grows: at least double, so a value written piece by piece stays linear.
     bytes.reserve(more.max(bytes.capacity()));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Spares, MAX_SPARES, MAX_SPARE_BYTES, SPARE_MIN};
-
-    fn capacities(spares: &Spares) -> Vec<usize> {
-        let mut capacities: Vec<usize> = spares.0.iter().map(Vec::capacity).collect();
-        capacities.sort_unstable();
-        capacities
-    }
-
-    #[test]
-    fn a_buffer_over_the_bound_is_dropped_and_evicts_nothing() {
-        let mut spares = Spares(Vec::new());
-        spares.give_back(Vec::with_capacity(SPARE_MIN));
-        spares.give_back(Vec::with_capacity(1 << 20));
-        spares.give_back(Vec::with_capacity(MAX_SPARE_BYTES + 1));
-        assert_eq!(capacities(&spares), [SPARE_MIN, 1 << 20]);
-    }
-
-    #[test]
-    fn the_biggest_are_kept_within_the_count() {
-        let mut spares = Spares(Vec::new());
-        for shift in 0..=MAX_SPARES {
-            spares.give_back(Vec::with_capacity(SPARE_MIN << shift));
-        }
-        let kept = capacities(&spares);
-        assert_eq!(kept.len(), MAX_SPARES);
-        assert_eq!(kept[0], SPARE_MIN << 1, "the smallest went first");
-    }
-
-    #[test]
-    fn an_encoding_takes_the_smallest_fit_but_never_a_buffer_far_bigger_than_its_need() {
-        let mut spares = Spares(Vec::new());
-        spares.give_back(Vec::with_capacity(64 << 20));
-        spares.give_back(Vec::with_capacity(2 << 20));
-        assert_eq!(spares.take(1 << 20).map(|b| b.capacity()), Some(2 << 20));
-        assert_eq!(spares.take(1 << 20), None, "64 MiB is too big for 1 MiB");
-        assert_eq!(spares.take(20 << 20).map(|b| b.capacity()), Some(64 << 20));
-        assert_eq!(spares.take(SPARE_MIN), None);
-    }
 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use aplex_core::registry::encoded::{ExternalBytes, ExternalStore};
+use aplex_core::registry::kept_by_size::{KeptBySize, Size};
 use ipc_channel::ipc::IpcSharedMemory;
 
 use crate::protocol::payload::shared_threshold;
@@ -32,10 +33,6 @@ pub(crate) const MAX_LIVE_FOR_ENCODING: usize = 64;
 
 /// How many regions are alive in this process.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// The most times its need a kept region handed out may be: a small payload would hold
-/// a huge region for as long as its peer reads it.
-const MAX_OVERSIZE: usize = 4;
 
 /// A shared-memory region this process made, numbered uniquely in it.
 pub(crate) struct Region {
@@ -96,6 +93,12 @@ impl fmt::Debug for Region {
     }
 }
 
+impl Size for Region {
+    fn size(&self) -> usize {
+        self.map.len()
+    }
+}
+
 impl ExternalBytes for Region {
     fn bytes_mut(&mut self) -> &mut [u8] {
         Region::bytes_mut(self)
@@ -114,12 +117,12 @@ impl ExternalBytes for Region {
     }
 }
 
-/// The free regions of this process. Boxed: a region moves between the store, an
-/// encoding (as `Box<dyn ExternalBytes>`), a payload and a lender without being moved in
-/// memory or boxed again.
-#[allow(clippy::vec_box)]
+/// The free regions of this process (`KeptBySize`: the smallest fitting one is handed
+/// out, never one 4 × too big). Boxed: a region moves between the store, an encoding (as
+/// `Box<dyn ExternalBytes>`), a payload and a lender without being moved in memory or
+/// boxed again.
 pub(crate) struct RegionStore {
-    free: Mutex<Vec<Box<Region>>>,
+    free: Mutex<KeptBySize<Box<Region>>>,
 }
 
 /// The process's store.
@@ -129,18 +132,16 @@ impl RegionStore {
     /// A store of no regions yet (the process has [`STORE`]; tests make their own).
     pub(crate) const fn new() -> RegionStore {
         RegionStore {
-            free: Mutex::new(Vec::new()),
+            free: Mutex::new(KeptBySize::new(MAX_FREE, MAX_RETAINED)),
         }
     }
 
-    #[allow(clippy::vec_box)]
-    fn lock(&self) -> MutexGuard<'_, Vec<Box<Region>>> {
+    fn lock(&self) -> MutexGuard<'_, KeptBySize<Box<Region>>> {
         self.free.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A region of at least `len` bytes: the smallest kept one that fits (and is not
-    /// [`MAX_OVERSIZE`] times too big), or a new one with room for payloads up to an
-    /// eighth bigger.
+    /// A region of at least `len` bytes: the smallest kept one that fits, or a new one
+    /// with room for payloads up to an eighth bigger.
     pub(crate) fn take_region(&self, len: usize) -> Box<Region> {
         self.take_kept(len).unwrap_or_else(|| {
             let step = (len.next_power_of_two() / 8).max(4096);
@@ -148,43 +149,21 @@ impl RegionStore {
         })
     }
 
-    /// The smallest kept region that fits `len` bytes (and is not [`MAX_OVERSIZE`] times
-    /// too big), if any.
+    /// The smallest kept region that fits `len` bytes without waste, if any.
     fn take_kept(&self, len: usize) -> Option<Box<Region>> {
-        let most = len.saturating_mul(MAX_OVERSIZE);
-        let mut free = self.lock();
-        let fitting = free
-            .iter()
-            .enumerate()
-            .filter(|(_, region)| (len..=most).contains(&region.map.len()))
-            .min_by_key(|(_, region)| region.map.len())
-            .map(|(index, _)| index)?;
-        Some(free.swap_remove(fitting))
+        self.lock().take(len)
     }
 
-    /// Keeps `region` for a later payload, if there is room; over a bound, the smallest
-    /// go first (the big ones save the most).
+    /// Keeps `region` for a later payload, if there is room.
     pub(crate) fn give_back(&self, region: Box<Region>) {
-        if region.map.len() > MAX_RETAINED {
-            return;
-        }
-        let mut free = self.lock();
-        free.push(region);
-        while free.len() > MAX_FREE
-            || free.iter().map(|region| region.map.len()).sum::<usize>() > MAX_RETAINED
-        {
-            let smallest = (0..free.len())
-                .min_by_key(|&index| free[index].map.len())
-                .unwrap_or(0);
-            free.swap_remove(smallest);
-        }
+        self.lock().give_back(region);
     }
 
     /// How many regions are kept, and their bytes (for tests).
     #[cfg(test)]
     pub(crate) fn kept(&self) -> (usize, usize) {
         let free = self.lock();
-        (free.len(), free.iter().map(|region| region.map.len()).sum())
+        (free.len(), free.bytes())
     }
 }
 
