@@ -177,9 +177,9 @@ mod tests {
             .collect();
         let done = |reply: Reply| reply.send(Ok(Payload::new(vec![1u8].into())));
         done(alive.pop().expect("a reply"));
-        // Still `COALESCE_AT_LEAST` alive: the writer takes the reply and waits.
+        // Still `COALESCE_AT_LEAST` alive: the writer takes the reply and parks.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !replies.wake.has_waited() {
+        while !replies.wake.has_parked() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the writer never waited"

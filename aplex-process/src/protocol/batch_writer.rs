@@ -358,37 +358,41 @@ mod tests {
 
     #[test]
     fn while_many_items_are_coming_the_writer_sends_them_together() {
-        // While many are coming, a first item waits for the window instead of leaving
-        // alone, and the items sent meanwhile leave with it. An attempt in which this
-        // thread was descheduled for most of the window proves nothing and is made again.
-        let window = Duration::from_millis(400);
+        // While many are coming, a first item waits (an hour here) instead of leaving
+        // alone, and the items sent meanwhile leave with it once fewer are coming.
+        let hour = Duration::from_secs(3600);
         let done = |id: u64| UpFrame::Done {
             id,
             outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
         };
-        for _attempt in 0..5 {
-            let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
-            let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
-            let coalesce = Coalesce {
-                window,
-                ..Coalesce::while_at_least(Arc::new(AtomicUsize::new(100)), 8)
-            };
-            let thread = std::thread::spawn(move || thread.run(Some(coalesce)));
-            let began = std::time::Instant::now();
-            assert!(writer.send(vec![done(0)], false).is_ok());
-            if let Ok(alone) = receiver.try_recv_timeout(window / 4) {
-                panic!("the first item left at once, with {} items", alone.len());
-            }
-            assert!(writer.send(vec![done(1), done(2)], false).is_ok());
-            let in_window = began.elapsed() < window * 3 / 4;
-            drop(writer);
-            let message = receiver.recv().unwrap();
-            thread.join().unwrap();
-            if in_window {
-                assert_eq!(message.len(), 3, "one message for the three");
-                return;
-            }
+        let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
+        let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
+        let coming = Arc::new(AtomicUsize::new(100));
+        let coalesce = Coalesce {
+            window: hour,
+            dense_window: hour,
+            ..Coalesce::while_at_least(Arc::clone(&coming), 8)
+        };
+        let wake = coalesce.wake.clone();
+        let thread = std::thread::spawn(move || thread.run(Some(coalesce)));
+        assert!(writer.send(vec![done(0)], false).is_ok());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !wake.has_parked() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never waited"
+            );
+            std::thread::yield_now();
         }
-        panic!("no attempt sent its items within the window");
+        assert!(receiver.try_recv().is_err(), "the first item left alone");
+        assert!(writer.send(vec![done(1), done(2)], false).is_ok());
+        coming.store(0, std::sync::atomic::Ordering::Release);
+        wake.wake();
+        let message = receiver
+            .try_recv_timeout(Duration::from_secs(60))
+            .expect("the items left once fewer were coming");
+        assert_eq!(message.len(), 3, "one message for the three");
+        drop(writer);
+        thread.join().unwrap();
     }
 }

@@ -12,7 +12,7 @@
 //!    burst waits for its results before it sends more.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -37,32 +37,33 @@ pub(crate) struct Coalesce {
 /// writer first waits.
 #[derive(Clone, Default)]
 pub(crate) struct CoalesceWake {
-    /// The thread that waited last.
-    writer: Arc<Mutex<Option<Thread>>>,
+    /// The writer's thread (one writer thread waits on a `Coalesce`), known once it has
+    /// waited.
+    writer: Arc<OnceLock<Thread>>,
+    /// How many times the writer has been about to park (tests wait for it, so a wake
+    /// they send is proved to end a wait, not to come before one).
+    #[cfg(test)]
+    parks: Arc<AtomicUsize>,
 }
 
 impl CoalesceWake {
     /// Ends the writer's wait if it is waiting (it then sends if fewer than `at_least`
     /// items are coming, and waits on otherwise).
     pub(crate) fn wake(&self) {
-        if let Some(writer) = self.lock().as_ref() {
+        if let Some(writer) = self.writer.get() {
             writer.unpark();
         }
     }
 
-    /// Whether a writer has begun to wait.
+    /// Whether the writer has been about to park in a wait.
     #[cfg(test)]
-    pub(crate) fn has_waited(&self) -> bool {
-        self.lock().is_some()
+    pub(crate) fn has_parked(&self) -> bool {
+        self.parks.load(Ordering::Acquire) > 0
     }
 
-    /// Makes the calling thread the one woken.
+    /// Makes the calling thread, the writer's, the one woken (once: no lock per wait).
     fn register(&self) {
-        *self.lock() = Some(std::thread::current());
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Thread>> {
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+        self.writer.get_or_init(std::thread::current);
     }
 }
 
@@ -110,6 +111,8 @@ impl Coalesce {
             if left.is_zero() || !self.many_coming() {
                 return;
             }
+            #[cfg(test)]
+            self.wake.parks.fetch_add(1, Ordering::Release);
             std::thread::park_timeout(left);
         }
     }
@@ -136,10 +139,10 @@ mod tests {
             let coalesce = Arc::clone(&coalesce);
             std::thread::spawn(move || coalesce.wait(0))
         };
-        // Once it has begun its wait, fewer come and it is woken: it ends (within a
-        // minute, against a window of an hour).
+        // Once it is about to park, fewer come and it is woken: it ends (within a
+        // minute, against a window of an hour; unwoken, it would sleep the hour).
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !coalesce.wake.has_waited() {
+        while !coalesce.wake.has_parked() {
             assert!(Instant::now() < deadline, "the writer never waited");
             std::thread::yield_now();
         }

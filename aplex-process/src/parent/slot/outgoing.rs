@@ -31,10 +31,9 @@ impl SlotState {
                 // A lone frame (a lone submit's `Run`) goes inline in the writer's queue,
                 // and its batch stays as `staged`'s room for the next: no batch per submit
                 // made here and freed by the writer thread.
+                // (`staged` was taken above and nothing stages meanwhile.)
                 let lone = frames.pop();
-                if self.staged.capacity() == 0 {
-                    self.staged = frames;
-                }
+                self.staged = frames;
                 lone.and_then(|lone| writer.send_one(lone, direct).err())
             }
             Some(writer) => writer.send(frames, direct).err(),
