@@ -59,7 +59,7 @@ impl TaskPerItem {
 
     /// Items per second, dealt round-robin one per message, all in flight at once.
     pub(crate) fn throughput(&self, items: usize) -> f64 {
-        answered_rate(items, |x, reply| {
+        answered_rate(items, items, |x, reply| {
             let worker = &self.workers[x as usize % self.workers.len()];
             worker.send((x, reply)).expect("send");
         })

@@ -209,32 +209,30 @@ impl RawThread {
 
     /// Items per second, one item per message, all in flight at once.
     pub(crate) fn throughput_one(&self, items: usize) -> f64 {
-        answered_rate(items, |x, reply| self.one.send((x, reply)).expect("send"))
+        answered_rate(items, items, |x, reply| {
+            self.one.send((x, reply)).expect("send")
+        })
     }
 
     /// Items per second, `per_message` items per message, all in flight at once.
     pub(crate) fn throughput_batched(&self, items: usize, per_message: usize) -> f64 {
-        crate::measure::rate(items, || {
-            let answers: Vec<_> = (0..(items / per_message) as u64)
-                .map(|m| {
-                    let (reply, answer) = oneshot::channel();
-                    let values = (m..m + per_message as u64).collect();
-                    self.batch.send((values, reply)).expect("send");
-                    answer
-                })
-                .collect();
-            for answer in answers {
-                answer.blocking_recv().expect("answer");
-            }
+        answered_rate(items, items / per_message, |m, reply| {
+            let values = (m..m + per_message as u64).collect();
+            self.batch.send((values, reply)).expect("send");
         })
     }
 }
 
-/// Items per second with `items` requests all in flight at once, each handed to `send`
-/// with the oneshot it is answered on, then every answer waited for.
-pub(crate) fn answered_rate(items: usize, send: impl Fn(u64, oneshot::Sender<u64>)) -> f64 {
+/// Items per second for `items` items sent in `requests` requests, all in flight at
+/// once: each request's number is handed to `send` with the oneshot it is answered on,
+/// then every answer is waited for.
+pub(crate) fn answered_rate<T>(
+    items: usize,
+    requests: usize,
+    send: impl Fn(u64, oneshot::Sender<T>),
+) -> f64 {
     crate::measure::rate(items, || {
-        let answers: Vec<_> = (0..items as u64)
+        let answers: Vec<_> = (0..requests as u64)
             .map(|x| {
                 let (reply, answer) = oneshot::channel();
                 send(x, reply);

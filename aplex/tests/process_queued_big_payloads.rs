@@ -18,15 +18,20 @@ fn length(data: ByteBuf) -> usize {
     data.len()
 }
 
-/// Lowers this process's limit of open files to `limit`.
+/// Lowers this process's soft limit of open files to `limit` (or below, to its hard
+/// limit), leaving the hard limit as it is.
+#[allow(unsafe_code)]
 fn limit_open_files(limit: u64) {
-    let lowered = libc::rlimit {
-        rlim_cur: limit,
-        rlim_max: limit,
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
     };
+    // SAFETY: `getrlimit` only writes the struct passed by reference.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) };
+    assert_eq!(read, 0, "getrlimit: {}", std::io::Error::last_os_error());
+    current.rlim_cur = limit.min(current.rlim_max);
     // SAFETY: `setrlimit` only reads the struct passed by reference.
-    #[allow(unsafe_code)]
-    let result = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) };
+    let result = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &current) };
     assert_eq!(result, 0, "setrlimit: {}", std::io::Error::last_os_error());
 }
 

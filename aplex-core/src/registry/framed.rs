@@ -86,12 +86,12 @@ pub fn encode_each_to<T: Serialize>(
     // Room for the length, small items and the table: most chunks need no reallocation.
     let mut bytes = EncodeBuffer::new(PREFIX_ROOM + expected * 12 + 24, store);
     bytes.extend(&[0; PREFIX_ROOM]);
-    let mut ends = Ends::default();
+    let mut ends = Ends::new(expected);
     let mut failed = Vec::new();
     for (index, item) in items.enumerate() {
         let start = bytes.len();
         match encode_into(&mut bytes, &item) {
-            Ok(()) => ends.push(bytes.len() as u32, expected),
+            Ok(()) => ends.push(bytes.len() as u32),
             Err(error) => {
                 bytes.truncate(start);
                 let message = custom_message(&item).unwrap_or(error);
@@ -116,24 +116,35 @@ pub fn encode_each_to<T: Serialize>(
 /// Where each item encoded by [`encode_each`] ends: the first few inline, so a lone
 /// `submit`'s argument or a lone work's outcome allocates only its buffer (the table's
 /// own `Vec` had been one more allocation per work on each side of a process pool).
-#[derive(Default)]
 struct Ends {
     inline: [u32; INLINE_ENDS],
     count: usize,
     more: Vec<u32>,
+    /// How many items are expected, as far as known: room reserved once they spill.
+    expected: usize,
 }
 
 /// The ends kept inline.
 const INLINE_ENDS: usize = 8;
 
 impl Ends {
-    /// Adds the next item's end; `expected` items in all, as far as known.
-    fn push(&mut self, end: u32, expected: usize) {
+    /// No ends yet, of `expected` items as far as known.
+    fn new(expected: usize) -> Self {
+        Ends {
+            inline: [0; INLINE_ENDS],
+            count: 0,
+            more: Vec::new(),
+            expected,
+        }
+    }
+
+    /// Adds the next item's end.
+    fn push(&mut self, end: u32) {
         if self.count < INLINE_ENDS {
             self.inline[self.count] = end;
         } else {
             if self.more.capacity() == 0 {
-                self.more.reserve(expected.saturating_sub(INLINE_ENDS));
+                self.more.reserve(self.expected.saturating_sub(INLINE_ENDS));
             }
             self.more.push(end);
         }

@@ -137,11 +137,11 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
         Trampoline::Async(run) => LocalJob::Async(Box::new(move || match run(args) {
             AsyncRun::Send(future) => Task::Send(Box::pin(async move {
                 let outcome = catch_async(future).await.and_then(|inner| inner);
-                reply.send(outcome.map(Payload::encoded).map_err(WireError::from));
+                reply.send_encoded(outcome);
             })),
             AsyncRun::Local(future) => Task::Local(Box::pin(async move {
                 let outcome = catch_async(future).await.and_then(|inner| inner);
-                reply.send(outcome.map(Payload::encoded).map_err(WireError::from));
+                reply.send_encoded(outcome);
             })),
         })),
         Trampoline::State(_) => {
@@ -156,7 +156,7 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
                     reply.began();
                 }
                 let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-                reply.send(outcome.map(Payload::encoded).map_err(WireError::from));
+                reply.send_encoded(outcome);
             },
             |()| {},
         )),
@@ -248,7 +248,8 @@ mod bad_input {
         }
     }
 
-    fn index_of(name_suffix: &str) -> u32 {
+    /// The registry index of the work whose name ends with `name_suffix`.
+    pub(super) fn index_of(name_suffix: &str) -> u32 {
         let registry = registry();
         (0..u32::MAX)
             .find(|&index| {
@@ -319,7 +320,6 @@ mod delivery {
     use aplex_core::backend::local::LocalMessage;
     use aplex_core::backend::WorkId;
     use aplex_core::registry::framed::encode_each;
-    use aplex_core::registry::registry;
 
     #[crate::work]
     async fn delivered_double(x: u64) -> u64 {
@@ -327,13 +327,7 @@ mod delivery {
     }
 
     fn run(id: u64) -> DownFrame {
-        let work = (0..u32::MAX)
-            .find(|&index| {
-                registry()
-                    .get(index)
-                    .is_some_and(|(name, _)| name.ends_with("delivered_double"))
-            })
-            .expect("registered");
+        let work = super::bad_input::index_of("delivered_double");
         let args = encode_each([id], "delivered_double", "arguments").0;
         DownFrame::Run {
             id,

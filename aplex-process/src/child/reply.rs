@@ -28,7 +28,9 @@ use crate::protocol::batch_writer::BatchWriter;
 use crate::protocol::coalesce::{Coalesce, CoalesceWake};
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::UpFrame;
+use aplex_core::registry::encoded::Encoded;
 use aplex_core::registry::wire_error::WireError;
+use aplex_core::Error;
 
 /// The fewest works alive for the writer to wait for more replies.
 pub(crate) const COALESCE_AT_LEAST: usize = 8;
@@ -123,6 +125,11 @@ impl Reply {
         if let Some(replies) = &self.replies {
             replies.began(self.id);
         }
+    }
+
+    /// Sends a trampoline's outcome to the parent (a big one in its region).
+    pub(crate) fn send_encoded(self, outcome: Result<Encoded, Error>) {
+        self.send(outcome.map(Payload::encoded).map_err(WireError::from));
     }
 
     /// Sends the work's outcome to the parent.

@@ -33,14 +33,12 @@ use crate::child::reply::Replies;
 use crate::child::signals;
 use crate::child::stack_guard;
 use crate::protocol::batch_writer::batch_writer;
-use crate::protocol::payload::Payload;
 use crate::protocol::regions::{Borrowings, Lender};
 use crate::protocol::start_at_exec;
 use crate::protocol::store::STORE;
 use crate::protocol::wire::{Bootstrap, DownFrame, Hello, StartSettings, UpFrame, STATE_ID};
 use aplex_core::registry::encoded::install_store;
 use aplex_core::registry::outcomes::encode_outcomes;
-use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Trampoline};
 
 /// Exit status of a worker that could not start (nobody to talk to, bad protocol).
@@ -115,9 +113,7 @@ fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
             // Answered as the initializer is: one `Result<(), String>`.
             let answer: Result<(), String> = made.as_ref().map(|_| ()).map_err(Clone::clone);
             let encoded = encode_outcomes(ChunkResults::one(Ok(answer)), "worker_state");
-            replies
-                .reply(STATE_ID)
-                .send(encoded.map(Payload::encoded).map_err(WireError::from));
+            replies.reply(STATE_ID).send_encoded(encoded);
             if let Err(message) = &made {
                 replies.flush();
                 drop(writer);

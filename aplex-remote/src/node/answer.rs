@@ -224,7 +224,12 @@ where
     F: Future<Output = Result<Encoded, Error>>,
 {
     let outcome = catch_async(work).await.and_then(|inner| inner);
-    answer.send(outcome.map(Encoded::into_byte_buf).map_err(WireError::from));
+    answer.send(body(outcome));
+}
+
+/// A trampoline's outcome as an answer carries it.
+fn body(outcome: Result<Encoded, Error>) -> ResultBody {
+    outcome.map(Encoded::into_byte_buf).map_err(WireError::from)
 }
 
 /// The local job that runs `trampoline` over `args` and answers it — unless, when its
@@ -253,7 +258,7 @@ pub(crate) fn job(
                     return None;
                 }
                 let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-                Some(outcome.map(Encoded::into_byte_buf).map_err(WireError::from))
+                Some(body(outcome))
             },
             move |outcome: Option<ResultBody>| match outcome {
                 Some(outcome) => answer.send(outcome),
