@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use serde_bytes::ByteBuf;
 
-use crate::registry::spare_buffers::grow;
+use crate::registry::spare_buffers::{grow, take_small};
 
 /// Storage a backend lends to encodings that grow big.
 pub trait ExternalStore: Send + Sync {
@@ -167,7 +167,7 @@ impl<'s> EncodeBuffer<'s> {
     /// An empty buffer of `capacity` bytes in a `Vec`, moving to `store` if it grows big.
     pub(crate) fn new(capacity: usize, store: Option<&'s dyn ExternalStore>) -> Self {
         EncodeBuffer {
-            vec: Vec::with_capacity(capacity),
+            vec: take_small(capacity),
             external: None,
             store,
             threshold: store.map_or(usize::MAX, |store| store.threshold()),

@@ -10,7 +10,13 @@
 //! bigger than that bound is not kept (keeping it would evict every other), and an
 //! encoding takes no buffer more than [`MAX_OVERSIZE`] times its need (a small payload
 //! would pin a huge buffer wherever its bytes are kept).
+//!
+//! Small buffers are the other end: a backend that copies a small encoding out of its
+//! buffer (the process pool keeps a tiny work's arguments and outcome inside its frame)
+//! gives the buffer back to its thread ([`recycle`]), whose next encoding starts in it
+//! ([`take_small`]) rather than in a fresh allocation.
 
+use std::cell::Cell;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::registry::kept_by_size::KeptBySize;
@@ -71,4 +77,67 @@ pub fn grow(bytes: &mut Vec<u8>, more: usize) {
     }
     // As `Vec` grows: at least double, so a value written piece by piece stays linear.
     bytes.reserve(more.max(bytes.capacity()));
+}
+
+/// The most capacity a thread's small spare may have.
+pub const SMALL_SPARE_MAX: usize = 4096;
+
+thread_local! {
+    /// This thread's small spare buffer (empty: none).
+    static SMALL_SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Keeps `buffer` for this thread's next encoding, if it is small (at most
+/// [`SMALL_SPARE_MAX`]); one is kept per thread.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::registry::spare_buffers::{recycle, take_small};
+///
+/// let buffer = Vec::with_capacity(64);
+/// let address = buffer.as_ptr();
+/// recycle(buffer);
+/// let again = take_small(32);
+/// assert_eq!(again.as_ptr(), address);
+/// assert!(again.is_empty());
+/// ```
+pub fn recycle(mut buffer: Vec<u8>) {
+    if buffer.capacity() == 0 || buffer.capacity() > SMALL_SPARE_MAX {
+        return;
+    }
+    buffer.clear();
+    // During thread teardown the spare may be gone: the buffer is then just freed.
+    let _ = SMALL_SPARE.try_with(|spare| spare.set(buffer));
+}
+
+/// An empty buffer of at least `capacity` bytes: this thread's spare if it has one,
+/// grown if needed, or a new one.
+pub fn take_small(capacity: usize) -> Vec<u8> {
+    let mut buffer = SMALL_SPARE.try_with(Cell::take).unwrap_or_default();
+    buffer.reserve(capacity);
+    buffer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_keeps_one_small_spare_and_no_big_one() {
+        recycle(Vec::with_capacity(SMALL_SPARE_MAX + 1));
+        assert_eq!(take_small(0).capacity(), 0, "a big buffer is not kept");
+        let mut small = Vec::with_capacity(100);
+        small.extend_from_slice(b"old bytes");
+        recycle(small);
+        let again = take_small(10);
+        assert!(again.is_empty() && again.capacity() >= 100);
+        assert_eq!(take_small(0).capacity(), 0, "the one spare was taken");
+        // Another thread has a spare of its own.
+        recycle(Vec::with_capacity(64));
+        std::thread::spawn(|| assert_eq!(take_small(0).capacity(), 0))
+            .join()
+            .unwrap();
+        assert!(take_small(0).capacity() >= 64);
+    }
 }

@@ -221,7 +221,7 @@ mod bad_input {
         let writer = std::thread::spawn(move || writer.run(None));
         if let Some(job) = job(
             work,
-            Payload::Inline(ByteBuf::from(args)),
+            Payload::new(ByteBuf::from(args)),
             replies.reply(1),
             false,
         ) {

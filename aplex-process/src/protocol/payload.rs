@@ -24,6 +24,7 @@ use ipc_channel::platform::OsIpcSender;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use crate::protocol::inline_bytes::InlineBytes;
 use crate::protocol::regions::Borrowed;
 use crate::protocol::store::{stored, Region};
 use aplex_core::registry::encoded::Encoded;
@@ -51,8 +52,8 @@ pub(crate) fn shared_threshold() -> usize {
 /// Encoded values: inline bytes, or a shared-memory region for large ones.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Payload {
-    /// Small payloads, copied into the frame.
-    Inline(ByteBuf),
+    /// Small payloads, copied into the frame (the smallest kept inside it).
+    Inline(InlineBytes),
     /// A payload in a one-off region, passed as a memfd (when no reused region is free).
     Shared(IpcSharedMemory),
     /// A payload in the sender's reused region number `region`; `map` is its descriptor
@@ -90,7 +91,7 @@ impl Payload {
         if bytes.len() > shared_threshold() {
             Payload::Large(bytes)
         } else {
-            Payload::Inline(bytes)
+            Payload::Inline(InlineBytes::from(bytes))
         }
     }
 
@@ -154,7 +155,8 @@ impl Deref for Payload {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Payload::Inline(bytes) | Payload::Large(bytes) => bytes,
+            Payload::Inline(bytes) => bytes,
+            Payload::Large(bytes) => bytes,
             Payload::Shared(region) => region,
             Payload::Borrowed(borrowed) => borrowed.bytes(),
             Payload::Stored { region, len } => &region.bytes()[..*len],

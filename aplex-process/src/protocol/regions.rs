@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use aplex_core::registry::spare_buffers;
 use ipc_channel::ipc::IpcSharedMemory;
+use serde_bytes::ByteBuf;
 
 use crate::protocol::payload::Payload;
 use crate::protocol::store::{Region, RegionStore, MAX_RETAINED, STORE};
@@ -94,21 +95,26 @@ impl Lender {
         let mut entries = self.lock();
         *payload = match std::mem::replace(payload, Payload::Inline(Default::default())) {
             Payload::Stored { region, len } => self.lend_region(&mut entries, region, len),
-            Payload::Large(bytes) | Payload::Inline(bytes) => {
-                let all_lent = entries.len() == MAX_REGIONS
-                    && entries.iter().all(|entry| entry.lent.is_some());
-                let lent = if all_lent {
-                    Payload::Shared(IpcSharedMemory::from_bytes(&bytes))
-                } else {
-                    let mut region = self.store.take_region(bytes.len());
-                    region.bytes_mut()[..bytes.len()].copy_from_slice(&bytes);
-                    self.lend_region(&mut entries, region, bytes.len())
-                };
-                spare_buffers::give_back(bytes.into_vec());
-                lent
-            }
+            Payload::Large(bytes) => self.lend_bytes(&mut entries, bytes),
+            Payload::Inline(bytes) => self.lend_bytes(&mut entries, bytes.into_byte_buf()),
             _ => unreachable!("checked above"),
         };
+    }
+
+    /// Lends a region holding a copy of `bytes` (a one-off region when every number is
+    /// lent).
+    fn lend_bytes(&self, entries: &mut Vec<Entry>, bytes: ByteBuf) -> Payload {
+        let all_lent =
+            entries.len() == MAX_REGIONS && entries.iter().all(|entry| entry.lent.is_some());
+        let lent = if all_lent {
+            Payload::Shared(IpcSharedMemory::from_bytes(&bytes))
+        } else {
+            let mut region = self.store.take_region(bytes.len());
+            region.bytes_mut()[..bytes.len()].copy_from_slice(&bytes);
+            self.lend_region(entries, region, bytes.len())
+        };
+        spare_buffers::give_back(bytes.into_vec());
+        lent
     }
 
     /// `Lent` under the region's number in this channel (a new one if it has none); when
@@ -349,7 +355,7 @@ mod tests {
             "reused, and the peer has it already"
         );
         // Small payloads stay inline.
-        let mut small = Payload::Inline(ByteBuf::from(vec![4; 1024]));
+        let mut small = Payload::new(ByteBuf::from(vec![4; 1024]));
         lender.lend(&mut small);
         assert!(matches!(small, Payload::Inline(_)));
     }
