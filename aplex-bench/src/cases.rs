@@ -8,7 +8,9 @@ use serde_bytes::ByteBuf;
 
 use crate::cpu::CpuSize;
 use crate::floors::{start_children, HandedOff, TaskPerItem};
-use crate::measure::{latencies_taking_turns, quantile, rate, rss_bytes, seconds, warm_rate};
+use crate::measure::{
+    latencies_taking_turns, quantile, rate, rates_taking_turns, rss_bytes, seconds,
+};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
 use crate::works::{burn, calibrate_burn, echo, echo_bytes, sleep_ms};
@@ -162,10 +164,15 @@ fn thread_map(size: &Size, chunksize: usize) {
     let pool = thread_pool(300);
     let raw = RawThread::start();
     let items = size.map_items;
-    let ours = warm_rate(items, || {
-        pool.map(echo, 0..items as u64).chunksize(chunksize).count()
-    });
-    let (name, limit, peer) = if chunksize == 1 {
+    let mut ours = || {
+        rate(items, || {
+            assert_eq!(
+                pool.map(echo, 0..items as u64).chunksize(chunksize).count(),
+                items
+            );
+        })
+    };
+    let (name, [ours, limit], peer) = if chunksize == 1 {
         let peer_pool = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
         let peer = rate(items, || {
             let handles: Vec<_> = (0..items as u64)
@@ -174,23 +181,23 @@ fn thread_map(size: &Size, chunksize: usize) {
             futures::executor::block_on(futures::future::join_all(handles));
         });
         // The floor of a pool running every item as a task of its own (`floors.rs`).
-        let limit = raw.throughput_one(items);
         let floor = TaskPerItem::start(POOL_SIZE);
-        floor.throughput(items); // warm: the threads' runtimes, their first tasks
+        let [ours, limit, floor] =
+            rates_taking_turns([&mut ours, &mut || raw.throughput_one(items), &mut || {
+                floor.throughput(items)
+            }]);
         print(&Figure {
             name: "thread_map_cs1_task_per_item_floor",
             unit: "works/s",
-            ours: floor.throughput(items),
+            ours: floor,
             limit: Some(limit),
             peer: None,
         });
-        ("thread_map_cs1", limit, Some(peer))
+        ("thread_map_cs1", [ours, limit], Some(peer))
     } else {
-        (
-            "thread_map_cs256",
-            raw.throughput_batched(items, chunksize),
-            None,
-        )
+        let rates =
+            rates_taking_turns([&mut ours, &mut || raw.throughput_batched(items, chunksize)]);
+        ("thread_map_cs256", rates, None)
     };
     print(&Figure {
         name,
@@ -249,10 +256,17 @@ fn process_map(size: &Size, chunksize: usize) {
     let pool = process_pool(300);
     let (raw, _) = EchoChild::start();
     let items = size.map_items;
-    let ours = warm_rate(items, || {
-        pool.map(echo, 0..items as u64).chunksize(chunksize).count()
-    });
-    let limit = raw.throughput(items, chunksize);
+    let [ours, limit] = rates_taking_turns([
+        &mut || {
+            rate(items, || {
+                assert_eq!(
+                    pool.map(echo, 0..items as u64).chunksize(chunksize).count(),
+                    items
+                );
+            })
+        },
+        &mut || raw.throughput(items, chunksize),
+    ]);
     let peer = (chunksize == 1).then(|| {
         let peer_pool = procspawn_pool();
         let peer_items = size.peer_items;

@@ -8,7 +8,7 @@ use std::iter::repeat_n;
 use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use rayon::prelude::*;
 
-use crate::measure::{seconds, warm_rate};
+use crate::measure::{rate, rates_taking_turns, seconds};
 use crate::report::{print, Figure};
 use crate::works::{burn, calibrate_burn, echo};
 
@@ -92,8 +92,9 @@ pub(crate) fn cpu_works(size: &CpuSize) {
 pub(crate) fn blocking_map(size: &CpuSize) {
     let tiny = size.tiny;
     let measure = |name, blocking: &dyn Fn() -> usize, asynchronous: &dyn Fn() -> usize| {
-        let ours = warm_rate(tiny, blocking);
-        let limit = warm_rate(tiny, asynchronous);
+        let counted = |run: &dyn Fn() -> usize| rate(tiny, || assert_eq!(run(), tiny));
+        let [ours, limit] =
+            rates_taking_turns([&mut || counted(blocking), &mut || counted(asynchronous)]);
         print(&Figure {
             name,
             unit: "works/s",

@@ -57,6 +57,29 @@ pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
     sorted[index]
 }
 
+/// Runs each of `runs` (each gives its rate, items per second) once to warm up, then
+/// [`RATE_TURNS`] times, taking turns; returns each one's median. A map of 200,000 tiny
+/// works at chunksize 256 takes 1–2 ms: one such run is a lottery on a VM whose speed
+/// swings within seconds (a timer tick, a preemption, another guest), so each rate is
+/// the middle of several, and the turns put ours and its limit under the same machine.
+pub(crate) fn rates_taking_turns<const N: usize>(
+    mut runs: [&mut dyn FnMut() -> f64; N],
+) -> [f64; N] {
+    for run in runs.iter_mut() {
+        run();
+    }
+    let mut rates: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(RATE_TURNS));
+    for _ in 0..RATE_TURNS {
+        for (run, rates) in runs.iter_mut().zip(rates.iter_mut()) {
+            rates.push(run());
+        }
+    }
+    rates.map(|rates| quantile(&rates, 0.5))
+}
+
+/// Measured runs of each throughput in [`rates_taking_turns`].
+pub(crate) const RATE_TURNS: usize = 5;
+
 /// Items per second for `items` done by `run`.
 pub(crate) fn rate(items: usize, run: impl FnOnce()) -> f64 {
     let started = Instant::now();
