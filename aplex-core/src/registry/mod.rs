@@ -130,17 +130,56 @@ pub type BlockingTrampoline = fn(Args) -> Result<Encoded, Error>;
 
 /// A chunk's encoded arguments as they arrived (a buffer, or a region of shared memory
 /// read in place rather than copied out); what a trampoline decodes.
-pub struct Args(Box<dyn AsRef<[u8]> + Send>);
+pub struct Args(ArgsBytes);
+
+/// Where [`Args`] keeps its bytes.
+enum ArgsBytes {
+    /// A few bytes, copied in: a tiny work's arguments cost no allocation of their own
+    /// (made on the thread that reads them, freed on the one that runs the work).
+    Inline { len: u8, bytes: [u8; ARGS_INLINE] },
+    /// Anything that holds bytes.
+    Boxed(Box<dyn AsRef<[u8]> + Send>),
+}
+
+/// The most bytes [`Args::copy_of`] keeps inline.
+pub const ARGS_INLINE: usize = 38;
 
 impl Args {
     /// The arguments in `bytes`.
     pub fn new(bytes: impl AsRef<[u8]> + Send + 'static) -> Self {
-        Args(Box::new(bytes))
+        Args(ArgsBytes::Boxed(Box::new(bytes)))
+    }
+
+    /// The arguments in a copy of `bytes`: inline up to [`ARGS_INLINE`] bytes, else in a
+    /// `Vec`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aplex_core::registry::Args;
+    ///
+    /// assert_eq!(Args::copy_of(&[1, 2, 3]).bytes(), [1, 2, 3]);
+    /// assert_eq!(Args::copy_of(&[7; 100]).bytes(), [7; 100]);
+    /// ```
+    pub fn copy_of(bytes: &[u8]) -> Self {
+        if bytes.len() <= ARGS_INLINE {
+            let mut inline = [0; ARGS_INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Args(ArgsBytes::Inline {
+                len: bytes.len() as u8,
+                bytes: inline,
+            })
+        } else {
+            Args::new(bytes.to_vec())
+        }
     }
 
     /// The encoded bytes.
     pub fn bytes(&self) -> &[u8] {
-        (*self.0).as_ref()
+        match &self.0 {
+            ArgsBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            ArgsBytes::Boxed(bytes) => (**bytes).as_ref(),
+        }
     }
 }
 
