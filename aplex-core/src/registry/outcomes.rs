@@ -7,7 +7,7 @@
 //! the rest of its chunk. When every item succeeded (nearly always) the parent keeps just
 //! the outputs ([`ChunkResults::all_ok`]): no per-item error slot to fill.
 
-use crate::backend::ChunkResults;
+use crate::backend::{Chunk, ChunkResults};
 use crate::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -43,9 +43,15 @@ pub fn encode_outcomes<T: Serialize>(
     name: &str,
 ) -> Result<Encoded, Error> {
     let store = installed_store();
-    let outcomes: Vec<Result<T, WireError>> = match outcomes.into_all_ok() {
+    // A chunk of one output (every lone work) is encoded from where it is, not from a
+    // `Vec` of one made for it.
+    let outputs = match outcomes.into_outputs() {
+        Ok(outputs) => Ok(outputs),
+        Err(outcomes) => outcomes.into_all_ok().map(Chunk::from),
+    };
+    let outcomes: Vec<Result<T, WireError>> = match outputs {
         Ok(outputs) => {
-            let (bytes, failed) = encode_each_to(outputs.iter(), name, "output", store);
+            let (bytes, failed) = encode_each_to(outputs.as_slice().iter(), name, "output", store);
             if failed.is_empty() {
                 return Ok(with_mode(bytes, ALL_OK));
             }
@@ -183,6 +189,15 @@ pub fn decode_chunk<T: DeserializeOwned>(
     failed: Vec<(usize, Error)>,
 ) -> Result<ChunkResults<T>, Error> {
     decoding(name, || {
+        // A chunk of one item that succeeded (every map of chunksize 1): its output is
+        // kept inline, not in a `Vec` of one made here and freed by the map's thread.
+        if expected == 1 && failed.is_empty() {
+            if let Some((&ALL_OK, items)) = bytes.split_last() {
+                if let Some(output) = decode_single::<T>(items) {
+                    return Ok(ChunkResults::one(Ok(output)));
+                }
+            }
+        }
         let outcomes = Outcomes::<T>::decode(bytes, name)?;
         if outcomes.len() == expected {
             Ok(crate::registry::framed::merge_failures(
@@ -271,5 +286,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_chunk_of_one_decodes_into_a_chunk_of_one() {
+        // Every map of chunksize 1: the output is kept inline, not in a `Vec` of one.
+        let bytes = encode_outcomes(ChunkResults::one(Ok(7u64)), "w").unwrap();
+        let decoded = decode_chunk::<u64>(&bytes, "w", 1, Vec::new()).unwrap();
+        assert!(matches!(decoded.into_outputs(), Ok(Chunk::One(7))));
+        // A failed item, a count that does not match, a failure to put back: as before.
+        let bytes = encode_outcomes(ChunkResults::<u64>::one(Err(Error::Cancelled)), "w").unwrap();
+        let results: Vec<_> = decode_chunk::<u64>(&bytes, "w", 1, Vec::new())
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(results, [Err(Error::Cancelled)]);
+        let two = encode_outcomes(ChunkResults::all_ok(vec![1u64, 2]), "w").unwrap();
+        assert!(decode_chunk::<u64>(&two, "w", 1, Vec::new()).is_err());
+        let results: Vec<_> = decode_chunk::<u64>(&two, "w", 2, vec![(0, Error::Cancelled)])
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(results, [Err(Error::Cancelled), Ok(1), Ok(2)]);
     }
 }
