@@ -12,11 +12,13 @@
 //! - [`framed`]: a chunk of values, each encoded on its own (MessagePack), into
 //!   [`encoded`] bytes;
 //! - [`outcomes`]: a chunk's outcomes; [`wire_error`]: the errors among them;
-//! - [`probe`]: a type's own serialization error message.
+//! - [`probe`]: a type's own serialization error message;
+//! - [`inline_bytes`]: a few encoded bytes kept inline.
 
 mod chunk_run;
 pub mod encoded;
 pub mod framed;
+pub mod inline_bytes;
 pub mod kept_by_size;
 pub mod outcomes;
 pub mod probe;
@@ -38,6 +40,7 @@ use serde::Serialize;
 use crate::backend::local::catch_blocking;
 use crate::registry::chunk_run::Decoded;
 use crate::registry::encoded::Encoded;
+use crate::registry::inline_bytes::InlineBytes;
 
 use crate::registry::framed::{decode_split, merge_failures};
 use crate::registry::outcomes::encode_outcomes;
@@ -134,15 +137,12 @@ pub struct Args(ArgsBytes);
 
 /// Where [`Args`] keeps its bytes.
 enum ArgsBytes {
-    /// A few bytes, copied in: a tiny work's arguments cost no allocation of their own
-    /// (made on the thread that reads them, freed on the one that runs the work).
-    Inline { len: u8, bytes: [u8; ARGS_INLINE] },
+    /// Bytes of its own: a tiny work's few inline, no allocation (made on the thread that
+    /// reads them, freed on the one that runs the work).
+    Own(InlineBytes),
     /// Anything that holds bytes.
     Boxed(Box<dyn AsRef<[u8]> + Send>),
 }
-
-/// The most bytes [`Args::copy_of`] keeps inline.
-pub const ARGS_INLINE: usize = 38;
 
 impl Args {
     /// The arguments in `bytes`.
@@ -150,36 +150,28 @@ impl Args {
         Args(ArgsBytes::Boxed(Box::new(bytes)))
     }
 
-    /// The arguments in a copy of `bytes`: inline up to [`ARGS_INLINE`] bytes, else in a
-    /// `Vec`.
+    /// The encoded bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            ArgsBytes::Own(bytes) => bytes,
+            ArgsBytes::Boxed(bytes) => (**bytes).as_ref(),
+        }
+    }
+}
+
+impl From<InlineBytes> for Args {
+    /// The arguments in `bytes`, kept as they are: a few inline, more in their buffer.
     ///
     /// # Examples
     ///
     /// ```
+    /// use aplex_core::registry::inline_bytes::InlineBytes;
     /// use aplex_core::registry::Args;
     ///
-    /// assert_eq!(Args::copy_of(&[1, 2, 3]).bytes(), [1, 2, 3]);
-    /// assert_eq!(Args::copy_of(&[7; 100]).bytes(), [7; 100]);
+    /// assert_eq!(Args::from(InlineBytes::copy_of(&[1, 2, 3])).bytes(), [1, 2, 3]);
     /// ```
-    pub fn copy_of(bytes: &[u8]) -> Self {
-        if bytes.len() <= ARGS_INLINE {
-            let mut inline = [0; ARGS_INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            Args(ArgsBytes::Inline {
-                len: bytes.len() as u8,
-                bytes: inline,
-            })
-        } else {
-            Args::new(bytes.to_vec())
-        }
-    }
-
-    /// The encoded bytes.
-    pub fn bytes(&self) -> &[u8] {
-        match &self.0 {
-            ArgsBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            ArgsBytes::Boxed(bytes) => (**bytes).as_ref(),
-        }
+    fn from(bytes: InlineBytes) -> Self {
+        Args(ArgsBytes::Own(bytes))
     }
 }
 

@@ -9,7 +9,7 @@ use aplex_core::backend::local::{
 };
 use aplex_core::backend::{CloseMode, WorkId};
 use aplex_core::registry::wire_error::WireError;
-use aplex_core::registry::{registry, Args, AsyncRun, Trampoline, ARGS_INLINE};
+use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::child::reply::{Replies, Reply};
@@ -128,11 +128,11 @@ impl Reader {
 /// A blocking job says when it begins if `report_begin`, and sends its reply from its
 /// blocking thread (no hop back to the runtime thread).
 fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<LocalJob> {
-    // A tiny work's arguments are copied out of the frame (no allocation); the others
-    // keep their buffer or region.
-    let args = match &args {
-        Payload::Inline(bytes) if bytes.len() <= ARGS_INLINE => Args::copy_of(bytes),
-        _ => Args::new(args),
+    // Bytes that came inside the frame move into the `Args` as they are (a tiny work's
+    // inline: no allocation); a region is read in place.
+    let args = match args {
+        Payload::Inline(bytes) => Args::from(bytes),
+        args => Args::new(args),
     };
     let Some((_, trampoline)) = registry().get(work) else {
         reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));

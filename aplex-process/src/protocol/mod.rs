@@ -1,5 +1,5 @@
 //! What parent and child share: the frames they exchange (`wire.rs`), how payloads
-//! travel (`payload.rs`, small ones inside frames (`inline_bytes.rs`), `regions.rs`, `store.rs`), `tracing` events forwarded from a worker (`event.rs`), the
+//! travel (`payload.rs`, `inline_bytes` for small ones, `regions.rs`, `store.rs`), `tracing` events forwarded from a worker (`event.rs`), the
 //! batching writer both sides send with (`batch_writer.rs`) and when it waits for more (`coalesce.rs`) and the runtime settings the
 //! parent sends (`runtime_config.rs`), also at exec (`start_at_exec.rs`). The registry of works and the codec of their
 //! values are aplex-core's `registry`, shared with the remote pool.
@@ -7,7 +7,6 @@
 pub(crate) mod batch_writer;
 pub(crate) mod coalesce;
 pub(crate) mod event;
-pub(crate) mod inline_bytes;
 pub(crate) mod payload;
 pub(crate) mod regions;
 pub(crate) mod runtime_config;

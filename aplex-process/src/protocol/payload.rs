@@ -24,10 +24,10 @@ use ipc_channel::platform::OsIpcSender;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use crate::protocol::inline_bytes::InlineBytes;
 use crate::protocol::regions::Borrowed;
 use crate::protocol::store::{stored, Region};
 use aplex_core::registry::encoded::Encoded;
+use aplex_core::registry::inline_bytes::InlineBytes;
 
 /// Payloads larger than this travel through shared memory rather than inside a frame,
 /// unless the system's socket buffers are so small that [`shared_threshold`] is lower.
@@ -184,6 +184,7 @@ pub(crate) trait WireSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aplex_core::registry::inline_bytes::SMALL;
 
     #[test]
     fn small_payloads_stay_inline_and_large_ones_go_to_shared_memory() {
@@ -197,6 +198,24 @@ mod tests {
         assert_eq!(large.fds(), 1);
         assert_eq!(large.len(), threshold + 1);
         assert!(large.iter().all(|&byte| byte == 2));
+    }
+
+    #[test]
+    fn inline_payloads_cross_as_ipc_channel_encodes_them() {
+        // postcard, ipc-channel's encoding (and `plain_recv.rs`'s): a few bytes inside
+        // the frame, more in a buffer, the same bytes either way.
+        for len in [0, SMALL, SMALL + 1, 1000] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let wire = postcard::to_stdvec(&Payload::new(ByteBuf::from(bytes.clone()))).unwrap();
+            let decoded: Payload = postcard::from_bytes(&wire).unwrap();
+            assert!(
+                matches!(
+                    &decoded,
+                    Payload::Inline(InlineBytes::Small { .. }) if len <= SMALL
+                ) || matches!(&decoded, Payload::Inline(InlineBytes::Heap(_)) if len > SMALL)
+            );
+            assert_eq!(&*decoded, &bytes[..]);
+        }
     }
 
     #[test]

@@ -1,14 +1,15 @@
-//! `InlineBytes`: a frame's small payload kept inside the frame's own memory, so that a
-//! tiny work's arguments and outcome cost no allocation of their own on either side.
+//! [`InlineBytes`]: encoded bytes kept inside whatever holds them when they are few, so
+//! that a tiny work's arguments and outcome cost no allocation of their own.
 //!
 //! A tiny work's encoded arguments (and its outcome) are a few dozen bytes. Held in a
 //! `ByteBuf`, each was an allocation made on one thread and freed on another, four per
-//! work across a process pool: the parent's encoding, freed by its writer; the child's
+//! work across a process pool (the parent's encoding, freed by its writer; the child's
 //! decoded copy, freed by its runtime; the child's encoded outcome, freed by its writer;
-//! the parent's decoded copy, freed where the outcome was read. Up to [`SMALL`] bytes
-//! now live inline; the encoding's own buffer goes back to its thread for the next
-//! encoding (`aplex_core::registry::spare_buffers::recycle`), and a frame read from a message
-//! copies a small payload straight out of it.
+//! the parent's decoded copy, freed where the outcome was read) and one more for the
+//! [`Args`](crate::registry::Args) that boxed the child's copy. Up to [`SMALL`] bytes now
+//! live inline, in the process pool's frames and in `Args`; the encoding's own buffer
+//! goes back to its thread for the next encoding ([`spare_buffers::recycle`]), and a
+//! frame read from a message copies a small payload straight out of it.
 //!
 //! On the wire it is a byte string, as a `ByteBuf` is.
 
@@ -19,21 +20,42 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_bytes::ByteBuf;
 
-/// The most bytes kept inline.
-pub(crate) const SMALL: usize = 38;
+use crate::registry::spare_buffers;
+
+/// The most bytes kept inline: 38 keeps an `InlineBytes` at 40 bytes, no bigger than the
+/// process pool's other payloads, so its frames keep their size.
+pub const SMALL: usize = 38;
 
 /// Bytes: up to [`SMALL`] inline, more in a `ByteBuf`.
+///
+/// # Examples
+///
+/// ```
+/// use aplex_core::registry::inline_bytes::{InlineBytes, SMALL};
+/// use serde_bytes::ByteBuf;
+///
+/// let small = InlineBytes::from(ByteBuf::from(vec![1, 2, 3]));
+/// assert!(matches!(small, InlineBytes::Small { .. }));
+/// assert_eq!(&*small, [1, 2, 3]);
+/// let big = InlineBytes::copy_of(&[0; SMALL + 1]);
+/// assert!(matches!(big, InlineBytes::Heap(_)));
+/// ```
 #[derive(Clone)]
-pub(crate) enum InlineBytes {
+pub enum InlineBytes {
     /// `len` bytes at the start of `bytes`.
-    Small { len: u8, bytes: [u8; SMALL] },
+    Small {
+        /// How many of `bytes` are the bytes.
+        len: u8,
+        /// The bytes, then zeros.
+        bytes: [u8; SMALL],
+    },
     /// More than [`SMALL`] bytes (or bytes handed over as they were).
     Heap(ByteBuf),
 }
 
 impl InlineBytes {
     /// A copy of `bytes`, inline if they fit.
-    pub(crate) fn copy_of(bytes: &[u8]) -> Self {
+    pub fn copy_of(bytes: &[u8]) -> Self {
         if bytes.len() <= SMALL {
             let mut small = [0u8; SMALL];
             small[..bytes.len()].copy_from_slice(bytes);
@@ -47,7 +69,7 @@ impl InlineBytes {
     }
 
     /// The bytes in a `ByteBuf` of their own.
-    pub(crate) fn into_byte_buf(self) -> ByteBuf {
+    pub fn into_byte_buf(self) -> ByteBuf {
         match self {
             InlineBytes::Small { .. } => ByteBuf::from(&*self),
             InlineBytes::Heap(bytes) => bytes,
@@ -61,7 +83,7 @@ impl From<ByteBuf> for InlineBytes {
     fn from(bytes: ByteBuf) -> Self {
         if bytes.len() <= SMALL {
             let inline = InlineBytes::copy_of(&bytes);
-            aplex_core::registry::spare_buffers::recycle(bytes.into_vec());
+            spare_buffers::recycle(bytes.into_vec());
             inline
         } else {
             InlineBytes::Heap(bytes)
@@ -137,10 +159,10 @@ mod tests {
     use super::*;
 
     fn round_trip(bytes: &[u8]) -> InlineBytes {
-        let encoded = postcard::to_stdvec(&InlineBytes::copy_of(bytes)).unwrap();
+        let encoded = rmp_serde::to_vec(&InlineBytes::copy_of(bytes)).unwrap();
         // The same bytes on the wire as a `ByteBuf`'s.
-        assert_eq!(encoded, postcard::to_stdvec(&ByteBuf::from(bytes)).unwrap());
-        postcard::from_bytes(&encoded).unwrap()
+        assert_eq!(encoded, rmp_serde::to_vec(&ByteBuf::from(bytes)).unwrap());
+        rmp_serde::from_slice(&encoded).unwrap()
     }
 
     #[test]
@@ -162,8 +184,8 @@ mod tests {
 
     #[test]
     fn it_keeps_a_payload_no_bigger_than_its_other_variants() {
-        // A `Lent` payload is 40 bytes: an inline one no bigger keeps `Run` and `Done`
-        // frames at their size (`wire.rs`).
+        // The process pool's `Lent` payload is 40 bytes: an inline one no bigger keeps
+        // its `Run` and `Done` frames at their size.
         assert!(std::mem::size_of::<InlineBytes>() <= 40);
     }
 }
