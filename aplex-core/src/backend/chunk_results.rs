@@ -103,11 +103,19 @@ impl<T> ChunkResults<T> {
     /// assert_eq!(failed.into_all_ok().unwrap_err().len(), 2);
     /// ```
     pub fn into_all_ok(self) -> Result<Vec<T>, Self> {
+        self.into_all_ok_chunk().map(|outputs| match outputs {
+            Chunk::Many(outputs) => outputs,
+            Chunk::One(output) => vec![output],
+        })
+    }
+
+    /// Just the outputs, when every item succeeded, as the chunk they are (one output
+    /// stays one, no `Vec` made for it); otherwise the results, unchanged.
+    pub(crate) fn into_all_ok_chunk(self) -> Result<Chunk<T>, Self> {
         match self.0 {
-            Results::Outputs(Chunk::Many(outputs)) => Ok(outputs),
-            Results::Outputs(Chunk::One(output)) => Ok(vec![output]),
+            Results::Outputs(outputs) => Ok(outputs),
             Results::Results(results) if results.as_slice().iter().all(Result::is_ok) => {
-                Ok(results.into_iter().flatten().collect())
+                Ok(Chunk::Many(results.into_iter().flatten().collect()))
             }
             results => Err(ChunkResults(results)),
         }

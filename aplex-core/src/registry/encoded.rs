@@ -164,7 +164,8 @@ pub(crate) struct EncodeBuffer<'s> {
 }
 
 impl<'s> EncodeBuffer<'s> {
-    /// An empty buffer of `capacity` bytes in a `Vec`, moving to `store` if it grows big.
+    /// An empty buffer of at least `capacity` bytes in a `Vec` (this thread's small spare
+    /// if it has one, `spare_buffers::take_small`), moving to `store` if it grows big.
     pub(crate) fn new(capacity: usize, store: Option<&'s dyn ExternalStore>) -> Self {
         EncodeBuffer {
             vec: take_small(capacity),

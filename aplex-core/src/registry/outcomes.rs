@@ -7,7 +7,7 @@
 //! the rest of its chunk. When every item succeeded (nearly always) the parent keeps just
 //! the outputs ([`ChunkResults::all_ok`]): no per-item error slot to fill.
 
-use crate::backend::{Chunk, ChunkResults};
+use crate::backend::ChunkResults;
 use crate::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -45,11 +45,7 @@ pub fn encode_outcomes<T: Serialize>(
     let store = installed_store();
     // A chunk of one output (every lone work) is encoded from where it is, not from a
     // `Vec` of one made for it.
-    let outputs = match outcomes.into_outputs() {
-        Ok(outputs) => Ok(outputs),
-        Err(outcomes) => outcomes.into_all_ok().map(Chunk::from),
-    };
-    let outcomes: Vec<Result<T, WireError>> = match outputs {
+    let outcomes: Vec<Result<T, WireError>> = match outcomes.into_all_ok_chunk() {
         Ok(outputs) => {
             let (bytes, failed) = encode_each_to(outputs.as_slice().iter(), name, "output", store);
             if failed.is_empty() {
@@ -237,6 +233,7 @@ mod tests {
     use serde::{Deserialize, Serializer};
 
     use super::*;
+    use crate::backend::Chunk;
 
     #[test]
     fn all_ok_chunks_round_trip_as_outputs() {
