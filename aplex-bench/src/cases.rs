@@ -9,7 +9,7 @@ use serde_bytes::ByteBuf;
 use crate::cpu::CpuSize;
 use crate::floors::{start_children, HandedOff, TaskPerItem};
 use crate::measure::{
-    latencies_taking_turns, quantile, rate, rates_taking_turns, rss_bytes, seconds,
+    counted_rate, latencies_taking_turns, quantile, rate, rates_taking_turns, rss_bytes, seconds,
 };
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
@@ -165,11 +165,8 @@ fn thread_map(size: &Size, chunksize: usize) {
     let raw = RawThread::start();
     let items = size.map_items;
     let mut ours = || {
-        rate(items, || {
-            assert_eq!(
-                pool.map(echo, 0..items as u64).chunksize(chunksize).count(),
-                items
-            );
+        counted_rate(items, || {
+            pool.map(echo, 0..items as u64).chunksize(chunksize).count()
         })
     };
     let (name, [ours, limit], peer) = if chunksize == 1 {
@@ -258,11 +255,8 @@ fn process_map(size: &Size, chunksize: usize) {
     let items = size.map_items;
     let [ours, limit] = rates_taking_turns([
         &mut || {
-            rate(items, || {
-                assert_eq!(
-                    pool.map(echo, 0..items as u64).chunksize(chunksize).count(),
-                    items
-                );
+            counted_rate(items, || {
+                pool.map(echo, 0..items as u64).chunksize(chunksize).count()
             })
         },
         &mut || raw.throughput(items, chunksize),

@@ -8,7 +8,7 @@ use std::iter::repeat_n;
 use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use rayon::prelude::*;
 
-use crate::measure::{rate, rates_taking_turns, seconds};
+use crate::measure::{counted_rate, rates_taking_turns, seconds};
 use crate::report::{print, Figure};
 use crate::works::{burn, calibrate_burn, echo};
 
@@ -92,9 +92,9 @@ pub(crate) fn cpu_works(size: &CpuSize) {
 pub(crate) fn blocking_map(size: &CpuSize) {
     let tiny = size.tiny;
     let measure = |name, blocking: &dyn Fn() -> usize, asynchronous: &dyn Fn() -> usize| {
-        let counted = |run: &dyn Fn() -> usize| rate(tiny, || assert_eq!(run(), tiny));
-        let [ours, limit] =
-            rates_taking_turns([&mut || counted(blocking), &mut || counted(asynchronous)]);
+        let [ours, limit] = rates_taking_turns([&mut || counted_rate(tiny, blocking), &mut || {
+            counted_rate(tiny, asynchronous)
+        }]);
         print(&Figure {
             name,
             unit: "works/s",

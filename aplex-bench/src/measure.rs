@@ -87,11 +87,16 @@ pub(crate) fn rate(items: usize, run: impl FnOnce()) -> f64 {
     items as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Items per second of `count`, a run that does `items` items and says how many it did:
-/// run once to warm up, then measured (each run checked).
+/// Items per second of `count`, a run that does `items` items and says how many it did
+/// (checked).
+pub(crate) fn counted_rate(items: usize, count: impl FnOnce() -> usize) -> f64 {
+    rate(items, || assert_eq!(count(), items))
+}
+
+/// [`counted_rate`], after one run to warm up.
 pub(crate) fn warm_rate(items: usize, count: impl Fn() -> usize) -> f64 {
     assert_eq!(count(), items);
-    rate(items, || assert_eq!(count(), items))
+    counted_rate(items, count)
 }
 
 /// Seconds taken by `run`.
