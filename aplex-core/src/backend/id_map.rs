@@ -57,12 +57,8 @@ impl IdHasher {
 }
 
 impl Hasher for IdHasher {
-    /// A key of one word (an id) keeps it in the hash's low bits, which place the entry:
-    /// ids handed out one after the other sit side by side in the table, so a map of
-    /// the works in flight — entered as works start, left as they end, roughly in order
-    /// — touches the few cache lines at the ends of its window instead of a random line
-    /// per work, cold in a map of tens of thousands. The top bits, hashbrown's tag that
-    /// tells entries of a group apart, come from the mixed hash. Longer keys hash mixed.
+    /// A key of one word keeps its low bits, which place the entry, and takes the mixed
+    /// hash's top bits, hashbrown's tag (see the module's docs); longer keys hash mixed.
     fn finish(&self) -> u64 {
         if self.words == 1 {
             (self.last & ID_BITS) | (self.hash & !ID_BITS)
