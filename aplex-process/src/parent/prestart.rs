@@ -5,11 +5,12 @@
 //! the child; the slots' supervisors used to do them one after the other (the executor
 //! builds its workers in turn). Now the builder starts every slot's supervisor thread
 //! before the executor is built, each starting its first process at once; when the
-//! executor builds worker `i`, it hands supervisor `i` its slot (`ProcessWorker::spawn`),
-//! and the supervisor goes on serving with the process it started. The supervisor must be
-//! the thread that started the process: a worker asks to be killed when its parent
-//! *thread* ends (`PR_SET_PDEATHSIG`). A supervisor never handed a slot — the build
-//! failed — kills and reaps its process.
+//! executor builds worker `i`, it hands supervisor `i` its slot (`ProcessWorker::spawn`,
+//! which does not wait: works dispatched before the process serves wait in the slot's
+//! outbox), and the supervisor goes on serving with the process it started. The
+//! supervisor must be the thread that started the process: a worker asks to be killed
+//! when its parent *thread* ends (`PR_SET_PDEATHSIG`). A supervisor never handed a slot
+//! — the build failed — kills and reaps its process.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -23,13 +24,13 @@ use crate::parent::slot::Slot;
 use crate::parent::spawn::spawn_worker;
 use crate::parent::supervisor::supervise;
 
-/// What a prestarted supervisor waits for: its slot, and where to say it serves.
-pub(crate) type SlotHandover = (Arc<Slot>, SyncSender<u32>);
-
 /// A supervisor thread whose first process is started, waiting for its slot.
 pub(crate) struct Prestart {
     pub(crate) thread: JoinHandle<()>,
-    pub(crate) handover: Sender<SlotHandover>,
+    /// Where the supervisor waits for its slot; dropped, it stops its process.
+    pub(crate) handover: Sender<Arc<Slot>>,
+    /// The first process's pid (once [`Prestarted::start`] has returned).
+    pub(crate) pid: u32,
 }
 
 /// The prestarted supervisors of a pool's workers, in worker order.
@@ -55,16 +56,21 @@ impl Prestarted {
                     let reason = "cannot start its supervisor thread";
                     BuildError::worker_start(index, reason, Some(error.into()))
                 })?;
-            prestarted.0.push_back(Prestart { thread, handover });
+            prestarted.0.push_back(Prestart {
+                thread,
+                handover,
+                pid: 0,
+            });
             spawned.push(spawned_rx);
         }
-        for (index, spawned) in spawned.into_iter().enumerate() {
+        for (index, (prestart, spawned)) in prestarted.0.iter_mut().zip(spawned).enumerate() {
             let outcome = spawned
                 .recv()
                 .unwrap_or_else(|_| Err("its supervisor thread died".into()));
-            if let Err(reason) = outcome {
+            match outcome {
+                Ok(pid) => prestart.pid = pid,
                 // `prestarted` is dropped: the processes that did start are stopped.
-                return Err(BuildError::worker_start(index, reason, None));
+                Err(reason) => return Err(BuildError::worker_start(index, reason, None)),
             }
         }
         Ok(prestarted)
@@ -94,8 +100,8 @@ impl Drop for Prestarted {
 fn start_then_supervise(
     index: usize,
     context: &PoolContext,
-    spawned: SyncSender<Result<(), String>>,
-    handed: Receiver<SlotHandover>,
+    spawned: SyncSender<Result<u32, String>>,
+    handed: Receiver<Arc<Slot>>,
 ) {
     let first = spawn_worker(
         index,
@@ -105,7 +111,7 @@ fn start_then_supervise(
     );
     let mut first = match first {
         Ok(incarnation) => {
-            let _ = spawned.send(Ok(()));
+            let _ = spawned.send(Ok(incarnation.pid));
             incarnation
         }
         Err(reason) => {
@@ -115,7 +121,7 @@ fn start_then_supervise(
         }
     };
     match handed.recv() {
-        Ok((slot, started)) => supervise(slot, started, first),
+        Ok(slot) => supervise(slot, first),
         Err(_) => {
             let _ = first.child.kill();
             let _ = first.child.wait();

@@ -71,10 +71,13 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
+    /// Slot `index`, to be filled first by the process `pid` (already started,
+    /// `prestart.rs`): works dispatched before it serves wait in the outbox.
     pub(crate) fn new(
         index: usize,
         events: Arc<dyn WorkerEvents>,
         context: Arc<PoolContext>,
+        pid: u32,
     ) -> Self {
         let reporter = Some((index, Arc::clone(&events)));
         Slot {
@@ -82,6 +85,7 @@ impl Slot {
             events,
             context,
             state: Mutex::new(SlotState {
+                pid: Some(pid),
                 reporter,
                 ..SlotState::default()
             }),

@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
@@ -37,6 +37,10 @@ pub(crate) struct Incarnation {
     pub(crate) pid: u32,
     pub(crate) down: IpcSender<Vec<DownFrame>>,
     pub(crate) up: IpcReceiver<Vec<UpFrame>>,
+    /// The accept thread, if not joined yet: joined once the process serves, off the
+    /// way to its first work, as it closes the handshake's connection after handing the
+    /// hello over (closing it took 100–300 µs here, a tenth of a pool's start).
+    pub(crate) acceptor: Option<JoinHandle<()>>,
 }
 
 /// Starts worker process `index`, waits for its handshake (at most `timeout`), sends
@@ -72,7 +76,14 @@ pub(crate) fn spawn_worker(
     let acceptor = thread::Builder::new()
         .name("aplex-accept".into())
         .spawn(move || {
-            let _ = accepted_tx.send(server.accept());
+            // The connection is closed here, after the hello is handed over: closing it
+            // took 100–300 µs on the supervisor's way to the child's first work.
+            let (connection, hello) = match server.accept() {
+                Ok((connection, hello)) => (Some(connection), Ok(hello)),
+                Err(error) => (None, Err(error)),
+            };
+            let _ = accepted_tx.send(hello);
+            drop(connection);
         })
         .map_err(|e| format!("cannot start the accept thread: {e}"))?;
 
@@ -80,7 +91,7 @@ pub(crate) fn spawn_worker(
     let mut poll = Duration::from_micros(50);
     let outcome = loop {
         match accepted.recv_timeout(poll) {
-            Ok(Ok((_, Bootstrap::Hello(hello)))) => break Ok(hello),
+            Ok(Ok(Bootstrap::Hello(hello))) => break Ok(hello),
             Ok(Err(error)) => break Err(format!("the handshake failed: {error}")),
             Err(RecvTimeoutError::Disconnected) => break Err("the accept thread died".into()),
             Err(RecvTimeoutError::Timeout) => {}
@@ -90,7 +101,7 @@ pub(crate) fn spawn_worker(
             // Its hello may have come just before it exited (a worker whose state fails
             // exits right after its hello): then the handshake goes on, and the answer
             // waiting in its channel says why it stopped. The accept ends now either way.
-            if let Ok(Ok((_, Bootstrap::Hello(hello)))) = accepted.recv() {
+            if let Ok(Ok(Bootstrap::Hello(hello))) = accepted.recv() {
                 break Ok(hello);
             }
             break Err(format!(
@@ -106,12 +117,15 @@ pub(crate) fn spawn_worker(
         }
         poll = (poll * 2).min(Duration::from_millis(5));
     };
-    if outcome.is_err() {
+    let acceptor = if outcome.is_err() {
         // A child that connected but never sent its handshake holds the accept in its
         // `recv`: only its death releases it.
         let _ = child.kill();
-    }
-    let _ = acceptor.join();
+        let _ = acceptor.join();
+        None
+    } else {
+        Some(acceptor)
+    };
     // The deadline is strict: a handshake that arrives after it (the poll above can
     // overrun on a loaded machine) is as late as one that never came.
     let outcome = outcome.and_then(|hello| {
@@ -126,8 +140,7 @@ pub(crate) fn spawn_worker(
     let hello = match outcome {
         Ok(hello) => hello,
         Err(reason) => {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child, acceptor);
             return Err(reason);
         }
     };
@@ -142,8 +155,7 @@ pub(crate) fn spawn_worker(
         }
     });
     if let Err(reason) = started {
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(&mut child, acceptor);
         return Err(reason);
     }
     let state_made = match settings.state {
@@ -160,16 +172,14 @@ pub(crate) fn spawn_worker(
         }
     };
     if let Err(reason) = state_made {
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(&mut child, acceptor);
         return Err(reason);
     }
     if let Some(initializer) = initializer {
         let left = deadline.saturating_duration_since(Instant::now());
         let worker = (index, hello.pid);
         if let Err(reason) = initialize(worker, &hello.down, &hello.up, initializer, left) {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child, acceptor);
             return Err(reason);
         }
     }
@@ -178,7 +188,17 @@ pub(crate) fn spawn_worker(
         child,
         down: hello.down,
         up: hello.up,
+        acceptor,
     })
+}
+
+/// Stops a child whose start failed, and joins its accept thread unless joined already.
+fn stop(child: &mut Child, acceptor: Option<JoinHandle<()>>) {
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Some(acceptor) = acceptor {
+        let _ = acceptor.join();
+    }
 }
 
 /// Runs the pool's initializer in a new worker and waits (at most `timeout`) for it.

@@ -22,7 +22,6 @@
 
 use std::process::Child;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -42,12 +41,12 @@ use aplex_core::registry::wire_error::WireError;
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs the slot's supervision loop, beginning with its first process, which the builder
-/// started (`prestart.rs`); `started` hears that process's pid once it serves the slot.
-pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<u32>, first: Incarnation) {
-    let mut started = Some(started);
+/// started (`prestart.rs`).
+pub(crate) fn supervise(slot: Arc<Slot>, first: Incarnation) {
     let mut next = Some(first);
+    let mut respawn = false;
     loop {
-        if started.is_none() && slot.closing() {
+        if respawn && slot.closing() {
             slot.stop(&Error::Cancelled);
             return;
         }
@@ -72,7 +71,6 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<u32>, first: Incarn
                 continue;
             }
         };
-        let respawn = started.is_none();
         tracing::info!(
             worker = slot.index,
             pid = incarnation.pid,
@@ -80,7 +78,8 @@ pub(crate) fn supervise(slot: Arc<Slot>, started: SyncSender<u32>, first: Incarn
             "aplex worker process started"
         );
         let pid = incarnation.pid;
-        let (exit, ending) = serve_incarnation(&slot, incarnation, started.take());
+        let (exit, ending) = serve_incarnation(&slot, incarnation);
+        respawn = true;
         match ending {
             Ending::Closed => {
                 tracing::info!(worker = slot.index, pid, %exit, "aplex worker process shut down");
@@ -141,17 +140,13 @@ enum Ending {
 }
 
 /// Serves one process until it is gone; fails its in-flight works and says how it ended.
-/// `started` hears of the process once it is attached to the slot.
-fn serve_incarnation(
-    slot: &Slot,
-    incarnation: Incarnation,
-    started: Option<SyncSender<u32>>,
-) -> (WorkerExit, Ending) {
+fn serve_incarnation(slot: &Slot, incarnation: Incarnation) -> (WorkerExit, Ending) {
     let Incarnation {
         mut child,
         pid,
         down,
         up,
+        acceptor,
     } = incarnation;
     let lender = Lender::new(slot.context.start.shared_threshold);
     let (link, writer_end) = batch_writer(down, Arc::clone(&lender));
@@ -172,8 +167,8 @@ fn serve_incarnation(
             move || writer_end.run(Some(coalesce))
         });
     slot.attach(pid, link);
-    if let Some(started) = started {
-        let _ = started.send(pid);
+    if let Some(acceptor) = acceptor {
+        let _ = acceptor.join();
     }
     read_replies(slot, &up, &lender, &borrowings);
     drop((borrowings, release_link));

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -30,30 +29,29 @@ pub struct ProcessWorker {
 
 impl ProcessWorker {
     /// Hands the slot to its supervisor, `prestarted` with its first process
-    /// (`prestart.rs`), and waits for that process to serve it.
+    /// (`prestart.rs`). It does not wait for that process to serve (the build would
+    /// wait for each supervisor's wake-up in turn): works dispatched meanwhile wait in
+    /// the slot's outbox.
     pub(crate) fn spawn(
         seat: WorkerSeat,
         context: Arc<PoolContext>,
         prestarted: Prestart,
     ) -> Result<Self, BuildError> {
         let index = seat.index;
-        let slot = Arc::new(Slot::new(index, seat.events, context));
-        let (started_tx, started_rx) = mpsc::sync_channel(1);
-        // Gone only if its thread died; `started_rx` then says so.
-        let _ = prestarted.handover.send((Arc::clone(&slot), started_tx));
+        let first_pid = prestarted.pid;
+        let slot = Arc::new(Slot::new(index, seat.events, context, first_pid));
         let supervisor = prestarted.thread;
-        match started_rx.recv() {
-            Ok(first_pid) => Ok(ProcessWorker {
-                slot,
-                first_pid,
-                supervisor: Mutex::new(Some(supervisor)),
-            }),
-            Err(_) => {
-                let _ = supervisor.join();
-                let reason = "the supervisor thread died";
-                Err(BuildError::worker_start(index, reason, None))
-            }
+        // Refused only if its thread died.
+        if prestarted.handover.send(Arc::clone(&slot)).is_err() {
+            let _ = supervisor.join();
+            let reason = "the supervisor thread died";
+            return Err(BuildError::worker_start(index, reason, None));
         }
+        Ok(ProcessWorker {
+            slot,
+            first_pid,
+            supervisor: Mutex::new(Some(supervisor)),
+        })
     }
 
     /// The pid of the process filling the slot now (`None` while it is being replaced).
