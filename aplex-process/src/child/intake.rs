@@ -16,7 +16,8 @@
 //!    one reused buffer, `plain_recv.rs`; every message fits one `sendmsg`, so none waits
 //!    for the rest of one). It yields after [`FAIR_SHARE`] messages in a row.
 //! 3. A message that finds works still alive here is part of a stream: the intake
-//!    delivers it and hands the `Inbound` to the reader thread, which reads with blocking
+//!    delivers it and hands the `Inbound` to the reader thread (started then, the first
+//!    time: a process starts without waiting for it), which reads with blocking
 //!    receives and hands it back once no work is alive (looking at least every
 //!    [`LOOK_BACK`], and, while nothing comes, less and less often, down to every
 //!    [`LOOK_BACK_MOST`]: a process of long works does not wake it a thousand times a
@@ -123,29 +124,57 @@ pub(crate) fn start(
         down: opaque.to(),
         reader,
     };
-    let (to_thread, thread_gets) = mpsc::channel();
-    let mailbox = Arc::new(Mailbox::default());
-    let thread_mailbox = Arc::clone(&mailbox);
-    thread::Builder::new()
-        .name("aplex-child-reader".into())
-        .spawn(move || read_on_thread(&thread_gets, &thread_mailbox))
-        .map_err(|error| format!("cannot start the reader thread: {error}"))?;
+    let mut thread = ReaderThread {
+        to_thread: None,
+        mailbox: Arc::new(Mailbox::default()),
+    };
     let Some((socket, watched)) = socket.and_then(|socket| Some((socket, watch(socket)?))) else {
         // The thread reads from the start and, the mailbox closed, never hands back.
-        mailbox.close();
-        let _ = to_thread.send(inbound);
-        return Ok(false);
+        thread.mailbox.close();
+        return match thread.hand(inbound) {
+            Ok(()) => Ok(false),
+            Err(_) => Err("cannot start the reader thread".into()),
+        };
     };
     // Made here, not in the task: a task dropped before its first poll (a `Close` in the
     // first message) still hands the `Inbound` over.
     let holding = Holding {
         inbound: Some(inbound),
-        to_thread,
-        mailbox,
+        thread,
     };
     let plain = PlainReceiver::new(socket);
     drop(local.spawn_local(read_on_runtime(watched, plain, holding)));
     Ok(true)
+}
+
+/// The reader thread, started the first time it is handed the `Inbound`: a process whose
+/// frames never stream does without it, and every process starts without waiting for it
+/// (a thread's start took 50–150 µs of a worker's start here).
+struct ReaderThread {
+    to_thread: Option<mpsc::Sender<Inbound>>,
+    mailbox: Arc<Mailbox>,
+}
+
+impl ReaderThread {
+    /// Hands `inbound` to the reader thread, starting it if need be; hands it back if
+    /// the thread cannot be started.
+    fn hand(&mut self, inbound: Inbound) -> Result<(), Inbound> {
+        let to_thread = match &self.to_thread {
+            Some(to_thread) => to_thread,
+            None => {
+                let (to_thread, thread_gets) = mpsc::channel();
+                let mailbox = Arc::clone(&self.mailbox);
+                let started = thread::Builder::new()
+                    .name("aplex-child-reader".into())
+                    .spawn(move || read_on_thread(&thread_gets, &mailbox));
+                if started.is_err() {
+                    return Err(inbound);
+                }
+                self.to_thread.insert(to_thread)
+            }
+        };
+        to_thread.send(inbound).map_err(|refused| refused.0)
+    }
 }
 
 /// Where the reader thread hands the `Inbound` back, unless the intake task is gone.
@@ -202,23 +231,23 @@ impl Mailbox {
     }
 }
 
-/// The intake task's side of the hand-over: the `Inbound` while it reads, and the ways
-/// to and from the reader thread. Dropped (the runtime stopped), it gives the reader
+/// The intake task's side of the hand-over: the `Inbound` while it reads, and the
+/// reader thread with its mailbox. Dropped (the runtime stopped), it gives the reader
 /// thread the `Inbound` for good, wherever it is.
 struct Holding {
     inbound: Option<Inbound>,
-    to_thread: mpsc::Sender<Inbound>,
-    mailbox: Arc<Mailbox>,
+    thread: ReaderThread,
 }
 
 impl Drop for Holding {
     fn drop(&mut self) {
         // Closed first, so the reader thread keeps whatever it holds from now on.
-        if let Some(inbound) = self.mailbox.close() {
+        if let Some(inbound) = self.thread.mailbox.close() {
             self.inbound = Some(inbound);
         }
         if let Some(inbound) = self.inbound.take() {
-            let _ = self.to_thread.send(inbound);
+            // Unless no thread can be started: then the socket closes with it.
+            let _ = self.thread.hand(inbound);
         }
     }
 }
@@ -251,13 +280,14 @@ async fn read_on_runtime(watched: AsyncFd<Socket>, mut plain: PlainReceiver, mut
         if streaming {
             drop(ready);
             if let Some(inbound) = holding.inbound.take() {
-                if let Err(refused) = holding.to_thread.send(inbound) {
-                    holding.inbound = Some(refused.0);
+                if let Err(refused) = holding.thread.hand(inbound) {
+                    // No reader thread: this task goes on reading.
+                    holding.inbound = Some(refused);
                     continue;
                 }
             }
             let unwatched = watched.take().map(AsyncFd::into_inner);
-            holding.inbound = Some(holding.mailbox.taken_back().await);
+            holding.inbound = Some(holding.thread.mailbox.taken_back().await);
             // Watched again: data that came meanwhile is reported at once.
             watched = unwatched.and_then(rewatch);
         } else if read < FAIR_SHARE {
