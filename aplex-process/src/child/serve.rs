@@ -61,7 +61,7 @@ pub(crate) fn run(server: String, start: Option<String>) -> ! {
 fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
     signals::prepare_worker_process();
     stack_guard::install_handler();
-    stack_guard::watch_this_thread();
+    stack_guard::watch_main_thread();
     let bootstrap = IpcSender::<Bootstrap>::connect(server.to_owned()).map_err(|error| {
         format!(
             "cannot reach the aplex pool that should have started this process ({error}); \
