@@ -53,3 +53,50 @@ fn frames_keep_their_order_while_the_reading_changes_hands() {
         }
     });
 }
+
+/// The names of process `pid`'s threads (as the kernel keeps them: 15 bytes at most).
+fn thread_names(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim_end().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_worker_starts_its_reader_thread_only_once_frames_stream_in() {
+    within(Duration::from_secs(120), || {
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .build()
+            .unwrap();
+        let pid = pool.worker_pids()[0].expect("the worker's pid, known once built");
+        for x in 0..20 {
+            assert_eq!(pool.submit(echo, x).result(), Ok(x));
+        }
+        let reader = "aplex-child-rea";
+        let names = thread_names(pid);
+        assert!(
+            names.iter().any(|name| name == "aplex-worker-0"),
+            "the worker's main thread is named after it: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|name| name == reader),
+            "lone round trips need no reader thread: {names:?}"
+        );
+        // A message that finds a work alive is part of a stream: the reading moves to the
+        // reader thread, started then. (Each echo is a message of its own, as each waits
+        // for the one before.)
+        let sleeper = pool.submit(sleep_a_minute, 1);
+        wait_until("the worker started its reader thread", || {
+            assert_eq!(pool.submit(echo, 2).result(), Ok(2));
+            thread_names(pid).iter().any(|name| name == reader)
+        });
+        assert!(sleeper.cancel());
+        assert_eq!(sleeper.result(), Err(Error::Cancelled));
+        // Idle again, the runtime thread reads; the reader thread stays for the next stream.
+        assert_eq!(pool.submit(echo, 3).result(), Ok(3));
+    });
+}

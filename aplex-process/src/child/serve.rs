@@ -86,6 +86,7 @@ fn serve_parent(server: &str, start: Option<&str>) -> Result<(), String> {
         Some(settings) => (settings, Vec::new()),
         None => first_frame(&down_rx)?,
     };
+    name_this_process(settings.worker);
     let runtime = settings
         .runtime
         .build_for_worker()
@@ -171,6 +172,21 @@ fn first_frame(
         return Err("protocol error: the first frame was not Start".into());
     };
     Ok((*settings, first.collect()))
+}
+
+/// Names this process after its worker, `aplex-worker-N`: what `top` and `ps -o comm`
+/// show (the kernel's name for the main thread), which would otherwise be the name of
+/// the executable it was started as, `exe`. Longer than 15 bytes, the kernel truncates.
+fn name_this_process(worker: usize) {
+    let Ok(name) = std::ffi::CString::new(format!("aplex-worker-{worker}")) else {
+        return;
+    };
+    // SAFETY: `PR_SET_NAME` reads a NUL-terminated string, which `name` is and outlives
+    // the call; the other arguments are ignored.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, name.as_ptr(), 0, 0, 0);
+    }
 }
 
 /// Makes this worker's state with the registered maker at `index`, on the runtime's
