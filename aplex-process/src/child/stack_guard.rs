@@ -43,8 +43,9 @@ thread_local! {
 }
 
 /// An alternate signal stack in use by the thread that owns it. Left uninitialised: its
-/// pages are touched only if a handler runs on it (zeroing its 16 pages took 50 µs of
-/// every watched thread's start here).
+/// 16 pages are touched only if a handler runs on it. (Allocated zeroed, it and
+/// `sigaltstack` took 50 µs of a worker's start here; the main thread's whole watch now
+/// takes under 20.)
 struct AlternateStack(Box<[MaybeUninit<u8>]>);
 
 impl Drop for AlternateStack {
@@ -206,7 +207,11 @@ mod tests {
             limit.rlim_cur
         };
         if limit == libc::RLIM_INFINITY {
-            assert_eq!(main_stack_lowest(), None, "unlimited: glibc's answer is used");
+            assert_eq!(
+                main_stack_lowest(),
+                None,
+                "unlimited: glibc's answer is used"
+            );
         } else {
             assert_eq!(main_stack_lowest(), Some(top - limit as usize));
         }
