@@ -2,17 +2,6 @@
 
 use std::time::Instant;
 
-/// Calls `step` `count` times; returns each call's time in microseconds.
-pub(crate) fn latencies(count: usize, mut step: impl FnMut(u64)) -> Vec<f64> {
-    (0..count as u64)
-        .map(|i| {
-            let started = Instant::now();
-            step(i);
-            started.elapsed().as_secs_f64() * 1e6
-        })
-        .collect()
-}
-
 /// Calls each of `steps` `count` times, taking turns in blocks of [`TURN`] calls, each
 /// block after [`TURN_WARM_UP`] calls not measured; returns each step's call times in
 /// microseconds. Taking turns puts every step under the same machine conditions: on a

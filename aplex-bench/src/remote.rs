@@ -8,7 +8,7 @@ use aplex::remote::{NatsServer, NodeBuilder, NodeHandle, RemoteAsyncPoolExecutor
 use async_nats::jetstream::{self, consumer::pull, consumer::PullConsumer};
 use futures::StreamExt;
 
-use crate::measure::{latencies, quantile, rate, seconds, warm_rate};
+use crate::measure::{latencies_taking_turns, quantile, rate, seconds, warm_rate};
 use crate::report::{print, Figure};
 use crate::works::{echo, sleep_ms};
 
@@ -118,61 +118,83 @@ impl RawJetStream {
         })
     }
 
-    /// Sends `count` tasks (each publish acknowledged) and waits for every reply.
-    fn round_trips(&self, count: usize, concurrent: bool) -> Vec<f64> {
+    /// Round trips one at a time on one reply subscription, to take turns with ours.
+    fn one_by_one(&self) -> RawRoundTrips<'_> {
+        let replies = self.runtime.block_on(async {
+            let inbox = self.client.new_inbox();
+            let replies = self.client.subscribe(inbox.clone()).await.unwrap();
+            (inbox, replies)
+        });
+        RawRoundTrips { raw: self, replies }
+    }
+
+    /// Sends `count` tasks at once (each publish acknowledged) and waits for every reply.
+    fn round_trips(&self, count: usize) {
         self.runtime.block_on(async {
             let inbox = self.client.new_inbox();
             let mut replies = self.client.subscribe(inbox.clone()).await.unwrap();
             let mut headers = async_nats::HeaderMap::new();
             headers.insert("Raw-Reply", inbox.as_str());
-            if concurrent {
-                // Each publish awaits its own ack (the client bounds the acks in flight).
-                futures::future::join_all((0..count).map(|i| {
-                    let headers = headers.clone();
-                    async move {
-                        self.jetstream
-                            .publish_with_headers("raw.task", headers, i.to_string().into())
-                            .await
-                            .unwrap()
-                            .await
-                            .unwrap()
-                    }
-                }))
-                .await;
-                for _ in 0..count {
-                    replies.next().await.unwrap();
-                }
-                Vec::new()
-            } else {
-                let mut times = Vec::with_capacity(count);
-                for i in 0..count {
-                    let started = std::time::Instant::now();
+            // Each publish awaits its own ack (the client bounds the acks in flight).
+            futures::future::join_all((0..count).map(|i| {
+                let headers = headers.clone();
+                async move {
                     self.jetstream
-                        .publish_with_headers("raw.task", headers.clone(), i.to_string().into())
+                        .publish_with_headers("raw.task", headers, i.to_string().into())
                         .await
                         .unwrap()
                         .await
-                        .unwrap();
-                    replies.next().await.unwrap();
-                    times.push(started.elapsed().as_secs_f64() * 1e6);
+                        .unwrap()
                 }
-                times
+            }))
+            .await;
+            for _ in 0..count {
+                replies.next().await.unwrap();
             }
-        })
+        });
     }
 }
 
+/// [`RawJetStream::one_by_one`]: a task published (and acknowledged) and its reply
+/// awaited, one at a time.
+struct RawRoundTrips<'a> {
+    raw: &'a RawJetStream,
+    /// The inbox the pullers reply to, and its subscription.
+    replies: (String, async_nats::Subscriber),
+}
+
+impl RawRoundTrips<'_> {
+    fn round_trip(&mut self, i: u64) {
+        let (inbox, replies) = &mut self.replies;
+        let raw = self.raw;
+        raw.runtime.block_on(async {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Raw-Reply", inbox.as_str());
+            raw.jetstream
+                .publish_with_headers("raw.task", headers, i.to_string().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            replies.next().await.unwrap();
+        });
+    }
+}
+
+/// The remote round trip against raw JetStream's, taking turns as the other latency
+/// cases do (`measure.rs`): measured one after the other, the two met different
+/// machines on these VMs.
 pub(crate) fn remote_latency(calls: usize) -> Result<(), String> {
     let remote = remote("bench-latency", 300)?;
     let raw = RawJetStream::start(&remote.server.url(), NODES)?;
-    for x in 0..200 {
-        remote.pool.submit(echo, x).result().unwrap();
-    }
-    raw.round_trips(200, false);
-    let ours = latencies(calls, |x| {
-        assert_eq!(remote.pool.submit(echo, x).result(), Ok(x))
-    });
-    let limit = raw.round_trips(calls, false);
+    let mut raw_round_trips = raw.one_by_one();
+    let [ours, limit] = latencies_taking_turns(
+        calls,
+        [
+            &mut |x| assert_eq!(remote.pool.submit(echo, x).result(), Ok(x)),
+            &mut |x| raw_round_trips.round_trip(x),
+        ],
+    );
     for (name, q) in ["remote_latency_median", "remote_latency_p99"]
         .into_iter()
         .zip([0.5, 0.99])
@@ -194,9 +216,9 @@ pub(crate) fn remote_map(items: usize) -> Result<(), String> {
     let ours = warm_rate(items, || {
         remote.pool.map(echo, 0..items as u64).chunksize(1).count()
     });
-    raw.round_trips(items.min(1_000), true);
+    raw.round_trips(items.min(1_000));
     let limit = rate(items, || {
-        raw.round_trips(items, true);
+        raw.round_trips(items);
     });
     print(&Figure {
         name: "remote_map_cs1",
