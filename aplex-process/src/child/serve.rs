@@ -5,12 +5,13 @@
 //!    to be killed if the parent dies (`signals.rs`).
 //! 2. Connect to the parent's one-shot server and send `Hello`: pid, registry digest, and
 //!    the child's ends of a fresh channel pair.
-//! 3. Build the runtime from the start settings (found in the environment at exec,
-//!    `start_at_exec.rs`, or else in the first frame, `Start`), then split into three
-//!    threads: a writer (batching every finished outcome into one `send`), the runtime
-//!    thread running [`aplex_core::local::serve_local`], and a reader. The parent's
-//!    frames, turned into local jobs, are read by the runtime thread while the process
-//!    is idle and by the reader while they stream in (`intake.rs`).
+//! 3. Name the process `aplex-worker-N` and build the runtime from the start settings
+//!    (found in the environment at exec, `start_at_exec.rs`, or else in the first frame,
+//!    `Start`), then split into three threads: a writer (batching every finished outcome
+//!    into one `send`), the runtime thread running [`aplex_core::local::serve_local`],
+//!    and a reader, started when frames first stream in. The parent's frames, turned
+//!    into local jobs, are read by the runtime thread while the process is idle and by
+//!    the reader while they stream in (`intake.rs`).
 //!    `tracing` events go up the same writer, if the parent wants them.
 //! 4. Every `Run` gets exactly one reply, even when the work is aborted or never starts: a
 //!    reply guard sends `Cancelled` if dropped unsent.
