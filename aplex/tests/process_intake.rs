@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use aplex::{Error, ProcessAsyncPoolExecutor};
-use common::{wait_until, within};
+use common::{live_thread_names_of, wait_until, within};
 
 #[aplex::work]
 async fn echo(x: u64) -> u64 {
@@ -54,17 +54,6 @@ fn frames_keep_their_order_while_the_reading_changes_hands() {
     });
 }
 
-/// The names of process `pid`'s threads (as the kernel keeps them: 15 bytes at most).
-fn thread_names(pid: u32) -> Vec<String> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim_end().to_owned())
-        .collect()
-}
-
 #[test]
 fn a_worker_starts_its_reader_thread_only_once_frames_stream_in() {
     within(Duration::from_secs(120), || {
@@ -72,12 +61,14 @@ fn a_worker_starts_its_reader_thread_only_once_frames_stream_in() {
             .pool_size(1)
             .build()
             .unwrap();
-        let pid = pool.worker_pids()[0].expect("the worker's pid, known once built");
+        let pid = pool.worker_pids()[0]
+            .expect("the worker's pid, known once built")
+            .to_string();
         for x in 0..20 {
             assert_eq!(pool.submit(echo, x).result(), Ok(x));
         }
         let reader = "aplex-child-rea";
-        let names = thread_names(pid);
+        let names = live_thread_names_of(&pid);
         assert!(
             names.iter().any(|name| name == "aplex-worker-0"),
             "the worker's main thread is named after it: {names:?}"
@@ -92,7 +83,7 @@ fn a_worker_starts_its_reader_thread_only_once_frames_stream_in() {
         let sleeper = pool.submit(sleep_a_minute, 1);
         wait_until("the worker started its reader thread", || {
             assert_eq!(pool.submit(echo, 2).result(), Ok(2));
-            thread_names(pid).iter().any(|name| name == reader)
+            live_thread_names_of(&pid).iter().any(|name| name == reader)
         });
         assert!(sleeper.cancel());
         assert_eq!(sleeper.result(), Err(Error::Cancelled));

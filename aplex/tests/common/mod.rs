@@ -86,32 +86,38 @@ pub fn thread_name() -> String {
 }
 
 /// The names of this process's live threads (from `/proc/self/task`).
+pub fn live_thread_names() -> Vec<String> {
+    live_thread_names_of("self")
+}
+
+/// The names of the live threads of process `pid` (a number, or `self`), as the kernel
+/// keeps them (15 bytes at most).
 ///
-/// A listing of `/proc/self/task` stops early when the thread it has reached exits
+/// A listing of `/proc/<pid>/task` stops early when the thread it has reached exits
 /// meanwhile (the kernel walks the thread list from it), so a listing taken while other
 /// threads come and go can miss live ones. A listing counts only when it holds as many
-/// threads as `/proc/self/status` says there are, before and after it.
-pub fn live_thread_names() -> Vec<String> {
+/// threads as `/proc/<pid>/status` says there are, before and after it.
+pub fn live_thread_names_of(pid: &str) -> Vec<String> {
     loop {
-        let before = thread_count();
-        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
-            .expect("/proc/self/task is readable")
+        let before = thread_count(pid);
+        let names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("/proc/<pid>/task is readable")
             .filter_map(|entry| {
                 let path = entry.ok()?.path().join("comm");
                 Some(std::fs::read_to_string(path).ok()?.trim().to_owned())
             })
             .collect();
-        if before == names.len() && thread_count() == before {
+        if before == names.len() && thread_count(pid) == before {
             return names;
         }
         std::thread::yield_now();
     }
 }
 
-/// This process's thread count, from `/proc/self/status`.
-fn thread_count() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .expect("/proc/self/status is readable")
+/// Process `pid`'s thread count, from `/proc/<pid>/status`.
+fn thread_count(pid: &str) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("/proc/<pid>/status is readable")
         .lines()
         .find_map(|line| line.strip_prefix("Threads:"))
         .and_then(|count| count.trim().parse().ok())
