@@ -118,36 +118,43 @@ impl RawJetStream {
         })
     }
 
-    /// Round trips one at a time on one reply subscription, to take turns with ours.
-    fn one_by_one(&self) -> RawRoundTrips<'_> {
-        let replies = self.runtime.block_on(async {
+    /// A reply inbox: the headers that point a task's reply to it, and its subscription.
+    fn reply_inbox(&self) -> RawRoundTrips<'_> {
+        let (headers, replies) = self.runtime.block_on(async {
             let inbox = self.client.new_inbox();
             let replies = self.client.subscribe(inbox.clone()).await.unwrap();
-            (inbox, replies)
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Raw-Reply", inbox.as_str());
+            (headers, replies)
         });
-        RawRoundTrips { raw: self, replies }
+        RawRoundTrips {
+            raw: self,
+            headers,
+            replies,
+        }
+    }
+
+    /// Publishes task `i` with `headers` and waits for its acknowledgement.
+    async fn publish(&self, headers: async_nats::HeaderMap, i: u64) {
+        self.jetstream
+            .publish_with_headers("raw.task", headers, i.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
     }
 
     /// Sends `count` tasks at once (each publish acknowledged) and waits for every reply.
     fn round_trips(&self, count: usize) {
+        let RawRoundTrips {
+            headers,
+            mut replies,
+            ..
+        } = self.reply_inbox();
         self.runtime.block_on(async {
-            let inbox = self.client.new_inbox();
-            let mut replies = self.client.subscribe(inbox.clone()).await.unwrap();
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Raw-Reply", inbox.as_str());
             // Each publish awaits its own ack (the client bounds the acks in flight).
-            futures::future::join_all((0..count).map(|i| {
-                let headers = headers.clone();
-                async move {
-                    self.jetstream
-                        .publish_with_headers("raw.task", headers, i.to_string().into())
-                        .await
-                        .unwrap()
-                        .await
-                        .unwrap()
-                }
-            }))
-            .await;
+            futures::future::join_all((0..count as u64).map(|i| self.publish(headers.clone(), i)))
+                .await;
             for _ in 0..count {
                 replies.next().await.unwrap();
             }
@@ -155,28 +162,22 @@ impl RawJetStream {
     }
 }
 
-/// [`RawJetStream::one_by_one`]: a task published (and acknowledged) and its reply
-/// awaited, one at a time.
+/// [`RawJetStream::reply_inbox`]: tasks published (and acknowledged) with their replies
+/// sent to one inbox; [`round_trip`](Self::round_trip) makes one at a time, to take
+/// turns with ours.
 struct RawRoundTrips<'a> {
     raw: &'a RawJetStream,
-    /// The inbox the pullers reply to, and its subscription.
-    replies: (String, async_nats::Subscriber),
+    /// Point a task's reply to the inbox.
+    headers: async_nats::HeaderMap,
+    replies: async_nats::Subscriber,
 }
 
 impl RawRoundTrips<'_> {
     fn round_trip(&mut self, i: u64) {
-        let (inbox, replies) = &mut self.replies;
         let raw = self.raw;
         raw.runtime.block_on(async {
-            let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Raw-Reply", inbox.as_str());
-            raw.jetstream
-                .publish_with_headers("raw.task", headers, i.to_string().into())
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-            replies.next().await.unwrap();
+            raw.publish(self.headers.clone(), i).await;
+            self.replies.next().await.unwrap();
         });
     }
 }
@@ -187,7 +188,7 @@ impl RawRoundTrips<'_> {
 pub(crate) fn remote_latency(calls: usize) -> Result<(), String> {
     let remote = remote("bench-latency", 300)?;
     let raw = RawJetStream::start(&remote.server.url(), NODES)?;
-    let mut raw_round_trips = raw.one_by_one();
+    let mut raw_round_trips = raw.reply_inbox();
     let [ours, limit] = latencies_taking_turns(
         calls,
         [
