@@ -44,10 +44,11 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
-use crate::child::plain_recv::{PlainReceiver, Received};
 use crate::child::reader::Reader;
 use crate::child::serve::EXIT_NO_PARENT;
-use crate::child::watched_socket::{rewatch, socket_of, watch, Socket};
+use crate::child::watched_socket::{rewatch, watch, Socket};
+use crate::protocol::plain_recv::{PlainReceiver, Received};
+use crate::protocol::socket_of::socket_of;
 use crate::protocol::wire::DownFrame;
 
 /// The most messages read in a row before the intake lets the works run.

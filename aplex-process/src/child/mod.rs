@@ -6,7 +6,6 @@
 pub(crate) mod bootstrap;
 pub(crate) mod event_forwarder;
 pub(crate) mod intake;
-pub(crate) mod plain_recv;
 pub(crate) mod reader;
 pub(crate) mod reply;
 pub(crate) mod serve;

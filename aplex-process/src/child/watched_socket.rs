@@ -1,16 +1,11 @@
-//! The socket under an ipc-channel receiver, found and watched by the runtime's reactor.
+//! The socket under an ipc-channel receiver (found by `protocol/socket_of.rs`), watched
+//! by the runtime's reactor.
 //!
-//! ipc-channel does not hand out its receiver's socket, but its `Debug` output names it
-//! ([`socket_of`]); the number is trusted only if that descriptor is an open
-//! `SOCK_SEQPACKET` socket, as ipc-channel's channels are. The reactor watches a
-//! duplicate of it ([`watch`]): readiness belongs to the socket, not to the number, so
-//! the receiver's own reads clear it. A newer ipc-channel that shows its receivers
-//! otherwise makes [`socket_of`] answer `None` (and the unit test below fail), never a
-//! wrong descriptor.
+//! The reactor watches a duplicate of it ([`watch`]): readiness belongs to the socket,
+//! not to the number, so the receiver's own reads clear it.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use ipc_channel::ipc::OpaqueIpcReceiver;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
@@ -43,81 +38,4 @@ pub(crate) fn rewatch(socket: Socket) -> Option<AsyncFd<Socket>> {
     #[allow(unsafe_code)]
     let registered = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) };
     registered.ok()
-}
-
-/// The socket under `receiver`, read from its `Debug` output (`fd: Cell { value: 7 }` in
-/// ipc-channel 0.23), if that descriptor is a `SOCK_SEQPACKET` socket.
-pub(crate) fn socket_of(receiver: &OpaqueIpcReceiver) -> Option<RawFd> {
-    let shown = format!("{receiver:?}");
-    let after = &shown[shown.find("fd:")? + 3..];
-    let digits: String = after
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let fd: RawFd = digits.parse().ok()?;
-    is_seqpacket_socket(fd).then_some(fd)
-}
-
-/// Whether `fd` is an open `SOCK_SEQPACKET` socket.
-fn is_seqpacket_socket(fd: RawFd) -> bool {
-    let mut kind: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `getsockopt` writes at most `len` bytes into `kind`, a live `c_int` whose
-    // size `len` holds; on a descriptor that is not an open socket it fails and writes
-    // nothing.
-    #[allow(unsafe_code)]
-    let answered = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    answered == 0 && kind == libc::SOCK_SEQPACKET
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use ipc_channel::ipc;
-
-    use super::{is_seqpacket_socket, socket_of};
-
-    #[test]
-    fn the_receivers_socket_is_found_and_becomes_readable_when_a_message_comes() {
-        let (sender, receiver) = ipc::channel::<u32>().unwrap();
-        let opaque = receiver.to_opaque();
-        let fd = socket_of(&opaque).expect("ipc-channel's Debug output names the socket");
-        let receiver = opaque.to::<u32>();
-        let readable = |timeout_ms| {
-            let mut poll = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid `pollfd`, and the count says one.
-            #[allow(unsafe_code)]
-            let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
-            ready == 1 && poll.revents & libc::POLLIN != 0
-        };
-        assert!(!readable(0), "nothing was sent yet");
-        sender.send(7).unwrap();
-        assert!(readable(10_000), "a message was sent to this socket");
-        assert_eq!(
-            receiver.try_recv_timeout(Duration::from_secs(10)).unwrap(),
-            7
-        );
-        assert!(!readable(0), "the message was read");
-    }
-
-    #[test]
-    fn only_an_open_seqpacket_socket_is_taken() {
-        assert!(!is_seqpacket_socket(-1));
-        let file = std::fs::File::open("/proc/self/exe").unwrap();
-        assert!(!is_seqpacket_socket(std::os::fd::AsRawFd::as_raw_fd(&file)));
-    }
 }

@@ -3,8 +3,10 @@
 //!
 //! ipc-channel's `try_recv` allocates a buffer the size of its largest fragment for every
 //! message, however small. On a reader thread that cost little; on the worker's runtime
-//! thread (`intake.rs`), whose heap also holds every task, each such allocation made glibc
-//! consolidate its free lists: a fifth of the child's CPU during 100,000 sleepers.
+//! thread (`child/intake.rs`), whose heap also holds every task, each such allocation made
+//! glibc consolidate its free lists: a fifth of the child's CPU during 100,000 sleepers.
+//! The parent reads its replies the same way (`parent/replies.rs`), where a caller
+//! waiting for its reply looks at the socket again and again while it spins.
 //!
 //! 1. Peek at the next message's ipc-channel header (its size and its data's size) and
 //!    learn whether it carries descriptors (a shared-memory region), without taking it.
@@ -135,7 +137,7 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::{PlainReceiver, Received};
-    use crate::child::watched_socket::socket_of;
+    use crate::protocol::socket_of::socket_of;
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Note {
