@@ -48,6 +48,7 @@ mod sync;
 pub mod testing;
 mod tracked;
 mod wait;
+mod wait_help;
 mod work;
 mod work_options;
 mod worker;

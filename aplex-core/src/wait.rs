@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+use crate::wait_help::take_offered;
 use crate::Error;
 
 struct Unparker(Thread);
@@ -134,7 +135,12 @@ pub fn ensure_blocking_allowed() -> Result<(), Error> {
 /// Polls `future` on the current thread until it is ready or `deadline` passes; `None`
 /// means the deadline passed first.
 ///
+/// While it spins, a reader a backend offered on this thread (see [`offer_wait_help`])
+/// may read the awaited reply here.
+///
 /// This does not check [`ensure_blocking_allowed`]; callers do.
+///
+/// [`offer_wait_help`]: crate::backend::offer_wait_help
 ///
 /// # Examples
 ///
@@ -158,8 +164,28 @@ pub fn block_until<F: Future + Unpin>(
                 return Some(output);
             }
             let now = Instant::now();
-            let spin_until = *spin_until.get_or_insert(now + SPIN);
-            if now < spin_until && deadline.is_none_or(|deadline| now < deadline) {
+            let spinning = |now: Instant, until: Instant| {
+                now < until && deadline.is_none_or(|deadline| now < deadline)
+            };
+            if spin_until.is_none() {
+                let until = *spin_until.insert(now + SPIN);
+                // The first spin: a backend's reader may lend its reading (`wait_help.rs`).
+                if let Some(helper) = take_offered() {
+                    let mut output = None;
+                    helper.help_while(&mut || {
+                        if let Poll::Ready(ready) = Pin::new(&mut *future).poll(&mut cx) {
+                            output = Some(ready);
+                            return false;
+                        }
+                        spinning(Instant::now(), until)
+                    });
+                    if output.is_some() {
+                        return output;
+                    }
+                    continue;
+                }
+            }
+            if spin_until.is_some_and(|until| spinning(now, until)) {
                 thread::yield_now();
                 continue;
             }

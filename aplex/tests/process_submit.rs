@@ -1,7 +1,8 @@
 //! Submitting on the process pool, beyond the shared suite (`pool_suite/submit.rs`):
-//! works run in other processes, (de)serialisation failures as errors, unregistered
-//! works refused, big byte payloads intact, and registered works running unchanged on
-//! the thread pool.
+//! works run in other processes, lone works waited for from several threads at once
+//! (each waiting caller may read its reply itself), (de)serialisation failures as errors,
+//! unregistered works refused, big byte payloads intact, and registered works running
+//! unchanged on the thread pool.
 
 mod common;
 
@@ -128,6 +129,35 @@ fn async_and_blocking_works_run_in_other_processes() {
     assert!(worker_pids.contains(&ran_blocking));
     let infos = pool.workers();
     assert_eq!(infos.iter().map(|w| w.pid).collect::<Vec<_>>(), worker_pids);
+}
+
+#[test]
+fn lone_works_waited_for_from_several_threads_each_get_their_own_reply() {
+    // Each caller sends its work itself and reads replies while it spins; with four
+    // callers on two workers they take turns reading, and read each other's replies.
+    common::within(std::time::Duration::from_secs(120), || {
+        let pool = std::sync::Arc::new(pool());
+        let callers: Vec<_> = (0..4u64)
+            .map(|caller| {
+                let pool = std::sync::Arc::clone(&pool);
+                std::thread::spawn(move || {
+                    for i in 0..300 {
+                        let x = caller * 1_000 + i;
+                        assert_eq!(pool.submit(double, x).result(), Ok(2 * x));
+                        if i % 50 == 0 {
+                            let y = aplex::blocking(square);
+                            assert_eq!(pool.submit(y, x).result(), Ok(x * x));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller.join().unwrap();
+        }
+        let completed: u64 = pool.stats().workers.iter().map(|w| w.completed).sum();
+        assert_eq!(completed, 4 * 300 + 4 * 6);
+    });
 }
 
 #[test]

@@ -47,6 +47,7 @@ pub use crate::options::PoolOptions;
 pub use crate::wait::{
     block_until, ensure_blocking_allowed, refuse_blocking_on_this_thread, RefusalGuard,
 };
+pub use crate::wait_help::{offer_wait_help, WaitHelp};
 pub use crate::worker::{CloseMode, WorkId, Worker, WorkerEvents, WorkerSeat};
 pub use crate::worker_state::{install_worker_state, StateInstalled, WorkerStateValue};
 pub use accepts::Accepts;

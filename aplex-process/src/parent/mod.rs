@@ -11,6 +11,8 @@ pub(crate) mod in_flight;
 pub(crate) mod job;
 pub(crate) mod pool;
 pub(crate) mod prestart;
+pub(crate) mod replies;
+pub(crate) mod reply_watch;
 pub(crate) mod slot;
 pub(crate) mod spawn;
 pub(crate) mod supervisor;

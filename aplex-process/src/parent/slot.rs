@@ -7,7 +7,7 @@
 //! (between a crash and the respawn), which the next process receives first.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::parent::context::PoolContext;
@@ -17,7 +17,7 @@ use crate::parent::job::{settle, Completer, ProcessJob};
 use crate::protocol::batch_writer::BatchWriter;
 use crate::protocol::coalesce::Coalesce;
 use crate::protocol::wire::{DownFrame, UpFrame};
-use aplex_core::backend::{id_map::IdMap, Begin, CloseMode, WorkerEvents};
+use aplex_core::backend::{id_map::IdMap, Begin, CloseMode, WaitHelp, WorkerEvents};
 use aplex_core::Error;
 
 mod outgoing;
@@ -55,6 +55,9 @@ struct SlotState {
     no_respawn: bool,
     /// Where to report works withdrawn at commit (the slot's index and events).
     reporter: Option<(usize, Arc<dyn WorkerEvents>)>,
+    /// The current process's replies, offered to a caller that sent a lone work itself
+    /// (`replies.rs`).
+    wait_help: Option<Weak<dyn WaitHelp>>,
 }
 
 /// One worker position of a process pool.
@@ -256,10 +259,17 @@ impl Slot {
         true
     }
 
-    /// A new process fills the slot: frames queued meanwhile (and a pending close) go to it.
-    pub(crate) fn attach(&self, pid: u32, writer: BatchWriter<DownFrame>) {
+    /// A new process fills the slot: frames queued meanwhile (and a pending close) go to
+    /// it; `wait_help` reads its replies for callers that wait (`replies.rs`).
+    pub(crate) fn attach(
+        &self,
+        pid: u32,
+        writer: BatchWriter<DownFrame>,
+        wait_help: Option<Weak<dyn WaitHelp>>,
+    ) {
         let mut state = self.lock();
         state.pid = Some(pid);
+        state.wait_help = wait_help;
         state.retiring = None;
         // The new process gets the works that waited for it (the outbox, and those staged
         // since the old one left: flushed later, uncounted, they overran the limit — a map
@@ -302,6 +312,7 @@ impl Slot {
         let mut state = self.lock();
         state.writer = None;
         state.pid = None;
+        state.wait_help = None;
         if state.retiring.is_none() {
             state.outbox.clear();
             state.staged.clear();
@@ -396,6 +407,7 @@ impl Slot {
             state.stopped = true;
             state.writer = None;
             state.pid = None;
+            state.wait_help = None;
             state.outbox.clear();
             state.staged.clear();
             state.begins.clear();

@@ -5,7 +5,8 @@
 //!    reported to `build()`. Spawning from this long-lived thread keeps the child's
 //!    parent-death signal tied to the slot, not to whichever thread built the pool.
 //! 2. Start a writer thread that batches every queued frame into one `send`, attach it to
-//!    the slot (flushing the outbox), then read reply batches until the channel closes.
+//!    the slot (flushing the outbox), then read reply batches until the channel closes
+//!    (`replies.rs`: a caller waiting for its lone work may read them meanwhile).
 //! 3. The channel closes when the process exits (or is killed). Detach it, reap the
 //!    process (killing it if it lingers) and learn its exit status, then join the
 //!    writer: with the process gone, a `send` the writer was waiting in fails at once
@@ -27,15 +28,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use aplex_core::{Error, WorkerExit};
-use ipc_channel::ipc::IpcReceiver;
 
 use crate::parent::exit_status::worker_exit;
+use crate::parent::replies::Replies;
 use crate::parent::slot::{Retiring, Slot};
 use crate::parent::spawn::{spawn_worker, Incarnation};
 use crate::protocol::batch_writer::batch_writer;
 use crate::protocol::regions::{Borrowings, Lender};
-use crate::protocol::wire::{DownFrame, UpFrame};
-use aplex_core::registry::wire_error::WireError;
+use crate::protocol::wire::DownFrame;
 
 /// How long a process whose channel closed may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -140,7 +140,7 @@ enum Ending {
 }
 
 /// Serves one process until it is gone; fails its in-flight works and says how it ended.
-fn serve_incarnation(slot: &Slot, incarnation: Incarnation) -> (WorkerExit, Ending) {
+fn serve_incarnation(slot: &Arc<Slot>, incarnation: Incarnation) -> (WorkerExit, Ending) {
     let Incarnation {
         mut child,
         pid,
@@ -166,12 +166,13 @@ fn serve_incarnation(slot: &Slot, incarnation: Incarnation) -> (WorkerExit, Endi
             let coalesce = slot.coalesce();
             move || writer_end.run(Some(coalesce))
         });
-    slot.attach(pid, link);
+    let replies = Replies::new(Arc::clone(slot) as _, up, lender, borrowings);
+    slot.attach(pid, link, replies.wait_help());
     if let Some(acceptor) = acceptor {
         let _ = acceptor.join();
     }
-    read_replies(slot, &up, &lender, &borrowings);
-    drop((borrowings, release_link));
+    replies.serve();
+    drop((replies, release_link));
     let lost = slot.detach();
     let exit = reap(&mut child);
     if let Ok(writer) = writer {
@@ -215,43 +216,6 @@ fn give_up_after_crash(slot: &Slot, reason: &str) -> bool {
     slot.events.pool_broken(reason.clone());
     slot.stop(&Error::PoolBroken { reason });
     true
-}
-
-/// Hands the process's replies to the slot, each output read in place from the
-/// process's region (`regions.rs`); releases of our regions go to `lender`.
-fn read_replies(
-    slot: &Slot,
-    up: &IpcReceiver<Vec<UpFrame>>,
-    lender: &Lender,
-    borrowings: &Borrowings,
-) {
-    while let Ok(frames) = up.recv() {
-        let frames = frames
-            .into_iter()
-            .filter_map(|frame| match frame {
-                UpFrame::Release { region } => {
-                    lender.release(region);
-                    None
-                }
-                UpFrame::Done {
-                    id,
-                    outcome: Ok(payload),
-                } => Some(UpFrame::Done {
-                    id,
-                    outcome: borrowings.take(payload).map_err(|message| {
-                        Box::new(WireError::Serialization {
-                            work: "a work".into(),
-                            what: "output".into(),
-                            direction: "decode".into(),
-                            message,
-                        })
-                    }),
-                }),
-                other => Some(other),
-            })
-            .collect();
-        slot.complete(frames);
-    }
 }
 
 /// Waits for a process whose channel has closed; kills it if it lingers.

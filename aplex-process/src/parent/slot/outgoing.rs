@@ -3,10 +3,12 @@
 //! kept in the outbox while no process is attached; blocking works committed as their
 //! frame leaves.
 
+use std::sync::Weak;
+
 use super::SlotState;
 use crate::parent::job::{settle, Completer};
 use crate::protocol::wire::DownFrame;
-use aplex_core::backend::Begin;
+use aplex_core::backend::{offer_wait_help, Begin};
 use aplex_core::Error;
 
 impl SlotState {
@@ -26,6 +28,10 @@ impl SlotState {
             return;
         }
         let direct = self.direct_send_allowed(&frames);
+        if let (true, Some(help)) = (direct, &self.wait_help) {
+            // This thread sends its lone work: its next wait may read the reply itself.
+            offer_wait_help(Weak::clone(help));
+        }
         let unsent = match &self.writer {
             Some(writer) if frames.len() == 1 => {
                 // A lone frame (a lone submit's `Run`) goes inline in the writer's queue,
