@@ -7,7 +7,7 @@ use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use serde_bytes::ByteBuf;
 
 use crate::cpu::CpuSize;
-use crate::floors::{start_children, HandedOff, TaskPerItem};
+use crate::floors::{start_children, CallerReads, HandedOff, TaskPerItem};
 use crate::measure::{
     counted_rate, latencies_taking_turns, quantile, rate, rates_taking_turns, rss_bytes, seconds,
 };
@@ -213,15 +213,17 @@ fn process_latency(size: &Size) {
     let pool = process_pool(300);
     let (raw, _) = EchoChild::start();
     let handed_off = HandedOff::start();
+    let caller_reads = CallerReads::start();
     let peer = procspawn_pool();
     let peer_call = |x: u64| peer.spawn(x, |x: u64| x).join().unwrap();
     for x in 0..300 {
         pool.submit(echo, x).result().unwrap();
         raw.round_trip(EchoMessage::One(x));
         handed_off.round_trip(x);
+        caller_reads.round_trip(x);
         peer_call(x);
     }
-    let [ours, limit, floor, peer_latencies] = latencies_taking_turns(
+    let [ours, limit, floor, reads_floor, peer_latencies] = latencies_taking_turns(
         size.calls,
         [
             &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
@@ -229,6 +231,7 @@ fn process_latency(size: &Size) {
                 raw.round_trip(EchoMessage::One(x));
             },
             &mut |x| assert_eq!(handed_off.round_trip(x), x),
+            &mut |x| assert_eq!(caller_reads.round_trip(x), x),
             &mut |x| assert_eq!(peer_call(x), x),
         ],
     );
@@ -238,14 +241,20 @@ fn process_latency(size: &Size) {
         &limit,
         &peer_latencies,
     );
-    // The floor of a pool whose caller does not read the worker's socket (`floors.rs`).
-    print(&Figure {
-        name: "process_latency_handed_off_floor",
-        unit: "us",
-        ours: quantile(&floor, 0.5),
-        limit: Some(quantile(&limit, 0.5)),
-        peer: None,
-    });
+    // The floors of a pool whose caller does not read the worker's socket, and of a
+    // pool of one whose caller does (`floors.rs`).
+    for (name, floor) in [
+        ("process_latency_handed_off_floor", &floor),
+        ("process_latency_caller_reads_floor", &reads_floor),
+    ] {
+        print(&Figure {
+            name,
+            unit: "us",
+            ours: quantile(floor, 0.5),
+            limit: Some(quantile(&limit, 0.5)),
+            peer: None,
+        });
+    }
     peer.shutdown();
 }
 

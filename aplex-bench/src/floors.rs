@@ -10,6 +10,9 @@
 //! - [`HandedOff`]: the ipc echo child, its answers read by a thread of the parent and
 //!   handed to the caller through a channel — the round trip of any pool whose caller
 //!   does not read the worker's socket itself (several callers share one socket).
+//! - [`CallerReads`]: the ipc echo child, its answers read by the caller itself while it
+//!   polls, as a waiting `result()` reads a lone work's reply (since the eleventh
+//!   session) — the round trip of a pool of one whose caller reads the socket.
 //! - [`start_children`]: as many echo children as a pool has workers, spawned at once and
 //!   each handshaken, then one round trip — the start of a pool of processes and its
 //!   first work, without settings, state or supervision.
@@ -103,6 +106,40 @@ impl HandedOff {
             }
         }
         self.answers.recv().expect("answer")
+    }
+}
+
+/// The echo child whose answers the caller reads itself.
+pub(crate) struct CallerReads {
+    child: EchoChild,
+}
+
+impl CallerReads {
+    /// Starts an echo child.
+    pub(crate) fn start() -> CallerReads {
+        CallerReads {
+            child: EchoChild::start().0,
+        }
+    }
+
+    /// One round trip: sent by the caller, which then looks for the answer on the
+    /// socket, yielding between looks, for up to 50 µs before it blocks in a receive.
+    pub(crate) fn round_trip(&self, x: u64) -> u64 {
+        self.child.to_child.send(EchoMessage::One(x)).expect("send");
+        let spin_until = Instant::now() + SPIN;
+        let answer = loop {
+            if let Ok(answer) = self.child.from_child.try_recv() {
+                break answer;
+            }
+            if Instant::now() >= spin_until {
+                break self.child.from_child.recv().expect("answer");
+            }
+            std::thread::yield_now();
+        };
+        match answer {
+            EchoMessage::One(x) => x,
+            _ => unreachable!("the echo child sends back what it gets"),
+        }
     }
 }
 

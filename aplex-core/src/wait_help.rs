@@ -30,8 +30,9 @@ thread_local! {
 /// What reads a backend's replies and can lend that reading to a waiting thread.
 pub trait WaitHelp: Send + Sync {
     /// Reads replies on this thread, calling `waiting` between looks until it returns
-    /// `false`, then gives the reading back; returns `true`. Returns `false` at once,
-    /// without calling `waiting`, when it cannot help now.
+    /// `false` (or until nothing more can come), then gives the reading back; returns
+    /// `true`. Returns `false` at once, without calling `waiting`, when it cannot help
+    /// now.
     fn help_while(&self, waiting: &mut dyn FnMut() -> bool) -> bool;
 }
 

@@ -334,8 +334,8 @@ mod tests {
         fn kill(&self) {}
     }
 
-    #[test]
-    fn a_waiting_caller_reads_the_reply_itself_and_the_supervisor_reads_the_rest() {
+    /// A channel's sending end, and its replies handed to a recorder.
+    fn replies_recorded() -> (ipc::IpcSender<Vec<UpFrame>>, Arc<Recorder>, Arc<Replies>) {
         let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let recorder = Arc::new(Recorder::default());
         let replies = Replies::new(
@@ -344,6 +344,12 @@ mod tests {
             Lender::new(usize::MAX),
             Borrowings::new(Arc::new(|_| {})),
         );
+        (sender, recorder, replies)
+    }
+
+    #[test]
+    fn a_waiting_caller_reads_the_reply_itself_and_the_supervisor_reads_the_rest() {
+        let (sender, recorder, replies) = replies_recorded();
         assert!(replies.wait_help().is_some(), "the socket is watched");
         let supervisor = thread::spawn({
             let replies = Arc::clone(&replies);
@@ -388,14 +394,7 @@ mod tests {
 
     #[test]
     fn a_reply_waiting_when_the_help_ends_wakes_the_supervisor() {
-        let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
-        let recorder = Arc::new(Recorder::default());
-        let replies = Replies::new(
-            Arc::clone(&recorder) as _,
-            receiver,
-            Lender::new(usize::MAX),
-            Borrowings::new(Arc::new(|_| {})),
-        );
+        let (sender, recorder, replies) = replies_recorded();
         let supervisor = thread::spawn({
             let replies = Arc::clone(&replies);
             move || replies.serve()
