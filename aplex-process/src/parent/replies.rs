@@ -19,6 +19,8 @@
 //!    socket's closing, then wakes the supervisor at once.
 //! 4. If the socket cannot be found or watched, the supervisor reads with blocking
 //!    receives and nothing is offered.
+//! 5. The supervisor also looks at least every second (`reply_watch.rs`), and puts back
+//!    a socket a helper could not put back (the kernel out of memory).
 //!
 //! A reply that cannot be decoded ends the process's service: the process is killed,
 //! its works fail with `WorkerCrashed`, and the slot starts another.
