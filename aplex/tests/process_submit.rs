@@ -133,8 +133,9 @@ fn async_and_blocking_works_run_in_other_processes() {
 
 #[test]
 fn lone_works_waited_for_from_several_threads_each_get_their_own_reply() {
-    // Each caller sends its work itself and reads replies while it spins; with four
-    // callers on two workers they take turns reading, and read each other's replies.
+    // Each caller sends its work itself and may read replies while it spins; with four
+    // callers on two workers, a caller may read another's reply, or find the reading
+    // taken and wait for it to be handed over. Every caller must get its own.
     common::within(std::time::Duration::from_secs(120), || {
         let pool = std::sync::Arc::new(pool());
         let callers: Vec<_> = (0..4u64)
@@ -145,8 +146,8 @@ fn lone_works_waited_for_from_several_threads_each_get_their_own_reply() {
                         let x = caller * 1_000 + i;
                         assert_eq!(pool.submit(double, x).result(), Ok(2 * x));
                         if i % 50 == 0 {
-                            let y = aplex::blocking(square);
-                            assert_eq!(pool.submit(y, x).result(), Ok(x * x));
+                            let square = aplex::blocking(square);
+                            assert_eq!(pool.submit(square, x).result(), Ok(x * x));
                         }
                     }
                 })

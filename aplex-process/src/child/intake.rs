@@ -39,7 +39,6 @@ use std::thread;
 use std::time::Duration;
 
 use ipc_channel::ipc::IpcReceiver;
-use ipc_channel::{IpcError, TryRecvError};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 use tokio::task::LocalSet;
@@ -47,7 +46,7 @@ use tokio::task::LocalSet;
 use crate::child::reader::Reader;
 use crate::child::serve::EXIT_NO_PARENT;
 use crate::child::watched_socket::{rewatch, watch, Socket};
-use crate::protocol::plain_recv::{PlainReceiver, Received};
+use crate::protocol::plain_recv::{received, Broken, PlainReceiver};
 use crate::protocol::socket_of::socket_of;
 use crate::protocol::wire::DownFrame;
 
@@ -71,43 +70,31 @@ impl Inbound {
     /// The next message if one is there, without waiting: a plain one through `plain`
     /// (`down`'s socket), any other through ipc-channel.
     fn try_next(&self, plain: &mut PlainReceiver) -> Option<Vec<DownFrame>> {
-        match plain.try_recv() {
-            Received::Message(frames) => Some(frames),
-            Received::Empty => None,
-            Received::Undecodable(reason) => unreadable(&reason),
-            Received::Other => received(self.down.try_recv()),
-        }
+        plain
+            .try_next(&self.down)
+            .unwrap_or_else(|broken| failed(broken))
     }
 
     /// The next message, waiting for it.
     fn next(&self) -> Vec<DownFrame> {
         match self.down.recv() {
             Ok(frames) => frames,
-            Err(error) => failed(error),
+            Err(error) => failed(error.into()),
         }
     }
 
     /// The next message, waiting at most `timeout`.
     fn next_within(&self, timeout: Duration) -> Option<Vec<DownFrame>> {
-        received(self.down.try_recv_timeout(timeout))
-    }
-}
-
-/// A message, nothing yet, or the end of this process (see [`failed`]).
-fn received(outcome: Result<Vec<DownFrame>, TryRecvError>) -> Option<Vec<DownFrame>> {
-    match outcome {
-        Ok(frames) => Some(frames),
-        Err(TryRecvError::Empty) => None,
-        Err(TryRecvError::IpcError(error)) => failed(error),
+        received(self.down.try_recv_timeout(timeout)).unwrap_or_else(|broken| failed(broken))
     }
 }
 
 /// Receiving failed: the parent is gone, or (a message that cannot be decoded) this
 /// process cannot go on.
-fn failed(error: IpcError) -> ! {
-    match error {
-        IpcError::SerializationError(error) => unreadable(&error.to_string()),
-        IpcError::Io(_) | IpcError::Disconnected => gone(),
+fn failed(broken: Broken) -> ! {
+    match broken {
+        Broken::Undecodable(reason) => unreadable(&reason),
+        Broken::Closed => gone(),
     }
 }
 

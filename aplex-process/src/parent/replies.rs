@@ -30,12 +30,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
 use aplex_core::backend::WaitHelp;
 use aplex_core::registry::wire_error::WireError;
 use ipc_channel::ipc::IpcReceiver;
-use ipc_channel::{IpcError, TryRecvError};
 
 use crate::parent::exit_status;
-use crate::parent::reply_watch::ReplyWatch;
+use crate::parent::reply_watch::{ReplyWatch, LOOK_AT_LEAST_EVERY};
 use crate::parent::slot::Slot;
-use crate::protocol::plain_recv::{PlainReceiver, Received};
+use crate::protocol::plain_recv::{received, Broken, PlainReceiver};
 use crate::protocol::regions::{Borrowings, Lender};
 use crate::protocol::socket_of::socket_of;
 use crate::protocol::wire::UpFrame;
@@ -136,7 +135,7 @@ impl Replies {
     pub(crate) fn serve(&self) {
         loop {
             let watched = match &self.watch {
-                Some(watch) => watch.wait().map(drop),
+                Some(watch) => watch.wait(LOOK_AT_LEAST_EVERY).map(drop),
                 None => Ok(()),
             };
             let mut reading = self.lock();
@@ -171,22 +170,17 @@ impl Replies {
         if reading.ended {
             return Look::Ended;
         }
-        let received = match &mut reading.plain {
-            Some(plain) => match plain.try_recv::<Vec<UpFrame>>() {
-                Received::Message(frames) => Ok(frames),
-                Received::Empty => return Look::Nothing,
-                Received::Other => reading.receiver.try_recv(),
-                Received::Undecodable(reason) => return self.end(reading, Some(&reason)),
-            },
-            None => reading.receiver.try_recv(),
+        let next = match &mut reading.plain {
+            Some(plain) => plain.try_next(&reading.receiver),
+            None => received(reading.receiver.try_recv()),
         };
-        match received {
-            Ok(frames) => {
+        match next {
+            Ok(Some(frames)) => {
                 self.hand(frames);
                 Look::Read
             }
-            Err(TryRecvError::Empty) => Look::Nothing,
-            Err(TryRecvError::IpcError(error)) => self.failed(reading, error),
+            Ok(None) => Look::Nothing,
+            Err(broken) => self.end(reading, broken),
         }
     }
 
@@ -197,22 +191,15 @@ impl Replies {
                 self.hand(frames);
                 Look::Read
             }
-            Err(error) => self.failed(reading, error),
+            Err(error) => self.end(reading, error.into()),
         }
     }
 
-    fn failed(&self, reading: &mut Reading, error: IpcError) -> Look {
-        match error {
-            IpcError::SerializationError(error) => self.end(reading, Some(&error.to_string())),
-            IpcError::Io(_) | IpcError::Disconnected => self.end(reading, None),
-        }
-    }
-
-    /// Ends the reading: the channel closed, or (`undecodable`) a reply could not be
-    /// decoded, and the process is killed so that the slot replaces it.
-    fn end(&self, reading: &mut Reading, undecodable: Option<&str>) -> Look {
+    /// Ends the reading: the channel closed, or a reply could not be decoded, and then
+    /// the process is killed so that the slot replaces it.
+    fn end(&self, reading: &mut Reading, broken: Broken) -> Look {
         reading.ended = true;
-        if let Some(reason) = undecodable {
+        if let Broken::Undecodable(reason) = broken {
             tracing::error!(worker = self.sink.worker(), %reason, "aplex: a worker's reply could not be decoded; replacing the worker");
             self.sink.kill();
         }

@@ -39,11 +39,12 @@ impl ReplyWatch {
         Ok(watch)
     }
 
-    /// Waits until the socket has a reply or has closed (`true`), or
-    /// [`LOOK_AT_LEAST_EVERY`] has passed (`false`): callers look, and wait again.
-    pub(crate) fn wait(&self) -> io::Result<bool> {
+    /// Waits until the socket has a reply or has closed (`true`), or `timeout` (whole
+    /// milliseconds; the supervisor's is [`LOOK_AT_LEAST_EVERY`]) has passed (`false`):
+    /// callers look, and wait again.
+    pub(crate) fn wait(&self, timeout: Duration) -> io::Result<bool> {
         let mut event = libc::epoll_event { events: 0, u64: 0 };
-        let timeout = LOOK_AT_LEAST_EVERY.as_millis() as libc::c_int;
+        let timeout = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
         loop {
             // SAFETY: room for one event, and the count says one.
             #[allow(unsafe_code)]
@@ -87,63 +88,36 @@ impl ReplyWatch {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use ipc_channel::ipc;
+    use std::time::Duration;
 
     use super::ReplyWatch;
-    use crate::protocol::socket_of::socket_of;
+    use crate::protocol::socket_of::channel_and_socket;
 
     #[test]
-    fn a_waiter_wakes_for_a_reply_only_while_the_socket_is_watched() {
-        let (sender, receiver) = ipc::channel::<u32>().unwrap();
-        let opaque = receiver.to_opaque();
-        let socket = socket_of(&opaque).expect("the receiver's socket");
-        let receiver = opaque.to::<u32>();
-        let watch = Arc::new(ReplyWatch::new(socket).unwrap());
-        watch.unwatch().unwrap();
-        let woke = Arc::new(AtomicBool::new(false));
-        let waiter = std::thread::spawn({
-            let (watch, woke) = (Arc::clone(&watch), Arc::clone(&woke));
-            move || {
-                while !watch.wait().unwrap() {}
-                woke.store(true, Ordering::SeqCst);
-            }
-        });
+    fn the_set_reports_a_reply_only_while_the_socket_is_in_it() {
+        let (sender, receiver, socket) = channel_and_socket::<u32>();
+        let watch = ReplyWatch::new(socket).unwrap();
+        assert!(!watch.wait(Duration::ZERO).unwrap(), "nothing sent yet");
         sender.send(1).unwrap();
-        // The reply is there, and the waiter was not woken for it: read by someone else.
-        assert_eq!(
-            receiver.try_recv_timeout(Duration::from_secs(10)).unwrap(),
-            1
-        );
-        assert!(
-            !woke.load(Ordering::SeqCst),
-            "woken with the socket unwatched"
-        );
-        sender.send(2).unwrap();
-        // Watched again with a reply waiting: the waiter wakes at once.
+        assert!(watch.wait(Duration::ZERO).unwrap(), "a reply is waiting");
+        // Taken out: the reply is still there, but a waiter in the set is not told.
+        watch.unwatch().unwrap();
+        assert!(!watch.wait(Duration::ZERO).unwrap(), "unwatched");
+        // Put back with the reply waiting: the set reports it at once.
         watch.watch().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !woke.load(Ordering::SeqCst) {
-            assert!(Instant::now() < deadline, "the waiter never woke");
-            std::thread::yield_now();
-        }
-        waiter.join().unwrap();
-        assert_eq!(receiver.try_recv().unwrap(), 2);
+        assert!(watch.wait(Duration::ZERO).unwrap(), "watched again");
+        assert_eq!(receiver.try_recv().unwrap(), 1);
+        assert!(!watch.wait(Duration::ZERO).unwrap(), "the reply was read");
     }
 
     #[test]
-    fn a_closed_socket_wakes_its_waiter() {
-        let (sender, receiver) = ipc::channel::<u32>().unwrap();
-        let opaque = receiver.to_opaque();
-        let watch = ReplyWatch::new(socket_of(&opaque).unwrap()).unwrap();
+    fn a_closed_socket_is_reported() {
+        let (sender, _receiver, socket) = channel_and_socket::<u32>();
+        let watch = ReplyWatch::new(socket).unwrap();
         drop(sender);
         assert!(
-            watch.wait().unwrap(),
-            "woken by the closing, not the timeout"
+            watch.wait(Duration::ZERO).unwrap(),
+            "the closing is reported"
         );
-        assert!(opaque.to::<u32>().try_recv().is_err());
     }
 }

@@ -1,5 +1,5 @@
-//! Receiving the parent's plain messages into one reused buffer, sparing ipc-channel's
-//! buffer of a whole fragment (~208 KiB) per call.
+//! Receiving plain messages (the parent's frames, the child's replies) into one reused
+//! buffer, sparing ipc-channel's buffer of a whole fragment (~208 KiB) per call.
 //!
 //! ipc-channel's `try_recv` allocates a buffer the size of its largest fragment for every
 //! message, however small. On a reader thread that cost little; on the worker's runtime
@@ -14,11 +14,14 @@
 //!    decode its data in place with postcard, ipc-channel's own encoding (what its
 //!    `IpcMessage::to` does; the unit tests below check the two agree).
 //! 3. Anything else (descriptors, several fragments, a header not as expected, an error)
-//!    is left in the socket for ipc-channel's own `try_recv`, which reads every kind.
+//!    is read by ipc-channel's own `try_recv`, which reads every kind
+//!    ([`PlainReceiver::try_next`] does both; [`Broken`] says why nothing more comes).
 
 use std::io;
 use std::os::fd::RawFd;
 
+use ipc_channel::ipc::IpcReceiver;
+use ipc_channel::{IpcError, TryRecvError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -38,6 +41,34 @@ pub(crate) enum Received<T> {
     Undecodable(String),
 }
 
+/// Why a channel gives no more messages.
+#[derive(Debug)]
+pub(crate) enum Broken {
+    /// The other end closed, or the socket failed.
+    Closed,
+    /// A message could not be decoded.
+    Undecodable(String),
+}
+
+impl From<IpcError> for Broken {
+    fn from(error: IpcError) -> Self {
+        match error {
+            IpcError::SerializationError(error) => Broken::Undecodable(error.to_string()),
+            IpcError::Io(_) | IpcError::Disconnected => Broken::Closed,
+        }
+    }
+}
+
+/// What ipc-channel's own `try_recv` (or `try_recv_timeout`) gave: a message, nothing
+/// yet, or why nothing more comes.
+pub(crate) fn received<T>(outcome: Result<T, TryRecvError>) -> Result<Option<T>, Broken> {
+    match outcome {
+        Ok(message) => Ok(Some(message)),
+        Err(TryRecvError::Empty) => Ok(None),
+        Err(TryRecvError::IpcError(error)) => Err(error.into()),
+    }
+}
+
 /// Takes plain messages from one ipc-channel socket into one buffer, reused.
 #[derive(Debug)]
 pub(crate) struct PlainReceiver {
@@ -54,8 +85,22 @@ impl PlainReceiver {
         }
     }
 
+    /// The next message if one is there, without waiting: a plain one taken here, any
+    /// other through ipc-channel's own `try_recv` on `receiver`, whose socket this reads.
+    pub(crate) fn try_next<T: DeserializeOwned + Serialize>(
+        &mut self,
+        receiver: &IpcReceiver<T>,
+    ) -> Result<Option<T>, Broken> {
+        match self.try_recv() {
+            Received::Message(message) => Ok(Some(message)),
+            Received::Empty => Ok(None),
+            Received::Undecodable(reason) => Err(Broken::Undecodable(reason)),
+            Received::Other => received(receiver.try_recv()),
+        }
+    }
+
     /// The next message if it is plain; never waits.
-    pub(crate) fn try_recv<T: DeserializeOwned + Serialize>(&mut self) -> Received<T> {
+    fn try_recv<T: DeserializeOwned + Serialize>(&mut self) -> Received<T> {
         let len = match self.peek() {
             Ok(Some(len)) => len,
             Ok(None) => return Received::Other,
@@ -131,26 +176,16 @@ impl PlainReceiver {
 
 #[cfg(test)]
 mod tests {
-    use std::os::fd::RawFd;
-
-    use ipc_channel::ipc::{self, IpcSharedMemory};
+    use ipc_channel::ipc::IpcSharedMemory;
     use serde::{Deserialize, Serialize};
 
-    use super::{PlainReceiver, Received};
-    use crate::protocol::socket_of::socket_of;
+    use super::{Broken, PlainReceiver, Received};
+    use crate::protocol::socket_of::channel_and_socket as pair;
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     struct Note {
         id: u64,
         text: String,
-    }
-
-    fn pair<T: Serialize + for<'de> Deserialize<'de>>(
-    ) -> (ipc::IpcSender<T>, ipc::IpcReceiver<T>, RawFd) {
-        let (sender, receiver) = ipc::channel::<T>().unwrap();
-        let opaque = receiver.to_opaque();
-        let socket = socket_of(&opaque).expect("the receiver's socket");
-        (sender, opaque.to(), socket)
     }
 
     #[test]
@@ -209,5 +244,23 @@ mod tests {
         let mut plain = PlainReceiver::new(socket);
         assert!(matches!(plain.try_recv::<u32>(), Received::Other));
         assert!(receiver.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_next_message_comes_plain_or_through_ipc_channel_until_the_channel_closes() {
+        let (sender, receiver, socket) = pair::<(u8, Option<IpcSharedMemory>)>();
+        let mut plain = PlainReceiver::new(socket);
+        assert!(matches!(plain.try_next(&receiver), Ok(None)));
+        sender.send((1, None)).unwrap();
+        sender
+            .send((2, Some(IpcSharedMemory::from_bytes(b"region"))))
+            .unwrap();
+        assert!(matches!(plain.try_next(&receiver), Ok(Some((1, None)))));
+        match plain.try_next(&receiver) {
+            Ok(Some((2, Some(region)))) => assert_eq!(&region[..], b"region"),
+            other => panic!("the region's message, through ipc-channel: {other:?}"),
+        }
+        drop(sender);
+        assert!(matches!(plain.try_next(&receiver), Err(Broken::Closed)));
     }
 }

@@ -27,6 +27,22 @@ pub(crate) fn socket_of(receiver: &OpaqueIpcReceiver) -> Option<RawFd> {
     is_seqpacket_socket(fd).then_some(fd)
 }
 
+/// A fresh ipc-channel and the socket under its receiver, for tests.
+#[cfg(test)]
+pub(crate) fn channel_and_socket<T>() -> (
+    ipc_channel::ipc::IpcSender<T>,
+    ipc_channel::ipc::IpcReceiver<T>,
+    RawFd,
+)
+where
+    T: serde::Serialize + for<'de> serde::Deserialize<'de>,
+{
+    let (sender, receiver) = ipc_channel::ipc::channel::<T>().unwrap();
+    let opaque = receiver.to_opaque();
+    let socket = socket_of(&opaque).expect("ipc-channel's Debug output names the socket");
+    (sender, opaque.to(), socket)
+}
+
 /// Whether `fd` is an open `SOCK_SEQPACKET` socket.
 fn is_seqpacket_socket(fd: RawFd) -> bool {
     let mut kind: libc::c_int = 0;
@@ -51,16 +67,11 @@ fn is_seqpacket_socket(fd: RawFd) -> bool {
 mod tests {
     use std::time::Duration;
 
-    use ipc_channel::ipc;
-
-    use super::{is_seqpacket_socket, socket_of};
+    use super::{channel_and_socket, is_seqpacket_socket};
 
     #[test]
     fn the_receivers_socket_is_found_and_becomes_readable_when_a_message_comes() {
-        let (sender, receiver) = ipc::channel::<u32>().unwrap();
-        let opaque = receiver.to_opaque();
-        let fd = socket_of(&opaque).expect("ipc-channel's Debug output names the socket");
-        let receiver = opaque.to::<u32>();
+        let (sender, receiver, fd) = channel_and_socket::<u32>();
         let readable = |timeout_ms| {
             let mut poll = libc::pollfd {
                 fd,
