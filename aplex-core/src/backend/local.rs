@@ -3,20 +3,21 @@
 //!
 //! 1. Messages arrive on an unbounded channel and are taken in batches.
 //! 2. An async job's future ([`Task`]) is, on a current-thread runtime or when it is not
-//!    `Send`, polled once on the spot; if it is not done, it becomes a local task
-//!    (`spawn_local`) whose abort handle is kept by work id. On a multi-thread runtime a
-//!    `Send` future is spawned onto the scheduler instead (never polled on the spot, so
-//!    a busy work does not hold the loop), and a local task waits for it. A blocking job
+//!    `Send`, polled once on the spot; if it is not done, it joins the loop's pending
+//!    works, which one local task polls as they are woken (`group.rs`), and its slot
+//!    there is kept by work id. On a multi-thread runtime a `Send` future is spawned
+//!    onto the scheduler instead (never polled on the spot, so a busy work does not
+//!    hold the loop), and a local task waits for it. A blocking job
 //!    runs on the worker's blocking threads (`blocking_runner.rs`), so it never stalls
 //!    the async works; the thread that ran it hands its output to the job's `finish`
 //!    and tells the work over (`blocking_ledger.rs`) — with an [`OnFinished::Anywhere`]
 //!    reporter without waking the loop at all.
-//! 3. Every task carries a guard that, however the task ends (done, panicked, aborted),
+//! 3. Every async work carries a guard that, however it ends (done, panicked, aborted),
 //!    forgets its abort handle and reports the work over to the loop's `on_finished`:
 //!    works that end while a batch of messages is handled are reported together, once,
 //!    at the end of the batch (one update of the pool's workload per batch, not per work).
-//! 4. `Close(Drain)` makes the loop return once no task is left; `Close(Abort)` (or the
-//!    channel closing) also aborts every async task first.
+//! 4. `Close(Drain)` makes the loop return once no work is left; `Close(Abort)` (or the
+//!    channel closing) also aborts every async work first.
 //!
 //! Run [`serve_local`] inside a `tokio::task::LocalSet`.
 
@@ -26,17 +27,16 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Notify;
-use tokio::task::AbortHandle;
 
 pub use crate::backend::blocking_job::BlockingJob;
 use crate::backend::blocking_ledger::BlockingLedger;
 use crate::backend::blocking_runner::{BlockingRunner, Job};
+use crate::backend::group::{WorkAbort, WorkGroup};
 use crate::backend::id_map::IdMap;
 use crate::backend::linger::linger;
 pub use crate::backend::on_finished::OnFinished;
@@ -128,7 +128,10 @@ struct LoopState {
     /// Works over since the current batch began, reported when it ends; `None` outside
     /// a batch, where each work is reported as it ends.
     finished_in_batch: Cell<Option<usize>>,
-    abortable: RefCell<IdMap<WorkId, AbortHandle>>,
+    abortable: RefCell<IdMap<WorkId, WorkAbort>>,
+    /// The async works pending after their first poll, polled by one local task
+    /// (`group.rs`); on a multi-thread runtime, only the works that are not `Send`.
+    group: WorkGroup<TaskGuard>,
     /// The blocking works in flight, shared with the blocking threads that finish them.
     blocking: Arc<BlockingLedger>,
     /// Blocking works were abandoned while still running.
@@ -146,18 +149,18 @@ struct LoopState {
     idle: Notify,
 }
 
-/// Reports one task over, however it ends.
+/// Reports one async work over, however it ends.
 struct TaskGuard {
     state: Rc<LoopState>,
     id: WorkId,
-    /// Which map holds the task's abort handle, if any.
+    /// Whether the work's abort handle is kept, to be forgotten.
     handle: Handle,
 }
 
-/// Where a task's abort handle is kept.
+/// Whether a work's abort handle is kept.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Handle {
-    /// None: the task finished on its first poll.
+    /// None: the work finished on its first poll.
     None,
     /// An async work's, aborted by cancel, abort and abandon.
     Abortable,
@@ -232,6 +235,7 @@ pub async fn serve_local(
         on_finished,
         finished_in_batch: Cell::new(None),
         abortable: RefCell::new(IdMap::default()),
+        group: WorkGroup::new(),
         blocking: Arc::new(BlockingLedger::new(anywhere)),
         abandoned: Cell::new(false),
         runner: RefCell::new(Some(BlockingRunner::new(blocking_limit, state.clone()))),
@@ -274,19 +278,14 @@ pub async fn serve_local(
                     abort_all(&state);
                 }
                 lone_run = received == 1 && matches!(batch[0], LocalMessage::Run(..));
-                closing |= std::future::poll_fn(|cx| {
-                    let mut close = false;
-                    state.finished_in_batch.set(Some(0));
-                    for message in batch.drain(..) {
-                        close |= handle(&state, message, cx);
-                    }
-                    match state.finished_in_batch.take() {
-                        Some(0) | None => {}
-                        Some(count) => (state.on_finished)(count),
-                    }
-                    Poll::Ready(close)
-                })
-                .await;
+                state.finished_in_batch.set(Some(0));
+                for message in batch.drain(..) {
+                    closing |= handle(&state, message);
+                }
+                match state.finished_in_batch.take() {
+                    Some(0) | None => {}
+                    Some(count) => (state.on_finished)(count),
+                }
             }
             () = state.blocking.wake.notified() => {}
             () = state.idle.notified(), if closing => {}
@@ -299,22 +298,22 @@ pub async fn serve_local(
 }
 
 /// Acts on one message; returns whether it asks the loop to close.
-fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) -> bool {
+fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
     match message {
         LocalMessage::Run(id, job) => {
-            start(state, id, job, cx);
+            start(state, id, job);
             false
         }
         LocalMessage::RunBatch(jobs) => {
             for (id, job) in jobs {
-                start(state, id, job, cx);
+                start(state, id, job);
             }
             false
         }
         LocalMessage::Cancel(id) => {
             let handle = state.abortable.borrow().get(&id).cloned();
             if let Some(handle) = handle {
-                handle.abort();
+                abort(state, handle);
             }
             false
         }
@@ -334,36 +333,30 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage, cx: &mut Context<'_>) ->
     }
 }
 
-fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob, cx: &mut Context<'_>) {
+fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
     match job {
         LocalJob::Async(make) => {
             state.live.set(state.live.get() + 1);
-            let mut guard = TaskGuard {
+            let guard = TaskGuard {
                 state: Rc::clone(state),
                 id,
                 handle: Handle::None,
             };
-            let mut future = match make() {
+            let future = match make() {
                 Task::Send(future) if state.scheduler => {
                     return spawn_scheduled(state, guard, future);
                 }
                 task => task.into_local(),
             };
-            // Most tiny works finish on their first poll: run that poll here, and give
-            // only the works still pending a task of their own (and an abort handle).
-            // Jobs catch their works' panics; this guards the loop if one slips through.
-            let first = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
-            if !matches!(first, Ok(Poll::Pending)) {
-                drop(future);
-                drop(guard);
-                return;
-            }
-            guard.handle = Handle::Abortable;
-            let task = tokio::task::spawn_local(async move {
-                let _guard = guard;
-                future.await;
+            // Most tiny works finish on their first poll: run that poll here, and keep
+            // only the works still pending (with an abort handle), for the group's task.
+            state.group.start(guard, future, |guard, slot| {
+                guard.handle = Handle::Abortable;
+                state
+                    .abortable
+                    .borrow_mut()
+                    .insert(id, WorkAbort::Slot(slot));
             });
-            state.abortable.borrow_mut().insert(id, task.abort_handle());
         }
         LocalJob::Blocking(BlockingJob { run, finish }) => {
             let ledger = Arc::clone(&state.blocking);
@@ -403,7 +396,7 @@ fn spawn_scheduled(
     state
         .abortable
         .borrow_mut()
-        .insert(guard.id, spawned.abort_handle());
+        .insert(guard.id, WorkAbort::Task(spawned.abort_handle()));
     tokio::task::spawn_local(async move {
         let _guard = guard;
         // A panic is the job's to catch; an abort is what was asked for.
@@ -427,14 +420,26 @@ struct ReleaseBlocking(Rc<LoopState>);
 impl Drop for ReleaseBlocking {
     fn drop(&mut self) {
         self.0.blocking.give_up_all();
+        // The async works still pending go too (and with them their guards, which hold
+        // this state).
+        self.0.group.clear();
         report_blocking(&self.0);
     }
 }
 
 fn abort_all(state: &LoopState) {
-    let handles: Vec<AbortHandle> = state.abortable.borrow().values().cloned().collect();
+    let handles: Vec<WorkAbort> = state.abortable.borrow().values().cloned().collect();
     for handle in handles {
-        handle.abort();
+        abort(state, handle);
+    }
+}
+
+/// Stops one running async work: a task of its own at its next poll, a work of the
+/// group at once.
+fn abort(state: &LoopState, handle: WorkAbort) {
+    match handle {
+        WorkAbort::Task(handle) => handle.abort(),
+        WorkAbort::Slot(slot) => state.group.abort(slot),
     }
 }
 

@@ -24,6 +24,7 @@ mod blocking_runner;
 mod builder_settings;
 pub mod chunk;
 pub mod chunk_results;
+mod group;
 pub mod id_map;
 pub mod join;
 mod linger;

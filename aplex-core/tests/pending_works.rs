@@ -1,0 +1,325 @@
+//! The worker loop's async works that are pending after their first poll, polled by
+//! one task (`backend/group.rs`): each is polled again only when woken, cancelling one
+//! drops only its future, a panic that slips out of one ends only that one, and a work
+//! that is always ready cannot keep the loop from its messages.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use aplex_core::backend::local::{serve_local, LocalJob, LocalMessage, OnFinished, Task};
+use aplex_core::backend::{CloseMode, WorkId};
+use tokio::sync::{mpsc::UnboundedSender, oneshot};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A loop on its own thread, as a worker runs it; `over` counts the works told over.
+struct Loop {
+    sender: UnboundedSender<LocalMessage>,
+    over: Arc<AtomicUsize>,
+    /// Says whether the loop ended by itself; nothing comes if its thread is stuck.
+    ended: mpsc::Receiver<bool>,
+}
+
+impl Loop {
+    fn start() -> Loop {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let over = Arc::new(AtomicUsize::new(0));
+        let told = Arc::clone(&over);
+        let (ended_tx, ended) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let local = tokio::task::LocalSet::new();
+            let serve = serve_local(
+                receiver,
+                1,
+                Duration::ZERO,
+                None,
+                OnFinished::anywhere(move |count| {
+                    told.fetch_add(count, Ordering::SeqCst);
+                }),
+            );
+            let ended = runtime
+                .block_on(local.run_until(async { tokio::time::timeout(DEADLINE, serve).await }))
+                .is_ok();
+            let _ = ended_tx.send(ended);
+        });
+        Loop {
+            sender,
+            over,
+            ended,
+        }
+    }
+
+    fn run(&self, id: u64, future: impl Future<Output = ()> + Send + 'static) {
+        let job = LocalJob::Async(Box::new(move || Task::Send(Box::pin(future))));
+        self.sender
+            .send(LocalMessage::Run(WorkId(id), job))
+            .unwrap();
+    }
+
+    /// Drains and waits for the loop to end; fails if it did not end by itself in time.
+    fn drain(self) -> usize {
+        self.sender
+            .send(LocalMessage::Close(CloseMode::Drain))
+            .unwrap();
+        assert_eq!(
+            self.ended.recv_timeout(DEADLINE),
+            Ok(true),
+            "the loop ended by itself within the deadline"
+        );
+        self.over.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts its polls; says when it is dropped.
+struct Watched<F> {
+    polls: Arc<AtomicUsize>,
+    dropped: Arc<AtomicBool>,
+    inner: F,
+}
+
+impl<F: Future + Unpin> Future for Watched<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+impl<F> Drop for Watched<F> {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+struct Probe {
+    polls: Arc<AtomicUsize>,
+    dropped: Arc<AtomicBool>,
+}
+
+fn watched<F>(inner: F) -> (Watched<F>, Probe) {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let probe = Probe {
+        polls: Arc::clone(&polls),
+        dropped: Arc::clone(&dropped),
+    };
+    (
+        Watched {
+            polls,
+            dropped,
+            inner,
+        },
+        probe,
+    )
+}
+
+/// Waits, under the deadline, until `done` holds.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting until {what}");
+        std::thread::yield_now();
+    }
+}
+
+/// Works waiting for their wakers, each sending its id when done.
+struct Waiting {
+    pool: Loop,
+    wakers: Vec<oneshot::Sender<u64>>,
+    probes: Vec<Probe>,
+    done: mpsc::Receiver<u64>,
+}
+
+/// Starts `works` works, each pending until its waker sends, and waits for their first
+/// polls.
+fn waiting(works: u64) -> Waiting {
+    let pool = Loop::start();
+    let (done_tx, done) = mpsc::channel();
+    let mut wakers = Vec::new();
+    let mut probes = Vec::new();
+    for id in 0..works {
+        let (wake, woken) = oneshot::channel::<u64>();
+        let (work, probe) = watched(woken);
+        let done_tx = done_tx.clone();
+        pool.run(id, async move {
+            let value = work.await.unwrap();
+            done_tx.send(value).unwrap();
+        });
+        wakers.push(wake);
+        probes.push(probe);
+    }
+    wait_until("every work had its first poll", || {
+        probes.iter().all(|p| p.polls.load(Ordering::SeqCst) == 1)
+    });
+    Waiting {
+        pool,
+        wakers,
+        probes,
+        done,
+    }
+}
+
+impl Waiting {
+    /// Every work was polled twice, its first poll and one when woken, and dropped.
+    fn assert_polled_twice_and_drained(self) {
+        for (id, probe) in self.probes.iter().enumerate() {
+            assert_eq!(
+                probe.polls.load(Ordering::SeqCst),
+                2,
+                "work {id}: its first poll, then one when woken"
+            );
+            assert!(probe.dropped.load(Ordering::SeqCst));
+        }
+        let works = self.probes.len();
+        assert_eq!(self.pool.drain(), works);
+    }
+}
+
+#[test]
+fn a_pending_work_is_polled_again_only_when_woken() {
+    let mut waiting = waiting(300);
+    // Woken in reverse order, one by one.
+    for (id, wake) in std::mem::take(&mut waiting.wakers)
+        .into_iter()
+        .enumerate()
+        .rev()
+    {
+        wake.send(id as u64).unwrap();
+        assert_eq!(waiting.done.recv_timeout(DEADLINE), Ok(id as u64));
+    }
+    waiting.assert_polled_twice_and_drained();
+}
+
+#[test]
+fn works_woken_together_are_polled_once_each_within_tokio_budget() {
+    // More than tokio's budget of 128 per poll of a task: a pass that polled past it
+    // would find the rest's receivers refusing, and poll each of those once more.
+    let mut waiting = waiting(1_000);
+    for (id, wake) in std::mem::take(&mut waiting.wakers).into_iter().enumerate() {
+        wake.send(id as u64).unwrap();
+    }
+    let mut done: Vec<u64> = (0..1_000)
+        .map(|_| waiting.done.recv_timeout(DEADLINE).unwrap())
+        .collect();
+    done.sort_unstable();
+    assert_eq!(done, (0..1_000).collect::<Vec<_>>());
+    waiting.assert_polled_twice_and_drained();
+}
+
+#[test]
+fn cancelling_a_pending_work_drops_its_future_alone() {
+    let pool = Loop::start();
+    let mut wakers = Vec::new();
+    let mut probes = Vec::new();
+    for id in 0..3 {
+        let (wake, woken) = oneshot::channel::<()>();
+        let (work, probe) = watched(woken);
+        pool.run(id, async move {
+            let _ = work.await;
+        });
+        wakers.push(wake);
+        probes.push(probe);
+    }
+    wait_until("every work had its first poll", || {
+        probes.iter().all(|p| p.polls.load(Ordering::SeqCst) == 1)
+    });
+    pool.sender.send(LocalMessage::Cancel(WorkId(1))).unwrap();
+    wait_until("the cancelled work is dropped", || {
+        probes[1].dropped.load(Ordering::SeqCst)
+    });
+    wait_until("the cancelled work is told over", || {
+        pool.over.load(Ordering::SeqCst) == 1
+    });
+    assert!(!probes[0].dropped.load(Ordering::SeqCst));
+    assert!(!probes[2].dropped.load(Ordering::SeqCst));
+    for wake in wakers {
+        let _ = wake.send(());
+    }
+    assert_eq!(pool.drain(), 3);
+    assert!(probes.iter().all(|p| p.dropped.load(Ordering::SeqCst)));
+}
+
+#[test]
+fn a_panic_out_of_a_pending_work_ends_that_work_alone() {
+    let pool = Loop::start();
+    let (panics, panics_woken) = oneshot::channel::<()>();
+    let (panicking, panicking_probe) = watched(panics_woken);
+    // Not wrapped in `catch_async`, as a job would be: the panic reaches the loop.
+    pool.run(1, async move {
+        let _ = panicking.await;
+        panic!("slipped out of its job");
+    });
+    let (finishes, finishes_woken) = oneshot::channel::<()>();
+    let (finishing, finishing_probe) = watched(finishes_woken);
+    let (done_tx, done) = mpsc::channel();
+    pool.run(2, async move {
+        let _ = finishing.await;
+        done_tx.send("finished").unwrap();
+    });
+    wait_until("both works had their first poll", || {
+        panicking_probe.polls.load(Ordering::SeqCst) == 1
+            && finishing_probe.polls.load(Ordering::SeqCst) == 1
+    });
+    panics.send(()).unwrap();
+    wait_until("the panicking work is dropped and told over", || {
+        panicking_probe.dropped.load(Ordering::SeqCst) && pool.over.load(Ordering::SeqCst) == 1
+    });
+    assert!(!finishing_probe.dropped.load(Ordering::SeqCst));
+    finishes.send(()).unwrap();
+    assert_eq!(done.recv_timeout(DEADLINE), Ok("finished"));
+    assert_eq!(pool.drain(), 2);
+}
+
+#[test]
+fn a_work_that_is_always_ready_does_not_keep_the_loop_from_its_messages() {
+    let pool = Loop::start();
+    let other_ran = Arc::new(AtomicBool::new(false));
+    let rounds = Arc::new(AtomicUsize::new(0));
+    {
+        let other_ran = Arc::clone(&other_ran);
+        let rounds = Arc::clone(&rounds);
+        // Wakes itself at every poll: it is always ready to be polled again.
+        pool.run(1, async move {
+            while !other_ran.load(Ordering::SeqCst) {
+                WakeSelf(false).await;
+                rounds.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    }
+    // Past its first poll: the work now runs in the group's task.
+    wait_until("the busy work is well under way", || {
+        rounds.load(Ordering::SeqCst) > 10_000
+    });
+    {
+        let other_ran = Arc::clone(&other_ran);
+        pool.run(2, async move { other_ran.store(true, Ordering::SeqCst) });
+    }
+    // Fails by the loop's deadline if the busy work never lets the loop take `Run(2)`.
+    assert_eq!(pool.drain(), 2);
+    assert!(other_ran.load(Ordering::SeqCst));
+}
+
+/// Pending once, having woken its own waker; ready at the next poll.
+struct WakeSelf(bool);
+
+impl Future for WakeSelf {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
