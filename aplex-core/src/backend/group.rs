@@ -17,6 +17,8 @@
 //!   so a busy work cannot hold the worker's thread and the pass always ends.
 //! - A panic that slips out of a work's poll ends that work alone, as it would end a
 //!   task of its own: its future (and its promise) dropped, its guard reporting it over.
+//! - Once no work is left, a group that grew past [`SLOTS_KEPT_IDLE`] slots (a burst)
+//!   lets them all go, so a worker does not hold a burst's slots for good.
 //! - [`WorkGroup::clear`] drops every work left and ends the task; the loop calls it
 //!   however it ends, which also breaks the cycle between the works' guards (which hold
 //!   the loop's state) and the group the state holds.
@@ -30,6 +32,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures::future::LocalBoxFuture;
 use futures::task::AtomicWaker;
+
+/// The most slots a group keeps once no work is left in it.
+const SLOTS_KEPT_IDLE: usize = 1024;
 
 /// How a running async work is stopped.
 #[derive(Clone, Debug)]
@@ -80,6 +85,8 @@ struct Inner<G> {
     ready: Arc<ReadyQueue>,
     /// The indices taken from the ready queue for one pass, kept to be reused.
     pass: RefCell<Vec<usize>>,
+    /// Works kept in slots.
+    running: Cell<usize>,
     spawned: Cell<bool>,
     closed: Cell<bool>,
 }
@@ -99,6 +106,7 @@ impl<G: 'static> WorkGroup<G> {
                 ready: Arc::new(ReadyQueue::default()),
                 pass: RefCell::new(Vec::new()),
                 spawned: Cell::new(false),
+                running: Cell::new(0),
                 closed: Cell::new(false),
             }),
         }
@@ -125,6 +133,7 @@ impl<G: 'static> WorkGroup<G> {
             return;
         }
         kept(&mut guard, index);
+        inner.running.set(inner.running.get() + 1);
         inner.slots.borrow_mut()[index].work = Some((guard, future));
         if !inner.spawned.replace(true) {
             let task = Rc::clone(inner);
@@ -147,6 +156,7 @@ impl<G: 'static> WorkGroup<G> {
             .iter_mut()
             .filter_map(|slot| slot.work.take())
             .collect();
+        inner.running.set(0);
         // Futures first, then guards, as when a work ends; outside the borrow, since
         // dropping a work runs its code.
         for (guard, future) in works {
@@ -186,9 +196,23 @@ impl<G> Inner<G> {
             .get_mut(index)
             .and_then(|slot| slot.work.take());
         if let Some((guard, future)) = work {
-            self.free.borrow_mut().push(index);
+            self.free_slot(index);
             drop(future);
             drop(guard);
+        }
+    }
+
+    /// Frees the slot of a work that ended; the last work of a burst lets the burst's
+    /// slots go. An index still queued, or held by an old waker, then finds no slot (or
+    /// a new work, polled once for nothing).
+    fn free_slot(&self, index: usize) {
+        let running = self.running.get() - 1;
+        self.running.set(running);
+        if running == 0 && self.slots.borrow().len() > SLOTS_KEPT_IDLE {
+            *self.slots.borrow_mut() = Vec::new();
+            *self.free.borrow_mut() = Vec::new();
+        } else {
+            self.free.borrow_mut().push(index);
         }
     }
 
@@ -236,7 +260,7 @@ impl<G> Inner<G> {
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => self.slots.borrow_mut()[index].work = Some((guard, future)),
             Ok(Poll::Ready(())) | Err(_) => {
-                self.free.borrow_mut().push(index);
+                self.free_slot(index);
                 drop(future);
                 drop(guard);
             }
@@ -246,4 +270,44 @@ impl<G> Inner<G> {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts `works` works that wait for their senders, then sends to all of them and
+    /// waits until they are over; returns the group's slots left.
+    async fn burst(group: &WorkGroup<()>, works: usize) -> usize {
+        let mut senders = Vec::new();
+        for _ in 0..works {
+            let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+            senders.push(sender);
+            group.start((), Box::pin(async move { drop(receiver.await) }), |_, _| {});
+        }
+        assert_eq!(group.inner.running.get(), works);
+        for sender in senders {
+            sender.send(()).unwrap();
+        }
+        while group.inner.running.get() > 0 {
+            tokio::task::yield_now().await;
+        }
+        group.inner.slots.borrow().len()
+    }
+
+    #[test]
+    fn an_idle_group_keeps_a_few_slots_and_lets_a_burst_go() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async {
+            let group = WorkGroup::new();
+            assert_eq!(burst(&group, 10).await, 10, "a few slots are kept");
+            assert_eq!(burst(&group, 10).await, 10, "and reused");
+            assert_eq!(burst(&group, SLOTS_KEPT_IDLE + 1).await, 0, "a burst goes");
+            assert_eq!(burst(&group, 3).await, 3, "and the group still works");
+            group.clear();
+        });
+    }
 }
