@@ -248,8 +248,9 @@ impl<G> Inner<G> {
             let Some(slot) = slots.get_mut(index) else {
                 return;
             };
-            // Before the poll: a wake during it queues the slot again.
-            slot.notify.queued.store(false, Ordering::Release);
+            // Before the poll: a wake during it queues the slot again. A swap, so that
+            // what a waker wrote before it found the slot queued is seen by the poll.
+            slot.notify.queued.swap(false, Ordering::AcqRel);
             (slot.waker.clone(), slot.work.take())
         };
         // A slot whose work ended since it was woken: nothing to poll.
