@@ -1,7 +1,8 @@
 //! The worker loop's async works that are pending after their first poll, polled by
 //! one task (`backend/group.rs`): each is polled again only when woken, cancelling one
-//! drops only its future, a panic that slips out of one ends only that one, and a work
-//! that is always ready cannot keep the loop from its messages.
+//! drops only its future (even one that panics when dropped), a panic that slips out of
+//! one ends only that one, and a work that is always ready cannot keep the loop from its
+//! messages.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -276,6 +277,39 @@ fn a_panic_out_of_a_pending_work_ends_that_work_alone() {
     assert!(!finishing_probe.dropped.load(Ordering::SeqCst));
     finishes.send(()).unwrap();
     assert_eq!(done.recv_timeout(DEADLINE), Ok("finished"));
+    assert_eq!(pool.drain(), 2);
+}
+
+/// Panics when dropped, as a work's state might.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("a work's state panicked when it was dropped");
+    }
+}
+
+#[test]
+fn cancelling_a_work_whose_future_panics_when_dropped_leaves_the_loop_serving() {
+    let pool = Loop::start();
+    let (wake, woken) = oneshot::channel::<()>();
+    let (work, probe) = watched(woken);
+    pool.run(1, async move {
+        let _state = PanicsWhenDropped;
+        let _ = work.await;
+    });
+    wait_until("the work had its first poll", || {
+        probe.polls.load(Ordering::SeqCst) == 1
+    });
+    pool.sender.send(LocalMessage::Cancel(WorkId(1))).unwrap();
+    wait_until("the cancelled work is told over", || {
+        pool.over.load(Ordering::SeqCst) == 1
+    });
+    assert!(probe.dropped.load(Ordering::SeqCst));
+    drop(wake);
+    let (done_tx, done) = mpsc::channel();
+    pool.run(2, async move { done_tx.send("served").unwrap() });
+    assert_eq!(done.recv_timeout(DEADLINE), Ok("served"));
     assert_eq!(pool.drain(), 2);
 }
 

@@ -15,8 +15,9 @@
 //! - The task polls the works woken when its pass began, stopping early when tokio's
 //!   cooperative budget is spent (the works' own tokio resources then wake them again),
 //!   so a busy work cannot hold the worker's thread and the pass always ends.
-//! - A panic that slips out of a work's poll ends that work alone, as it would end a
-//!   task of its own: its future (and its promise) dropped, its guard reporting it over.
+//! - A panic that slips out of a work's poll, or out of its future's drop, ends that
+//!   work alone, as it would end a task of its own: its future (and its promise)
+//!   dropped, its guard reporting it over.
 //! - Once no work is left, a group that grew past [`SLOTS_KEPT_IDLE`] slots (a burst)
 //!   lets them all go, so a worker does not hold a burst's slots for good.
 //! - [`WorkGroup::clear`] drops every work left and ends the task; the loop calls it
@@ -128,7 +129,7 @@ impl<G: 'static> WorkGroup<G> {
         let first = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         if !matches!(first, Ok(Poll::Pending)) {
             inner.free.borrow_mut().push(index);
-            drop(future);
+            drop_contained(future);
             drop(guard);
             return;
         }
@@ -160,7 +161,7 @@ impl<G: 'static> WorkGroup<G> {
         // Futures first, then guards, as when a work ends; outside the borrow, since
         // dropping a work runs its code.
         for (guard, future) in works {
-            drop(future);
+            drop_contained(future);
             drop(guard);
         }
         inner.ready.task.wake();
@@ -197,7 +198,7 @@ impl<G> Inner<G> {
             .and_then(|slot| slot.work.take());
         if let Some((guard, future)) = work {
             self.free_slot(index);
-            drop(future);
+            drop_contained(future);
             drop(guard);
         }
     }
@@ -262,11 +263,17 @@ impl<G> Inner<G> {
             Ok(Poll::Pending) => self.slots.borrow_mut()[index].work = Some((guard, future)),
             Ok(Poll::Ready(())) | Err(_) => {
                 self.free_slot(index);
-                drop(future);
+                drop_contained(future);
                 drop(guard);
             }
         }
     }
+}
+
+/// Drops a work's future, containing a panic out of its drop, as tokio does for a task it
+/// cancels: the work ends alone, and the loop (which may be cancelling it) goes on.
+fn drop_contained(future: LocalBoxFuture<'static, ()>) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
