@@ -105,10 +105,12 @@ pub(crate) fn run_worker(
         }
         Err(payload) => {
             let message = panic_message(&*payload);
-            tracing::error!(worker = index, %message, "aplex worker thread died; the pool is broken");
             // A thread pool does not replace a worker whose runtime failed: fail what
-            // waits rather than leave it queued for a worker that is gone.
+            // waits rather than leave it queued for a worker that is gone. Broken before
+            // the death is told, so that whoever hears of it finds the pool broken (the
+            // works it held may have resolved `Cancelled` already, as the loop unwound).
             events.pool_broken(format!("worker thread {index} died: {message}"));
+            tracing::error!(worker = index, %message, "aplex worker thread died; the pool is broken");
             // Its works' tasks go with the runtime: their futures resolve `Cancelled`.
             let _ = catch_unwind(AssertUnwindSafe(move || {
                 drop(local);
