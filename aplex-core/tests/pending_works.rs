@@ -65,6 +65,22 @@ impl Loop {
             .unwrap();
     }
 
+    /// Runs a work that waits for the returned sender (or its drop), watched by the
+    /// returned probe, then calls `after`.
+    fn run_pending(
+        &self,
+        id: u64,
+        after: impl FnOnce() + Send + 'static,
+    ) -> (oneshot::Sender<()>, Probe) {
+        let (wake, woken) = oneshot::channel::<()>();
+        let (work, probe) = watched(woken);
+        self.run(id, async move {
+            let _ = work.await;
+            after();
+        });
+        (wake, probe)
+    }
+
     /// Drains and waits for the loop to end; fails if it did not end by itself in time.
     fn drain(self) -> usize {
         self.sender
@@ -135,7 +151,7 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 /// Works waiting for their wakers, each sending its id when done.
 struct Waiting {
     pool: Loop,
-    wakers: Vec<oneshot::Sender<u64>>,
+    wakers: Vec<oneshot::Sender<()>>,
     probes: Vec<Probe>,
     done: mpsc::Receiver<u64>,
 }
@@ -148,13 +164,8 @@ fn waiting(works: u64) -> Waiting {
     let mut wakers = Vec::new();
     let mut probes = Vec::new();
     for id in 0..works {
-        let (wake, woken) = oneshot::channel::<u64>();
-        let (work, probe) = watched(woken);
         let done_tx = done_tx.clone();
-        pool.run(id, async move {
-            let value = work.await.unwrap();
-            done_tx.send(value).unwrap();
-        });
+        let (wake, probe) = pool.run_pending(id, move || done_tx.send(id).unwrap());
         wakers.push(wake);
         probes.push(probe);
     }
@@ -194,7 +205,7 @@ fn a_pending_work_is_polled_again_only_when_woken() {
         .enumerate()
         .rev()
     {
-        wake.send(id as u64).unwrap();
+        wake.send(()).unwrap();
         assert_eq!(waiting.done.recv_timeout(DEADLINE), Ok(id as u64));
     }
     waiting.assert_polled_twice_and_drained();
@@ -205,8 +216,8 @@ fn works_woken_together_are_polled_once_each_within_tokio_budget() {
     // More than tokio's budget of 128 per poll of a task: a pass that polled past it
     // would find the rest's receivers refusing, and poll each of those once more.
     let mut waiting = waiting(1_000);
-    for (id, wake) in std::mem::take(&mut waiting.wakers).into_iter().enumerate() {
-        wake.send(id as u64).unwrap();
+    for wake in std::mem::take(&mut waiting.wakers) {
+        wake.send(()).unwrap();
     }
     let mut done: Vec<u64> = (0..1_000)
         .map(|_| waiting.done.recv_timeout(DEADLINE).unwrap())
@@ -219,17 +230,7 @@ fn works_woken_together_are_polled_once_each_within_tokio_budget() {
 #[test]
 fn cancelling_a_pending_work_drops_its_future_alone() {
     let pool = Loop::start();
-    let mut wakers = Vec::new();
-    let mut probes = Vec::new();
-    for id in 0..3 {
-        let (wake, woken) = oneshot::channel::<()>();
-        let (work, probe) = watched(woken);
-        pool.run(id, async move {
-            let _ = work.await;
-        });
-        wakers.push(wake);
-        probes.push(probe);
-    }
+    let (wakers, probes): (Vec<_>, Vec<_>) = (0..3).map(|id| pool.run_pending(id, || {})).unzip();
     wait_until("every work had its first poll", || {
         probes.iter().all(|p| p.polls.load(Ordering::SeqCst) == 1)
     });
@@ -252,20 +253,11 @@ fn cancelling_a_pending_work_drops_its_future_alone() {
 #[test]
 fn a_panic_out_of_a_pending_work_ends_that_work_alone() {
     let pool = Loop::start();
-    let (panics, panics_woken) = oneshot::channel::<()>();
-    let (panicking, panicking_probe) = watched(panics_woken);
     // Not wrapped in `catch_async`, as a job would be: the panic reaches the loop.
-    pool.run(1, async move {
-        let _ = panicking.await;
-        panic!("slipped out of its job");
-    });
-    let (finishes, finishes_woken) = oneshot::channel::<()>();
-    let (finishing, finishing_probe) = watched(finishes_woken);
+    let (panics, panicking_probe) = pool.run_pending(1, || panic!("slipped out of its job"));
     let (done_tx, done) = mpsc::channel();
-    pool.run(2, async move {
-        let _ = finishing.await;
-        done_tx.send("finished").unwrap();
-    });
+    let (finishes, finishing_probe) =
+        pool.run_pending(2, move || done_tx.send("finished").unwrap());
     wait_until("both works had their first poll", || {
         panicking_probe.polls.load(Ordering::SeqCst) == 1
             && finishing_probe.polls.load(Ordering::SeqCst) == 1
@@ -292,12 +284,8 @@ impl Drop for PanicsWhenDropped {
 #[test]
 fn cancelling_a_work_whose_future_panics_when_dropped_leaves_the_loop_serving() {
     let pool = Loop::start();
-    let (wake, woken) = oneshot::channel::<()>();
-    let (work, probe) = watched(woken);
-    pool.run(1, async move {
-        let _state = PanicsWhenDropped;
-        let _ = work.await;
-    });
+    let state = PanicsWhenDropped;
+    let (wake, probe) = pool.run_pending(1, move || drop(state));
     wait_until("the work had its first poll", || {
         probe.polls.load(Ordering::SeqCst) == 1
     });

@@ -297,7 +297,12 @@ mod tests {
         for sender in senders {
             sender.send(()).unwrap();
         }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while group.inner.running.get() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the burst ended in time"
+            );
             tokio::task::yield_now().await;
         }
         group.inner.slots.borrow().len()
