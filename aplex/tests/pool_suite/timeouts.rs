@@ -26,7 +26,9 @@ pool_suite! {
         assert_eq!(pool.submit(forever, ()).result(), Err(Error::TimedOut { clock: Clock::Work }));
         let patient = WorkOptions::new().timeout(Duration::from_secs(600));
         let lasting = pool.submit_with(forever, (), patient);
-        assert_eq!(pool.submit(double, 1).result(), Ok(2));
+        // The next work still gets the default: `lasting` outlives a whole default
+        // timeout of another work, with no work here bound to finish within 20 ms.
+        assert_eq!(pool.submit(forever, ()).result(), Err(Error::TimedOut { clock: Clock::Work }));
         assert!(!lasting.done(), "its own timeout is far away");
         assert!(lasting.cancel());
     }
