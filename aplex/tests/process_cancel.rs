@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aplex::{Error, ProcessAsyncPoolExecutor};
-use common::{scratch_dir, wait_until};
+use common::{scratch_dir, wait_until, ScratchDir};
 
 /// Writes `path` when dropped: proof that a future was dropped in the child.
 struct TouchOnDrop(PathBuf);
@@ -40,12 +40,12 @@ fn shutdown_now_aborts_running_async_works_in_the_children() {
         .pool_size(2)
         .build()
         .unwrap();
-    let dirs: Vec<PathBuf> = (0..2)
+    let dirs: Vec<ScratchDir> = (0..2)
         .map(|i| scratch_dir(&format!("shutdown-now-{i}")))
         .collect();
     let running: Vec<_> = dirs
         .iter()
-        .map(|dir| pool.submit(long_async, dir.clone()))
+        .map(|dir| pool.submit(long_async, dir.to_path_buf()))
         .collect();
     wait_until("both works started", || {
         dirs.iter().all(|dir| exists(dir, "started"))

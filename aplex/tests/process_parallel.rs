@@ -42,7 +42,7 @@ fn two_workers_run_cpu_bound_works_at_the_same_time() {
     let outcomes: Vec<(u32, bool, u64)> = pool
         .map(
             aplex::blocking(busy_until_both_busy),
-            std::iter::repeat_n(dir, 8),
+            std::iter::repeat_n(dir.clone(), 8),
         )
         .collect::<Result<_, _>>()
         .unwrap();

@@ -202,12 +202,33 @@ pub fn signal_live_child(pid: u32, signal: i32) -> bool {
     sent
 }
 
-/// A fresh, empty scratch directory for side effects that cross processes.
-pub fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("aplex-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+/// A fresh, empty scratch directory for side effects that cross processes, removed
+/// with everything in it when the guard is dropped (so test runs leave no litter).
+pub fn scratch_dir(name: &str) -> ScratchDir {
+    let path = std::env::temp_dir().join(format!("aplex-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).expect("scratch dir");
+    ScratchDir { path }
+}
+
+/// A directory made by [`scratch_dir`]; reads as its path (`dir.clone()` is a
+/// `PathBuf`), and is removed when dropped.
+pub struct ScratchDir {
+    path: std::path::PathBuf,
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = std::path::PathBuf;
+
+    fn deref(&self) -> &std::path::PathBuf {
+        &self.path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Whether this is the first time any process asks about `name` under `dir` (a file

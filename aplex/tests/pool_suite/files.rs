@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::common::{scratch_dir, wait_until};
+use crate::common::{scratch_dir, wait_until, ScratchDir};
 
 /// A scratch directory of gates and marks, one per test (named after the test's module
 /// path and numbered, so no two tests running at once share one).
 pub(crate) struct Files {
-    dir: PathBuf,
+    dir: ScratchDir,
 }
 
 impl Files {
@@ -44,12 +44,6 @@ impl Files {
     /// The lines of file `name` (empty if it does not exist).
     pub(crate) fn lines(&self, name: &str) -> Vec<String> {
         read_lines(&self.path(name))
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
