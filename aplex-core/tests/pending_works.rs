@@ -1,8 +1,8 @@
 //! The worker loop's async works that are pending after their first poll, polled by
 //! one task (`backend/group.rs`): each is polled again only when woken, cancelling one
 //! drops only its future (even one that panics when dropped), a panic that slips out of
-//! one ends only that one, and a work that is always ready cannot keep the loop from its
-//! messages.
+//! one ends only that one, a work that is always ready cannot keep the loop from its
+//! messages, and a burst of pending works lets the runtime turn between its batches.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -344,4 +344,51 @@ impl Future for WakeSelf {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+#[test]
+fn a_burst_of_pending_works_lets_the_runtime_turn_between_batches() {
+    let pool = Loop::start();
+    let turned = Arc::new(AtomicBool::new(false));
+    let (burst_queued_tx, burst_queued) = mpsc::channel::<()>();
+    {
+        let turned = Arc::clone(&turned);
+        // Holds the loop in its first batch until the whole burst is queued behind it,
+        // having spawned a task that runs only once the runtime gets a turn.
+        pool.run(0, async move {
+            tokio::task::spawn_local(async move { turned.store(true, Ordering::SeqCst) });
+            burst_queued.recv_timeout(DEADLINE).unwrap();
+        });
+    }
+    let works = 1_000;
+    let began = Arc::new(AtomicUsize::new(0));
+    let saw_a_turn = Arc::new(AtomicUsize::new(0));
+    let wakers: Vec<_> = (1..=works)
+        .map(|id| {
+            let (wake, woken) = oneshot::channel::<()>();
+            let turned = Arc::clone(&turned);
+            let began = Arc::clone(&began);
+            let saw_a_turn = Arc::clone(&saw_a_turn);
+            pool.run(id, async move {
+                if turned.load(Ordering::SeqCst) {
+                    saw_a_turn.fetch_add(1, Ordering::SeqCst);
+                }
+                began.fetch_add(1, Ordering::SeqCst);
+                let _ = woken.await;
+            });
+            wake
+        })
+        .collect();
+    burst_queued_tx.send(()).unwrap();
+    wait_until("every work of the burst had its first poll", || {
+        began.load(Ordering::SeqCst) == works as usize
+    });
+    drop(wakers);
+    assert_eq!(pool.drain(), works as usize + 1);
+    // Taken 256 at a time, the burst spans four batches; within tokio's budget a loop
+    // that never yields would take them all before any other task ran.
+    assert!(
+        saw_a_turn.load(Ordering::SeqCst) > 0,
+        "no work of the burst began after the runtime had had a turn"
+    );
 }

@@ -19,8 +19,8 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use crate::backend::catch::panicked;
 use crate::backend::chunk_results::ChunkResults;
-use crate::backend::local::panicked;
 use crate::Error;
 
 /// A pinned heap slot for one future at a time.

@@ -1,7 +1,9 @@
 //! The loop that runs works on one worker's tokio runtime: the same for a worker thread
 //! and for a worker process's main thread.
 //!
-//! 1. Messages arrive on an unbounded channel and are taken in batches.
+//! 1. Messages arrive on an unbounded channel and are taken in batches. After a batch
+//!    that left works pending, with more messages waiting, the loop yields once, so
+//!    the runtime's drivers turn (`let_the_runtime_turn`).
 //! 2. An async job's future ([`Task`]) is, on a current-thread runtime or when it is not
 //!    `Send`, polled once on the spot; if it is not done, it joins the loop's pending
 //!    works, which one local task polls as they are woken (`group.rs`), and its slot
@@ -23,29 +25,26 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Notify;
 
 pub use crate::backend::blocking_job::BlockingJob;
 use crate::backend::blocking_ledger::BlockingLedger;
 use crate::backend::blocking_runner::{BlockingRunner, Job};
+pub use crate::backend::catch::{catch_async, catch_blocking};
 use crate::backend::group::{WorkAbort, WorkGroup};
 use crate::backend::id_map::IdMap;
 use crate::backend::linger::linger;
 pub use crate::backend::on_finished::OnFinished;
 pub use crate::backend::task::Task;
 use crate::backend::task::WithState;
-use crate::error::panic_message;
 use crate::worker::{CloseMode, WorkId};
 use crate::worker_state::{install_worker_state, WorkerStateValue};
-use crate::Error;
 
 /// One unit of work for a worker's loop.
 ///
@@ -146,6 +145,8 @@ struct LoopState {
     scheduler: bool,
     /// Async works alive (the blocking ones are counted by `blocking`).
     live: Cell<usize>,
+    /// A work of the current batch was still pending after its first poll.
+    kept_in_batch: Cell<bool>,
     idle: Notify,
 }
 
@@ -243,6 +244,7 @@ pub async fn serve_local(
         scheduler: tokio::runtime::Handle::current().runtime_flavor()
             == tokio::runtime::RuntimeFlavor::MultiThread,
         live: Cell::new(0),
+        kept_in_batch: Cell::new(false),
         idle: Notify::new(),
     });
     // However this future ends (even dropped half way), the blocking works' promises
@@ -290,11 +292,23 @@ pub async fn serve_local(
             () = state.blocking.wake.notified() => {}
             () = state.idle.notified(), if closing => {}
         }
+        if state.kept_in_batch.replace(false) && !receiver.is_empty() {
+            let_the_runtime_turn().await;
+        }
     }
     if let Some(runner) = state.runner.borrow_mut().take() {
         runner.close();
     }
     state.abandoned.get()
+}
+
+/// Yields once, so the runtime turns its drivers before the next batch of a burst.
+/// tokio's timer wakes its driver (an eventfd write) for each timer set before the
+/// deadline it last parked for, and a loop taking batch after batch never parks: two
+/// thirds of a burst of sleepers each paid that write. A turn records the nearest
+/// deadline; the burst's later timers then wake no one.
+async fn let_the_runtime_turn() {
+    tokio::task::yield_now().await;
 }
 
 /// Acts on one message; returns whether it asks the loop to close.
@@ -352,6 +366,7 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
             // only the works still pending (with an abort handle), for the group's task.
             state.group.start(guard, future, |guard, slot| {
                 guard.handle = Handle::Abortable;
+                state.kept_in_batch.set(true);
                 state
                     .abortable
                     .borrow_mut()
@@ -441,45 +456,4 @@ fn abort(state: &LoopState, handle: WorkAbort) {
         WorkAbort::Task(handle) => handle.abort(),
         WorkAbort::Slot(slot) => state.group.abort(slot),
     }
-}
-
-/// Runs an async work, turning a panic into [`Error::Panicked`] with its message.
-///
-/// # Examples
-///
-/// ```
-/// use aplex::backend::local::catch_async;
-/// use aplex::Error;
-///
-/// let caught = futures::executor::block_on(catch_async(async { panic!("oops") }));
-/// assert_eq!(caught, Err::<(), _>(Error::Panicked { message: "oops".into() }));
-/// ```
-pub fn catch_async<F: Future>(run: F) -> impl Future<Output = Result<F::Output, Error>> {
-    // A combinator rather than an `async fn`: no state machine of its own around the
-    // work's, which a chunk of tiny works polls once per item.
-    AssertUnwindSafe(run)
-        .catch_unwind()
-        .map(|caught| caught.map_err(panicked))
-}
-
-/// The error for a work that panicked with `payload`.
-#[cold]
-pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
-    Error::Panicked {
-        message: panic_message(&*payload),
-    }
-}
-
-/// Runs a blocking work, turning a panic into [`Error::Panicked`] with its message.
-///
-/// # Examples
-///
-/// ```
-/// use aplex::backend::local::catch_blocking;
-///
-/// assert_eq!(catch_blocking(|| 2 + 2), Ok(4));
-/// assert!(catch_blocking(|| -> u8 { panic!("no") }).is_err());
-/// ```
-pub fn catch_blocking<T>(run: impl FnOnce() -> T) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(run)).map_err(panicked)
 }

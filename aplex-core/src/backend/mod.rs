@@ -22,6 +22,7 @@ mod blocking_job;
 mod blocking_ledger;
 mod blocking_runner;
 mod builder_settings;
+mod catch;
 pub mod chunk;
 pub mod chunk_results;
 mod group;
