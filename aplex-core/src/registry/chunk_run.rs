@@ -10,6 +10,8 @@
 
 use std::future::Future;
 
+use futures::future::{self, Either};
+use futures::FutureExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -47,21 +49,27 @@ pub(crate) fn decode<A: DeserializeOwned>(
     Ok(Decoded::Chunk(items, failed))
 }
 
-/// Runs the work that `make` starts (a panic there or in the future fails it with
-/// [`Error::Panicked`]) and encodes its outcome as a chunk of one.
-pub(crate) async fn run_one<Fut>(
+/// Runs the work that `make` starts, at the first poll (a panic there or in the future
+/// fails it with [`Error::Panicked`]), and encodes its outcome as a chunk of one.
+///
+/// Combinators rather than an `async fn`: the generator of one kept the work's future
+/// twice while it ran (the one `make` returned, moved from but still in its frame, and
+/// the catch around it): 336 bytes per sleeping work whose own future is 136, kept by a
+/// worker process or node for every work in flight.
+pub(crate) fn run_one<Fut>(
     make: impl FnOnce() -> Fut,
     name: &'static str,
-) -> Result<Encoded, Error>
+) -> impl Future<Output = Result<Encoded, Error>>
 where
     Fut: Future,
     Fut::Output: Serialize,
 {
-    let result = match catch_blocking(make) {
-        Ok(future) => catch_async(future).await,
-        Err(panicked) => Err(panicked),
-    };
-    encode_outcomes(ChunkResults::one(result), name)
+    future::lazy(move |_| catch_blocking(make))
+        .then(|started| match started {
+            Ok(future) => Either::Left(catch_async(future)),
+            Err(panicked) => Either::Right(future::ready(Err(panicked))),
+        })
+        .map(move |result| encode_outcomes(ChunkResults::one(result), name))
 }
 
 /// Runs every work of a chunk concurrently (`join_results`) and encodes the outcomes,
@@ -126,6 +134,39 @@ mod tests {
         assert_eq!(decode_one::<u64>(&bytes, "w"), Ok(42));
         let results = decode_chunk::<u64>(&bytes, "w", 1, Vec::new()).unwrap();
         assert_eq!(results.into_iter().collect::<Vec<_>>(), [Ok(42)]);
+    }
+
+    #[test]
+    fn a_lone_works_run_holds_its_future_once() {
+        // A work whose future holds 256 bytes while it waits, as a sleeping work holds
+        // its timer.
+        let work = || async {
+            let held = [7u8; 256];
+            yield_once().await;
+            held.iter().map(|&b| u64::from(b)).sum::<u64>()
+        };
+        let work_size = std::mem::size_of_val(&work());
+        let run_size = std::mem::size_of_val(&run_one(work, "w"));
+        assert!(
+            run_size < work_size + 64,
+            "a run of {run_size} bytes for a work's future of {work_size}"
+        );
+        let bytes = block_on(run_one(work, "w")).unwrap();
+        assert_eq!(decode_one::<u64>(&bytes, "w"), Ok(7 * 256));
+    }
+
+    /// Pending once (woken at once), then ready.
+    async fn yield_once() {
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                return std::task::Poll::Ready(());
+            }
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await
     }
 
     fn boom() -> u8 {
