@@ -349,30 +349,27 @@ impl Future for WakeSelf {
 #[test]
 fn a_burst_of_pending_works_lets_the_runtime_turn_between_batches() {
     let pool = Loop::start();
-    let turned = Arc::new(AtomicBool::new(false));
+    let works = 1_000;
+    let began = Arc::new(AtomicUsize::new(0));
+    // How many of the burst had begun when another task got a turn (none yet: MAX).
+    let began_at_turn = Arc::new(AtomicUsize::new(usize::MAX));
     let (burst_queued_tx, burst_queued) = mpsc::channel::<()>();
     {
-        let turned = Arc::clone(&turned);
+        let (began, began_at_turn) = (Arc::clone(&began), Arc::clone(&began_at_turn));
         // Holds the loop in its first batch until the whole burst is queued behind it,
         // having spawned a task that runs only once the runtime gets a turn.
         pool.run(0, async move {
-            tokio::task::spawn_local(async move { turned.store(true, Ordering::SeqCst) });
+            tokio::task::spawn_local(async move {
+                began_at_turn.store(began.load(Ordering::SeqCst), Ordering::SeqCst);
+            });
             burst_queued.recv_timeout(DEADLINE).unwrap();
         });
     }
-    let works = 1_000;
-    let began = Arc::new(AtomicUsize::new(0));
-    let saw_a_turn = Arc::new(AtomicUsize::new(0));
     let wakers: Vec<_> = (1..=works)
         .map(|id| {
             let (wake, woken) = oneshot::channel::<()>();
-            let turned = Arc::clone(&turned);
             let began = Arc::clone(&began);
-            let saw_a_turn = Arc::clone(&saw_a_turn);
             pool.run(id, async move {
-                if turned.load(Ordering::SeqCst) {
-                    saw_a_turn.fetch_add(1, Ordering::SeqCst);
-                }
                 began.fetch_add(1, Ordering::SeqCst);
                 let _ = woken.await;
             });
@@ -387,8 +384,9 @@ fn a_burst_of_pending_works_lets_the_runtime_turn_between_batches() {
     assert_eq!(pool.drain(), works as usize + 1);
     // Taken 256 at a time, the burst spans four batches; within tokio's budget a loop
     // that never yields would take them all before any other task ran.
+    let at_turn = began_at_turn.load(Ordering::SeqCst);
     assert!(
-        saw_a_turn.load(Ordering::SeqCst) > 0,
-        "no work of the burst began after the runtime had had a turn"
+        at_turn < works as usize,
+        "another task first ran with {at_turn} of {works} works begun"
     );
 }

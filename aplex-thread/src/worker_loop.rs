@@ -111,7 +111,8 @@ pub(crate) fn run_worker(
             // works it held may have resolved `Cancelled` already, as the loop unwound).
             events.pool_broken(format!("worker thread {index} died: {message}"));
             tracing::error!(worker = index, %message, "aplex worker thread died; the pool is broken");
-            // Its works' tasks go with the runtime: their futures resolve `Cancelled`.
+            // What is left of its works goes with the runtime: their futures resolve
+            // `Cancelled`.
             let _ = catch_unwind(AssertUnwindSafe(move || {
                 drop(local);
                 runtime.shutdown_background();
