@@ -198,8 +198,9 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
         refuse_borrowed(output, "output")?;
     }
     let name = &signature.ident;
-    let (run_type, run_body, entry) = if signature.asyncness.is_some() {
+    let (run_inputs, run_type, run_body, entry) = if signature.asyncness.is_some() {
         (
+            quote! { args: ::aplex::__private::Args, answer: ::aplex::__private::Answer },
             quote! { ::aplex::__private::AsyncOutcome },
             // The function's concrete type is known here: `RunSend` applies when its
             // future is `Send`, else method resolution falls back to `RunLocal`.
@@ -207,13 +208,14 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
                 {
                     use ::aplex::__private::{RunLocal as _, RunSend as _};
                     (&::aplex::__private::Probe::<_, #argument_type>::new(#name))
-                        .run(__aplex_name(), args)
+                        .run(__aplex_name(), args, answer)
                 }
             },
             quote! { ::aplex::__private::WorkEntry::asynchronous(__aplex_name, __aplex_run) },
         )
     } else {
         (
+            quote! { args: ::aplex::__private::Args },
             quote! { ::aplex::__private::BlockingOutcome },
             quote! { ::aplex::__private::run_blocking(__aplex_name(), args, #name) },
             quote! { ::aplex::__private::WorkEntry::blocking(__aplex_name, __aplex_run) },
@@ -224,7 +226,7 @@ fn registration(function: &ItemFn) -> syn::Result<TokenStream2> {
             fn __aplex_name() -> &'static str {
                 ::aplex::__private::type_name_of(&#name)
             }
-            fn __aplex_run(args: ::aplex::__private::Args) -> #run_type {
+            fn __aplex_run(#run_inputs) -> #run_type {
                 #run_body
             }
             #[::aplex::__private::linkme::distributed_slice(::aplex::__private::WORKS)]

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::backend::chunk_results::ChunkResults;
 use crate::backend::join::join_results;
 use crate::backend::local::{catch_async, catch_blocking};
+use crate::registry::answer::Answer;
 use crate::registry::encoded::Encoded;
 use crate::registry::framed::{decode_single, decode_split, merge_failures, Failures};
 use crate::registry::outcomes::encode_outcomes;
@@ -70,6 +71,17 @@ where
             Err(panicked) => Either::Right(future::ready(Err(panicked))),
         })
         .map(move |result| encode_outcomes(ChunkResults::one(result), name))
+}
+
+/// Runs a trampoline's `run` and sends its outcome to `answer` as the run's last step,
+/// inside the same future (no wrapper of its own for a worker to keep beside it). A panic
+/// that slips out of the run (a `Serialize` that panics while the outcomes are encoded)
+/// is the answer's [`Error::Panicked`].
+pub(crate) fn answered(
+    run: impl Future<Output = Result<Encoded, Error>>,
+    answer: Answer,
+) -> impl Future<Output = ()> {
+    catch_async(run).map(move |caught| answer.send(caught.and_then(|outcome| outcome)))
 }
 
 /// Runs every work of a chunk concurrently (`join_results`) and encodes the outcomes,
@@ -153,6 +165,69 @@ mod tests {
         );
         let bytes = block_on(run_one(work, "w")).unwrap();
         assert_eq!(decode_one::<u64>(&bytes, "w"), Ok(7 * 256));
+    }
+
+    /// What one answer said: its id, and its outcome's bytes (`None`: unanswered).
+    type Said = (u64, Option<Result<Vec<u8>, Error>>);
+
+    /// Records what its answers say.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<Said>>);
+
+    impl crate::registry::answer::AnswerTo for Recorded {
+        fn answer(&self, id: u64, outcome: Result<Encoded, Error>) {
+            let outcome = outcome.map(|bytes| bytes.to_vec());
+            self.0.lock().unwrap().push((id, Some(outcome)));
+        }
+        fn unanswered(&self, id: u64) {
+            self.0.lock().unwrap().push((id, None));
+        }
+    }
+
+    #[test]
+    fn an_answered_run_holds_its_answer_beside_its_work_and_nothing_more() {
+        let work = || async {
+            let held = [7u8; 256];
+            yield_once().await;
+            held.iter().map(|&b| u64::from(b)).sum::<u64>()
+        };
+        let record = std::sync::Arc::new(Recorded::default());
+        let work_size = std::mem::size_of_val(&work());
+        let answered_run = answered(run_one(work, "w"), Answer::new(1, record.clone()));
+        let run_size = std::mem::size_of_val(&answered_run);
+        let allowed = work_size + 64 + std::mem::size_of::<Answer>();
+        assert!(
+            run_size <= allowed,
+            "an answered run of {run_size} bytes for a work's future of {work_size}"
+        );
+        block_on(answered_run);
+        drop(answered(run_one(work, "w"), Answer::new(2, record.clone())));
+        let recorded = std::mem::take(&mut *record.0.lock().unwrap());
+        let [(1, Some(Ok(bytes))), (2, None)] = &recorded[..] else {
+            panic!("work 1 answered, work 2 dropped unanswered: {recorded:?}");
+        };
+        assert_eq!(decode_one::<u64>(bytes, "w"), Ok(7 * 256));
+    }
+
+    #[test]
+    fn a_panic_while_the_outcome_is_encoded_is_the_answer() {
+        struct Unencodable;
+        impl Serialize for Unencodable {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                panic!("cannot encode")
+            }
+        }
+        let record = std::sync::Arc::new(Recorded::default());
+        block_on(answered(
+            run_one(|| async { Unencodable }, "w"),
+            Answer::new(3, record.clone()),
+        ));
+        let recorded = std::mem::take(&mut *record.0.lock().unwrap());
+        let message = String::from("cannot encode");
+        assert!(
+            matches!(&recorded[..], [(3, Some(Err(Error::Panicked { message: m })))] if *m == message),
+            "{recorded:?}"
+        );
     }
 
     /// Pending once (woken at once), then ready.

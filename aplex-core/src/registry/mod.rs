@@ -9,12 +9,14 @@
 //! registered by `#[aplex::worker_state]`, makes that state). Entries are sorted by name, so a
 //! work can travel as its index, and a handshake can compare a digest of the names.
 //!
+//! - [`answer`]: where an async trampoline sends its outcome;
 //! - [`framed`]: a chunk of values, each encoded on its own (MessagePack), into
 //!   [`encoded`] bytes;
 //! - [`outcomes`]: a chunk's outcomes; [`wire_error`]: the errors among them;
 //! - [`probe`]: a type's own serialization error message;
 //! - [`inline_bytes`]: a few encoded bytes kept inline.
 
+pub mod answer;
 mod chunk_run;
 pub mod encoded;
 pub mod framed;
@@ -38,23 +40,26 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::backend::local::catch_blocking;
-use crate::registry::chunk_run::Decoded;
+use crate::registry::answer::Answer;
+use crate::registry::chunk_run::{answered, Decoded};
 use crate::registry::encoded::Encoded;
 use crate::registry::inline_bytes::InlineBytes;
 
 use crate::registry::framed::{decode_split, merge_failures};
 use crate::registry::outcomes::encode_outcomes;
 
-/// Runs an async work over an encoded chunk of arguments, giving the encoded outcomes.
-pub type AsyncTrampoline = fn(Args) -> AsyncRun;
+/// Runs an async work over an encoded chunk of arguments, and sends the encoded outcomes
+/// to its [`Answer`] when the run ends.
+pub type AsyncTrampoline = fn(Args, Answer) -> AsyncRun;
 
-/// What an async trampoline gives: the future of a chunk's run, `Send` when the work's
-/// future is (then a multi-thread worker runtime runs it on its scheduler).
+/// What an async trampoline gives: the future of a chunk's run, which sends its answer
+/// as its last step; `Send` when the work's future is (then a multi-thread worker runtime
+/// runs it on its scheduler). Dropped before the end, its answer goes unanswered.
 pub enum AsyncRun {
     /// The work's future is not `Send`: it stays on the worker's thread.
-    Local(LocalBoxFuture<'static, Result<Encoded, Error>>),
+    Local(LocalBoxFuture<'static, ()>),
     /// The work's future is `Send`.
-    Send(BoxFuture<'static, Result<Encoded, Error>>),
+    Send(BoxFuture<'static, ()>),
 }
 
 impl std::fmt::Debug for AsyncRun {
@@ -87,8 +92,8 @@ impl<F, A> Probe<F, A> {
 
 /// Runs a work whose future is `Send` (chosen first by `#[aplex::work]`).
 pub trait RunSend {
-    /// The chunk's run, `Send`.
-    fn run(&self, name: &'static str, args: Args) -> AsyncRun;
+    /// The chunk's run, `Send`, answered by `answer`.
+    fn run(&self, name: &'static str, args: Args, answer: Answer) -> AsyncRun;
 }
 
 impl<F, A, Fut> RunSend for Probe<F, A>
@@ -98,22 +103,29 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Serialize + Send,
 {
-    fn run(&self, name: &'static str, args: Args) -> AsyncRun {
+    fn run(&self, name: &'static str, args: Args, answer: Answer) -> AsyncRun {
         let work = self.0;
         AsyncRun::Send(match chunk_run::decode::<A>(args, name) {
-            Ok(Decoded::One(item)) => Box::pin(chunk_run::run_one(move || work(item), name)),
-            Ok(Decoded::Chunk(items, failed)) => {
-                Box::pin(chunk_run::run_chunk(work, items, failed, name))
+            Ok(Decoded::One(item)) => Box::pin(answered(
+                chunk_run::run_one(move || work(item), name),
+                answer,
+            )),
+            Ok(Decoded::Chunk(items, failed)) => Box::pin(answered(
+                chunk_run::run_chunk(work, items, failed, name),
+                answer,
+            )),
+            Err(error) => {
+                answer.send(Err(error));
+                Box::pin(std::future::ready(()))
             }
-            Err(error) => Box::pin(std::future::ready(Err(error))),
         })
     }
 }
 
 /// Runs a work whose future is not `Send` (the fallback of `#[aplex::work]`).
 pub trait RunLocal {
-    /// The chunk's run, on the worker's thread.
-    fn run(&self, name: &'static str, args: Args) -> AsyncRun;
+    /// The chunk's run, on the worker's thread, answered by `answer`.
+    fn run(&self, name: &'static str, args: Args, answer: Answer) -> AsyncRun;
 }
 
 impl<F, A, Fut> RunLocal for &Probe<F, A>
@@ -123,8 +135,8 @@ where
     Fut: Future + 'static,
     Fut::Output: Serialize,
 {
-    fn run(&self, name: &'static str, args: Args) -> AsyncRun {
-        AsyncRun::Local(run_async(name, args, self.0))
+    fn run(&self, name: &'static str, args: Args, answer: Answer) -> AsyncRun {
+        AsyncRun::Local(run_async(name, args, answer, self.0))
     }
 }
 
@@ -257,13 +269,15 @@ pub fn type_name_of<F>(_work: &F) -> &'static str {
 }
 
 /// The trampoline body of an async work: decode the chunk, run every item
-/// concurrently (a panic fails only its item), encode the outcomes. A chunk of one item
-/// awaits its work alone, inside this future (`chunk_run.rs`).
+/// concurrently (a panic fails only its item), encode the outcomes and send them to
+/// `answer`. A chunk of one item awaits its work alone, inside this future
+/// (`chunk_run.rs`).
 pub fn run_async<F, A, Fut>(
     name: &'static str,
     args: Args,
+    answer: Answer,
     work: F,
-) -> LocalBoxFuture<'static, Result<Encoded, Error>>
+) -> LocalBoxFuture<'static, ()>
 where
     F: Fn(A) -> Fut + Copy + 'static,
     A: DeserializeOwned + 'static,
@@ -271,11 +285,18 @@ where
     Fut::Output: Serialize,
 {
     match chunk_run::decode::<A>(args, name) {
-        Ok(Decoded::One(item)) => Box::pin(chunk_run::run_one(move || work(item), name)),
-        Ok(Decoded::Chunk(items, failed)) => {
-            Box::pin(chunk_run::run_chunk(work, items, failed, name))
+        Ok(Decoded::One(item)) => Box::pin(answered(
+            chunk_run::run_one(move || work(item), name),
+            answer,
+        )),
+        Ok(Decoded::Chunk(items, failed)) => Box::pin(answered(
+            chunk_run::run_chunk(work, items, failed, name),
+            answer,
+        )),
+        Err(error) => {
+            answer.send(Err(error));
+            Box::pin(std::future::ready(()))
         }
-        Err(error) => Box::pin(std::future::ready(Err(error))),
     }
 }
 
@@ -395,6 +416,7 @@ pub fn lookup_state(name: &str) -> Result<u32, String> {
 /// What `#[aplex::work]` and `#[aplex::worker_state]` expand to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use super::answer::Answer;
     pub use super::{
         make_state, run_async, run_blocking, type_name_of, Args, AsyncRun, AsyncTrampoline,
         BlockingTrampoline, Probe, RunLocal, RunSend, StateTrampoline, Trampoline, WorkEntry,

@@ -4,15 +4,13 @@
 
 use std::sync::Arc;
 
-use aplex_core::backend::local::{
-    catch_async, catch_blocking, BlockingJob, LocalJob, LocalMessage, Task,
-};
+use aplex_core::backend::local::{catch_blocking, BlockingJob, LocalJob, LocalMessage, Task};
 use aplex_core::backend::{CloseMode, WorkId};
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::child::reply::{Replies, Reply};
+use crate::child::reply::Replies;
 use crate::protocol::payload::Payload;
 use crate::protocol::regions::{Borrowings, Lender};
 use crate::protocol::wire::DownFrame;
@@ -21,7 +19,7 @@ use crate::protocol::wire::DownFrame;
 /// whichever thread reads them (`intake.rs`).
 pub(crate) struct Reader {
     work_loop: UnboundedSender<LocalMessage>,
-    replies: Replies,
+    replies: Arc<Replies>,
     /// Our regions for replies, released by the parent.
     lender: Arc<Lender>,
     /// The parent's regions of arguments, read in place.
@@ -33,7 +31,7 @@ impl Reader {
     /// regions for replies in `lender` and the parent's for arguments in `borrowings`.
     pub(crate) fn new(
         work_loop: UnboundedSender<LocalMessage>,
-        replies: Replies,
+        replies: Arc<Replies>,
         lender: Arc<Lender>,
         borrowings: Borrowings,
     ) -> Reader {
@@ -93,11 +91,10 @@ impl Reader {
                 args,
                 report_begin,
             } => {
-                let reply = self.replies.reply(id);
                 let args = match self.borrowings.take(args) {
                     Ok(args) => args,
                     Err(message) => {
-                        reply.send(Err(WireError::Serialization {
+                        self.replies.reply(id).send(Err(WireError::Serialization {
                             work: format!("work number {work}"),
                             what: "arguments".into(),
                             direction: "decode".into(),
@@ -106,7 +103,8 @@ impl Reader {
                         return None;
                     }
                 };
-                LocalMessage::Run(WorkId(id), job(work, args, reply, report_begin)?)
+                let job = job(work, args, id, &self.replies, report_begin)?;
+                LocalMessage::Run(WorkId(id), job)
             }
             DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
             DownFrame::Close { abort } => LocalMessage::Close(if abort {
@@ -124,10 +122,17 @@ impl Reader {
     }
 }
 
-/// Builds the local job for `Run`; answers at once (and gives no job) for an unknown work.
-/// A blocking job says when it begins if `report_begin`, and sends its reply from its
-/// blocking thread (no hop back to the runtime thread).
-fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<LocalJob> {
+/// Builds the local job for `Run` of work `id`; answers at once (and gives no job) for an
+/// unknown work. An async job's trampoline sends its answer itself, from inside its
+/// future. A blocking job says when it begins if `report_begin`, and sends its reply from
+/// its blocking thread (no hop back to the runtime thread).
+fn job(
+    work: u32,
+    args: Payload,
+    id: u64,
+    replies: &Arc<Replies>,
+    report_begin: bool,
+) -> Option<LocalJob> {
     // Bytes that came inside the frame move into the `Args` as they are (a tiny work's
     // inline: no allocation); a region is read in place.
     let args = match args {
@@ -135,36 +140,38 @@ fn job(work: u32, args: Payload, reply: Reply, report_begin: bool) -> Option<Loc
         args => Args::new(args),
     };
     let Some((_, trampoline)) = registry().get(work) else {
-        reply.send(Err(WireError::UnknownWork(format!("work number {work}"))));
+        replies
+            .reply(id)
+            .send(Err(WireError::UnknownWork(format!("work number {work}"))));
         return None;
     };
     Some(match trampoline {
-        Trampoline::Async(run) => LocalJob::Async(Box::new(move || match run(args) {
-            AsyncRun::Send(future) => Task::Send(Box::pin(async move {
-                let outcome = catch_async(future).await.and_then(|inner| inner);
-                reply.send_encoded(outcome);
-            })),
-            AsyncRun::Local(future) => Task::Local(Box::pin(async move {
-                let outcome = catch_async(future).await.and_then(|inner| inner);
-                reply.send_encoded(outcome);
-            })),
-        })),
+        Trampoline::Async(run) => {
+            let answer = replies.answer(id);
+            LocalJob::Async(Box::new(move || match run(args, answer) {
+                AsyncRun::Send(future) => Task::Send(future),
+                AsyncRun::Local(future) => Task::Local(future),
+            }))
+        }
         Trampoline::State(_) => {
-            reply.send(Err(WireError::UnknownWork(format!(
+            replies.reply(id).send(Err(WireError::UnknownWork(format!(
                 "work number {work} makes worker state; it is not a work"
             ))));
             return None;
         }
-        Trampoline::Blocking(run) => LocalJob::Blocking(BlockingJob::new(
-            move || {
-                if report_begin {
-                    reply.began();
-                }
-                let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
-                reply.send_encoded(outcome);
-            },
-            |()| {},
-        )),
+        Trampoline::Blocking(run) => {
+            let reply = replies.reply(id);
+            LocalJob::Blocking(BlockingJob::new(
+                move || {
+                    if report_begin {
+                        reply.began();
+                    }
+                    let outcome = catch_blocking(|| run(args)).and_then(|inner| inner);
+                    reply.send_encoded(outcome);
+                },
+                |()| {},
+            ))
+        }
     })
 }
 
@@ -224,12 +231,7 @@ mod bad_input {
         let (reply_writer, writer) = batch_writer(up, Lender::new(usize::MAX));
         let replies = Replies::new(reply_writer);
         let writer = std::thread::spawn(move || writer.run(None));
-        if let Some(job) = job(
-            work,
-            Payload::new(ByteBuf::from(args)),
-            replies.reply(1),
-            false,
-        ) {
+        if let Some(job) = job(work, Payload::new(ByteBuf::from(args)), 1, &replies, false) {
             match job {
                 LocalJob::Blocking(run) => run.run_here(),
                 LocalJob::Async(make) => {

@@ -1,5 +1,6 @@
-//! The worker process's replies: the one-reply guard each `Run` carries, and the path
-//! its reply takes to the parent.
+//! The worker process's replies: the one reply each `Run` gets — an async work's
+//! [`Answer`], sent from inside its trampoline's future, or a blocking work's [`Reply`]
+//! guard — and the path it takes to the parent.
 //!
 //! Replies go through the child's [`BatchWriter`], which packs every reply finished
 //! meanwhile into one ipc `send`; while many works are alive here (at least
@@ -28,6 +29,7 @@ use crate::protocol::batch_writer::BatchWriter;
 use crate::protocol::coalesce::{Coalesce, CoalesceWake};
 use crate::protocol::payload::Payload;
 use crate::protocol::wire::UpFrame;
+use aplex_core::registry::answer::{Answer, AnswerTo};
 use aplex_core::registry::encoded::Encoded;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::Error;
@@ -41,8 +43,7 @@ pub(crate) const COALESCE_AT_LEAST: usize = 8;
 /// interleaved runs); 1 ms gained little more (0.295 s).
 pub(crate) const DENSE_WINDOW: Duration = Duration::from_micros(300);
 
-/// Where this process's replies go; cloned into every [`Reply`].
-#[derive(Clone)]
+/// Where this process's replies go; shared by every [`Reply`] and [`Answer`].
 pub(crate) struct Replies {
     writer: BatchWriter<UpFrame>,
     /// Works given a [`Reply`] whose reply is not sent yet.
@@ -53,21 +54,27 @@ pub(crate) struct Replies {
 
 impl Replies {
     /// Sends replies through `writer`.
-    pub(crate) fn new(writer: BatchWriter<UpFrame>) -> Self {
-        Replies {
+    pub(crate) fn new(writer: BatchWriter<UpFrame>) -> Arc<Self> {
+        Arc::new(Replies {
             writer,
             alive: Arc::new(AtomicUsize::new(0)),
             wake: CoalesceWake::default(),
-        }
+        })
     }
 
     /// The reply guard for the `Run` of work `id`.
-    pub(crate) fn reply(&self, id: u64) -> Reply {
+    pub(crate) fn reply(self: &Arc<Self>, id: u64) -> Reply {
         self.alive.fetch_add(1, Ordering::AcqRel);
         Reply {
             id,
-            replies: Some(self.clone()),
+            replies: Some(Arc::clone(self)),
         }
+    }
+
+    /// The answer of the `Run` of async work `id`, which its trampoline's future sends.
+    pub(crate) fn answer(self: &Arc<Self>, id: u64) -> Answer {
+        self.alive.fetch_add(1, Ordering::AcqRel);
+        Answer::new(id, Arc::clone(self) as Arc<dyn AnswerTo>)
     }
 
     /// How many works were given a [`Reply`] not sent yet.
@@ -113,10 +120,28 @@ impl Replies {
     }
 }
 
-/// The one reply a `Run` gets; sends `Cancelled` if dropped unsent (aborted, never run).
+impl AnswerTo for Replies {
+    fn answer(&self, id: u64, outcome: Result<Encoded, Error>) {
+        let outcome = outcome.map(Payload::encoded).map_err(WireError::from);
+        self.send(UpFrame::Done {
+            id,
+            outcome: outcome.map_err(Box::new),
+        });
+    }
+
+    fn unanswered(&self, id: u64) {
+        self.send(UpFrame::Done {
+            id,
+            outcome: Err(Box::new(WireError::Cancelled)),
+        });
+    }
+}
+
+/// The one reply a blocking work's `Run` (or one answered at once) gets; sends
+/// `Cancelled` if dropped unsent (never run). An async work's is an [`Answer`].
 pub(crate) struct Reply {
     id: u64,
-    replies: Option<Replies>,
+    replies: Option<Arc<Replies>>,
 }
 
 impl Reply {

@@ -5,17 +5,17 @@
 //! before one is done, so another node runs it. A work dropped unanswered (aborted by a
 //! cancel) answers `Cancelled`.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aplex_core::backend::id_map::IdMap;
-use aplex_core::backend::local::{catch_async, catch_blocking, BlockingJob, LocalJob, Task};
+use aplex_core::backend::local::{catch_blocking, BlockingJob, LocalJob, Task};
 use aplex_core::backend::WorkId;
+use aplex_core::registry::answer::AnswerTo;
 use aplex_core::registry::encoded::Encoded;
 use aplex_core::registry::wire_error::WireError;
-use aplex_core::registry::{Args, AsyncRun, Trampoline};
+use aplex_core::registry::{self, Args, AsyncRun, Trampoline};
 use aplex_core::Error;
 
 use crate::broker::Delivery;
@@ -218,13 +218,27 @@ impl Drop for Answer {
     }
 }
 
-/// Runs `work`, then sends its outcome; dropped before the end, the answer says so.
-async fn run_and_answer<F>(work: F, answer: Answer)
-where
-    F: Future<Output = Result<Encoded, Error>>,
-{
-    let outcome = catch_async(work).await.and_then(|inner| inner);
-    answer.send(body(outcome));
+/// An [`Answer`] as an async trampoline's future carries it (the registry's answer, one
+/// per work here: a node's answers each hold their own message and key).
+struct Owed(Mutex<Option<Answer>>);
+
+impl Owed {
+    fn take(&self) -> Option<Answer> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+impl AnswerTo for Owed {
+    fn answer(&self, _id: u64, outcome: Result<Encoded, Error>) {
+        if let Some(answer) = self.take() {
+            answer.send(body(outcome));
+        }
+    }
+
+    fn unanswered(&self, _id: u64) {
+        // Dropped unanswered: `Cancelled`, or handed back when the node stops.
+        drop(self.take());
+    }
 }
 
 /// A trampoline's outcome as an answer carries it.
@@ -247,9 +261,11 @@ pub(crate) fn job(
                 answer.expire();
                 return Task::Local(Box::pin(async {}));
             }
-            match run(args) {
-                AsyncRun::Send(future) => Task::Send(Box::pin(run_and_answer(future, answer))),
-                AsyncRun::Local(future) => Task::Local(Box::pin(run_and_answer(future, answer))),
+            let number = answer.key().1;
+            let owed = Arc::new(Owed(Mutex::new(Some(answer))));
+            match run(args, registry::answer::Answer::new(number, owed)) {
+                AsyncRun::Send(future) => Task::Send(future),
+                AsyncRun::Local(future) => Task::Local(future),
             }
         }))),
         Trampoline::Blocking(run) => Some(LocalJob::Blocking(BlockingJob::new(
