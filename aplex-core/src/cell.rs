@@ -11,7 +11,7 @@ use std::task::Waker;
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::deadlines::{DeferredTimer, Expiring};
-use crate::stats::{OutcomeKind, OutcomeSink};
+use crate::stats::{OutcomeKind, Outcomes};
 use crate::sync::{Mutex, MutexGuard};
 use crate::tracked::Tracked;
 use crate::worker::WorkId;
@@ -20,9 +20,32 @@ use crate::{Clock, Error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
     Queued,
-    Running { worker: usize, id: WorkId },
+    /// Dispatched to worker `worker` (an index: a `u32` keeps the phase 16 bytes).
+    Running {
+        worker: u32,
+        id: WorkId,
+    },
     Resolved,
     Taken,
+}
+
+impl Phase {
+    /// Running on worker `worker` as work `id`.
+    pub(crate) fn running(worker: usize, id: WorkId) -> Phase {
+        Phase::Running {
+            // A pool's size is far below `u32::MAX` (each worker is a thread or a process).
+            worker: u32::try_from(worker).unwrap_or(u32::MAX),
+            id,
+        }
+    }
+
+    /// The worker and id of a running work.
+    pub(crate) fn worker_and_id(self) -> Option<(usize, WorkId)> {
+        match self {
+            Phase::Running { worker, id } => Some((worker as usize, id)),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) struct CellState<T> {
@@ -32,11 +55,14 @@ pub(crate) struct CellState<T> {
     pub(crate) outcome: Option<Result<T, Box<Error>>>,
     pub(crate) waker: Option<Waker>,
     /// Where the outcome is counted, once the work is dispatched.
-    pub(crate) sink: Option<Arc<dyn OutcomeSink>>,
+    pub(crate) sink: Option<Arc<Outcomes>>,
     /// The outcome was `Cancelled` (still known once the outcome is read).
     pub(crate) cancelled: bool,
-    /// How many works the cell stands for (the items of a map chunk).
-    pub(crate) items: u64,
+    /// How many works the cell stands for (the items of a map chunk; a `u32` beside the
+    /// flags keeps the cell within 88 bytes, a 112-byte block of glibc's with its `Arc`).
+    pub(crate) items: u32,
+    /// An async work, which can always be aborted (a blocking one, only until it begins).
+    pub(crate) abortable: bool,
     /// A blocking work that can no longer be cancelled (it has begun, or its worker has
     /// it beyond recall); an async work can always be aborted.
     pub(crate) committed: bool,
@@ -95,8 +121,8 @@ impl<T> CellState<T> {
         // The sink stays until the cell is dropped (normally by the reader of the future,
         // on the thread that cloned it): dropping it here, on a worker, would bounce its
         // reference count between threads once per work.
-        if let (Phase::Running { worker, .. }, Some(sink)) = (self.phase, &self.sink) {
-            tally(&outcome, self.items, &mut |kind, count| {
+        if let (Some((worker, _)), Some(sink)) = (self.phase.worker_and_id(), &self.sink) {
+            tally(&outcome, u64::from(self.items), &mut |kind, count| {
                 sink.record(worker, kind, count)
             });
         }
@@ -109,7 +135,6 @@ impl<T> CellState<T> {
 
 pub(crate) struct WorkCell<T> {
     state: Mutex<CellState<T>>,
-    pub(crate) abortable: bool,
     pub(crate) tally: Tally<T>,
 }
 
@@ -123,14 +148,21 @@ impl<T> WorkCell<T> {
                 waker: None,
                 sink: None,
                 cancelled: false,
-                items,
+                // A chunk of more than `u32::MAX` items cannot be held in memory; were one
+                // made, its stats would count it as `u32::MAX` works.
+                items: u32::try_from(items).unwrap_or(u32::MAX),
+                abortable,
                 committed: false,
                 began: false,
                 deferred: None,
             }),
-            abortable,
             tally,
         }
+    }
+
+    /// Whether the work can always be aborted (an async work).
+    pub(crate) fn abortable(&self) -> bool {
+        self.lock().abortable
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, CellState<T>> {
@@ -171,10 +203,9 @@ impl<T: Send> Expiring for WorkCell<T> {
 
     fn expire(&self) -> Option<(usize, WorkId, bool)> {
         let mut state = self.lock();
-        let Phase::Running { worker, id } = state.phase else {
-            return None;
-        };
-        let clock = if self.abortable {
+        let (worker, id) = state.phase.worker_and_id()?;
+        let abortable = state.abortable;
+        let clock = if abortable {
             Clock::Work
         } else {
             Clock::BlockingWork
@@ -184,17 +215,17 @@ impl<T: Send> Expiring for WorkCell<T> {
         if let Some(waker) = waker {
             waker.wake();
         }
-        Some((worker, id, self.abortable))
+        Some((worker, id, abortable))
     }
 }
 
 impl<T: Send> Tracked for WorkCell<T> {
-    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool {
+    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<Outcomes>>) -> bool {
         let mut state = self.lock();
         if state.phase != Phase::Queued {
             return false;
         }
-        state.phase = Phase::Running { worker, id };
+        state.phase = Phase::running(worker, id);
         state.sink = sink;
         true
     }
@@ -204,7 +235,7 @@ impl<T: Send> Tracked for WorkCell<T> {
     }
 
     fn times_from_begin(&self) -> bool {
-        !self.abortable
+        !self.abortable()
     }
 
     fn defer_timeout(&self, timer: DeferredTimer) -> Option<DeferredTimer> {
@@ -288,9 +319,11 @@ mod tests {
     /// work (a million queued works keep a million cells).
     #[test]
     fn a_cell_stays_small_whatever_its_error_or_timeout_might_hold() {
+        // 88 bytes, with its `Arc`'s two counts 104: a 112-byte block of glibc's malloc
+        // (one more byte would make it 128).
         let size = std::mem::size_of::<WorkCell<u64>>();
         assert!(
-            size <= 128,
+            size <= 88,
             "WorkCell<u64> is {size} bytes; box what is seldom set"
         );
     }
@@ -315,7 +348,7 @@ mod tests {
         assert!(state.outcome.is_none());
         assert_eq!(state.items, 3);
         drop(state);
-        assert!(!renewed.abortable);
+        assert!(!renewed.abortable());
         assert!(renewed.resolve(Ok(8)), "a renewed cell takes a new outcome");
     }
 }

@@ -26,7 +26,7 @@ use crate::deadlines::{Deadlines, DeferredTimer, Expiring, TimeOut};
 use crate::error::panic_message;
 use crate::gauge::Gauge;
 use crate::stats::OutcomeCounters;
-use crate::stats::{OutcomeSink, Outcomes};
+use crate::stats::Outcomes;
 use crate::tracked::Tracked;
 use crate::work_options::WorkOptions;
 use crate::worker::{CloseMode, WorkId, Worker, WorkerInfo};
@@ -371,7 +371,7 @@ impl<W: Worker> Shared<W> {
             worker = view.available_workers().next().unwrap_or(0);
         }
         let id = WorkId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let sink = Some(Arc::clone(&self.outcomes) as Arc<dyn OutcomeSink>);
+        let sink = Some(Arc::clone(&self.outcomes));
         if !tracked.start(worker, id, sink) {
             return;
         }

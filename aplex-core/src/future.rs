@@ -173,8 +173,8 @@ impl<T> WorkFuture<T> {
                 Phase::Resolved | Phase::Taken => return false,
                 // A blocking work can be cancelled until it begins (or its worker has it
                 // beyond recall); the worker then skips it.
-                Phase::Running { .. } if !self.cell.abortable && state.committed => return false,
-                Phase::Running { worker, id } => Some((worker, id)),
+                Phase::Running { .. } if !state.abortable && state.committed => return false,
+                phase @ Phase::Running { .. } => phase.worker_and_id(),
                 // Queued again meanwhile (a retry): cancel it in the queue.
                 Phase::Queued if self.canceller.is_some() => continue,
                 Phase::Queued => None,

@@ -11,14 +11,13 @@
 //! jobs. Run with `cargo xtask loom` (`RUSTFLAGS="--cfg aplex_loom"`, release).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 
 use futures::FutureExt;
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 use crate::gauge::Gauge;
-use crate::stats::{OutcomeKind, OutcomeSink};
+use crate::stats::{OutcomeCounters, Outcomes};
 use crate::worker::WorkId;
 use crate::{Clock, Error, WorkFuture};
 
@@ -133,24 +132,13 @@ fn loom_two_submitters_and_a_finisher_keep_the_cap_and_strand_nothing() {
     });
 }
 
-/// Counts the outcomes recorded for a work.
-#[derive(Default)]
-struct Counted(StdAtomicUsize);
-
-impl OutcomeSink for Counted {
-    fn record(&self, _worker: usize, _outcome: OutcomeKind, count: u64) {
-        self.0.fetch_add(count as usize, StdOrdering::SeqCst);
-    }
-}
-
 #[test]
 fn loom_the_first_outcome_of_a_work_wins_and_is_counted_once() {
     loom::model(|| {
         let (promise, mut future) = WorkFuture::<u8>::pair(true);
         let tracked = future.tracked();
-        let counted = std::sync::Arc::new(Counted::default());
-        let sink = std::sync::Arc::clone(&counted) as std::sync::Arc<dyn OutcomeSink>;
-        assert!(tracked.start(0, WorkId(0), Some(sink)));
+        let counted = std::sync::Arc::new(Outcomes(Box::new([OutcomeCounters::default()])));
+        assert!(tracked.start(0, WorkId(0), Some(std::sync::Arc::clone(&counted))));
         let completer = thread::spawn(move || promise.complete(Ok(7)));
         tracked.fail(Error::TimedOut { clock: Clock::Work });
         let completed = completer.join().unwrap();
@@ -162,6 +150,9 @@ fn loom_the_first_outcome_of_a_work_wins_and_is_counted_once() {
             }
             other => panic!("unexpected outcome {other:?}"),
         }
-        assert_eq!(counted.0.load(StdOrdering::SeqCst), 1, "counted once");
+        let mut stats = crate::WorkerStats::default();
+        counted.0[0].fill(&mut stats);
+        let counted = stats.completed + stats.timed_out;
+        assert_eq!(counted, 1, "counted once");
     });
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::deadlines::{DeferredTimer, Expiring};
-use crate::stats::OutcomeSink;
+use crate::stats::Outcomes;
 use crate::worker::WorkId;
 use crate::Error;
 
@@ -14,7 +14,7 @@ pub(crate) trait Tracked: Expiring {
     /// Records that the work was handed to `worker` as `id`, its outcome to be counted in
     /// `sink`; false if it is already resolved (cancelled while queued), in which case it
     /// must not be dispatched.
-    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<dyn OutcomeSink>>) -> bool;
+    fn start(&self, worker: usize, id: WorkId, sink: Option<Arc<Outcomes>>) -> bool;
     /// Resolves the work with `error` unless it already has an outcome.
     fn fail(&self, error: Error);
     /// Whether the work's timeout starts when it begins (a blocking work) rather than
