@@ -455,6 +455,11 @@ impl<T: Send + 'static> WorkPromise<T> {
         }
     }
 
+    /// The work's cell, taken out: whoever holds it now resolves it.
+    pub(crate) fn into_cell(mut self) -> Option<Arc<WorkCell<T>>> {
+        self.cell.take()
+    }
+
     /// The executor's view of the work's cell.
     pub(crate) fn tracked(&self) -> Option<Arc<dyn Tracked>> {
         self.cell

@@ -10,6 +10,7 @@
 //! work can travel as its index, and a handshake can compare a digest of the names.
 //!
 //! - [`answer`]: where an async trampoline sends its outcome;
+//! - [`encoded_promise`]: a promise completed from an encoded reply;
 //! - [`framed`]: a chunk of values, each encoded on its own (MessagePack), into
 //!   [`encoded`] bytes;
 //! - [`outcomes`]: a chunk's outcomes; [`wire_error`]: the errors among them;
@@ -19,6 +20,7 @@
 pub mod answer;
 mod chunk_run;
 pub mod encoded;
+pub mod encoded_promise;
 pub mod framed;
 pub mod inline_bytes;
 pub mod kept_by_size;

@@ -12,17 +12,64 @@ use serde::Serialize;
 
 use crate::protocol::payload::Payload;
 use crate::protocol::store::STORE;
+use aplex_core::registry::encoded_promise::EncodedPromise;
 use aplex_core::registry::framed::encode_each_to;
 use aplex_core::registry::outcomes::{decode_chunk, decode_one};
+use aplex_core::registry::registry;
 
-/// Turns the reply to one `Run` into its future's outcome.
-pub(crate) type Completer = Box<dyn FnOnce(Result<Payload, Error>) + Send>;
+/// Turns the reply to one `Run` into its future's outcome; dropped unused, its future
+/// resolves `Cancelled`. Kept inline in its slot's map of works in flight, in three words:
+/// the promise decodes the reply itself (no allocation per work, where a boxed closure
+/// made one on the submitting thread that the supervisor freed), `work` is the work's
+/// registry index, which names it in a decoding error, and `expected` the number of
+/// outcomes the reply carries (a map chunk's items).
+pub(crate) struct Completer {
+    promise: EncodedPromise,
+    work: u32,
+    expected: u32,
+}
+
+impl Completer {
+    /// The completer of a lone work (`expected` 1) or of a chunk, of work `work`.
+    pub(crate) fn decoding(promise: EncodedPromise, work: u32, expected: u32) -> Self {
+        Completer {
+            promise,
+            work,
+            expected,
+        }
+    }
+
+    /// A completer that is a closure, given the reply's outcome (a work that may be
+    /// retried, a chunk with items to put back).
+    pub(crate) fn by_closure<F>(complete: F) -> Self
+    where
+        F: FnOnce(Result<&[u8], Error>) + Send + 'static,
+    {
+        Completer::decoding(EncodedPromise::by_closure(complete), 0, 0)
+    }
+
+    /// Completes the future with the reply's `outcome`.
+    pub(crate) fn complete(self, outcome: Result<Payload, Error>) {
+        let Completer {
+            promise,
+            work,
+            expected,
+        } = self;
+        let name = registry().get(work).map_or("a work", |(name, _)| name);
+        let expected = expected as usize;
+        match outcome {
+            Ok(bytes) => promise.complete(Ok(&bytes), name, expected),
+            Err(error) => promise.complete(Err(error), name, expected),
+        };
+    }
+}
 
 /// Runs a completer on the supervisor thread, which must survive whatever user code the
 /// completer reaches (a waker, a `Drop`): a panic there leaves the future to resolve as
 /// its dropped promise does (`Cancelled`) rather than kill the thread reading replies.
 pub(crate) fn settle(completer: Completer, outcome: Result<Payload, Error>) {
-    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer(outcome)));
+    let settled =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer.complete(outcome)));
     if let Err(panic) = settled {
         tracing::error!(
             message = %aplex_core::backend::panic_message(&*panic),
@@ -102,9 +149,9 @@ impl<W: Worker<Job = ProcessJob>> Retry<W> {
     /// If `outcome` says the work's worker crashed and `retry` has retries left, dispatches
     /// the work again (its job rebuilt by `rebuild`) and gives `None`; otherwise gives the
     /// promise back, to be completed with `outcome`.
-    fn unless_retried<T: Send + 'static>(
+    fn unless_retried<T: Send + 'static, B>(
         retry: Option<Box<Retry<W>>>,
-        outcome: &Result<Payload, Error>,
+        outcome: &Result<B, Error>,
         promise: WorkPromise<T>,
         rebuild: impl FnOnce(Payload, WorkPromise<T>, Option<Box<Retry<W>>>) -> ProcessJob,
     ) -> Option<WorkPromise<T>> {
@@ -150,13 +197,21 @@ where
     T: DeserializeOwned + Send + 'static,
 {
     let begin = blocking.then(|| promise.begin_handle());
-    let complete: Completer = Box::new(move |outcome| {
+    if retry.is_none() {
+        return ProcessJob {
+            work,
+            args,
+            complete: Completer::decoding(EncodedPromise::one(promise), work, 1),
+            begin,
+        };
+    }
+    let complete = Completer::by_closure(move |outcome| {
         let rebuild =
             move |args, promise, next| single_job(work, name, args, promise, next, blocking);
         let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
             return;
         };
-        let result = outcome.and_then(|bytes| decode_one(&bytes, name));
+        let result = outcome.and_then(|bytes| decode_one(bytes, name));
         promise.complete(result);
     });
     ProcessJob {
@@ -184,7 +239,20 @@ where
     T: DeserializeOwned + Send + 'static,
 {
     let begin = blocking.then(|| promise.begin_handle());
-    let complete: Completer = Box::new(move |outcome| {
+    // A chunk that is not retried and has no items to put back is decoded by its promise
+    // (a count beyond a `u32`, never seen in practice, goes the general way).
+    let decoded_by_promise = (retry.is_none() && failed.is_empty())
+        .then(|| u32::try_from(expected).ok())
+        .flatten();
+    if let Some(expected) = decoded_by_promise {
+        return ProcessJob {
+            work,
+            args,
+            complete: Completer::decoding(EncodedPromise::chunk(promise), work, expected),
+            begin,
+        };
+    }
+    let complete = Completer::by_closure(move |outcome| {
         let failed_again = failed.clone();
         let rebuild = move |args, promise, next| {
             chunk_job(
@@ -201,7 +269,7 @@ where
         let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
             return;
         };
-        let result = outcome.and_then(|bytes| decode_chunk(&bytes, name, expected, failed));
+        let result = outcome.and_then(|bytes| decode_chunk(bytes, name, expected, failed));
         promise.complete(result);
     });
     ProcessJob {
@@ -209,5 +277,82 @@ where
         args,
         complete,
         begin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aplex_core::backend::{future_pair, ChunkResults};
+    use aplex_core::registry::framed::encode_each;
+    use aplex_core::registry::outcomes::encode_outcomes;
+
+    use super::*;
+
+    /// Every work in flight keeps its completer in its slot's map, beside its id.
+    #[test]
+    fn a_completer_that_decodes_is_kept_inline_in_three_words() {
+        assert!(std::mem::size_of::<Completer>() <= 24);
+    }
+
+    fn reply_of(outcomes: ChunkResults<u64>) -> Payload {
+        Payload::encoded(encode_outcomes(outcomes, "w").unwrap())
+    }
+
+    #[test]
+    fn a_lone_work_or_a_whole_chunk_not_retried_is_decoded_by_its_promise() {
+        let args = Payload::new(encode_each([1u64], "w", "arguments").0);
+        let (promise, future) = future_pair::<u64>(true);
+        let job =
+            single_job::<u64, crate::ProcessWorker>(7, "w", args.clone(), promise, None, false);
+        assert_eq!((job.complete.work, job.complete.expected), (7, 1));
+        job.complete
+            .complete(Ok(reply_of(ChunkResults::one(Ok(42)))));
+        assert_eq!(future.result(), Ok(42));
+
+        let (promise, future) = future_pair::<ChunkResults<u64>>(true);
+        let job = chunk_job::<u64, crate::ProcessWorker>(
+            7,
+            "w",
+            args.clone(),
+            2,
+            promise,
+            None,
+            false,
+            Vec::new(),
+        );
+        assert_eq!((job.complete.work, job.complete.expected), (7, 2));
+        let outputs: ChunkResults<u64> = vec![Ok(1), Ok(2)].into_iter().collect();
+        job.complete.complete(Ok(reply_of(outputs)));
+        let results: Vec<_> = future.result().unwrap().into_iter().collect();
+        assert_eq!(results, [Ok(1), Ok(2)]);
+
+        // Items to put back take the general way, a closure that puts them back.
+        let (promise, future) = future_pair::<ChunkResults<u64>>(true);
+        let failed = vec![(0, Error::Cancelled)];
+        let job =
+            chunk_job::<u64, crate::ProcessWorker>(7, "w", args, 1, promise, None, false, failed);
+        assert_eq!(job.complete.expected, 0, "a closure");
+        job.complete
+            .complete(Ok(reply_of(ChunkResults::one(Ok(5)))));
+        let results: Vec<_> = future.result().unwrap().into_iter().collect();
+        assert_eq!(results, [Err(Error::Cancelled), Ok(5)]);
+    }
+
+    #[test]
+    fn a_decoding_completer_fails_or_cancels_its_future() {
+        let (promise, future) = future_pair::<u64>(true);
+        let complete = Completer::decoding(EncodedPromise::one(promise), u32::MAX, 1);
+        let text = ChunkResults::one(Ok(String::from("not a number")));
+        complete.complete(Ok(Payload::encoded(encode_outcomes(text, "w").unwrap())));
+        assert!(
+            matches!(future.result(), Err(Error::Serialization { .. })),
+            "a reply that does not decode is a serialization error"
+        );
+        let (promise, future) = future_pair::<u64>(true);
+        drop(Completer::decoding(EncodedPromise::one(promise), 0, 1));
+        assert_eq!(future.result(), Err(Error::Cancelled));
+        let (promise, future) = future_pair::<u64>(true);
+        drop(Completer::by_closure(move |_| drop(promise)));
+        assert_eq!(future.result(), Err(Error::Cancelled));
     }
 }

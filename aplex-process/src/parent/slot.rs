@@ -181,7 +181,7 @@ impl Slot {
         state.begins.remove(&id);
         drop(state);
         if let Some(completer) = completer {
-            completer(Err(Error::Cancelled));
+            completer.complete(Err(Error::Cancelled));
             self.events.work_finished(self.index);
         }
     }
