@@ -30,6 +30,7 @@ pub mod spare_buffers;
 pub mod wire_error;
 
 use std::any::type_name;
+use std::cell::Cell;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::marker::PhantomData;
@@ -373,6 +374,25 @@ pub fn registry() -> &'static Registry {
 /// Finds the registered work called `name`, checking that it is of the `kind` it was
 /// submitted as.
 pub fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'static str), Error> {
+    thread_local! {
+        /// The last work this thread found: a thread that submits works one by one looks
+        /// the same one up each time, and the search compares names that share their
+        /// crate's path.
+        static LAST_FOUND: Cell<Option<(&'static str, WorkKind, u32)>> =
+            const { Cell::new(None) };
+    }
+    if let Some((last, last_kind, index)) = LAST_FOUND.with(Cell::get) {
+        if std::ptr::eq(last, name) && last_kind == kind {
+            return Ok((index, name));
+        }
+    }
+    let found = search(name, kind)?;
+    LAST_FOUND.with(|last| last.set(Some((name, kind, found))));
+    Ok((found, name))
+}
+
+/// [`lookup`]'s search of the registry.
+fn search(name: &'static str, kind: WorkKind) -> Result<u32, Error> {
     let registry = registry();
     let index = registry.index_of(name).ok_or_else(|| Error::UnknownWork {
         name: name.to_owned(),
@@ -392,7 +412,7 @@ pub fn lookup(name: &'static str, kind: WorkKind) -> Result<(u32, &'static str),
             registered,
         });
     }
-    Ok((index, name))
+    Ok(index)
 }
 
 /// Finds the worker-state maker called `name` (registered with `#[aplex::worker_state]`).
