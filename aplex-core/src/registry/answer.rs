@@ -62,11 +62,6 @@ impl Answer {
         Answer { id, to: Some(to) }
     }
 
-    /// The work's id.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     /// Sends the work's outcome.
     pub fn send(mut self, outcome: Result<Encoded, Error>) {
         if let Some(to) = self.to.take() {

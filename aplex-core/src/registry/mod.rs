@@ -108,6 +108,8 @@ where
 {
     fn run(&self, name: &'static str, args: Args, answer: Answer) -> AsyncRun {
         let work = self.0;
+        // `run_async`'s match, boxed as `Send`. Each branch is boxed on its own, so a lone
+        // work's allocation is the size of its own future, not of a chunk's join.
         AsyncRun::Send(match chunk_run::decode::<A>(args, name) {
             Ok(Decoded::One(item)) => Box::pin(answered(
                 chunk_run::run_one(move || work(item), name),

@@ -147,7 +147,7 @@ fn job(
     };
     Some(match trampoline {
         Trampoline::Async(run) => {
-            let answer = replies.answer(id);
+            let answer = replies.answer_of(id);
             LocalJob::Async(Box::new(move || match run(args, answer) {
                 AsyncRun::Send(future) => Task::Send(future),
                 AsyncRun::Local(future) => Task::Local(future),

@@ -72,7 +72,7 @@ impl Replies {
     }
 
     /// The answer of the `Run` of async work `id`, which its trampoline's future sends.
-    pub(crate) fn answer(self: &Arc<Self>, id: u64) -> Answer {
+    pub(crate) fn answer_of(self: &Arc<Self>, id: u64) -> Answer {
         self.alive.fetch_add(1, Ordering::AcqRel);
         Answer::new(id, Arc::clone(self) as Arc<dyn AnswerTo>)
     }
@@ -108,6 +108,14 @@ impl Replies {
             .send_one(UpFrame::Release { region }, only_one_alive);
     }
 
+    /// Sends work `id`'s outcome to the parent.
+    fn done(&self, id: u64, outcome: Result<Payload, WireError>) {
+        self.send(UpFrame::Done {
+            id,
+            outcome: outcome.map_err(Box::new),
+        });
+    }
+
     fn send(&self, frame: UpFrame) {
         let alive_before = self.alive.fetch_sub(1, Ordering::AcqRel);
         // A refused reply means the parent is gone; whoever reads its frames (`intake.rs`)
@@ -120,20 +128,15 @@ impl Replies {
     }
 }
 
+/// An async work's [`Answer`] ends here; a blocking work's [`Reply`] ends the same way.
 impl AnswerTo for Replies {
     fn answer(&self, id: u64, outcome: Result<Encoded, Error>) {
-        let outcome = outcome.map(Payload::encoded).map_err(WireError::from);
-        self.send(UpFrame::Done {
-            id,
-            outcome: outcome.map_err(Box::new),
-        });
+        // A big outcome travels in its region.
+        self.done(id, outcome.map(Payload::encoded).map_err(WireError::from));
     }
 
     fn unanswered(&self, id: u64) {
-        self.send(UpFrame::Done {
-            id,
-            outcome: Err(Box::new(WireError::Cancelled)),
-        });
+        self.done(id, Err(WireError::Cancelled));
     }
 }
 
@@ -153,17 +156,16 @@ impl Reply {
     }
 
     /// Sends a trampoline's outcome to the parent (a big one in its region).
-    pub(crate) fn send_encoded(self, outcome: Result<Encoded, Error>) {
-        self.send(outcome.map(Payload::encoded).map_err(WireError::from));
+    pub(crate) fn send_encoded(mut self, outcome: Result<Encoded, Error>) {
+        if let Some(replies) = self.replies.take() {
+            replies.answer(self.id, outcome);
+        }
     }
 
     /// Sends the work's outcome to the parent.
     pub(crate) fn send(mut self, outcome: Result<Payload, WireError>) {
         if let Some(replies) = self.replies.take() {
-            replies.send(UpFrame::Done {
-                id: self.id,
-                outcome: outcome.map_err(Box::new),
-            });
+            replies.done(self.id, outcome);
         }
     }
 }
@@ -171,10 +173,7 @@ impl Reply {
 impl Drop for Reply {
     fn drop(&mut self) {
         if let Some(replies) = self.replies.take() {
-            replies.send(UpFrame::Done {
-                id: self.id,
-                outcome: Err(Box::new(WireError::Cancelled)),
-            });
+            replies.unanswered(self.id);
         }
     }
 }

@@ -82,7 +82,7 @@ mod tests {
         let coalesce = in_flight.coalesce();
         let many = COALESCE_AT_LEAST as u64;
         for id in 0..many {
-            in_flight.insert(id, Completer::by_closure(|_| {}));
+            in_flight.insert(id, Completer::by_closure(0, |_| {}));
         }
         assert_eq!(in_flight.count.load(Ordering::Acquire), COALESCE_AT_LEAST);
         assert!(

@@ -39,13 +39,13 @@ impl Completer {
         }
     }
 
-    /// A completer that is a closure, given the reply's outcome (a work that may be
-    /// retried, a chunk with items to put back).
-    pub(crate) fn by_closure<F>(complete: F) -> Self
+    /// A completer of work `work` that is a closure, given the reply's outcome (a work
+    /// that may be retried, a chunk with items to put back).
+    pub(crate) fn by_closure<F>(work: u32, complete: F) -> Self
     where
         F: FnOnce(Result<&[u8], Error>) + Send + 'static,
     {
-        Completer::decoding(EncodedPromise::by_closure(complete), 0, 0)
+        Completer::decoding(EncodedPromise::by_closure(complete), work, 0)
     }
 
     /// Completes the future with the reply's `outcome`.
@@ -205,7 +205,7 @@ where
             begin,
         };
     }
-    let complete = Completer::by_closure(move |outcome| {
+    let complete = Completer::by_closure(work, move |outcome| {
         let rebuild =
             move |args, promise, next| single_job(work, name, args, promise, next, blocking);
         let Some(promise) = Retry::unless_retried(retry, &outcome, promise, rebuild) else {
@@ -252,7 +252,7 @@ where
             begin,
         };
     }
-    let complete = Completer::by_closure(move |outcome| {
+    let complete = Completer::by_closure(work, move |outcome| {
         let failed_again = failed.clone();
         let rebuild = move |args, promise, next| {
             chunk_job(
@@ -331,7 +331,11 @@ mod tests {
         let failed = vec![(0, Error::Cancelled)];
         let job =
             chunk_job::<u64, crate::ProcessWorker>(7, "w", args, 1, promise, None, false, failed);
-        assert_eq!(job.complete.expected, 0, "a closure");
+        assert_eq!(
+            (job.complete.work, job.complete.expected),
+            (7, 0),
+            "a closure"
+        );
         job.complete
             .complete(Ok(reply_of(ChunkResults::one(Ok(5)))));
         let results: Vec<_> = future.result().unwrap().into_iter().collect();
@@ -352,7 +356,7 @@ mod tests {
         drop(Completer::decoding(EncodedPromise::one(promise), 0, 1));
         assert_eq!(future.result(), Err(Error::Cancelled));
         let (promise, future) = future_pair::<u64>(true);
-        drop(Completer::by_closure(move |_| drop(promise)));
+        drop(Completer::by_closure(0, move |_| drop(promise)));
         assert_eq!(future.result(), Err(Error::Cancelled));
     }
 }
