@@ -38,9 +38,9 @@ use crate::backend::blocking_ledger::BlockingLedger;
 use crate::backend::blocking_runner::{BlockingRunner, Job};
 pub use crate::backend::catch::{catch_async, catch_blocking};
 use crate::backend::group::{WorkAbort, WorkGroup};
-use crate::backend::id_map::IdMap;
 use crate::backend::linger::linger;
 pub use crate::backend::on_finished::OnFinished;
+use crate::backend::ordered_ids::OrderedIdMap;
 pub use crate::backend::task::Task;
 use crate::backend::task::WithState;
 use crate::worker::{CloseMode, WorkId};
@@ -127,7 +127,7 @@ struct LoopState {
     /// Works over since the current batch began, reported when it ends; `None` outside
     /// a batch, where each work is reported as it ends.
     finished_in_batch: Cell<Option<usize>>,
-    abortable: RefCell<IdMap<WorkId, WorkAbort>>,
+    abortable: RefCell<OrderedIdMap<WorkId, WorkAbort>>,
     /// The async works pending after their first poll, polled by one local task
     /// (`group.rs`); on a multi-thread runtime, only the works that are not `Send`.
     group: WorkGroup<TaskGuard>,
@@ -235,7 +235,7 @@ pub async fn serve_local(
     let state = Rc::new(LoopState {
         on_finished,
         finished_in_batch: Cell::new(None),
-        abortable: RefCell::new(IdMap::default()),
+        abortable: RefCell::new(OrderedIdMap::default()),
         group: WorkGroup::new(),
         blocking: Arc::new(BlockingLedger::new(anywhere)),
         abandoned: Cell::new(false),

@@ -31,6 +31,7 @@ pub mod join;
 mod linger;
 pub mod local;
 mod on_finished;
+pub mod ordered_ids;
 mod placement;
 mod task;
 

@@ -1,17 +1,17 @@
 //! [`InFlight`]: a slot's works in flight (sent or staged for its process, not yet
-//! answered), each by id with the completer that decodes its reply, and their count,
-//! readable without the slot's lock.
+//! answered), each by id with the completer that decodes its reply (in an
+//! [`OrderedIdMap`]: ids are handed out in increasing order, and a burst of 100,000
+//! grows it without rehashing), and their count, readable without the slot's lock.
 //!
 //! The count tells the slot's writer thread when more frames are surely coming: while
 //! the process has many works in flight (a burst of submits, a map), the writer waits a
 //! short window before it sends, so frames leave together ([`Coalesce`]: one `sendmsg`,
 //! one wake-up of the process's reader and of its runtime per window, not per work).
 
-use std::collections::hash_map::Drain;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aplex_core::backend::id_map::IdMap;
+use aplex_core::backend::ordered_ids::OrderedIdMap;
 
 use crate::parent::job::Completer;
 use crate::protocol::coalesce::Coalesce;
@@ -26,7 +26,7 @@ pub(crate) const COALESCE_AT_LEAST: usize = 1024;
 /// The works in flight of one slot, by id.
 #[derive(Default)]
 pub(crate) struct InFlight {
-    works: IdMap<u64, Completer>,
+    works: OrderedIdMap<u64, Completer>,
     /// `works.len()`, shared with the writer thread's [`Coalesce`].
     count: Arc<AtomicUsize>,
 }
@@ -61,7 +61,7 @@ impl InFlight {
     }
 
     /// Every work, taken out.
-    pub(crate) fn drain(&mut self) -> Drain<'_, u64, Completer> {
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (u64, Completer)> + '_ {
         self.count.store(0, Ordering::Release);
         self.works.drain()
     }
