@@ -33,6 +33,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Notify;
 
+pub use crate::backend::async_call::AsyncCall;
 pub use crate::backend::blocking_job::BlockingJob;
 use crate::backend::blocking_ledger::BlockingLedger;
 use crate::backend::blocking_runner::{BlockingRunner, Job};
@@ -109,6 +110,10 @@ pub enum LocalMessage {
     Run(WorkId, LocalJob),
     /// Start several works, in order (a burst staged by the pool).
     RunBatch(Vec<(WorkId, LocalJob)>),
+    /// Start async works called by their registry entries, in order: a worker process's
+    /// works, one message's together (one allocation for them all, where a `Run` of
+    /// each boxes a closure).
+    Calls(Vec<(WorkId, AsyncCall)>),
     /// Abort the running async work with this id, if any.
     Cancel(WorkId),
     /// Stop, as the mode says.
@@ -117,6 +122,18 @@ pub enum LocalMessage {
     /// still running on their threads, whose futures then resolve `Cancelled` — and stop.
     /// Sent when a shutdown's grace period is over.
     Abandon,
+}
+
+impl LocalMessage {
+    /// Whether it starts one work: a lone submit's, whose caller waits for the result
+    /// (the loop then lingers before it parks, `linger.rs`).
+    fn is_lone_run(&self) -> bool {
+        match self {
+            LocalMessage::Run(..) => true,
+            LocalMessage::Calls(calls) => calls.len() == 1,
+            _ => false,
+        }
+    }
 }
 
 /// The most messages taken from the channel in one go.
@@ -279,7 +296,7 @@ pub async fn serve_local(
                     closing = true;
                     abort_all(&state);
                 }
-                lone_run = received == 1 && matches!(batch[0], LocalMessage::Run(..));
+                lone_run = received == 1 && batch[0].is_lone_run();
                 state.finished_in_batch.set(Some(0));
                 for message in batch.drain(..) {
                     closing |= handle(&state, message);
@@ -324,6 +341,12 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
             }
             false
         }
+        LocalMessage::Calls(calls) => {
+            for (id, call) in calls {
+                start_async(state, id, || call.into_task());
+            }
+            false
+        }
         LocalMessage::Cancel(id) => {
             let handle = state.abortable.borrow().get(&id).cloned();
             if let Some(handle) = handle {
@@ -349,30 +372,7 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
 
 fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
     match job {
-        LocalJob::Async(make) => {
-            state.live.set(state.live.get() + 1);
-            let guard = TaskGuard {
-                state: Rc::clone(state),
-                id,
-                handle: Handle::None,
-            };
-            let future = match make() {
-                Task::Send(future) if state.scheduler => {
-                    return spawn_scheduled(state, guard, future);
-                }
-                task => task.into_local(),
-            };
-            // Most tiny works finish on their first poll: run that poll here, and keep
-            // only the works still pending (with an abort handle), for the group's task.
-            state.group.start(guard, future, |guard, slot| {
-                guard.handle = Handle::Abortable;
-                state.kept_in_batch.set(true);
-                state
-                    .abortable
-                    .borrow_mut()
-                    .insert(id, WorkAbort::Slot(slot));
-            });
-        }
+        LocalJob::Async(make) => start_async(state, id, make),
         LocalJob::Blocking(BlockingJob { run, finish }) => {
             let ledger = Arc::clone(&state.blocking);
             let job: Job = Box::new(move || {
@@ -394,6 +394,32 @@ fn start(state: &Rc<LoopState>, id: WorkId, job: LocalJob) {
             }
         }
     }
+}
+
+/// Starts async work `id`, whose future `make` makes here.
+fn start_async(state: &Rc<LoopState>, id: WorkId, make: impl FnOnce() -> Task) {
+    state.live.set(state.live.get() + 1);
+    let guard = TaskGuard {
+        state: Rc::clone(state),
+        id,
+        handle: Handle::None,
+    };
+    let future = match make() {
+        Task::Send(future) if state.scheduler => {
+            return spawn_scheduled(state, guard, future);
+        }
+        task => task.into_local(),
+    };
+    // Most tiny works finish on their first poll: run that poll here, and keep only the
+    // works still pending (with an abort handle), for the group's task.
+    state.group.start(guard, future, |guard, slot| {
+        guard.handle = Handle::Abortable;
+        state.kept_in_batch.set(true);
+        state
+            .abortable
+            .borrow_mut()
+            .insert(id, WorkAbort::Slot(slot));
+    });
 }
 
 /// Spawns a `Send` future onto the multi-thread runtime's scheduler; a local task holds

@@ -18,6 +18,7 @@
 //! - [`id_map`]: a map keyed by ids, hashed fast.
 
 pub(crate) mod accepts;
+mod async_call;
 mod blocking_job;
 mod blocking_ledger;
 mod blocking_runner;

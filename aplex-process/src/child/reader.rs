@@ -1,13 +1,14 @@
-//! [`Reader`]: where the parent's frames go — a message's works, made local jobs, to the
-//! work loop together; cancels and closes after the works before them; regions released
-//! here — held by whichever thread reads them (`intake.rs`).
+//! [`Reader`]: where the parent's frames go — a message's works to the work loop
+//! together (its async works as registry calls, its blocking works as local jobs);
+//! cancels and closes after the works before them; regions released here — held by
+//! whichever thread reads them (`intake.rs`).
 
 use std::sync::Arc;
 
-use aplex_core::backend::local::{catch_blocking, BlockingJob, LocalJob, LocalMessage, Task};
+use aplex_core::backend::local::{catch_blocking, AsyncCall, BlockingJob, LocalJob, LocalMessage};
 use aplex_core::backend::{CloseMode, WorkId};
 use aplex_core::registry::wire_error::WireError;
-use aplex_core::registry::{registry, Args, AsyncRun, Trampoline};
+use aplex_core::registry::{registry, Args, Trampoline};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::child::reply::Replies;
@@ -51,39 +52,30 @@ impl Reader {
     /// Hands a message's frames from the parent to where they go: its works to the work
     /// loop together (one wake-up of the runtime thread, where a message of 150 works had
     /// woken it up to 150 times as it kept pace), anything else after the works before it.
-    pub(crate) fn deliver(&self, mut frames: Vec<DownFrame>) {
-        if frames.len() == 1 {
-            // A lone submit's message: no batch to make.
-            if let Some(message) = frames.pop().and_then(|frame| self.message(frame)) {
-                let _ = self.work_loop.send(message);
-            }
-            return;
-        }
-        let mut runs = Vec::with_capacity(frames.len());
-        for frame in frames {
-            match self.message(frame) {
-                Some(LocalMessage::Run(id, job)) => runs.push((id, job)),
-                Some(other) => {
-                    self.send_runs(&mut runs);
-                    let _ = self.work_loop.send(other);
+    pub(crate) fn deliver(&self, frames: Vec<DownFrame>) {
+        let mut works = Works::default();
+        let count = frames.len();
+        for (index, frame) in frames.into_iter().enumerate() {
+            match self.delivery(frame) {
+                Some(Delivery::Call(id, call)) => {
+                    // One `Vec` for the message's calls, sized for the rest of it.
+                    works.calls.reserve_exact(count - index);
+                    works.calls.push((id, call));
+                }
+                Some(Delivery::Job(id, job)) => works.jobs.push((id, job)),
+                Some(Delivery::Other(message)) => {
+                    works.send(&self.work_loop);
+                    let _ = self.work_loop.send(message);
                 }
                 None => {}
             }
         }
-        self.send_runs(&mut runs);
+        works.send(&self.work_loop);
     }
 
-    fn send_runs(&self, runs: &mut Vec<(WorkId, LocalJob)>) {
-        if !runs.is_empty() {
-            let _ = self
-                .work_loop
-                .send(LocalMessage::RunBatch(std::mem::take(runs)));
-        }
-    }
-
-    /// What the work loop is to do with one frame from the parent, if anything (a
-    /// region's release, a `Run` answered at once, are dealt with here).
-    fn message(&self, frame: DownFrame) -> Option<LocalMessage> {
+    /// Where one frame from the parent goes, if anywhere (a region's release, a `Run`
+    /// answered at once, are dealt with here).
+    fn delivery(&self, frame: DownFrame) -> Option<Delivery> {
         let message = match frame {
             DownFrame::Run {
                 id,
@@ -103,8 +95,7 @@ impl Reader {
                         return None;
                     }
                 };
-                let job = job(work, args, id, &self.replies, report_begin)?;
-                LocalMessage::Run(WorkId(id), job)
+                return job(work, args, id, &self.replies, report_begin);
             }
             DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
             DownFrame::Close { abort } => LocalMessage::Close(if abort {
@@ -118,21 +109,55 @@ impl Reader {
             }
             DownFrame::Start(_) => return None,
         };
-        Some(message)
+        Some(Delivery::Other(message))
     }
 }
 
-/// Builds the local job for `Run` of work `id`; answers at once (and gives no job) for an
-/// unknown work. An async job's trampoline sends its answer itself, from inside its
-/// future. A blocking job says when it begins if `report_begin`, and sends its reply from
-/// its blocking thread (no hop back to the runtime thread).
+/// Where a frame from the parent goes.
+enum Delivery {
+    /// An async work, called by its registry entry on the loop's thread.
+    Call(WorkId, AsyncCall),
+    /// A blocking work.
+    Job(WorkId, LocalJob),
+    /// Anything else for the loop.
+    Other(LocalMessage),
+}
+
+/// A message's works gathered for the loop, sent before anything after them.
+#[derive(Default)]
+struct Works {
+    calls: Vec<(WorkId, AsyncCall)>,
+    jobs: Vec<(WorkId, LocalJob)>,
+}
+
+impl Works {
+    fn send(&mut self, work_loop: &UnboundedSender<LocalMessage>) {
+        if !self.calls.is_empty() {
+            let _ = work_loop.send(LocalMessage::Calls(std::mem::take(&mut self.calls)));
+        }
+        let message = match self.jobs.len() {
+            0 => return,
+            1 => self.jobs.pop().map(|(id, job)| LocalMessage::Run(id, job)),
+            _ => Some(LocalMessage::RunBatch(std::mem::take(&mut self.jobs))),
+        };
+        if let Some(message) = message {
+            let _ = work_loop.send(message);
+        }
+    }
+}
+
+/// Where `Run` of work `id` goes: an async work's call, a blocking work's job; answers at
+/// once (and gives nothing) for an unknown work. An async work's trampoline sends its
+/// answer itself, from inside its future. A blocking job says when it begins if
+/// `report_begin`, and sends its reply from its blocking thread (no hop back to the
+/// runtime thread).
 fn job(
     work: u32,
     args: Payload,
     id: u64,
     replies: &Arc<Replies>,
     report_begin: bool,
-) -> Option<LocalJob> {
+) -> Option<Delivery> {
     // Bytes that came inside the frame move into the `Args` as they are (a tiny work's
     // inline: no allocation); a region is read in place.
     let args = match args {
@@ -147,11 +172,7 @@ fn job(
     };
     Some(match trampoline {
         Trampoline::Async(run) => {
-            let answer = replies.answer_of(id);
-            LocalJob::Async(Box::new(move || match run(args, answer) {
-                AsyncRun::Send(future) => Task::Send(future),
-                AsyncRun::Local(future) => Task::Local(future),
-            }))
+            Delivery::Call(WorkId(id), AsyncCall::new(run, args, replies.answer_of(id)))
         }
         Trampoline::State(_) => {
             replies.reply(id).send(Err(WireError::UnknownWork(format!(
@@ -161,7 +182,7 @@ fn job(
         }
         Trampoline::Blocking(run) => {
             let reply = replies.reply(id);
-            LocalJob::Blocking(BlockingJob::new(
+            let job = LocalJob::Blocking(BlockingJob::new(
                 move || {
                     if report_begin {
                         reply.began();
@@ -170,7 +191,8 @@ fn job(
                     reply.send_encoded(outcome);
                 },
                 |()| {},
-            ))
+            ));
+            Delivery::Job(WorkId(id), job)
         }
     })
 }
@@ -186,7 +208,7 @@ mod bad_input {
 
     use ipc_channel::ipc;
 
-    use super::job;
+    use super::{job, Delivery};
     use crate::child::reply::Replies;
     use crate::protocol::batch_writer::batch_writer;
     use crate::protocol::payload::Payload;
@@ -231,16 +253,16 @@ mod bad_input {
         let (reply_writer, writer) = batch_writer(up, Lender::new(usize::MAX));
         let replies = Replies::new(reply_writer);
         let writer = std::thread::spawn(move || writer.run(None));
-        if let Some(job) = job(work, Payload::new(ByteBuf::from(args)), 1, &replies, false) {
-            match job {
-                LocalJob::Blocking(run) => run.run_here(),
-                LocalJob::Async(make) => {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(make().into_local());
-                }
+        match job(work, Payload::new(ByteBuf::from(args)), 1, &replies, false) {
+            Some(Delivery::Job(_, LocalJob::Blocking(run))) => run.run_here(),
+            Some(Delivery::Call(_, call)) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                runtime.block_on(call.into_task().into_local());
             }
+            Some(_) => panic!("a `Run` is a work's call or job"),
+            None => {}
         }
         replies.flush();
         drop(replies);
@@ -333,12 +355,22 @@ mod delivery {
         x * 2
     }
 
-    fn run(id: u64) -> DownFrame {
-        let work = super::bad_input::index_of("delivered_double");
-        let args = encode_each([id], "delivered_double", "arguments").0;
+    #[crate::work]
+    fn delivered_triple(x: u64) -> u64 {
+        x * 3
+    }
+
+    /// A `Run` of the async work (`async_work`) or of the blocking one.
+    fn run(id: u64, async_work: bool) -> DownFrame {
+        let name = if async_work {
+            "delivered_double"
+        } else {
+            "delivered_triple"
+        };
+        let args = encode_each([id], name, "arguments").0;
         DownFrame::Run {
             id,
-            work,
+            work: super::bad_input::index_of(name),
             args: Payload::new(args),
             report_begin: false,
         }
@@ -346,7 +378,8 @@ mod delivery {
 
     #[test]
     fn a_messages_works_reach_the_loop_together_and_in_order_with_the_rest() {
-        // A lone `Run` goes as it is; the works of a bigger message go as one batch.
+        // A message's async works go as one batch of calls, its blocking works as one
+        // batch of jobs (a lone one as it is), both before what follows them.
         let (work_loop, mut received) = tokio::sync::mpsc::unbounded_channel();
         let (up, _parent) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let (writer, _writer_thread) = batch_writer(up, Lender::new(usize::MAX));
@@ -356,20 +389,44 @@ mod delivery {
             Lender::new(usize::MAX),
             Borrowings::new(Arc::new(|_| {})),
         );
-        reader.deliver(vec![run(1), run(2), DownFrame::Cancel { id: 1 }, run(3)]);
-        reader.deliver(vec![run(4)]);
+        reader.deliver(vec![
+            run(1, true),
+            run(2, true),
+            run(3, false),
+            run(4, false),
+            DownFrame::Cancel { id: 1 },
+            run(5, true),
+            run(6, false),
+        ]);
+        reader.deliver(vec![run(7, true)]);
+        reader.deliver(vec![run(8, false)]);
         let mut seen = Vec::new();
         while let Ok(message) = received.try_recv() {
             seen.push(match message {
+                LocalMessage::Calls(calls) => {
+                    let ids: Vec<u64> = calls.iter().map(|(WorkId(id), _)| *id).collect();
+                    format!("calls {ids:?}")
+                }
                 LocalMessage::RunBatch(jobs) => {
                     let ids: Vec<u64> = jobs.iter().map(|(WorkId(id), _)| *id).collect();
-                    format!("batch {ids:?}")
+                    format!("jobs {ids:?}")
                 }
-                LocalMessage::Run(WorkId(id), _) => format!("run {id}"),
+                LocalMessage::Run(WorkId(id), _) => format!("job {id}"),
                 LocalMessage::Cancel(WorkId(id)) => format!("cancel {id}"),
                 other => format!("{other:?}"),
             });
         }
-        assert_eq!(seen, ["batch [1, 2]", "cancel 1", "batch [3]", "run 4"]);
+        assert_eq!(
+            seen,
+            [
+                "calls [1, 2]",
+                "jobs [3, 4]",
+                "cancel 1",
+                "calls [5]",
+                "job 6",
+                "calls [7]",
+                "job 8"
+            ]
+        );
     }
 }
