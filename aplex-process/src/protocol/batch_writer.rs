@@ -4,7 +4,7 @@
 //! Items normally go through a writer thread, which sends everything handed to it
 //! meanwhile in one ipc `send` (ipc-channel's `send` blocks, so it is kept off the threads
 //! that have other things to do). Senders push items onto one shared `Vec`, and the writer
-//! takes it whole, leaving an empty one with as much room: an item is moved once on its
+//! takes it whole, leaving an empty one with room for as many: an item is moved once on its
 //! way in, and a burst costs no allocation per item (a queue of items had cost its senders
 //! and its writer a tenth of a burst's transport, `docs/PERFORMANCE.md`, fifteenth
 //! session). A sender may instead ask to send `direct`ly: that happens only while the
@@ -234,7 +234,7 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
     /// window once before it sends what it has, so they leave together.
     pub(crate) fn run(self, coalesce: Option<Coalesce>) {
         let mut last_sent = 0;
-        while let Some(mut taken) = self.take() {
+        while let Some(mut taken) = self.take(last_sent) {
             if let Some(coalesce) = &coalesce {
                 if taken.flushes.is_empty()
                     && taken.items.len() < MAX_BATCH
@@ -258,8 +258,10 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
     }
 
     /// Waits for items or flushes and takes them all, leaving the senders an empty `Vec`
-    /// with as much room; `None` once every handle is gone and nothing is left.
-    fn take(&self) -> Option<Taken<T>> {
+    /// with room for `last_sent` (allocated before the lock: a sender waits for no
+    /// allocation); `None` once every handle is gone and nothing is left.
+    fn take(&self, last_sent: usize) -> Option<Taken<T>> {
+        let room = Vec::with_capacity(last_sent.max(1));
         let mut pending = self.shared.pending();
         while pending.items.is_empty() && pending.flushes.is_empty() {
             if pending.handles == 0 {
@@ -272,9 +274,8 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
                 .wait(pending)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let room = pending.items.len();
         Some(Taken {
-            items: std::mem::replace(&mut pending.items, Vec::with_capacity(room)),
+            items: std::mem::replace(&mut pending.items, room),
             flushes: std::mem::take(&mut pending.flushes),
         })
     }
