@@ -130,8 +130,13 @@ impl<K: Ord + Copy, V> OrderedIdMap<K, V> {
             .filter_map(|(id, value)| Some((id, value?)))
     }
 
+    /// Where `id` is (or would go): the oldest first, as works mostly end in the order
+    /// they came, then a binary search.
     fn position(&self, id: &K) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(entry, _)| entry.cmp(id))
+        match self.entries.front() {
+            Some((oldest, _)) if oldest == id => Ok(0),
+            _ => self.entries.binary_search_by(|(entry, _)| entry.cmp(id)),
+        }
     }
 
     /// Drops the gaps at both ends, and compacts the deque once gaps outnumber entries.
