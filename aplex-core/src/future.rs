@@ -455,7 +455,9 @@ impl<T: Send + 'static> WorkPromise<T> {
         }
     }
 
-    /// The work's cell, taken out: whoever holds it now resolves it.
+    /// The work's cell, taken out: whoever holds it now resolves it (an
+    /// `EncodedPromise`, `registry/encoded_promise.rs`).
+    #[cfg(feature = "registry")]
     pub(crate) fn into_cell(mut self) -> Option<Arc<WorkCell<T>>> {
         self.cell.take()
     }

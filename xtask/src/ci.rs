@@ -73,6 +73,36 @@ fn stages(root: &Path) -> Vec<Stage> {
             ],
         ),
         cargo(
+            "the lower crates alone, each with its default features (warnings denied)",
+            &[
+                "clippy",
+                "-p",
+                "aplex-core",
+                "-p",
+                "aplex-balance",
+                "-p",
+                "aplex-thread",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        cargo(
+            "the facade with only its thread pool, as on a platform without processes \
+             (warnings denied)",
+            &[
+                "clippy",
+                "-p",
+                "aplex",
+                "--no-default-features",
+                "--features",
+                "thread",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        cargo(
             "cargo xtask test (the README's test command: every test, a nats-server provided)",
             &["xtask", "test"],
         ),

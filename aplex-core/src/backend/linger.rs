@@ -6,7 +6,8 @@
 //! that has just run out of works keeps looking for a message for a little while,
 //! yielding to its runtime (its I/O and timers are served) and to the OS (the threads
 //! that produce the next message get the CPU) between looks, before it lets its thread
-//! park. It lingers once, after a lone `Run` message (a burst comes as `RunBatch`),
+//! park. It lingers once, after a message of one work (a `Run`, or a `Calls` of one; a
+//! burst comes as `RunBatch` or `Calls` of many),
 //! and only when nothing at all is then alive on the worker — no async work, no blocking
 //! work running or queued — so a busy worker never spins, and it stops the moment a
 //! message arrives. (Lingering whenever no async work was alive took the CPU from
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// How long a worker's loop, after a lone `Run` and with nothing alive, keeps looking for
+/// How long a worker's loop, after a lone work and with nothing alive, keeps looking for
 /// its next message before its thread parks: as long as a blocking `result()` spins
 /// before it parks. The thread pool's workers and the process pool's children (while
 /// their runtime thread reads) pass it to [`serve_local`](crate::backend::local::serve_local).

@@ -33,6 +33,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::Notify;
 
+#[cfg(feature = "registry")]
 pub use crate::backend::async_call::AsyncCall;
 pub use crate::backend::blocking_job::BlockingJob;
 use crate::backend::blocking_ledger::BlockingLedger;
@@ -113,6 +114,7 @@ pub enum LocalMessage {
     /// Start async works called by their registry entries, in order: a worker process's
     /// works, one message's together (one allocation for them all, where a `Run` of
     /// each boxes a closure).
+    #[cfg(feature = "registry")]
     Calls(Vec<(WorkId, AsyncCall)>),
     /// Abort the running async work with this id, if any.
     Cancel(WorkId),
@@ -125,11 +127,13 @@ pub enum LocalMessage {
 }
 
 impl LocalMessage {
-    /// Whether it starts one work: a lone submit's, whose caller waits for the result
-    /// (the loop then lingers before it parks, `linger.rs`).
+    /// Whether it starts one work (a `Run`, or a `Calls` of one): most likely a lone
+    /// submit's, whose caller waits for the result (the loop then lingers before it
+    /// parks, `linger.rs`).
     fn is_lone_run(&self) -> bool {
         match self {
             LocalMessage::Run(..) => true,
+            #[cfg(feature = "registry")]
             LocalMessage::Calls(calls) => calls.len() == 1,
             _ => false,
         }
@@ -213,7 +217,7 @@ impl Drop for TaskGuard {
 /// batch of messages was handled; a blocking work's end is told by the thread that ran
 /// it when `on_finished` may be called anywhere ([`OnFinished`]).
 ///
-/// With nothing alive after a lone `Run`, it keeps looking for its next message for
+/// With nothing alive after a lone work (a `Run`, or a `Calls` of one), it keeps looking for its next message for
 /// `linger_for` before it lets its thread park (`backend/linger.rs`); `Duration::ZERO`
 /// parks at once.
 ///
@@ -270,7 +274,7 @@ pub async fn serve_local(
     let mut batch = Vec::with_capacity(BATCH);
     let mut closing = false;
     let mut open = true;
-    // The last messages were one lone `Run`: a caller waiting on each result.
+    // The last messages were one lone work: a caller waiting on each result.
     let mut lone_run = false;
     loop {
         report_blocking(&state);
@@ -341,6 +345,7 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
             }
             false
         }
+        #[cfg(feature = "registry")]
         LocalMessage::Calls(calls) => {
             for (id, call) in calls {
                 start_async(state, id, || call.into_task());

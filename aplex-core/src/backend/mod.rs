@@ -15,9 +15,11 @@
 //! - [`local`]: the loop that runs jobs on one worker's tokio runtime;
 //! - [`join`]: running a chunk of async works together;
 //! - [`chunk`] and [`chunk_results`]: a map's chunk of items and their results;
-//! - [`id_map`]: a map keyed by ids, hashed fast.
+//! - [`id_map`]: a map keyed by ids, hashed fast;
+//! - [`ordered_ids`]: a map for ids handed out in increasing order (works in flight).
 
 pub(crate) mod accepts;
+#[cfg(feature = "registry")]
 mod async_call;
 mod blocking_job;
 mod blocking_ledger;
