@@ -49,28 +49,50 @@ impl Reader {
         self.replies.alive()
     }
 
-    /// Hands a message's frames from the parent to where they go: its works to the work
-    /// loop together (one wake-up of the runtime thread, where a message of 150 works had
-    /// woken it up to 150 times as it kept pace), anything else after the works before it.
-    pub(crate) fn deliver(&self, frames: Vec<DownFrame>) {
-        let mut works = Works::default();
+    /// Hands a message's frames from the parent to where they go, in order: its works to
+    /// the work loop together (one wake-up of the runtime thread, where a message of 150
+    /// works had woken it up to 150 times as it kept pace), anything else after the works
+    /// before it.
+    pub(crate) fn deliver(&self, mut frames: Vec<DownFrame>) {
+        if frames.len() == 1 {
+            // A lone submit's message: its work goes as it is.
+            if let Some(delivery) = frames.pop().and_then(|frame| self.delivery(frame)) {
+                let _ = self.work_loop.send(match delivery {
+                    Delivery::Call(id, call) => LocalMessage::Calls(vec![(id, call)]),
+                    Delivery::Job(id, job) => LocalMessage::Run(id, job),
+                    Delivery::Other(message) => message,
+                });
+            }
+            return;
+        }
         let count = frames.len();
+        let mut works = Works::default();
+        let mut reserved = false;
         for (index, frame) in frames.into_iter().enumerate() {
             match self.delivery(frame) {
                 Some(Delivery::Call(id, call)) => {
-                    // One `Vec` for the message's calls, sized for the rest of it.
-                    works.calls.reserve_exact(count - index);
+                    works.send_jobs(&self.work_loop);
+                    if !reserved {
+                        // One `Vec` for the message's calls, sized for the rest of it.
+                        reserved = true;
+                        works.calls.reserve_exact(count - index);
+                    }
                     works.calls.push((id, call));
                 }
-                Some(Delivery::Job(id, job)) => works.jobs.push((id, job)),
+                Some(Delivery::Job(id, job)) => {
+                    works.send_calls(&self.work_loop);
+                    works.jobs.push((id, job));
+                }
                 Some(Delivery::Other(message)) => {
-                    works.send(&self.work_loop);
+                    works.send_calls(&self.work_loop);
+                    works.send_jobs(&self.work_loop);
                     let _ = self.work_loop.send(message);
                 }
                 None => {}
             }
         }
-        works.send(&self.work_loop);
+        works.send_calls(&self.work_loop);
+        works.send_jobs(&self.work_loop);
     }
 
     /// Where one frame from the parent goes, if anywhere (a region's release, a `Run`
@@ -123,7 +145,9 @@ enum Delivery {
     Other(LocalMessage),
 }
 
-/// A message's works gathered for the loop, sent before anything after them.
+/// A message's works gathered for the loop: a run of async works' calls or of blocking
+/// works' jobs (one of them empty at a time, so works start in the message's order),
+/// sent before anything after them.
 #[derive(Default)]
 struct Works {
     calls: Vec<(WorkId, AsyncCall)>,
@@ -131,10 +155,14 @@ struct Works {
 }
 
 impl Works {
-    fn send(&mut self, work_loop: &UnboundedSender<LocalMessage>) {
+    fn send_calls(&mut self, work_loop: &UnboundedSender<LocalMessage>) {
         if !self.calls.is_empty() {
             let _ = work_loop.send(LocalMessage::Calls(std::mem::take(&mut self.calls)));
         }
+    }
+
+    /// A lone job as a `Run`, more as a batch.
+    fn send_jobs(&mut self, work_loop: &UnboundedSender<LocalMessage>) {
         let message = match self.jobs.len() {
             0 => return,
             1 => self.jobs.pop().map(|(id, job)| LocalMessage::Run(id, job)),
@@ -378,8 +406,8 @@ mod delivery {
 
     #[test]
     fn a_messages_works_reach_the_loop_together_and_in_order_with_the_rest() {
-        // A message's async works go as one batch of calls, its blocking works as one
-        // batch of jobs (a lone one as it is), both before what follows them.
+        // A message's async works go as batches of calls, its blocking works as batches
+        // of jobs (a lone one as it is), in the message's order, before what follows.
         let (work_loop, mut received) = tokio::sync::mpsc::unbounded_channel();
         let (up, _parent) = ipc::channel::<Vec<UpFrame>>().unwrap();
         let (writer, _writer_thread) = batch_writer(up, Lender::new(usize::MAX));
@@ -400,6 +428,12 @@ mod delivery {
         ]);
         reader.deliver(vec![run(7, true)]);
         reader.deliver(vec![run(8, false)]);
+        reader.deliver(vec![
+            run(9, false),
+            run(10, true),
+            run(11, true),
+            run(12, false),
+        ]);
         let mut seen = Vec::new();
         while let Ok(message) = received.try_recv() {
             seen.push(match message {
@@ -425,7 +459,10 @@ mod delivery {
                 "calls [5]",
                 "job 6",
                 "calls [7]",
-                "job 8"
+                "job 8",
+                "job 9",
+                "calls [10, 11]",
+                "job 12"
             ]
         );
     }
