@@ -56,7 +56,8 @@ struct Shared<T: Serialize> {
     channel: Mutex<IpcSender<Vec<T>>>,
     /// Lends big payloads a region as they leave (under the channel's lock, in order).
     lender: Arc<Lender>,
-    /// Items handed to the writer and not yet sent.
+    /// Items handed to the writer and not yet sent (nor dropped by a gone writer, which
+    /// leaves them counted: no direct send overtakes what it never sent).
     queued: AtomicUsize,
     pending: Mutex<Pending<T>>,
     /// Wakes the writer waiting for items.
@@ -292,19 +293,27 @@ impl<T: Serialize + WireSize + Lends> WriterThread<T> {
         let budget = message_budget();
         let channel = self.shared.lock();
         let (mut size, mut fds) = (0, 0);
+        let mut fits = batch.len() <= MAX_BATCH;
         for item in &mut batch {
+            if !fits {
+                break;
+            }
             // Lent before it is measured: lending turns bytes into a descriptor.
             item.lend(&self.shared.lender);
             size += item.wire_size();
             fds += item.fds();
+            fits = size <= budget && fds <= MAX_FDS_PER_MESSAGE;
         }
-        if batch.len() <= MAX_BATCH && size <= budget && fds <= MAX_FDS_PER_MESSAGE {
+        if fits {
             // Most batches: one message, the batch itself.
             return batch.is_empty() || channel.send(batch).is_ok();
         }
+        // Split: the rest are lent as their message is made (a region the peer releases
+        // meanwhile can serve them), as those measured above already were.
         let mut message = Vec::new();
         (size, fds) = (0, 0);
-        for item in batch {
+        for mut item in batch {
+            item.lend(&self.shared.lender);
             let (item_size, item_fds) = (item.wire_size(), item.fds());
             let full = size + item_size > budget
                 || fds + item_fds > MAX_FDS_PER_MESSAGE
