@@ -12,8 +12,8 @@
 //! 1. An id above the last goes at the back; a smaller one (submitters racing, a work
 //!    retried elsewhere) is put in its place, shifting the nearer end.
 //! 2. Removing an id leaves a gap, found by binary search; gaps at either end are dropped
-//!    at once, and the deque is compacted when gaps outnumber the entries, so it never
-//!    holds more than about twice its entries.
+//!    at once, and the deque is compacted when its gaps outnumber its entries by more than
+//!    a few dozen, so it never holds much more than twice its entries.
 
 use std::collections::VecDeque;
 
@@ -139,7 +139,8 @@ impl<K: Ord + Copy, V> OrderedIdMap<K, V> {
         }
     }
 
-    /// Drops the gaps at both ends, and compacts the deque once gaps outnumber entries.
+    /// Drops the gaps at both ends, and compacts the deque once gaps outnumber entries by
+    /// more than [`SPARE_GAPS`].
     fn drop_gaps(&mut self) {
         while self
             .entries

@@ -34,8 +34,8 @@ impl SlotState {
         }
         let unsent = match &self.writer {
             Some(writer) if frames.len() == 1 => {
-                // A lone frame (a lone submit's `Run`) goes inline in the writer's queue,
-                // and its batch stays as `staged`'s room for the next: no batch per submit
+                // A lone frame (a lone submit's `Run`) goes onto the writer's items as it
+                // is, and its batch stays as `staged`'s room for the next: no batch per submit
                 // made here and freed by the writer thread.
                 // (`staged` was taken above and nothing stages meanwhile.)
                 let lone = frames.pop();
