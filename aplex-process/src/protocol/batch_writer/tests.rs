@@ -14,6 +14,14 @@ use crate::protocol::regions::Lender;
 use crate::protocol::wire::DownFrame;
 use crate::protocol::wire::UpFrame;
 
+/// The reply to work `id`, one byte long.
+fn done(id: u64) -> UpFrame {
+    UpFrame::Done {
+        id,
+        outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
+    }
+}
+
 #[test]
 fn a_batch_with_more_shared_regions_than_one_message_holds_is_split() {
     let (sender, receiver) = ipc::channel::<Vec<DownFrame>>().unwrap();
@@ -41,10 +49,6 @@ fn a_batch_with_more_shared_regions_than_one_message_holds_is_split() {
 
 #[test]
 fn a_lone_item_queued_inline_arrives_in_order_or_comes_back_if_the_writer_is_gone() {
-    let done = |id: u64| UpFrame::Done {
-        id,
-        outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
-    };
     let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
     let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
     let thread = std::thread::spawn(move || thread.run(None));
@@ -73,10 +77,6 @@ fn a_lone_item_queued_inline_arrives_in_order_or_comes_back_if_the_writer_is_gon
 
 #[test]
 fn a_burst_taken_at_once_leaves_in_order_in_messages_within_the_budget() {
-    let done = |id: u64| UpFrame::Done {
-        id,
-        outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
-    };
     let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
     let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
     // Handed over before the writer runs: it takes them all at once.
@@ -105,10 +105,6 @@ fn a_burst_taken_at_once_leaves_in_order_in_messages_within_the_budget() {
 
 #[test]
 fn a_flush_returns_once_everything_before_it_is_sent_and_the_last_handle_ends_the_writer() {
-    let done = |id: u64| UpFrame::Done {
-        id,
-        outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
-    };
     let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
     let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
     let (ended_tx, ended) = std::sync::mpsc::channel();
@@ -173,10 +169,6 @@ fn while_many_items_are_coming_the_writer_sends_them_together() {
     // While many are coming, a first item waits (an hour here) instead of leaving
     // alone, and the items sent meanwhile leave with it once fewer are coming.
     let hour = Duration::from_secs(3600);
-    let done = |id: u64| UpFrame::Done {
-        id,
-        outcome: Ok(Payload::new(ByteBuf::from(vec![id as u8]))),
-    };
     let (sender, receiver) = ipc::channel::<Vec<UpFrame>>().unwrap();
     let (writer, thread) = batch_writer(sender, Lender::new(shared_threshold()));
     let coming = Arc::new(AtomicUsize::new(100));
