@@ -64,7 +64,14 @@ impl AsyncCall {
 
     /// Makes the work's future (on the thread that is to poll it, if it is not `Send`).
     pub fn into_task(self) -> Task {
-        match (self.run)(self.args, self.answer) {
+        (self.run)(self.args, self.answer).into()
+    }
+}
+
+impl From<AsyncRun> for Task {
+    /// A trampoline's run as the loop's task: `Send` stays `Send`.
+    fn from(run: AsyncRun) -> Self {
+        match run {
             AsyncRun::Send(future) => Task::Send(future),
             AsyncRun::Local(future) => Task::Local(future),
         }

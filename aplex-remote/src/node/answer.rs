@@ -15,7 +15,7 @@ use aplex_core::backend::WorkId;
 use aplex_core::registry::answer::AnswerTo;
 use aplex_core::registry::encoded::Encoded;
 use aplex_core::registry::wire_error::WireError;
-use aplex_core::registry::{self, Args, AsyncRun, Trampoline};
+use aplex_core::registry::{self, Args, Trampoline};
 use aplex_core::Error;
 
 use crate::broker::Delivery;
@@ -263,10 +263,7 @@ pub(crate) fn job(
             }
             let number = answer.key().1;
             let owed = Arc::new(Owed(Mutex::new(Some(answer))));
-            match run(args, registry::answer::Answer::new(number, owed)) {
-                AsyncRun::Send(future) => Task::Send(future),
-                AsyncRun::Local(future) => Task::Local(future),
-            }
+            run(args, registry::answer::Answer::new(number, owed)).into()
         }))),
         Trampoline::Blocking(run) => Some(LocalJob::Blocking(BlockingJob::new(
             move || {
