@@ -217,9 +217,9 @@ impl Drop for TaskGuard {
 /// batch of messages was handled; a blocking work's end is told by the thread that ran
 /// it when `on_finished` may be called anywhere ([`OnFinished`]).
 ///
-/// With nothing alive after a lone work (a `Run`, or a `Calls` of one), it keeps looking for its next message for
-/// `linger_for` before it lets its thread park (`backend/linger.rs`); `Duration::ZERO`
-/// parks at once.
+/// With nothing alive after a lone work (a `Run`, or a `Calls` of one), it keeps looking
+/// for its next message for `linger_for` before it lets its thread park
+/// (`backend/linger.rs`); `Duration::ZERO` parks at once.
 ///
 /// Returns whether it abandoned blocking works still running on their threads
 /// ([`LocalMessage::Abandon`]): the runtime should then be shut down in the background

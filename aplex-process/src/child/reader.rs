@@ -117,7 +117,7 @@ impl Reader {
                         return None;
                     }
                 };
-                return job(work, args, id, &self.replies, report_begin);
+                return run_delivery(work, args, id, &self.replies, report_begin);
             }
             DownFrame::Cancel { id } => LocalMessage::Cancel(WorkId(id)),
             DownFrame::Close { abort } => LocalMessage::Close(if abort {
@@ -179,7 +179,7 @@ impl Works {
 /// answer itself, from inside its future. A blocking job says when it begins if
 /// `report_begin`, and sends its reply from its blocking thread (no hop back to the
 /// runtime thread).
-fn job(
+fn run_delivery(
     work: u32,
     args: Payload,
     id: u64,
@@ -236,7 +236,7 @@ mod bad_input {
 
     use ipc_channel::ipc;
 
-    use super::{job, Delivery};
+    use super::{run_delivery, Delivery};
     use crate::child::reply::Replies;
     use crate::protocol::batch_writer::batch_writer;
     use crate::protocol::payload::Payload;
@@ -281,7 +281,7 @@ mod bad_input {
         let (reply_writer, writer) = batch_writer(up, Lender::new(usize::MAX));
         let replies = Replies::new(reply_writer);
         let writer = std::thread::spawn(move || writer.run(None));
-        match job(work, Payload::new(ByteBuf::from(args)), 1, &replies, false) {
+        match run_delivery(work, Payload::new(ByteBuf::from(args)), 1, &replies, false) {
             Some(Delivery::Job(_, LocalJob::Blocking(run))) => run.run_here(),
             Some(Delivery::Call(_, call)) => {
                 let runtime = tokio::runtime::Builder::new_current_thread()

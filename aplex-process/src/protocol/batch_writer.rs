@@ -120,8 +120,7 @@ impl<T: Serialize + WireSize + Lends> BatchWriter<T> {
             }
         }
         self.hand_over(items.len(), |pending| pending.append(&mut items))
-            .map_err(|()| items)
-            .map_err(|items| self.taken_back(items))
+            .map_err(|()| self.taken_back(items))
     }
 
     /// Sends one item as [`send`](Self::send) does, in a `Vec` of its own only if it is
