@@ -184,18 +184,18 @@ fn map_during(
 /// Waits until `progress` reaches `works` and `ready` holds, and asserts the map is
 /// still in flight then (a fault after the last work would test nothing).
 fn wait_for(progress: &dyn Fn() -> u64, works: u64, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while progress() < works || !ready() {
-        // Which of the two never came, should it not.
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until the map is {works} works on with every node connected: \
-             {} works on, every node connected: {}",
-            progress(),
-            ready()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Which of the two never came, should it not.
+    support::wait_until_telling(
+        "the map is far enough on with every node connected",
+        || progress() >= works && ready(),
+        || {
+            format!(
+                ": {} of {works} works on, every node connected: {}",
+                progress(),
+                ready()
+            )
+        },
+    );
     let done = progress();
     assert!(
         done < WORKS,

@@ -23,10 +23,23 @@ pub(crate) fn builder(server: &NatsServer) -> RemotePoolBuilder {
 }
 
 /// Waits (at most 60 s, looking every 10 ms) until `condition` holds.
-pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    wait_until_telling(what, condition, String::new);
+}
+
+/// [`wait_until`], saying in its timeout what `state` then tells.
+pub(crate) fn wait_until_telling(
+    what: &str,
+    mut condition: impl FnMut() -> bool,
+    state: impl Fn() -> String,
+) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}{}",
+            state()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
