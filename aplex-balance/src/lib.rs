@@ -7,6 +7,9 @@
 //! - [`RoundRobin`] (the default): the next available worker after the last one chosen.
 //! - [`Random`]: a uniformly random available worker.
 //! - [`Average`]: an available worker with the smallest workload.
+//! - [`Warm`]: an available worker with the smallest workload, staying on the last one
+//!   chosen while it is among them, so works submitted one at a time keep to one warm
+//!   worker.
 //!
 //! This crate re-exports the [`LoadBalancer`] trait and the types it uses, so a custom
 //! balancer depends on `aplex-balance` alone (and its tests on its `test-util` feature):
@@ -32,6 +35,7 @@
 mod average;
 mod random;
 mod round_robin;
+mod warm;
 
 pub use aplex_core::{LoadBalancer, Meta, WorkerInfo, WorkerView};
 
@@ -45,3 +49,4 @@ pub mod testing {
 pub use average::Average;
 pub use random::Random;
 pub use round_robin::RoundRobin;
+pub use warm::Warm;

@@ -27,7 +27,7 @@ pub type Meta = dyn Any + Send + Sync;
 /// Chooses the worker for each work.
 ///
 /// Implement it to balance by your own rule; `aplex-balance` has the built-ins
-/// (`RoundRobin`, `Random`, `Average`) and re-exports this trait, so a custom balancer
+/// (`RoundRobin`, `Random`, `Average`, `Warm`) and re-exports this trait, so a custom balancer
 /// needs only that crate.
 ///
 /// # Examples

@@ -170,8 +170,8 @@ pub mod remote {
 }
 
 /// Load balancers: [`RoundRobin`](balance::RoundRobin) (the default),
-/// [`Random`](balance::Random), [`Average`](balance::Average), and what a custom one
-/// needs.
+/// [`Random`](balance::Random), [`Average`](balance::Average),
+/// [`Warm`](balance::Warm), and what a custom one needs.
 ///
 /// # Examples
 ///

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use aplex::balance::{Average, LoadBalancer, Meta, Random, RoundRobin, WorkerView};
+use aplex::balance::{Average, LoadBalancer, Meta, Random, RoundRobin, Warm, WorkerView};
 use aplex::ThreadAsyncPoolExecutor;
 use common::{thread_name, wait_until, Gate};
 
@@ -97,6 +97,35 @@ fn average_sends_each_work_to_a_least_loaded_worker() {
         first_names,
         ["avg-0", "avg-0", "avg-1", "avg-1", "avg-2", "avg-2"]
     );
+}
+
+/// Each work awaited before the next: `Warm` keeps them on the worker chosen last, and
+/// moves only when that worker is busier than another.
+#[test]
+fn warm_keeps_lone_works_on_the_worker_chosen_last() {
+    let pool = pool_with("warm-", 3, 100, Warm::default());
+    let lone = || {
+        wait_until("every worker is idle", || pool.workloads() == [0, 0, 0]);
+        pool.submit(where_am_i, ()).result().unwrap()
+    };
+    let first: Vec<String> = (0..5).map(|_| lone()).collect();
+    assert_eq!(first, ["warm-0"; 5], "an idle pool keeps to worker 0");
+    let gate = Gate::new();
+    let g = gate.clone();
+    let holder = pool.submit(
+        move |()| async move {
+            g.pass().await;
+            thread_name()
+        },
+        (),
+    );
+    wait_until("worker 0 is busy", || pool.workloads() == [1, 0, 0]);
+    let moved = pool.submit(where_am_i, ()).result().unwrap();
+    assert_eq!(moved, "warm-1", "worker 0 is busier: the next least loaded");
+    gate.open();
+    assert_eq!(holder.result().unwrap(), "warm-0");
+    let after: Vec<String> = (0..5).map(|_| lone()).collect();
+    assert_eq!(after, ["warm-1"; 5], "then it stays on worker 1");
 }
 
 #[test]
