@@ -7,10 +7,8 @@ use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use serde_bytes::ByteBuf;
 
 use crate::cpu::CpuSize;
-use crate::floors::{start_children, CallerReads, HandedOff, TaskPerItem};
-use crate::measure::{
-    counted_rate, latencies_taking_turns, quantile, rate, rates_taking_turns, rss_bytes, seconds,
-};
+use crate::floors::{start_children, TaskPerItem};
+use crate::measure::{counted_rate, quantile, rate, rates_taking_turns, rss_bytes, seconds};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
 use crate::works::{burn, calibrate_burn, echo, echo_bytes, sleep_ms};
@@ -79,15 +77,15 @@ const SMOKE: Size = Size {
     },
 };
 
-const POOL_SIZE: usize = 2;
+pub(crate) const POOL_SIZE: usize = 2;
 
 pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
     let size = if smoke { &SMOKE } else { &FULL };
     match case {
-        "thread_latency" => thread_latency(size),
+        "thread_latency" => crate::latency::thread_latency(size.calls),
         "thread_map_cs1" => thread_map(size, 1),
         "thread_map_cs256" => thread_map(size, 256),
-        "process_latency" => process_latency(size),
+        "process_latency" => crate::latency::process_latency(size.calls),
         "process_map_cs1" => process_map(size, 1),
         "process_map_cs256" => process_map(size, 256),
         "thread_sleepers" => thread_sleepers(size),
@@ -105,7 +103,7 @@ pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
+pub(crate) fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
         .pool_size(POOL_SIZE)
         .max_works_per_worker(cap)
@@ -113,51 +111,12 @@ fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
         .expect("thread pool")
 }
 
-fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
+pub(crate) fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
     ProcessAsyncPoolExecutor::builder()
         .pool_size(POOL_SIZE)
         .max_works_per_worker(cap)
         .build()
         .expect("process pool")
-}
-
-fn latency_figures(names: [&'static str; 2], ours: &[f64], limit: &[f64], peer: &[f64]) {
-    for (name, q) in names.into_iter().zip([0.5, 0.99]) {
-        print(&Figure {
-            name,
-            unit: "us",
-            ours: quantile(ours, q),
-            limit: Some(quantile(limit, q)),
-            peer: Some(quantile(peer, q)),
-        });
-    }
-}
-
-fn thread_latency(size: &Size) {
-    let pool = thread_pool(300);
-    let raw = RawThread::start();
-    let peer = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
-    let peer_call =
-        |x: u64| futures::executor::block_on(peer.spawn_pinned(move || async move { x })).unwrap();
-    for x in 0..500 {
-        pool.submit(echo, x).result().unwrap();
-        raw.round_trip(x);
-        peer_call(x);
-    }
-    let [ours, limit, peer] = latencies_taking_turns(
-        size.calls,
-        [
-            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
-            &mut |x| assert_eq!(raw.round_trip(x), x),
-            &mut |x| assert_eq!(peer_call(x), x),
-        ],
-    );
-    latency_figures(
-        ["thread_latency_median", "thread_latency_p99"],
-        &ours,
-        &limit,
-        &peer,
-    );
 }
 
 fn thread_map(size: &Size, chunksize: usize) {
@@ -205,57 +164,8 @@ fn thread_map(size: &Size, chunksize: usize) {
     });
 }
 
-fn procspawn_pool() -> procspawn::Pool {
+pub(crate) fn procspawn_pool() -> procspawn::Pool {
     procspawn::Pool::new(POOL_SIZE).expect("procspawn pool")
-}
-
-fn process_latency(size: &Size) {
-    let pool = process_pool(300);
-    let (raw, _) = EchoChild::start();
-    let handed_off = HandedOff::start();
-    let caller_reads = CallerReads::start();
-    let peer = procspawn_pool();
-    let peer_call = |x: u64| peer.spawn(x, |x: u64| x).join().unwrap();
-    for x in 0..300 {
-        pool.submit(echo, x).result().unwrap();
-        raw.round_trip(EchoMessage::One(x));
-        handed_off.round_trip(x);
-        caller_reads.round_trip(x);
-        peer_call(x);
-    }
-    let [ours, limit, floor, reads_floor, peer_latencies] = latencies_taking_turns(
-        size.calls,
-        [
-            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
-            &mut |x| {
-                raw.round_trip(EchoMessage::One(x));
-            },
-            &mut |x| assert_eq!(handed_off.round_trip(x), x),
-            &mut |x| assert_eq!(caller_reads.round_trip(x), x),
-            &mut |x| assert_eq!(peer_call(x), x),
-        ],
-    );
-    latency_figures(
-        ["process_latency_median", "process_latency_p99"],
-        &ours,
-        &limit,
-        &peer_latencies,
-    );
-    // The floors of a pool whose caller does not read the worker's socket, and of a
-    // pool of one whose caller does (`floors.rs`).
-    for (name, floor) in [
-        ("process_latency_handed_off_floor", &floor),
-        ("process_latency_caller_reads_floor", &reads_floor),
-    ] {
-        print(&Figure {
-            name,
-            unit: "us",
-            ours: quantile(floor, 0.5),
-            limit: Some(quantile(&limit, 0.5)),
-            peer: None,
-        });
-    }
-    peer.shutdown();
 }
 
 fn process_map(size: &Size, chunksize: usize) {

@@ -13,6 +13,7 @@ mod cases;
 mod cpu;
 mod curves;
 mod floors;
+mod latency;
 mod measure;
 mod raw;
 mod remote;
