@@ -6,17 +6,18 @@ use aplex_core::{LoadBalancer, Meta, WorkerView};
 /// last while it is one of them.
 ///
 /// Works that come one at a time — each awaited before the next is submitted, as a
-/// request handler or a loop of `submit(..).result()` does — all go to one worker, which
-/// is still awake from its last work. [`RoundRobin`](crate::RoundRobin) and
-/// [`Average`](crate::Average) hand each such work to the next worker, which has gone
-/// idle since its last one. A burst still spreads by load, as with `Average`: a worker
-/// that is busy is not among the least loaded.
+/// request handler or a loop of `submit(..).result()` does — keep to one worker: the one
+/// that ran the previous work, still looking for the next. [`RoundRobin`](crate::RoundRobin)
+/// and [`Average`](crate::Average) hand each such work to the next worker, which has gone
+/// to sleep since its last one. A burst still spreads by load, as with `Average`: a busy
+/// worker is not among the least loaded.
 ///
-/// Measured on a 2-vCPU machine, a pool of two, lone `submit(..).result()` round trips
-/// of a tiny async work (`cargo xtask bench`'s `*_latency_warm_balancer`,
-/// `docs/PERFORMANCE.md`): processes 28–31 µs against 38–55 µs with `RoundRobin`, about
-/// what a pool of one process reads; threads 2–4 µs against 5–9 µs in most runs, but
-/// 7–10 µs in the runs where the one busy worker shared a vCPU with the caller.
+/// It goes by the workloads the pool shows it. A process pool's caller that reads its own
+/// reply releases the worker before its result returns, so its next work finds the
+/// worker free; a thread worker releases a work just after its result is out, so a caller
+/// that submits at once may find it still busy and move to the other. The round trips it
+/// gave, against `RoundRobin`'s, are in `docs/PERFORMANCE.md` (`cargo xtask bench`'s
+/// `*_latency_warm_balancer` rows).
 ///
 /// The trade-off: works that come one at a time do not spread. Pick it when each work
 /// is awaited before the next; keep `RoundRobin` when lone works should take turns on
@@ -76,10 +77,12 @@ impl LoadBalancer for Warm {
                 best = Some((worker, load));
             }
         }
+        // With no worker available (the pool does not ask then), the last one: the pool
+        // replaces a full answer with an available worker.
         if let Some((worker, _)) = best {
             self.last = worker;
         }
-        self.last.min(count.saturating_sub(1))
+        self.last
     }
 }
 
@@ -98,14 +101,28 @@ mod tests {
             warm.get_proper_worker(&worker_view(&infos, &workloads, 4), None)
         };
         assert_eq!(pick(&[0, 0, 0]), 0, "an idle pool starts at worker 0");
-        assert_eq!(pick(&[2, 1, 1]), 1, "the first of the least loaded after 0");
+        assert_eq!(
+            pick(&[2, 1, 1]),
+            1,
+            "the first least loaded at or after the last (0)"
+        );
         assert_eq!(pick(&[0, 0, 0]), 1, "a tie stays on the last worker");
         assert_eq!(pick(&[1, 1, 0]), 2, "a lighter worker wins");
-        assert_eq!(pick(&[0, 3, 4]), 0, "a full worker is never chosen");
+        assert_eq!(
+            pick(&[1, 4, 1]),
+            2,
+            "a tie among the lightest: the last (2)"
+        );
+        assert_eq!(pick(&[1, 4, 0]), 2, "the last, lightest");
+        assert_eq!(
+            pick(&[0, 4, 1]),
+            0,
+            "the lightest, found by wrapping around from the last (2)"
+        );
         assert_eq!(
             pick(&[4, 4, 4]),
             0,
-            "every worker full: the pool never asks; 0 is safe"
+            "no worker available (the pool does not ask then): the last one"
         );
     }
 

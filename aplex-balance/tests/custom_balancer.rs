@@ -4,7 +4,9 @@
 use std::sync::atomic::AtomicUsize;
 
 use aplex_balance::testing::worker_view;
-use aplex_balance::{Average, LoadBalancer, Meta, Random, RoundRobin, WorkerInfo, WorkerView};
+use aplex_balance::{
+    Average, LoadBalancer, Meta, Random, RoundRobin, Warm, WorkerInfo, WorkerView,
+};
 
 /// Prefers the worker named in the meta; otherwise the least loaded available one.
 #[derive(Debug, Default)]
@@ -65,6 +67,7 @@ fn built_ins_only_choose_available_workers() {
         Box::new(RoundRobin::default()),
         Box::new(Random::default()),
         Box::new(Average::default()),
+        Box::new(Warm::default()),
     ];
     for balancer in &mut balancers {
         for _ in 0..20 {

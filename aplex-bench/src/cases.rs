@@ -20,6 +20,8 @@ pub(crate) const NAMES: &[&str] = &[
     "thread_map_cs1",
     "thread_map_cs256",
     "process_latency",
+    "thread_latency_warm",
+    "process_latency_warm",
     "process_map_cs1",
     "process_map_cs256",
     "thread_sleepers",
@@ -79,6 +81,9 @@ const SMOKE: Size = Size {
 
 pub(crate) const POOL_SIZE: usize = 2;
 
+/// `max_works_per_worker` of the pools whose case does not need more.
+pub(crate) const CAP: usize = 300;
+
 pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
     let size = if smoke { &SMOKE } else { &FULL };
     match case {
@@ -86,6 +91,8 @@ pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
         "thread_map_cs1" => thread_map(size, 1),
         "thread_map_cs256" => thread_map(size, 256),
         "process_latency" => crate::latency::process_latency(size.calls),
+        "thread_latency_warm" => crate::latency::thread_latency_warm(size.calls),
+        "process_latency_warm" => crate::latency::process_latency_warm(size.calls),
         "process_map_cs1" => process_map(size, 1),
         "process_map_cs256" => process_map(size, 256),
         "thread_sleepers" => thread_sleepers(size),
@@ -103,7 +110,7 @@ pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
+fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
         .pool_size(POOL_SIZE)
         .max_works_per_worker(cap)
@@ -111,7 +118,7 @@ pub(crate) fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
         .expect("thread pool")
 }
 
-pub(crate) fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
+fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
     ProcessAsyncPoolExecutor::builder()
         .pool_size(POOL_SIZE)
         .max_works_per_worker(cap)
@@ -120,7 +127,7 @@ pub(crate) fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
 }
 
 fn thread_map(size: &Size, chunksize: usize) {
-    let pool = thread_pool(300);
+    let pool = thread_pool(CAP);
     let raw = RawThread::start();
     let items = size.map_items;
     let mut ours = || {
@@ -169,7 +176,7 @@ pub(crate) fn procspawn_pool() -> procspawn::Pool {
 }
 
 fn process_map(size: &Size, chunksize: usize) {
-    let pool = process_pool(300);
+    let pool = process_pool(CAP);
     let (raw, _) = EchoChild::start();
     let items = size.map_items;
     let [ours, limit] = rates_taking_turns([
@@ -287,7 +294,7 @@ fn process_sleepers(size: &Size) {
 }
 
 fn cpu_bound(size: &Size) {
-    let pool = process_pool(300);
+    let pool = process_pool(CAP);
     pool.submit(aplex::blocking(burn), 1).result().unwrap();
     let rounds = calibrate_burn(size.burn_seconds);
     let sequential = seconds(|| {
@@ -311,7 +318,7 @@ fn cpu_bound(size: &Size) {
 }
 
 fn bytes_echo(size: &Size) {
-    let pool = process_pool(300);
+    let pool = process_pool(CAP);
     let (raw, _) = EchoChild::start();
     for (mebibytes, echoes, name) in [
         (1, size.echoes, "bytes_echo_1mib"),
@@ -379,7 +386,7 @@ fn startup() {
     for _ in 0..STARTS {
         floors.push(start_children(POOL_SIZE));
         let started = std::time::Instant::now();
-        let pool = process_pool(300);
+        let pool = process_pool(CAP);
         pool.submit(echo, 1).result().unwrap();
         ours.push(started.elapsed().as_secs_f64());
         drop(pool);

@@ -1,46 +1,35 @@
 //! The round-trip cases: lone `submit(..).result()` calls on the thread and process pools,
-//! taking turns with the raw limit, the floors and the peer. Beside each, informational,
-//! the same calls on a pool with the `Warm` balancer, which keeps lone works on one worker
-//! (the default, `RoundRobin`, hands each to the other).
+//! taking turns with the raw limit, the floors and the peer; and, as cases of their own,
+//! informational, the same calls on a pool with the `Warm` balancer, which keeps lone
+//! works on one worker (the default, `RoundRobin`, hands each to the other worker).
 
-use aplex::balance::Warm;
+use aplex::balance::{LoadBalancer, RoundRobin, Warm};
 use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 
-use crate::cases::{process_pool, thread_pool, POOL_SIZE};
+use crate::cases::{procspawn_pool, CAP, POOL_SIZE};
 use crate::floors::{CallerReads, HandedOff};
 use crate::measure::{latencies_taking_turns, quantile};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
 use crate::report::{print, Figure};
 use crate::works::echo;
 
-/// The cap of the pools measured here, as in the other cases.
-const CAP: usize = 300;
-
 pub(crate) fn thread_latency(calls: usize) {
-    let pool = thread_pool(CAP);
-    let warm = ThreadAsyncPoolExecutor::builder()
-        .pool_size(POOL_SIZE)
-        .max_works_per_worker(CAP)
-        .load_balancer(Warm::default())
-        .build()
-        .expect("thread pool");
+    let pool = thread_pool(RoundRobin::default());
     let raw = RawThread::start();
     let peer = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
     let peer_call =
         |x: u64| futures::executor::block_on(peer.spawn_pinned(move || async move { x })).unwrap();
     for x in 0..500 {
         pool.submit(echo, x).result().unwrap();
-        warm.submit(echo, x).result().unwrap();
         raw.round_trip(x);
         peer_call(x);
     }
-    let [ours, limit, peer, warm] = latencies_taking_turns(
+    let [ours, limit, peer] = latencies_taking_turns(
         calls,
         [
             &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
             &mut |x| assert_eq!(raw.round_trip(x), x),
             &mut |x| assert_eq!(peer_call(x), x),
-            &mut |x| assert_eq!(warm.submit(echo, x).result(), Ok(x)),
         ],
     );
     latency_figures(
@@ -49,31 +38,23 @@ pub(crate) fn thread_latency(calls: usize) {
         &limit,
         &peer,
     );
-    beside_limit("thread_latency_warm_balancer", &warm, &limit);
 }
 
 pub(crate) fn process_latency(calls: usize) {
-    let pool = process_pool(CAP);
-    let warm = ProcessAsyncPoolExecutor::builder()
-        .pool_size(POOL_SIZE)
-        .max_works_per_worker(CAP)
-        .load_balancer(Warm::default())
-        .build()
-        .expect("process pool");
+    let pool = process_pool(RoundRobin::default());
     let (raw, _) = EchoChild::start();
     let handed_off = HandedOff::start();
     let caller_reads = CallerReads::start();
-    let peer = crate::cases::procspawn_pool();
+    let peer = procspawn_pool();
     let peer_call = |x: u64| peer.spawn(x, |x: u64| x).join().unwrap();
     for x in 0..300 {
         pool.submit(echo, x).result().unwrap();
-        warm.submit(echo, x).result().unwrap();
         raw.round_trip(EchoMessage::One(x));
         handed_off.round_trip(x);
         caller_reads.round_trip(x);
         peer_call(x);
     }
-    let [ours, limit, floor, reads_floor, peer_latencies, warm] = latencies_taking_turns(
+    let [ours, limit, floor, reads_floor, peer_latencies] = latencies_taking_turns(
         calls,
         [
             &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
@@ -83,7 +64,6 @@ pub(crate) fn process_latency(calls: usize) {
             &mut |x| assert_eq!(handed_off.round_trip(x), x),
             &mut |x| assert_eq!(caller_reads.round_trip(x), x),
             &mut |x| assert_eq!(peer_call(x), x),
-            &mut |x| assert_eq!(warm.submit(echo, x).result(), Ok(x)),
         ],
     );
     latency_figures(
@@ -96,8 +76,63 @@ pub(crate) fn process_latency(calls: usize) {
     // pool of one whose caller does (`floors.rs`).
     beside_limit("process_latency_handed_off_floor", &floor, &limit);
     beside_limit("process_latency_caller_reads_floor", &reads_floor, &limit);
-    beside_limit("process_latency_warm_balancer", &warm, &limit);
     peer.shutdown();
+}
+
+/// Lone calls on a thread pool with the `Warm` balancer, taking turns with the limit.
+pub(crate) fn thread_latency_warm(calls: usize) {
+    let pool = thread_pool(Warm::default());
+    let raw = RawThread::start();
+    for x in 0..500 {
+        pool.submit(echo, x).result().unwrap();
+        raw.round_trip(x);
+    }
+    let [warm, limit] = latencies_taking_turns(
+        calls,
+        [
+            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
+            &mut |x| assert_eq!(raw.round_trip(x), x),
+        ],
+    );
+    beside_limit("thread_latency_warm_balancer", &warm, &limit);
+}
+
+/// Lone calls on a process pool with the `Warm` balancer, taking turns with the limit.
+pub(crate) fn process_latency_warm(calls: usize) {
+    let pool = process_pool(Warm::default());
+    let (raw, _) = EchoChild::start();
+    for x in 0..300 {
+        pool.submit(echo, x).result().unwrap();
+        raw.round_trip(EchoMessage::One(x));
+    }
+    let [warm, limit] = latencies_taking_turns(
+        calls,
+        [
+            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
+            &mut |x| {
+                raw.round_trip(EchoMessage::One(x));
+            },
+        ],
+    );
+    beside_limit("process_latency_warm_balancer", &warm, &limit);
+}
+
+fn thread_pool(balancer: impl LoadBalancer) -> ThreadAsyncPoolExecutor {
+    ThreadAsyncPoolExecutor::builder()
+        .pool_size(POOL_SIZE)
+        .max_works_per_worker(CAP)
+        .load_balancer(balancer)
+        .build()
+        .expect("thread pool")
+}
+
+fn process_pool(balancer: impl LoadBalancer) -> ProcessAsyncPoolExecutor {
+    ProcessAsyncPoolExecutor::builder()
+        .pool_size(POOL_SIZE)
+        .max_works_per_worker(CAP)
+        .load_balancer(balancer)
+        .build()
+        .expect("process pool")
 }
 
 fn latency_figures(names: [&'static str; 2], ours: &[f64], limit: &[f64], peer: &[f64]) {

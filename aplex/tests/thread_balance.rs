@@ -110,6 +110,7 @@ fn warm_keeps_lone_works_on_the_worker_chosen_last() {
     };
     let first: Vec<String> = (0..5).map(|_| lone()).collect();
     assert_eq!(first, ["warm-0"; 5], "an idle pool keeps to worker 0");
+    wait_until("every worker is idle", || pool.workloads() == [0, 0, 0]);
     let gate = Gate::new();
     let g = gate.clone();
     let holder = pool.submit(

@@ -1,9 +1,11 @@
-//! Balancing: the default round robin takes workers in turn, and a custom balancer gets
-//! the meta each submission and map passes.
+//! Balancing: the default round robin takes workers in turn, `Warm` keeps works that come
+//! one at a time on one worker, and a custom balancer gets the meta each submission and
+//! map passes.
 
-use aplex::balance::{LoadBalancer, Meta, WorkerView};
+use aplex::balance::{LoadBalancer, Meta, Warm, WorkerView};
 use aplex::{WorkOptions, WorkerInfo};
 
+use crate::common::wait_until;
 use crate::works::whereami;
 
 /// The index of the worker a work ran on, from where it said it ran: its process (for
@@ -45,6 +47,20 @@ local_pool_suite! {
             .map(|_| worker_of(&workers, &pool.submit(whereami, ()).result().unwrap()))
             .collect();
         assert_eq!(visited, [0, 1, 2, 0, 1, 2]);
+    }
+
+    #[test]
+    fn warm_keeps_works_that_come_one_at_a_time_on_one_worker() {
+        let pool = builder().pool_size(3).load_balancer(Warm::default()).build().unwrap();
+        let workers = pool.workers();
+        let visited: Vec<usize> = (0..6)
+            .map(|_| {
+                // The worker released (on threads, just after the result is out).
+                wait_until("every worker is idle", || pool.workloads() == [0, 0, 0]);
+                worker_of(&workers, &pool.submit(whereami, ()).result().unwrap())
+            })
+            .collect();
+        assert_eq!(visited, [0; 6]);
     }
 
     #[test]
