@@ -7,17 +7,18 @@ use aplex_core::{LoadBalancer, Meta, WorkerView};
 ///
 /// Works that come one at a time — each awaited before the next is submitted, as a
 /// request handler or a loop of `submit(..).result()` does — keep to one worker: the one
-/// that ran the previous work, still looking for the next. [`RoundRobin`](crate::RoundRobin)
-/// and [`Average`](crate::Average) hand each such work to the next worker, which has gone
-/// to sleep since its last one. A burst still spreads by load, as with `Average`: a busy
-/// worker is not among the least loaded.
+/// that ran the previous work, still awake and polling for the next (a worker lingers
+/// 50 µs after its last work). [`RoundRobin`](crate::RoundRobin) and
+/// [`Average`](crate::Average) hand each such work to the next worker, which has gone idle
+/// since its last one. A burst still spreads by load, as with `Average`: a busy worker is
+/// not among the least loaded.
 ///
-/// It goes by the workloads the pool shows it. A process pool's caller that reads its own
-/// reply releases the worker before its result returns, so its next work finds the
-/// worker free; a thread worker releases a work just after its result is out, so a caller
-/// that submits at once may find it still busy and move to the other. The round trips it
-/// gave, against `RoundRobin`'s, are in `docs/PERFORMANCE.md` (`cargo xtask bench`'s
-/// `*_latency_warm_balancer` rows).
+/// `Warm` sees only the workloads the pool reports. In a process pool whose caller reads
+/// its own reply, the worker is released before the result returns, so the next work
+/// finds it free. A thread worker releases a work just after its result is out, so a
+/// caller that submits at once may find it still busy, and the work then goes to the
+/// other worker. The round trips it gave, against `RoundRobin`'s, are in
+/// `docs/PERFORMANCE.md` (`cargo xtask bench`'s `*_latency_warm_balancer` rows).
 ///
 /// The trade-off: works that come one at a time do not spread. Pick it when each work
 /// is awaited before the next; keep `RoundRobin` when lone works should take turns on
