@@ -2,6 +2,8 @@
 
 use aplex_core::{LoadBalancer, Meta, WorkerView};
 
+use crate::least_loaded::least_loaded_from;
+
 /// Picks an available worker with the smallest workload, evening out the load.
 ///
 /// Tie-break: among equally loaded workers, the first one at or after the worker that
@@ -40,20 +42,8 @@ impl Average {
 
 impl LoadBalancer for Average {
     fn get_proper_worker(&mut self, workers: &WorkerView<'_>, _meta: Option<&Meta>) -> usize {
-        let count = workers.len();
-        let mut best: Option<(usize, usize)> = None;
-        for step in 0..count {
-            let worker = (self.next + step) % count;
-            if !workers.is_available(worker) {
-                continue;
-            }
-            let load = workers.workload(worker);
-            if best.is_none_or(|(_, best_load)| load < best_load) {
-                best = Some((worker, load));
-            }
-        }
-        let chosen = best.map_or(0, |(worker, _)| worker);
-        self.next = (chosen + 1) % count.max(1);
+        let chosen = least_loaded_from(workers, self.next).unwrap_or(0);
+        self.next = (chosen + 1) % workers.len().max(1);
         chosen
     }
 }

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod average;
+mod least_loaded;
 mod random;
 mod round_robin;
 mod warm;

@@ -2,6 +2,8 @@
 
 use aplex_core::{LoadBalancer, Meta, WorkerView};
 
+use crate::least_loaded::least_loaded_from;
+
 /// Picks an available worker with the smallest workload, staying on the worker chosen
 /// last while it is one of them.
 ///
@@ -65,22 +67,9 @@ impl Warm {
 
 impl LoadBalancer for Warm {
     fn get_proper_worker(&mut self, workers: &WorkerView<'_>, _meta: Option<&Meta>) -> usize {
-        let count = workers.len();
-        let mut best: Option<(usize, usize)> = None;
-        // From the last worker chosen, so it wins every tie.
-        for step in 0..count {
-            let worker = (self.last + step) % count;
-            if !workers.is_available(worker) {
-                continue;
-            }
-            let load = workers.workload(worker);
-            if best.is_none_or(|(_, best_load)| load < best_load) {
-                best = Some((worker, load));
-            }
-        }
-        // With no worker available (the pool does not ask then), the last one: the pool
-        // replaces a full answer with an available worker.
-        if let Some((worker, _)) = best {
+        // From the last worker chosen, so it wins every tie. With no worker available
+        // (the pool does not ask then), the last one: the pool replaces a full answer.
+        if let Some(worker) = least_loaded_from(workers, self.last) {
             self.last = worker;
         }
         self.last

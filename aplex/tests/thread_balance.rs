@@ -30,18 +30,23 @@ async fn where_am_i(_: ()) -> String {
     thread_name()
 }
 
+/// Submits a work that waits at `gate`, then returns the worker it ran on.
+fn held_at(pool: &ThreadAsyncPoolExecutor, gate: &Gate) -> aplex::WorkFuture<String> {
+    let gate = gate.clone();
+    pool.submit(
+        move |()| async move {
+            gate.pass().await;
+            thread_name()
+        },
+        (),
+    )
+}
+
 #[test]
 fn round_robin_skips_full_workers() {
     let pool = pool_with("rrfull-", 2, 1, RoundRobin::default());
     let gate = Gate::new();
-    let g = gate.clone();
-    let holder = pool.submit(
-        move |()| async move {
-            g.pass().await;
-            thread_name()
-        },
-        (),
-    );
+    let holder = held_at(&pool, &gate);
     wait_until("worker 0 is full", || pool.workloads() == [1, 0]);
     let next = pool.submit(where_am_i, ()).result().unwrap();
     let after = pool.submit(where_am_i, ()).result().unwrap();
@@ -112,14 +117,7 @@ fn warm_keeps_lone_works_on_the_worker_chosen_last() {
     assert_eq!(first, ["warm-0"; 5], "an idle pool keeps to worker 0");
     wait_until("every worker is idle", || pool.workloads() == [0, 0, 0]);
     let gate = Gate::new();
-    let g = gate.clone();
-    let holder = pool.submit(
-        move |()| async move {
-            g.pass().await;
-            thread_name()
-        },
-        (),
-    );
+    let holder = held_at(&pool, &gate);
     wait_until("worker 0 is busy", || pool.workloads() == [1, 0, 0]);
     let moved = pool.submit(where_am_i, ()).result().unwrap();
     assert_eq!(moved, "warm-1", "worker 0 is busier: the next least loaded");
