@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use aplex::balance::{LoadBalancer, RoundRobin};
 use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
 use serde_bytes::ByteBuf;
 
@@ -110,18 +111,38 @@ pub(crate) fn run(case: &str, smoke: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
+/// A thread pool of `POOL_SIZE` with the default balancer.
+pub(crate) fn thread_pool(cap: usize) -> ThreadAsyncPoolExecutor {
+    thread_pool_balanced(cap, RoundRobin::default())
+}
+
+/// A thread pool of `POOL_SIZE` with `balancer`.
+pub(crate) fn thread_pool_balanced(
+    cap: usize,
+    balancer: impl LoadBalancer,
+) -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
         .pool_size(POOL_SIZE)
         .max_works_per_worker(cap)
+        .load_balancer(balancer)
         .build()
         .expect("thread pool")
 }
 
-fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
+/// A process pool of `POOL_SIZE` with the default balancer.
+pub(crate) fn process_pool(cap: usize) -> ProcessAsyncPoolExecutor {
+    process_pool_balanced(cap, RoundRobin::default())
+}
+
+/// A process pool of `POOL_SIZE` with `balancer`.
+pub(crate) fn process_pool_balanced(
+    cap: usize,
+    balancer: impl LoadBalancer,
+) -> ProcessAsyncPoolExecutor {
     ProcessAsyncPoolExecutor::builder()
         .pool_size(POOL_SIZE)
         .max_works_per_worker(cap)
+        .load_balancer(balancer)
         .build()
         .expect("process pool")
 }

@@ -3,10 +3,12 @@
 //! informational, the same calls on a pool with the `Warm` balancer, which keeps lone
 //! works on one worker (the default, `RoundRobin`, hands each to the other worker).
 
-use aplex::balance::{LoadBalancer, RoundRobin, Warm};
-use aplex::{ProcessAsyncPoolExecutor, ThreadAsyncPoolExecutor};
+use aplex::balance::Warm;
 
-use crate::cases::{procspawn_pool, CAP, POOL_SIZE};
+use crate::cases::{
+    process_pool, process_pool_balanced, procspawn_pool, thread_pool, thread_pool_balanced, CAP,
+    POOL_SIZE,
+};
 use crate::floors::{CallerReads, HandedOff};
 use crate::measure::{latencies_taking_turns, quantile};
 use crate::raw::{EchoChild, EchoMessage, RawThread};
@@ -14,7 +16,7 @@ use crate::report::{print, Figure};
 use crate::works::echo;
 
 pub(crate) fn thread_latency(calls: usize) {
-    let pool = thread_pool(RoundRobin::default());
+    let pool = thread_pool(CAP);
     let raw = RawThread::start();
     let peer = tokio_util::task::LocalPoolHandle::new(POOL_SIZE);
     let peer_call =
@@ -41,7 +43,7 @@ pub(crate) fn thread_latency(calls: usize) {
 }
 
 pub(crate) fn process_latency(calls: usize) {
-    let pool = process_pool(RoundRobin::default());
+    let pool = process_pool(CAP);
     let (raw, _) = EchoChild::start();
     let handed_off = HandedOff::start();
     let caller_reads = CallerReads::start();
@@ -81,58 +83,47 @@ pub(crate) fn process_latency(calls: usize) {
 
 /// Lone calls on a thread pool with the `Warm` balancer, taking turns with the limit.
 pub(crate) fn thread_latency_warm(calls: usize) {
-    let pool = thread_pool(Warm::default());
+    let pool = thread_pool_balanced(CAP, Warm::default());
     let raw = RawThread::start();
-    for x in 0..500 {
-        pool.submit(echo, x).result().unwrap();
-        raw.round_trip(x);
-    }
-    let [warm, limit] = latencies_taking_turns(
+    warm_beside_limit(
+        "thread_latency_warm_balancer",
         calls,
-        [
-            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
-            &mut |x| assert_eq!(raw.round_trip(x), x),
-        ],
+        500,
+        &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
+        &mut |x| assert_eq!(raw.round_trip(x), x),
     );
-    beside_limit("thread_latency_warm_balancer", &warm, &limit);
 }
 
 /// Lone calls on a process pool with the `Warm` balancer, taking turns with the limit.
 pub(crate) fn process_latency_warm(calls: usize) {
-    let pool = process_pool(Warm::default());
+    let pool = process_pool_balanced(CAP, Warm::default());
     let (raw, _) = EchoChild::start();
-    for x in 0..300 {
-        pool.submit(echo, x).result().unwrap();
-        raw.round_trip(EchoMessage::One(x));
-    }
-    let [warm, limit] = latencies_taking_turns(
+    warm_beside_limit(
+        "process_latency_warm_balancer",
         calls,
-        [
-            &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
-            &mut |x| {
-                raw.round_trip(EchoMessage::One(x));
-            },
-        ],
+        300,
+        &mut |x| assert_eq!(pool.submit(echo, x).result(), Ok(x)),
+        &mut |x| {
+            raw.round_trip(EchoMessage::One(x));
+        },
     );
-    beside_limit("process_latency_warm_balancer", &warm, &limit);
 }
 
-fn thread_pool(balancer: impl LoadBalancer) -> ThreadAsyncPoolExecutor {
-    ThreadAsyncPoolExecutor::builder()
-        .pool_size(POOL_SIZE)
-        .max_works_per_worker(CAP)
-        .load_balancer(balancer)
-        .build()
-        .expect("thread pool")
-}
-
-fn process_pool(balancer: impl LoadBalancer) -> ProcessAsyncPoolExecutor {
-    ProcessAsyncPoolExecutor::builder()
-        .pool_size(POOL_SIZE)
-        .max_works_per_worker(CAP)
-        .load_balancer(balancer)
-        .build()
-        .expect("process pool")
+/// `warm_ups` calls of each, not measured, then `calls` of each taking turns; prints the
+/// `Warm` pool's median as `name`, beside the limit's.
+fn warm_beside_limit(
+    name: &'static str,
+    calls: usize,
+    warm_ups: u64,
+    warm: &mut dyn FnMut(u64),
+    limit: &mut dyn FnMut(u64),
+) {
+    for x in 0..warm_ups {
+        warm(x);
+        limit(x);
+    }
+    let [warm, limit] = latencies_taking_turns(calls, [warm, limit]);
+    beside_limit(name, &warm, &limit);
 }
 
 fn latency_figures(names: [&'static str; 2], ours: &[f64], limit: &[f64], peer: &[f64]) {
