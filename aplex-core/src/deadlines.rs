@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::deadline::deadline_after;
 use crate::worker::WorkId;
 
 /// Entries kept before the first prune.
@@ -45,7 +46,7 @@ impl DeferredTimer {
     /// Starts the timeout of `work` now.
     pub(crate) fn schedule(self, work: Weak<dyn Expiring>) {
         self.deadlines
-            .schedule(Instant::now() + self.timeout, work, self.stopper);
+            .schedule(deadline_after(self.timeout), work, self.stopper);
     }
 }
 
@@ -237,7 +238,7 @@ impl Deadlines {
                 tracing::warn!(worker, work = %id, abortable, "aplex work timed out");
                 if let Some(grace) = timer.time_out(worker, id, abortable) {
                     let follow_up = Due::FollowUp { worker, id };
-                    self.push(Instant::now() + grace, follow_up, stopper.clone());
+                    self.push(deadline_after(grace), follow_up, stopper.clone());
                 }
             }
             Due::FollowUp { worker, id } => timer.overdue(worker, id),

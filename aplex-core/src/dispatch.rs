@@ -19,9 +19,10 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::balancer::{LoadBalancer, WorkerView};
+use crate::deadline::deadline_after;
 use crate::deadlines::{Deadlines, DeferredTimer, Expiring, TimeOut};
 use crate::error::panic_message;
 use crate::gauge::Gauge;
@@ -407,7 +408,7 @@ impl<W: Worker> Shared<W> {
         if let (Some(timeout), Some(stopper)) = (timeout, stopper) {
             if !tracked.times_from_begin() {
                 self.deadlines.schedule(
-                    Instant::now() + timeout,
+                    deadline_after(timeout),
                     Arc::downgrade(&tracked) as Weak<dyn Expiring>,
                     stopper,
                 );

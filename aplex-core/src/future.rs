@@ -8,11 +8,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::backend::chunk_results::ChunkResults;
 use crate::cell::CancelRunning;
 use crate::cell::{tally_chunk, tally_one, Phase, SpareCell, Tally, WorkCell};
+use crate::deadline::deadline_after;
 use crate::tracked::Tracked;
 use crate::wait::{block_until, ensure_blocking_allowed};
 use crate::{Clock, Error};
@@ -272,7 +273,7 @@ impl<T> WorkFuture<T> {
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, Error> {
         ensure_blocking_allowed()?;
         let mut done = DoneSignal(self);
-        Ok(block_until(&mut done, Some(Instant::now() + timeout)).is_some())
+        Ok(block_until(&mut done, Some(deadline_after(timeout))).is_some())
     }
 
     /// Blocks the current thread until the work has an outcome and returns it.
@@ -315,7 +316,7 @@ impl<T> WorkFuture<T> {
     /// As [`result`](Self::result), plus [`Error::TimedOut`].
     pub fn result_timeout(mut self, timeout: Duration) -> Result<T, Error> {
         ensure_blocking_allowed()?;
-        block_until(&mut self, Some(Instant::now() + timeout))
+        block_until(&mut self, Some(deadline_after(timeout)))
             .unwrap_or(Err(Error::TimedOut { clock: Clock::Wait }))
     }
 }

@@ -24,6 +24,7 @@ mod balancer;
 mod begin;
 mod build_error;
 mod cell;
+mod deadline;
 mod deadlines;
 mod dispatch;
 mod error;

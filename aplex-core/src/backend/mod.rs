@@ -44,6 +44,7 @@ use std::time::Duration;
 #[doc(inline)]
 pub use crate::__pool_settings as pool_settings;
 pub use crate::begin::Begin;
+pub use crate::deadline::deadline_after;
 pub use crate::dispatch::Admission;
 pub use crate::error::panic_message;
 pub use crate::executor::Executor;

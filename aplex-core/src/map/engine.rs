@@ -26,6 +26,7 @@ use futures_timer::Delay;
 use super::{ChunkFuture, FlushChunks, Map, MAX_SPARES};
 use crate::backend::chunk::Chunk;
 use crate::backend::chunk_results::{self, ChunkResults};
+use crate::deadline::later_by;
 use crate::{Clock, Error};
 
 /// A pull of the input that took at least this long means the input is slow: chunks are
@@ -139,7 +140,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        Some(self.started? + self.timeout?)
+        Some(later_by(self.started?, self.timeout?))
     }
 
     pub(super) fn in_flight(&self) -> usize {

@@ -14,8 +14,9 @@ mod map;
 mod submit;
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::deadline::deadline_after;
 use crate::executor::Executor;
 use crate::worker::Worker;
 use crate::{PoolStats, WorkerInfo};
@@ -87,7 +88,7 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown_now(&self) {
-        self.executor.terminate(Instant::now() + self.grace);
+        self.executor.terminate(deadline_after(self.grace));
     }
 
     /// Like [`shutdown(true)`](Self::shutdown), but for at most `timeout`: what is still
@@ -106,7 +107,7 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
-        self.executor.shutdown_until(Instant::now() + timeout)
+        self.executor.shutdown_until(deadline_after(timeout))
     }
 
     /// The number of workers.
@@ -237,7 +238,7 @@ impl<W: Worker> Drop for Pool<W> {
     /// wait for the workers (up to the grace period) is handed to a thread of its own, and
     /// `drop` returns at once.
     fn drop(&mut self) {
-        let deadline = Instant::now() + self.grace;
+        let deadline = deadline_after(self.grace);
         if crate::wait::ensure_blocking_allowed().is_err() {
             let executor = self.executor.clone();
             let handed_off = std::thread::Builder::new()

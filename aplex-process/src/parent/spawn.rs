@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
 
 use crate::parent::exit_status::worker_exit;
+use aplex_core::backend::deadline_after;
 use aplex_core::registry::registry;
 use aplex_core::Error;
 
@@ -87,7 +88,7 @@ pub(crate) fn spawn_worker(
         })
         .map_err(|e| format!("cannot start the accept thread: {e}"))?;
 
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let mut poll = Duration::from_micros(50);
     let outcome = loop {
         match accepted.recv_timeout(poll) {
@@ -235,7 +236,7 @@ fn await_setup(
     what: &str,
     timeout: Duration,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let outcome = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let frames = up

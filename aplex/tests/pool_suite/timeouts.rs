@@ -1,12 +1,14 @@
 //! Timeouts: a work's own (`WorkOptions::timeout`) and the pool's default
-//! (`work_timeout`); an async work past it is aborted, a blocking one is left to finish.
+//! (`work_timeout`); an async work past it is aborted, a blocking one is left to finish;
+//! a duration too long for the clock (`Duration::MAX`) means no limit, never a panic.
 
 use std::time::Duration;
 
 use aplex::{blocking, Clock, Error, WorkOptions};
 
+use crate::common::within;
 use crate::files::Files;
-use crate::works::{double, forever, hold_blocking};
+use crate::works::{double, forever, hold_blocking, square};
 
 pool_suite! {
     #[test]
@@ -57,5 +59,27 @@ pool_suite! {
             .keep_going()
             .collect();
         assert_eq!(results, [Err(Error::TimedOut { clock: Clock::Work }), Err(Error::TimedOut { clock: Clock::Work })]);
+    }
+
+    #[test]
+    fn durations_too_long_for_the_clock_mean_no_limit() {
+        within(Duration::from_secs(120), || {
+            let never = Duration::MAX;
+            let pool = builder().pool_size(1).work_timeout(never).shutdown_grace(never).build().unwrap();
+            let lone = pool.submit(double, 2);
+            assert_eq!(lone.wait_timeout(never), Ok(true));
+            assert_eq!(lone.result_timeout(never), Ok(4));
+            let own = WorkOptions::new().timeout(never);
+            assert_eq!(pool.submit_with(double, 3, own.clone()).result(), Ok(6));
+            assert_eq!(pool.submit_with(blocking(square), 3, own).result(), Ok(9));
+            let mapped: Vec<_> = pool.map(double, [1, 2]).timeout(never).work_timeout(never).collect();
+            assert_eq!(mapped, [Ok(2), Ok(4)]);
+            assert!(pool.shutdown_timeout(never), "nothing was left to stop");
+            // Dropping a pool reads its grace period too.
+            let dropped = builder().pool_size(1).shutdown_grace(never).build().unwrap();
+            let running = dropped.submit(double, 5);
+            drop(dropped);
+            assert!(matches!(running.result(), Ok(10) | Err(Error::Cancelled)));
+        });
     }
 }
