@@ -1,8 +1,9 @@
 //! Submitting on the process pool, beyond the shared suite (`pool_suite/submit.rs`):
 //! works run in other processes, lone works waited for from several threads at once
 //! (each waiting caller may read its reply itself), (de)serialisation failures as errors,
-//! unregistered works refused, big byte payloads intact, and registered works running
-//! unchanged on the thread pool.
+//! unregistered works refused, big byte payloads intact, registered works running
+//! unchanged on the thread pool, and a worker runtime or start timeout set beyond what
+//! tokio or the clock takes refused or capped at build.
 
 mod common;
 
@@ -312,6 +313,41 @@ fn a_worker_runtime_can_be_configured() {
         .build()
         .unwrap();
     assert_eq!(pool.submit(double, 8).result(), Ok(16));
+}
+
+#[test]
+fn a_runtime_tokio_cannot_build_is_refused_at_build_naming_the_setting() {
+    for runtime in [
+        aplex::RuntimeConfig {
+            max_blocking_threads: Some(0),
+            ..aplex::RuntimeConfig::default()
+        },
+        aplex::RuntimeConfig {
+            event_interval: Some(0),
+            ..aplex::RuntimeConfig::default()
+        },
+        aplex::RuntimeConfig {
+            flavor: aplex::RuntimeFlavor::MultiThread { worker_threads: 0 },
+            ..aplex::RuntimeConfig::default()
+        },
+    ] {
+        let built = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .worker_loop_factory(runtime)
+            .build();
+        let error = built.err().expect("a runtime tokio cannot build");
+        assert_eq!(error.setting(), Some("worker_loop_factory"), "{error}");
+    }
+}
+
+#[test]
+fn a_start_timeout_too_long_for_the_clock_means_no_limit() {
+    let pool = ProcessAsyncPoolExecutor::builder()
+        .pool_size(1)
+        .start_timeout(std::time::Duration::MAX)
+        .build()
+        .unwrap();
+    assert_eq!(pool.submit(double, 4).result(), Ok(8));
 }
 
 #[test]

@@ -318,6 +318,9 @@ impl ProcessPoolBuilder {
                 ),
             ));
         }
+        self.runtime.check().map_err(|error| {
+            BuildError::invalid_setting("worker_loop_factory", error.to_string())
+        })?;
         let initializer = self.initializer.transpose().map_err(|error| {
             BuildError::invalid_setting("worker_initializer", error.to_string())
         })?;

@@ -96,9 +96,46 @@ impl RuntimeConfig {
     ///
     /// # Errors
     ///
-    /// Whatever tokio's builder returns, or `InvalidInput` for zero threads.
+    /// Whatever tokio's builder returns, or `InvalidInput` for a setting of zero
+    /// ([`check`](Self::check)).
     pub fn build(&self) -> io::Result<tokio::runtime::Runtime> {
         self.builder()?.build()
+    }
+
+    /// Whether tokio can build this runtime: zero worker threads, a blocking pool of zero
+    /// threads or an event interval of zero ticks would make its builder panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # extern crate aplex_facade as aplex;
+    /// use aplex_process::RuntimeConfig;
+    ///
+    /// let no_blocking = RuntimeConfig { max_blocking_threads: Some(0), ..RuntimeConfig::default() };
+    /// assert!(no_blocking.check().unwrap_err().to_string().contains("max_blocking_threads"));
+    /// assert!(RuntimeConfig::default().check().is_ok());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput`, naming the setting.
+    pub fn check(&self) -> io::Result<()> {
+        let zero = |what: &str| {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                what.to_string(),
+            ))
+        };
+        if self.flavor == (RuntimeFlavor::MultiThread { worker_threads: 0 }) {
+            return zero("a multi-thread runtime needs at least 1 worker thread");
+        }
+        if self.max_blocking_threads == Some(0) {
+            return zero("max_blocking_threads must be at least 1 (or None: tokio's default)");
+        }
+        if self.event_interval == Some(0) {
+            return zero("event_interval must be at least 1 tick (or None: tokio's default)");
+        }
+        Ok(())
     }
 
     /// The runtime a worker process runs works on: as [`build`](Self::build), with every
@@ -110,15 +147,10 @@ impl RuntimeConfig {
     }
 
     fn builder(&self) -> io::Result<tokio::runtime::Builder> {
+        self.check()?;
         let mut builder = match self.flavor {
             RuntimeFlavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
             RuntimeFlavor::MultiThread { worker_threads } => {
-                if worker_threads == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "a multi-thread runtime needs at least 1 worker thread",
-                    ));
-                }
                 let mut builder = tokio::runtime::Builder::new_multi_thread();
                 builder.worker_threads(worker_threads);
                 builder
