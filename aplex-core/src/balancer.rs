@@ -49,7 +49,8 @@ pub trait LoadBalancer: Send + 'static {
     /// Returns the index of an available worker for the next work.
     ///
     /// Called only when [`WorkerView::available_workers`] is not empty. `meta` is the
-    /// `load_balancing_meta` given to `submit_with_meta` or `map(..).meta(..)`, if any.
+    /// work's `load_balancing_meta` (Python aplex's name), if it was given one: with
+    /// `submit_with(work, args, WorkOptions::new().meta(..))` or `map(..).meta(..)`.
     /// An index that is out of range or not available is replaced by the first available
     /// worker, so a faulty balancer can never push a worker past its cap.
     fn get_proper_worker(&mut self, workers: &WorkerView<'_>, meta: Option<&Meta>) -> usize;

@@ -206,8 +206,10 @@ impl Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Clock {
-    /// The caller's wait (`result_timeout`): the work goes on; cancel its future to
-    /// stop it.
+    /// The caller's wait (`result_timeout`): the work goes on, detached, as
+    /// `result_timeout` gave its future up. To stop a late work, wait with
+    /// `wait_timeout` (which keeps the future) and then `cancel` it, or give the work a
+    /// timeout of its own (`WorkOptions::timeout`).
     Wait,
     /// An async work's own timeout (`WorkOptions::timeout`, the pool's `work_timeout`):
     /// the work has been aborted on its worker.
@@ -223,7 +225,7 @@ pub enum Clock {
 impl Clock {
     fn message(self) -> &'static str {
         match self {
-            Clock::Wait => "timed out waiting for the result; the work goes on: cancel its future to stop it, or wait longer",
+            Clock::Wait => "timed out waiting for the result; the work goes on, detached: to stop a late work, wait with wait_timeout, which keeps its future, then cancel it, or give the work a timeout of its own (WorkOptions::timeout)",
             Clock::Work => "the work ran past its timeout and was aborted on its worker; give it a longer timeout if it needs one",
             Clock::BlockingWork => "the blocking work ran past its timeout; it cannot be stopped and is left to finish (build a process pool with kill_on_timeout to kill its worker instead)",
             Clock::Map => "the map ran past its timeout; its works still in flight were cancelled",

@@ -299,7 +299,9 @@ impl<T> WorkFuture<T> {
     }
 
     /// Like [`result`](Self::result), but gives up after `timeout` with
-    /// [`Error::TimedOut`]; the work keeps running (it is detached, as on drop).
+    /// [`Error::TimedOut`]; the work keeps running (it is detached, as on drop). To keep
+    /// the future — to wait again, or to cancel a late work — use
+    /// [`wait_timeout`](Self::wait_timeout) first.
     ///
     /// # Examples
     ///

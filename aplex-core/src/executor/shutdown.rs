@@ -9,12 +9,14 @@
 //!    running async works ([`CloseMode::Abort`]) and joins them; `terminate` does the
 //!    same with a deadline, for `Drop`.
 //!
-//! `shutdown_until` drains like `shutdown(true)` until a deadline, then terminates.
+//! `shutdown_until` drains like `shutdown(true)` until a deadline, then terminates,
+//! giving running blocking works a grace period as `shutdown_now` does.
 
 use std::sync::PoisonError;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Executor;
+use crate::deadline::deadline_after;
 use crate::dispatch::Shared;
 use crate::worker::{CloseMode, Worker};
 use crate::Error;
@@ -55,9 +57,19 @@ impl<W: Worker> Executor<W> {
 
     /// Like [`shutdown(true)`](Self::shutdown), but only until `deadline`: queued and
     /// running works finish if they can by then; at the deadline what is left is
-    /// cancelled as by [`terminate`](Self::terminate). Returns whether everything
-    /// finished in time (the drain completed and every worker stopped by `deadline`).
-    pub fn shutdown_until(&self, deadline: Instant) -> bool {
+    /// cancelled as by [`terminate`](Self::terminate), which waits up to `grace` more
+    /// for running blocking works. Returns whether everything finished in time (the
+    /// drain completed and every worker stopped by `deadline`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let executor = aplex_core::testing::inline_executor(2);
+    /// assert!(executor.shutdown_until(Instant::now() + Duration::from_secs(5), Duration::ZERO));
+    /// ```
+    pub fn shutdown_until(&self, deadline: Instant, grace: Duration) -> bool {
         tracing::info!("aplex pool shutting down, draining until a deadline");
         let shared = &self.shared;
         let mut queue = shared.lock_queue();
@@ -67,7 +79,7 @@ impl<W: Worker> Executor<W> {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 drop(queue);
-                self.terminate(deadline);
+                self.terminate(deadline_after(grace));
                 return false;
             }
             queue = shared
@@ -81,7 +93,7 @@ impl<W: Worker> Executor<W> {
         if self.wait_until_idle(deadline) && self.join_workers(Some(deadline)) {
             return true;
         }
-        self.terminate(deadline);
+        self.terminate(deadline_after(grace));
         false
     }
 

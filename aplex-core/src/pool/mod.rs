@@ -58,7 +58,8 @@ impl<W: Worker> Pool<W> {
 
     /// Stops intake: new submissions fail with [`Error::ShutDown`](crate::Error::ShutDown);
     /// queued and running works still finish. With `wait`, blocks until they have and
-    /// every worker has stopped.
+    /// every worker has stopped. Without it, keep the pool until the works you need are
+    /// done: dropping it stops what is left, as [`Drop`](#impl-Drop-for-Pool<W>) says.
     ///
     /// # Examples
     ///
@@ -92,7 +93,9 @@ impl<W: Worker> Pool<W> {
     }
 
     /// Like [`shutdown(true)`](Self::shutdown), but for at most `timeout`: what is still
-    /// queued or running then is stopped as by [`shutdown_now`](Self::shutdown_now).
+    /// queued or running then is stopped as by [`shutdown_now`](Self::shutdown_now) —
+    /// queued works cancelled, async works aborted, and running blocking works given up
+    /// to `shutdown_grace` more before they are abandoned (a worker process killed).
     /// Returns whether every work finished in time.
     ///
     /// # Examples
@@ -107,7 +110,8 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
-        self.executor.shutdown_until(deadline_after(timeout))
+        self.executor
+            .shutdown_until(deadline_after(timeout), self.grace)
     }
 
     /// The number of workers.

@@ -1,6 +1,7 @@
 //! Stopping: `shutdown(true)` drains, `shutdown_now` cancels what is queued and aborts
-//! what runs, `shutdown_timeout` drains for a while then does the same, shutting down
-//! twice is harmless, and dropping a busy pool returns with every future resolved.
+//! what runs, `shutdown_timeout` drains for a while then does the same (a running
+//! blocking work still gets the grace period), shutting down twice is harmless, and
+//! dropping a busy pool returns with every future resolved.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use aplex::{blocking, Error};
 
 use crate::common::within;
 use crate::files::Files;
-use crate::works::{double, forever, hold, mark_then_forever, square};
+use crate::works::{double, forever, hold, hold_blocking, mark_then_forever, square};
 
 pool_suite! {
     #[test]
@@ -83,5 +84,28 @@ pool_suite! {
         for future in futures.lock().unwrap().drain(..) {
             assert_eq!(future.result(), Err(Error::Cancelled));
         }
+    }
+}
+
+local_pool_suite! {
+    #[test]
+    fn shutdown_timeout_gives_running_blocking_works_the_grace_period() {
+        let files = Files::new(module_path!());
+        within(Duration::from_secs(60), move || {
+            let pool = builder().pool_size(1).shutdown_grace(Duration::from_secs(30)).build().unwrap();
+            let args = (files.path("started"), files.path("gate"), 7);
+            let blocking_work = pool.submit(blocking(hold_blocking), args);
+            let async_work = pool.submit(forever, ());
+            files.wait_for("started");
+            std::thread::scope(|scope| {
+                let stopping = scope.spawn(|| pool.shutdown_timeout(Duration::from_millis(20)));
+                // The async work is aborted once the drain's time is up; the blocking
+                // work, still held, then has the grace period to finish.
+                assert_eq!(async_work.result(), Err(Error::Cancelled));
+                files.open("gate");
+                assert!(!stopping.join().unwrap(), "the drain ran out of time");
+            });
+            assert_eq!(blocking_work.result(), Ok(7));
+        });
     }
 }
