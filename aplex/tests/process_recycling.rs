@@ -1,6 +1,7 @@
 //! Worker recycling (`max_works_per_child`): a process is replaced after it has been
 //! handed N works — it drains, exits, and a fresh one takes its slot — with no failed
-//! work, whether works come one at a time or many at once.
+//! work, whether works come one at a time or many at once, and whether or not the pool
+//! is shutting down meanwhile.
 
 mod common;
 
@@ -122,4 +123,30 @@ fn a_work_cancelled_while_waiting_for_a_recycled_worker_never_runs() {
         "the cancelled work never ran in the new process"
     );
     assert_eq!(waiting.result(), Err(Error::Cancelled));
+}
+
+#[test]
+fn a_draining_shutdown_runs_the_works_waiting_for_a_recycled_worker() {
+    common::within(Duration::from_secs(60), || {
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .max_works_per_child(3)
+            .build()
+            .unwrap();
+        // Works 4 to 10 wait in the slot for the process that replaces the first.
+        let futures: Vec<_> = (0..10)
+            .map(|i| pool.submit(nap_then_whoami, i % 2))
+            .collect();
+        pool.shutdown(true);
+        let outcomes: Vec<_> = futures.into_iter().map(|future| future.result()).collect();
+        assert!(
+            outcomes.iter().all(Result::is_ok),
+            "every work runs: {outcomes:?}"
+        );
+        let distinct: HashSet<u32> = outcomes.into_iter().map(Result::unwrap).collect();
+        assert!(
+            distinct.len() >= 4,
+            "10 works, at most 3 per process: {distinct:?}"
+        );
+    });
 }

@@ -1,6 +1,7 @@
 //! A process pool that is shutting down starts no process: a worker that dies while the
-//! pool drains is not replaced; the works still queued go to the workers that are left,
-//! or fail with `PoolBroken` once none is.
+//! pool drains is not replaced, and its works fail with `WorkerCrashed` (also once it
+//! was told to close); the works still queued go to the workers that are left, or fail
+//! with `PoolBroken` once none is.
 
 mod common;
 
@@ -12,6 +13,14 @@ use common::{is_running, within};
 #[aplex::work]
 fn exit_after(ms: u64) -> u8 {
     std::thread::sleep(Duration::from_millis(ms));
+    std::process::exit(3)
+}
+
+#[aplex::work]
+fn exit_at_gate(gate: std::path::PathBuf) -> u8 {
+    while !gate.exists() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     std::process::exit(3)
 }
 
@@ -83,5 +92,34 @@ fn when_every_worker_dies_during_shutdown_the_queued_works_fail() {
         }
         assert_eq!(pool.restarts(), [0]);
         assert_eq!(pool.worker_pids(), [None]);
+    });
+}
+
+#[test]
+fn a_worker_that_dies_after_it_was_told_to_drain_fails_its_works_as_crashed() {
+    within(Duration::from_secs(60), || {
+        let dir = common::scratch_dir("exit-at-gate");
+        let gate = dir.join("gate");
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .build()
+            .unwrap();
+        let doomed = pool.submit(aplex::blocking(exit_at_gate), gate.clone());
+        // Nothing is queued, so the worker is told to close at once; then it dies.
+        pool.shutdown(false);
+        std::fs::write(&gate, b"").unwrap();
+        assert_eq!(
+            doomed.result(),
+            Err(Error::WorkerCrashed {
+                worker: 0,
+                exit: WorkerExit::Code(3)
+            })
+        );
+        pool.shutdown(true);
+        assert_eq!(
+            pool.restarts(),
+            [0],
+            "no process was started during shutdown"
+        );
     });
 }

@@ -225,9 +225,30 @@ impl Slot {
         !self.lock().no_respawn
     }
 
-    /// Whether the slot has been asked to close.
-    pub(crate) fn closing(&self) -> bool {
-        self.lock().close.is_some()
+    /// How the slot has been asked to close, if it has.
+    pub(crate) fn close_mode(&self) -> Option<CloseMode> {
+        self.lock().close
+    }
+
+    /// Whether works wait here for the next process (the replacement of a retired one).
+    pub(crate) fn has_waiting_works(&self) -> bool {
+        let state = self.lock();
+        state
+            .outbox
+            .iter()
+            .chain(&state.staged)
+            .any(|frame| matches!(frame, DownFrame::Run { .. }))
+    }
+
+    /// Whether the slot is to stop rather than start another process: it was asked to
+    /// abort, or to drain with no work left waiting for a process (a drain runs the
+    /// works that wait for a retired process's replacement, which gets the close).
+    pub(crate) fn stops_now(&self) -> bool {
+        match self.close_mode() {
+            Some(CloseMode::Abort) => true,
+            Some(CloseMode::Drain) => !self.has_waiting_works(),
+            None => false,
+        }
     }
 
     /// Waits until the slot has stopped; at `deadline`, kills its process and waits for

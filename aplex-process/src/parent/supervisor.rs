@@ -11,8 +11,11 @@
 //!    process (killing it if it lingers) and learn its exit status, then join the
 //!    writer: with the process gone, a `send` the writer was waiting in fails at once
 //!    (every message fits one socket buffer, see `payload.rs`), so the join is bounded.
-//! 4. If the slot was closing, its remaining works resolve `Cancelled` and the slot
-//!    stops. If it was recycled (it reached `max_works_per_child`, drained and exited 0)
+//! 4. If the slot was told to abort, or to drain and its process drained, its remaining
+//!    works resolve `Cancelled` and the slot stops — unless works wait for the
+//!    replacement of a retired process (below): a drain runs them, in a process that
+//!    gets the close after them. A process that dies while draining is a crash during
+//!    shutdown (below). If it was recycled (it reached `max_works_per_child`, drained and exited 0)
 //!    or killed by the pool (a timed-out work that could not be aborted), the loop
 //!    respawns and the works that waited meanwhile go to the new process. Otherwise it
 //!    crashed: exactly its in-flight works fail with `WorkerCrashed { exit }`, the crash
@@ -27,6 +30,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use aplex_core::backend::CloseMode;
 use aplex_core::{Error, WorkerExit};
 
 use crate::parent::exit_status::worker_exit;
@@ -46,7 +50,7 @@ pub(crate) fn supervise(slot: Arc<Slot>, first: Incarnation) {
     let mut next = Some(first);
     let mut respawn = false;
     loop {
-        if respawn && slot.closing() {
+        if respawn && slot.stops_now() {
             slot.stop(&Error::Cancelled);
             return;
         }
@@ -178,10 +182,28 @@ fn serve_incarnation(slot: &Arc<Slot>, incarnation: Incarnation) -> (WorkerExit,
     if let Ok(writer) = writer {
         let _ = writer.join();
     }
-    let ending = match (slot.closing(), slot.retired_as(), exit) {
-        (true, _, _) => Ending::Closed,
-        (false, Some(Retiring::Recycle), WorkerExit::Code(0)) => Ending::Recycled,
-        (false, Some(Retiring::Kill), _) => Ending::Killed,
+    let drained = exit == WorkerExit::Code(0);
+    let ending = match (slot.close_mode(), slot.retired_as()) {
+        (Some(CloseMode::Abort), _) => Ending::Closed,
+        // A drain runs the works waiting for a retired process's replacement: it is
+        // started, and gets the close after them.
+        (Some(CloseMode::Drain), Some(Retiring::Recycle))
+            if drained && slot.has_waiting_works() =>
+        {
+            Ending::Recycled
+        }
+        (Some(CloseMode::Drain), Some(Retiring::Kill)) if slot.has_waiting_works() => {
+            Ending::Killed
+        }
+        (Some(CloseMode::Drain), Some(Retiring::Kill)) => Ending::Closed,
+        (Some(CloseMode::Drain), _) if drained => Ending::Closed,
+        // Not drained: it died while draining, and its works say so.
+        (Some(CloseMode::Drain), _) => {
+            slot.events.worker_gone(slot.index);
+            Ending::CrashedDuringShutdown
+        }
+        (None, Some(Retiring::Recycle)) if drained => Ending::Recycled,
+        (None, Some(Retiring::Kill)) => Ending::Killed,
         _ if slot.respawns() => Ending::Crashed,
         _ => {
             // Before its works are failed: the releases they cause must not dispatch
