@@ -1,5 +1,5 @@
 //! User code the pool calls on its own threads — a custom balancer, an output type's
-//! `Deserialize` — may panic: only the work concerned fails (with the panic's message),
+//! `Deserialize` in the parent, an argument type's in the worker process — may panic: only the work concerned fails (with the panic's message),
 //! and the pool keeps serving and shuts down as usual.
 
 mod common;
@@ -127,5 +127,46 @@ fn an_output_whose_deserialize_panics_fails_only_its_work() {
         assert_eq!(pool.restarts(), [0]);
         drop(pool);
         assert!(pid.is_some_and(|pid| !common::is_running(pid)));
+    });
+}
+
+#[aplex::work]
+async fn catch_grenade(_: Grenade) -> u8 {
+    1
+}
+
+#[aplex::work]
+fn catch_grenade_blocking(_: Grenade) -> u8 {
+    2
+}
+
+#[test]
+fn an_argument_whose_deserialize_panics_fails_only_its_work() {
+    within(Duration::from_secs(60), || {
+        let pool = ProcessAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .build()
+            .unwrap();
+        let pid = pool.worker_pids()[0];
+        let outcomes = [
+            pool.submit(catch_grenade, Grenade).result(),
+            pool.submit(aplex::blocking(catch_grenade_blocking), Grenade)
+                .result(),
+        ];
+        for outcome in outcomes {
+            match outcome {
+                Err(Error::Panicked { message }) => {
+                    assert!(message.contains("grenade went off"), "{message}");
+                }
+                other => panic!("expected Panicked, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            pool.submit(echo, 6).result(),
+            Ok(6),
+            "the worker still serves"
+        );
+        assert_eq!(pool.worker_pids()[0], pid, "the same process");
+        assert_eq!(pool.restarts(), [0]);
     });
 }

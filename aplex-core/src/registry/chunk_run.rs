@@ -36,7 +36,18 @@ pub(crate) enum Decoded<A> {
 
 /// Decodes `args` of the work called `name`, and frees them (their buffer, or the shared
 /// region they were read from in place) before any work runs.
+///
+/// A panic in `A`'s `Deserialize` (user code) fails the work with [`Error::Panicked`],
+/// as it does a blocking work's, and leaves the worker serving: the trampoline decodes
+/// where the loop makes the work's future, which nothing else catches.
 pub(crate) fn decode<A: DeserializeOwned>(
+    args: Args,
+    name: &'static str,
+) -> Result<Decoded<A>, Error> {
+    catch_blocking(move || decode_uncaught(args, name)).and_then(|decoded| decoded)
+}
+
+fn decode_uncaught<A: DeserializeOwned>(
     args: Args,
     name: &'static str,
 ) -> Result<Decoded<A>, Error> {
