@@ -304,7 +304,9 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// ```
 #[derive(Clone)]
 pub struct Refused<W> {
-    /// Why the work was refused ([`Error::QueueFull`] or [`Error::ShutDown`]).
+    /// Why the work was refused: [`Error::QueueFull`], [`Error::ShutDown`],
+    /// [`Error::PoolBroken`], or on the process pool a work it cannot send
+    /// ([`Error::UnknownWork`], [`Error::Serialization`]).
     pub error: Error,
     /// The work and its arguments, untouched.
     pub work: W,

@@ -110,8 +110,8 @@ pub mod backend {
 
 #[cfg(feature = "thread")]
 pub use aplex_thread::{
-    default_runtime, RuntimeFactory, StateMaker, ThreadAsyncPoolExecutor, ThreadPoolBuilder,
-    WorkerInitializer,
+    default_runtime, RuntimeFactory, Scope, ScopedItem, StateMaker, ThreadAsyncPoolExecutor,
+    ThreadPoolBuilder, WorkerInitializer,
 };
 
 /// Registers a module-level `async fn` or `fn` as a work that process workers can run

@@ -11,6 +11,21 @@ use std::time::Duration;
 use aplex::{blocking, Clock, Error, ThreadAsyncPoolExecutor, WorkOptions};
 use common::{two_thread_pool as pool, within, BlockingGate};
 
+/// A helper that takes the scope by name, as the facade exports it.
+fn length_in<'scope>(
+    s: &'scope aplex::Scope<'scope, '_>,
+    word: &'scope str,
+) -> aplex::WorkFuture<usize> {
+    s.submit(|word: &str| async move { word.len() }, word)
+}
+
+#[test]
+fn a_helper_can_name_the_scope() {
+    let pool = pool();
+    let word = String::from("delta");
+    assert_eq!(pool.scope(|s| length_in(s, &word).result()), Ok(5));
+}
+
 #[test]
 fn works_and_map_items_borrow_from_the_stack() {
     let pool = pool();

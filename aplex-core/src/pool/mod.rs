@@ -222,7 +222,8 @@ impl<W: Worker> Pool<W> {
     }
 
     /// Whether the pool is broken: it can no longer run works (a process pool whose
-    /// workers crash faster than its crash limit allows). A thread pool never is.
+    /// workers crash faster than its crash limit allows, a thread pool whose worker's
+    /// runtime itself panicked — a work's panic never breaks a pool).
     ///
     /// # Examples
     ///

@@ -181,10 +181,16 @@ impl RemotePoolBuilder {
                 "a message carries at least 1 work (1: every work alone)",
             ));
         }
-        if self.queue.max_deliveries == 0 || self.queue.ack_wait.is_zero() {
+        if self.queue.max_deliveries == 0 {
             return Err(BuildError::invalid_setting(
                 "max_deliveries",
-                "max_deliveries and ack_wait must be above zero",
+                "a work must be delivered at least once",
+            ));
+        }
+        if self.queue.ack_wait.is_zero() {
+            return Err(BuildError::invalid_setting(
+                "ack_wait",
+                "must be longer than zero (a node has this long to answer or heartbeat)",
             ));
         }
         let names = PoolNames::new(&self.pool)?;
@@ -307,6 +313,7 @@ mod tests {
             (builder().max_batch(0), "max_batch"),
             (builder().max_in_flight(0), "max_in_flight"),
             (builder().max_deliveries(0), "max_deliveries"),
+            (builder().ack_wait(Duration::ZERO), "ack_wait"),
             (builder().pool("a.b"), "pool"),
             (
                 builder().load_balancer(RoundRobin::default()),
