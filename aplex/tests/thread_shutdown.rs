@@ -1,5 +1,6 @@
 //! Shutting the thread pool down, beyond the shared suite (`pool_suite/shutdown.rs`):
-//! running blocking works are waited for, and a submit waiting for room is refused.
+//! running blocking works are waited for, a submit waiting for room is refused, and a
+//! work that shuts its own pool down does not wait for itself.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aplex::{Error, ThreadAsyncPoolExecutor};
-use common::{wait_until, BlockingGate, Gate};
+use common::{wait_until, within, BlockingGate, Gate};
 
 fn pool(prefix: &str, size: usize, cap: usize) -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
@@ -76,4 +77,30 @@ fn a_submit_waiting_for_queue_room_is_refused_by_shutdown() {
     gate.open();
     assert_eq!(running.result(), Err(Error::Cancelled));
     assert_eq!(queued.result(), Err(Error::Cancelled));
+}
+
+#[test]
+fn a_work_that_shuts_its_own_pool_down_does_not_wait_for_itself() {
+    within(std::time::Duration::from_secs(60), || {
+        let pool = Arc::new(pool("self-stop", 2, 4));
+        let inner = Arc::clone(&pool);
+        let stopper = pool.submit(
+            move |()| {
+                let inner = Arc::clone(&inner);
+                async move {
+                    // Waiting here for the drain would wait for this very work.
+                    inner.shutdown(true);
+                    7
+                }
+            },
+            (),
+        );
+        assert_eq!(stopper.result(), Ok(7));
+        assert!(pool.is_shut_down());
+        assert_eq!(
+            pool.submit(|x: u8| async move { x }, 1).result(),
+            Err(Error::ShutDown)
+        );
+        pool.shutdown(true);
+    });
 }

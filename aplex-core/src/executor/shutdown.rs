@@ -126,7 +126,9 @@ impl<W: Worker> Executor<W> {
         self.join_workers(Some(deadline))
     }
 
-    fn cancel_everything(&self) {
+    /// Stops intake, cancels every queued work and tells the workers to abort their
+    /// running async works, without waiting for anything.
+    pub(crate) fn cancel_everything(&self) {
         tracing::info!("aplex pool shutting down, cancelling what is left");
         let shared = &self.shared;
         for pending in shared.take_pending(Shared::stop_intake) {

@@ -61,6 +61,11 @@ impl<W: Worker> Pool<W> {
     /// every worker has stopped. Without it, keep the pool until the works you need are
     /// done: dropping it stops what is left, as [`Drop`](#impl-Drop-for-Pool<W>) says.
     ///
+    /// On a thread that must not block — one driving an async runtime's tasks, or a
+    /// pool's own worker, where waiting for the drain could deadlock — `shutdown(true)`
+    /// does not wait (it logs a warning): `.await` [`shutdown_async`](Self::shutdown_async)
+    /// there.
+    ///
     /// # Examples
     ///
     /// ```
@@ -72,12 +77,22 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown(&self, wait: bool) {
+        if wait && must_not_block() {
+            tracing::warn!(
+                "aplex: shutdown(true) on a thread that must not block (an async runtime's, \
+                 or a pool's own worker) does not wait for the drain; use shutdown_async().await"
+            );
+            self.executor.shutdown(false);
+            return;
+        }
         self.executor.shutdown(wait);
     }
 
     /// Stops intake, cancels every queued work and aborts running async works; waits up
     /// to the pool's `shutdown_grace` for running blocking works, then abandons them (a
     /// worker process is killed) and their futures say [`Error::Cancelled`](crate::Error::Cancelled).
+    /// On a thread that must not block, the wait for the workers goes to a thread of its
+    /// own and `shutdown_now` returns once every work is cancelled or aborted.
     ///
     /// # Examples
     ///
@@ -89,14 +104,38 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown_now(&self) {
-        self.executor.terminate(deadline_after(self.grace));
+        let deadline = deadline_after(self.grace);
+        self.executor.cancel_everything();
+        if !self.wait_elsewhere_if_must_not_block(move |executor| {
+            executor.terminate(deadline);
+        }) {
+            self.executor.terminate(deadline);
+        }
+    }
+
+    /// On a thread that must not block, runs `wait` on a thread of its own and returns
+    /// true; else (or if no thread can be started) returns false, for the caller to wait.
+    fn wait_elsewhere_if_must_not_block(
+        &self,
+        wait: impl FnOnce(Executor<W>) + Send + 'static,
+    ) -> bool {
+        if !must_not_block() {
+            return false;
+        }
+        let executor = self.executor.clone();
+        std::thread::Builder::new()
+            .name("aplex-shutdown".into())
+            .spawn(move || wait(executor))
+            .is_ok()
     }
 
     /// Like [`shutdown(true)`](Self::shutdown), but for at most `timeout`: what is still
     /// queued or running then is stopped as by [`shutdown_now`](Self::shutdown_now) —
     /// queued works cancelled, async works aborted, and running blocking works given up
     /// to `shutdown_grace` more before they are abandoned (a worker process killed).
-    /// Returns whether every work finished in time.
+    /// Returns whether every work finished in time. On a thread that must not block, the
+    /// drain goes on, bounded as above, on a thread of its own, and this returns false at
+    /// once (it could not see the works finish).
     ///
     /// # Examples
     ///
@@ -110,8 +149,15 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
-        self.executor
-            .shutdown_until(deadline_after(timeout), self.grace)
+        let (deadline, grace) = (deadline_after(timeout), self.grace);
+        if self.wait_elsewhere_if_must_not_block(move |executor| {
+            executor.shutdown_until(deadline, grace);
+        }) {
+            // Intake stops before this returns, as it would after the wait.
+            self.executor.shutdown(false);
+            return false;
+        }
+        self.executor.shutdown_until(deadline, grace)
     }
 
     /// The number of workers.
@@ -244,19 +290,11 @@ impl<W: Worker> Drop for Pool<W> {
     /// `drop` returns at once.
     fn drop(&mut self) {
         let deadline = deadline_after(self.grace);
-        if crate::wait::ensure_blocking_allowed().is_err() {
-            let executor = self.executor.clone();
-            let handed_off = std::thread::Builder::new()
-                .name("aplex-drop".into())
-                .spawn(move || {
-                    executor.terminate(deadline);
-                })
-                .is_ok();
-            if handed_off {
-                return;
-            }
+        if !self.wait_elsewhere_if_must_not_block(move |executor| {
+            executor.terminate(deadline);
+        }) {
+            self.executor.terminate(deadline);
         }
-        self.executor.terminate(deadline);
     }
 }
 
@@ -267,4 +305,10 @@ impl<W: Worker> fmt::Debug for Pool<W> {
             .field("shutdown_grace", &self.grace)
             .finish()
     }
+}
+
+/// Whether this thread must not block: it drives an async runtime's tasks, or is a
+/// pool's own worker (`wait.rs`).
+fn must_not_block() -> bool {
+    crate::wait::ensure_blocking_allowed().is_err()
 }
