@@ -112,10 +112,11 @@ pub enum Error {
         capacity: usize,
     },
 
-    /// A blocking wait (`result()`, a blocking map iterator) was called on a thread that
-    /// drives a tokio runtime's scheduler (or a pool's worker thread), where it would
-    /// stall every task of that runtime and could deadlock.
-    #[error("a blocking wait was called on a thread that drives an async runtime's tasks, which could deadlock; `.await` the future (or use map(..).into_stream()), or wait inside tokio::task::spawn_blocking or block_in_place")]
+    /// A blocking wait (`result()`, a blocking map iterator, `submit` into a full
+    /// bounded queue) was called on a thread that drives a tokio runtime's scheduler (or
+    /// a pool's worker thread), where it would stall every task of that runtime and
+    /// could deadlock.
+    #[error("a blocking wait was called on a thread that drives an async runtime's tasks, which could deadlock; `.await` the future (or use submit_async, map(..).into_stream(), shutdown_async), or wait inside tokio::task::spawn_blocking or block_in_place")]
     BlockingInRuntime,
 
     /// A remote pool's broker could not take or deliver the work: the server refused it

@@ -31,6 +31,11 @@ impl<W: Worker> Executor<W> {
         self.shared.gauge.cap()
     }
 
+    /// Whether the pending queue is bounded (`max_pending`): a submit may wait for room.
+    pub(crate) fn queue_is_bounded(&self) -> bool {
+        self.shared.max_pending.is_some()
+    }
+
     /// The most blocking works one worker runs at once.
     ///
     /// # Examples

@@ -14,7 +14,10 @@ impl<B: Worker> Pool<B> {
     /// An async work (an `async fn`, or a closure returning a future) runs as a task on
     /// the worker's runtime; a plain function wrapped in [`blocking`](crate::blocking)
     /// runs on that runtime's blocking pool. Several arguments travel as a tuple. When
-    /// the pending queue is bounded and full, this waits for room.
+    /// the pending queue is bounded and full, this waits for room — except on a thread
+    /// that must not block (one driving an async runtime's tasks, or a pool's own
+    /// worker), where the future resolves [`Error::BlockingInRuntime`] instead:
+    /// [`submit_async`](Self::submit_async) awaits room there.
     ///
     /// The future resolves to [`Error::ShutDown`] after shutdown; on the process pool, to
     /// [`Error::UnknownWork`] for a work not marked `#[aplex::work]` and to
@@ -74,8 +77,19 @@ impl<B: Worker> Pool<B> {
         W::Out: Send + 'static,
     {
         let mut parts = Some((work, args));
-        match self.submit_work(&mut parts, options, Admission::Wait) {
-            Ok(future) | Err((_, future)) => future,
+        // Waiting for room on a thread that must not block could stall, even deadlock,
+        // the runtime whose works would free it. Asked only of a bounded queue.
+        let admission = if self.executor().queue_is_bounded() && super::must_not_block() {
+            Admission::FailFast
+        } else {
+            Admission::Wait
+        };
+        match self.submit_work(&mut parts, options, admission) {
+            Ok(future) => future,
+            Err((Error::QueueFull { .. }, _)) if admission == Admission::FailFast => {
+                WorkFuture::failed(Error::BlockingInRuntime)
+            }
+            Err((_, future)) => future,
         }
     }
 
