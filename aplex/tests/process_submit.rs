@@ -335,7 +335,7 @@ fn a_runtime_tokio_cannot_build_is_refused_at_build_naming_the_setting() {
             .pool_size(1)
             .worker_loop_factory(runtime)
             .build();
-        let error = built.err().expect("a runtime tokio cannot build");
+        let error = built.expect_err("a runtime tokio cannot build");
         assert_eq!(error.setting(), Some("worker_loop_factory"), "{error}");
     }
 }
