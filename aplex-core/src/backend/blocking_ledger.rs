@@ -99,6 +99,12 @@ impl BlockingLedger {
         count
     }
 
+    /// Works not begun yet never will: each resolves `Cancelled` and is told over when
+    /// its turn comes (the loop was told to abort; those running go on).
+    pub(crate) fn skip_unbegun(&self) {
+        self.skip.store(true, Ordering::Release);
+    }
+
     /// Works alive: entered and not yet told over.
     pub(crate) fn alive(&self) -> usize {
         self.alive.load(Ordering::SeqCst)

@@ -19,7 +19,8 @@
 //!    works that end while a batch of messages is handled are reported together, once,
 //!    at the end of the batch (one update of the pool's workload per batch, not per work).
 //! 4. `Close(Drain)` makes the loop return once no work is left; `Close(Abort)` (or the
-//!    channel closing) also aborts every async work first.
+//!    channel closing) also aborts every async work first, and cancels the blocking
+//!    works still waiting for their turn (those running go on).
 //!
 //! Run [`serve_local`] inside a `tokio::task::LocalSet`.
 
@@ -299,6 +300,7 @@ pub async fn serve_local(
                     open = false;
                     closing = true;
                     abort_all(&state);
+                    state.blocking.skip_unbegun();
                 }
                 lone_run = received == 1 && batch[0].is_lone_run();
                 state.finished_in_batch.set(Some(0));
@@ -362,6 +364,9 @@ fn handle(state: &Rc<LoopState>, message: LocalMessage) -> bool {
         LocalMessage::Close(mode) => {
             if mode == CloseMode::Abort {
                 abort_all(state);
+                // Blocking works waiting for their turn are cancelled, as queued works
+                // are; those running cannot be stopped and go on.
+                state.blocking.skip_unbegun();
             }
             true
         }

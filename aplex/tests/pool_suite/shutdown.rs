@@ -1,6 +1,7 @@
 //! Stopping: `shutdown(true)` drains, `shutdown_now` cancels what is queued and aborts
-//! what runs, `shutdown_timeout` drains for a while then does the same (a running
-//! blocking work still gets the grace period), shutting down twice is harmless, and
+//! what runs (blocking works still waiting for their turn are cancelled, those running
+//! go on), `shutdown_timeout` drains for a while then does the same (a running blocking
+//! work still gets the grace period), shutting down twice is harmless, and
 //! dropping a busy pool returns with every future resolved.
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use aplex::{blocking, Error};
 
 use crate::common::within;
 use crate::files::Files;
-use crate::works::{double, forever, hold, hold_blocking, mark_then_forever, square};
+use crate::works::{append, double, forever, hold, hold_blocking, mark_then_forever, square};
 
 pool_suite! {
     #[test]
@@ -88,6 +89,37 @@ pool_suite! {
 }
 
 local_pool_suite! {
+    #[test]
+    fn shutdown_now_cancels_blocking_works_still_waiting_for_their_turn() {
+        let files = Files::new(module_path!());
+        within(Duration::from_secs(60), move || {
+            let pool = builder()
+                .pool_size(1)
+                .max_blocking_works_per_worker(1)
+                .shutdown_grace(Duration::from_secs(60))
+                .build()
+                .unwrap();
+            let args = (files.path("started"), files.path("gate"), 1);
+            let running = pool.submit(blocking(hold_blocking), args);
+            files.wait_for("started");
+            let waiting: Vec<_> =
+                (0..3).map(|i| pool.submit(blocking(append), (files.path("ran"), format!("{i}")))).collect();
+            let async_work = pool.submit(forever, ());
+            std::thread::scope(|scope| {
+                let stopping = scope.spawn(|| pool.shutdown_now());
+                // Its async work aborted: the worker has taken the abort.
+                assert_eq!(async_work.result(), Err(Error::Cancelled));
+                files.open("gate");
+                stopping.join().unwrap();
+            });
+            assert_eq!(running.result(), Ok(1), "the running blocking work went on");
+            for future in waiting {
+                assert_eq!(future.result(), Err(Error::Cancelled));
+            }
+            assert!(!files.path("ran").exists(), "no waiting blocking work began");
+        });
+    }
+
     #[test]
     fn shutdown_timeout_gives_running_blocking_works_the_grace_period() {
         let files = Files::new(module_path!());
