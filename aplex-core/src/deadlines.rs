@@ -218,7 +218,15 @@ impl Deadlines {
                         continue;
                     };
                     drop(state);
-                    self.fire(entry, &stopper);
+                    // Firing reaches user code (a waiter's waker, the drop of a work's
+                    // output): a panic there must not end the timer of every later work.
+                    let fired = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.fire(entry, &stopper);
+                    }));
+                    if let Err(panic) = fired {
+                        let message = crate::error::panic_message(&*panic);
+                        tracing::error!(%message, "aplex: user code panicked when a work timed out");
+                    }
                     state = self.lock();
                 }
             }

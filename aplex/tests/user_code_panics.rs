@@ -1,5 +1,6 @@
 //! User code the pool calls on its own threads — a custom balancer, an output type's
-//! `Deserialize` in the parent, an argument type's in the worker process — may panic: only the work concerned fails (with the panic's message),
+//! `Deserialize` in the parent, an argument type's in the worker process, a waker woken
+//! by a work's timeout — may panic: only the work concerned fails (with the panic's message),
 //! and the pool keeps serving and shuts down as usual.
 
 mod common;
@@ -168,5 +169,40 @@ fn an_argument_whose_deserialize_panics_fails_only_its_work() {
         );
         assert_eq!(pool.worker_pids()[0], pid, "the same process");
         assert_eq!(pool.restarts(), [0]);
+    });
+}
+
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        panic!("a waker that panics")
+    }
+}
+
+#[test]
+fn a_waker_that_panics_when_its_work_times_out_leaves_later_timeouts_working() {
+    use std::future::Future;
+
+    within(Duration::from_secs(60), || {
+        let pool = ThreadAsyncPoolExecutor::builder()
+            .pool_size(1)
+            .build()
+            .unwrap();
+        let soon = aplex::WorkOptions::new().timeout(Duration::from_millis(20));
+        let mut first = pool.submit_with(|()| std::future::pending::<()>(), (), soon.clone());
+        let waker = std::task::Waker::from(std::sync::Arc::new(PanickingWaker));
+        let mut context = std::task::Context::from_waker(&waker);
+        assert!(std::pin::Pin::new(&mut first)
+            .poll(&mut context)
+            .is_pending());
+        // Its timeout wakes that waker, on the pool's timer thread.
+        let second = pool.submit_with(|()| std::future::pending::<()>(), (), soon);
+        let timed_out = Err(Error::TimedOut {
+            clock: aplex::Clock::Work,
+        });
+        assert_eq!(second.result(), timed_out, "the timer still fires");
+        assert_eq!(first.result(), timed_out);
     });
 }
