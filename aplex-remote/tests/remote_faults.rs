@@ -260,3 +260,35 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
     );
     let _ = std::fs::remove_file(&starts);
 }
+
+#[test]
+fn a_work_that_expired_unanswered_is_given_up_after_its_timeout() {
+    let server = NatsServer::start().unwrap();
+    let pool = support::builder(&server)
+        .pool("expired")
+        .queued_expiry(Duration::from_millis(100))
+        .work_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    // No node: the server drops the work when it expires, and no one ever answers it.
+    let future = pool.submit(plus_one, 1);
+    support::wait_until("the server dropped the expired work", || {
+        support::works_queued(&server, "expired") == 0
+    });
+    assert_eq!(
+        future.result(),
+        Err(Error::TimedOut {
+            clock: aplex::Clock::Work
+        })
+    );
+    // Its place, and so the drain, are given back once the abort went unanswered.
+    let (stopped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        pool.shutdown(true);
+        let _ = stopped.send(());
+    });
+    assert!(
+        done.recv_timeout(support::DEADLINE).is_ok(),
+        "shutdown(true) returned"
+    );
+}

@@ -366,6 +366,18 @@ impl Client {
         }
     }
 
+    /// Stops waiting for work `id`, timed out and unanswered after its abort (the server
+    /// dropped it, expired, before any node took it): it is reported over, and an
+    /// answer that still comes is dropped. Its future already says `TimedOut`.
+    pub(crate) fn give_up(&self, id: u64) {
+        self.resolve(
+            id,
+            Err(Error::TimedOut {
+                clock: aplex_core::Clock::Work,
+            }),
+        );
+    }
+
     /// Waits until no work is pending.
     pub(crate) async fn drained(&self) {
         loop {

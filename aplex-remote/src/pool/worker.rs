@@ -21,6 +21,8 @@ use crate::pool::job::RemoteJob;
 pub(crate) enum Command {
     Run(WorkId, RemoteJob),
     Cancel(WorkId),
+    /// Stop waiting for a timed-out work's answer (`Worker::overdue`).
+    GiveUp(WorkId),
     Close(CloseMode),
     /// Read the nodes' announcements, answering on the channel.
     Nodes(mpsc::Sender<Result<Vec<NodeInfo>, Error>>),
@@ -59,7 +61,7 @@ pub(crate) async fn serve(
         };
         let mut ready = Vec::new();
         let mut open = handle(&client, first, &mut ready, &mut draining).await;
-        while open && ready.len() < READY_BATCHES * sizes.max() {
+        while open && ready.len() < READY_BATCHES.saturating_mul(sizes.max()) {
             let Ok(command) = commands.try_recv() else {
                 break;
             };
@@ -81,6 +83,10 @@ pub(crate) async fn serve(
 
 /// The most works taken from the command queue before they are sent, in batches.
 const READY_BATCHES: usize = 4;
+
+/// How long after a work's timeout the pool waits for the answer to its abort before
+/// it gives the work up (`RemoteWorker::time_out`).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(2);
 
 /// Handles one command (a work to queue joins `ready`); false once the loop must end.
 async fn handle(
@@ -113,6 +119,7 @@ async fn handle(
         Command::Cancel(id) => {
             tokio::spawn(Arc::clone(client).cancel(id.0));
         }
+        Command::GiveUp(id) => client.give_up(id.0),
         Command::Nodes(answer) => {
             let broker = Arc::clone(&client.broker);
             tokio::spawn(async move {
@@ -205,6 +212,23 @@ impl Worker for RemoteWorker {
 
     fn cancel(&self, id: WorkId) {
         let _ = self.commands.send(Command::Cancel(id));
+    }
+
+    /// An async work past its timeout is aborted (its node answers `Cancelled`). One
+    /// that no node holds — the server dropped it when it expired while queued — is
+    /// never answered: [`GIVE_UP_AFTER`] later, the pool stops waiting for it, so its
+    /// place and a draining shutdown are not held for ever. A blocking work keeps its
+    /// place until it answers, as on every pool.
+    fn time_out(&self, id: WorkId, abortable: bool) -> Option<Duration> {
+        if !abortable {
+            return None;
+        }
+        self.cancel(id);
+        Some(GIVE_UP_AFTER)
+    }
+
+    fn overdue(&self, id: WorkId) {
+        let _ = self.commands.send(Command::GiveUp(id));
     }
 
     fn close(&self, mode: CloseMode) {
