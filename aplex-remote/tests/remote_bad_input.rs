@@ -2,7 +2,8 @@
 //! server's `max_payload` fails its own future with `Error::Broker`; malformed messages
 //! on the pool's task subject are terminated or answered with an error, never crash a
 //! node or resolve another work's future; a work a node lacks is answered `UnknownWork`;
-//! a work queued by another build (another registry digest) is never taken.
+//! a work queued by another build (another registry digest) is never taken; a group of
+//! nodes no node could have (a meta with a dot) is refused at submit.
 
 extern crate aplex_facade as aplex;
 
@@ -224,4 +225,29 @@ fn task_headers(id: &str, work: &str, kind: &str, reply: &str, expires_ms: u64) 
     headers.insert("Aplex-Reply", reply);
     headers.insert("Aplex-Expires", expires_ms.to_string().as_str());
     headers
+}
+
+#[test]
+fn a_group_no_node_could_serve_is_refused_at_submit() {
+    let server = NatsServer::start().unwrap();
+    let pool = support::builder(&server).pool("groups").build().unwrap();
+    let options = aplex::WorkOptions::new().meta("gpu.a100");
+    match pool.submit_with(triple, 1, options.clone()).result() {
+        Err(Error::InvalidConfig { setting, message }) => {
+            assert_eq!(setting, "meta");
+            assert!(message.contains("gpu.a100"), "{message}");
+        }
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+    let mapped: Vec<_> = pool
+        .map(triple, [1, 2])
+        .meta("gpu.a100")
+        .keep_going()
+        .collect();
+    assert!(
+        mapped
+            .iter()
+            .all(|result| matches!(result, Err(Error::InvalidConfig { .. }))),
+        "{mapped:?}"
+    );
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::names::DEFAULT_GROUP;
+use crate::names::{check_token, DEFAULT_GROUP};
 use crate::pool::job::{self, RemoteJob};
 use crate::pool::worker::RemoteWorker;
 
@@ -38,16 +38,29 @@ pub struct RemotePackedChunk {
     failed: Vec<(usize, Error)>,
 }
 
-/// The group of nodes `options` route to: the balancer meta, or every node.
-fn group_of(options: &WorkOptions) -> String {
-    options
+/// The group of nodes `options` route to: the balancer meta, or every node. A name no
+/// node could be started with (`APLEX_REMOTE_GROUP` takes 1 to 64 letters, digits, `-`
+/// or `_`) is refused: its works would wait, unseen, until they expired.
+fn group_of(options: &WorkOptions) -> Result<String, Error> {
+    let group = options
         .meta_value()
         .and_then(|meta| {
             meta.downcast_ref::<&'static str>()
                 .map(|group| (*group).to_owned())
                 .or_else(|| meta.downcast_ref::<String>().cloned())
         })
-        .unwrap_or_else(|| DEFAULT_GROUP.to_owned())
+        .unwrap_or_else(|| DEFAULT_GROUP.to_owned());
+    if check_token("meta", &group).is_err() {
+        return Err(Error::InvalidConfig {
+            setting: "meta",
+            message: format!(
+                "a remote pool routes a work to the group of nodes its meta names, and \
+                 `{group}` cannot name one: use 1 to 64 ASCII letters, digits, `-` or `_`, \
+                 as a node's APLEX_REMOTE_GROUP"
+            ),
+        });
+    }
+    Ok(group)
 }
 
 impl<W, A> Accepts<W, A> for RemoteWorker
@@ -76,7 +89,7 @@ where
             Some((_, error)) => Err(error),
             None => Ok(RemotePacked {
                 args: Bytes::from(bytes.into_vec()),
-                group: group_of(options),
+                group: group_of(options)?,
             }),
         }
     }
@@ -104,6 +117,16 @@ where
         chunk: &Chunk<A>,
         options: &WorkOptions,
     ) -> Result<RemotePackedChunk, ChunkResults<W::Out>> {
+        let group = match group_of(options) {
+            Ok(group) => group,
+            Err(error) => {
+                return Err(chunk
+                    .as_slice()
+                    .iter()
+                    .map(|_| Err(error.clone()))
+                    .collect())
+            }
+        };
         let (bytes, failed) = encode_each(chunk.as_slice(), target.name, "arguments");
         if failed.len() == chunk.len() {
             return Err(failed.into_iter().map(|(_, error)| Err(error)).collect());
@@ -113,7 +136,7 @@ where
             failed,
             packed: RemotePacked {
                 args: Bytes::from(bytes.into_vec()),
-                group: group_of(options),
+                group,
             },
         })
     }

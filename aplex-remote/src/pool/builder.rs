@@ -139,7 +139,8 @@ impl RemotePoolBuilder {
     }
 
     /// How long a node may hold a work without a heartbeat before the server redelivers
-    /// it to another node (default 15 s); the nodes' heartbeat must be well under it.
+    /// it to another node (default 15 s, at most 100 years); the nodes' heartbeat must be
+    /// well under it.
     pub fn ack_wait(mut self, ack_wait: Duration) -> Self {
         self.queue.ack_wait = ack_wait;
         self
@@ -152,7 +153,10 @@ impl RemotePoolBuilder {
         self
     }
 
-    /// How long a queued work waits for a node before it expires (default 1 h).
+    /// How long a queued work waits for a node before it expires (default 1 h, at most
+    /// 100 years). A work that expires is never started; its submitter's future is
+    /// resolved by the work's timeout (`work_timeout`, `WorkOptions::timeout`), so give
+    /// the works of a pool whose nodes may all be gone one.
     pub fn queued_expiry(mut self, expiry: Duration) -> Self {
         self.queue.max_age = expiry;
         self
@@ -193,6 +197,23 @@ impl RemotePoolBuilder {
                 "must be longer than zero (a node has this long to answer or heartbeat)",
             ));
         }
+        if self.queue.max_age.is_zero() {
+            return Err(BuildError::invalid_setting(
+                "queued_expiry",
+                "must be longer than zero (a queued work would expire at once)",
+            ));
+        }
+        for (setting, duration) in [
+            ("ack_wait", self.queue.ack_wait),
+            ("queued_expiry", self.queue.max_age),
+        ] {
+            if duration > LONGEST_SERVER_DURATION {
+                return Err(BuildError::invalid_setting(
+                    setting,
+                    "at most 100 years: the server counts it in nanoseconds, in 64 bits",
+                ));
+            }
+        }
         let names = PoolNames::new(&self.pool)?;
         crate::node::bootstrap::ensure_linked();
         let mut options = self.options;
@@ -213,6 +234,10 @@ impl RemotePoolBuilder {
         )))
     }
 }
+
+/// The longest `ack_wait` or `queued_expiry` taken: the server keeps durations as signed
+/// 64-bit nanoseconds (292 years), which a longer one would wrap.
+const LONGEST_SERVER_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// A submitter id unique on the server: this process and this moment.
 fn submitter_id() -> String {
@@ -314,6 +339,9 @@ mod tests {
             (builder().max_in_flight(0), "max_in_flight"),
             (builder().max_deliveries(0), "max_deliveries"),
             (builder().ack_wait(Duration::ZERO), "ack_wait"),
+            (builder().ack_wait(Duration::MAX), "ack_wait"),
+            (builder().queued_expiry(Duration::ZERO), "queued_expiry"),
+            (builder().queued_expiry(Duration::MAX), "queued_expiry"),
             (builder().pool("a.b"), "pool"),
             (
                 builder().load_balancer(RoundRobin::default()),
