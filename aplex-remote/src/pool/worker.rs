@@ -216,7 +216,7 @@ impl Worker for RemoteWorker {
 
     /// An async work past its timeout is aborted (its node answers `Cancelled`). One
     /// that no node holds — the server dropped it when it expired while queued — is
-    /// never answered: [`GIVE_UP_AFTER`] later, the pool stops waiting for it, so its
+    /// never answered: 2 s (`GIVE_UP_AFTER`) later, the pool stops waiting for it, so its
     /// place and a draining shutdown are not held for ever. A blocking work keeps its
     /// place until it answers, as on every pool.
     fn time_out(&self, id: WorkId, abortable: bool) -> Option<Duration> {
