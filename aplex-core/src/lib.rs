@@ -43,6 +43,7 @@ mod progress;
 #[cfg(feature = "registry")]
 pub mod registry;
 mod retry;
+mod serving;
 mod stats;
 mod sync;
 #[cfg(feature = "test-util")]

@@ -76,6 +76,9 @@ pub(crate) fn run_worker(
     };
     let _ = ready.send(Ok(()));
     drop(ready);
+    // This thread and its blocking threads run the pool's works: a shutdown that waits,
+    // asked from one of them, must not wait for itself.
+    let _serving = aplex_core::backend::serve_works_of(&seat);
     let WorkerSeat { index, events } = seat;
     let reporter = Arc::clone(&events);
     let local = LocalSet::new();

@@ -104,3 +104,22 @@ fn a_work_that_shuts_its_own_pool_down_does_not_wait_for_itself() {
         pool.shutdown(true);
     });
 }
+
+#[test]
+fn a_blocking_work_that_shuts_its_own_pool_down_does_not_wait_for_itself() {
+    within(std::time::Duration::from_secs(60), || {
+        let pool = Arc::new(pool("self-stop-blocking", 1, 4));
+        let inner = Arc::clone(&pool);
+        let stopper = pool.submit(
+            aplex::blocking(move |()| {
+                // On a blocking thread of this pool: the drain would wait for this work.
+                inner.shutdown(true);
+                7
+            }),
+            (),
+        );
+        assert_eq!(stopper.result(), Ok(7));
+        assert!(pool.is_shut_down());
+        pool.shutdown(true);
+    });
+}

@@ -10,7 +10,8 @@
 //! 2. A thread is one long `spawn_blocking` task of the worker's runtime — so its stack
 //!    size, thread hooks and blocking-thread bound are the runtime's, as configured — that
 //!    runs jobs until the queue is empty, then waits; idle for [`KEEP_ALIVE`], it ends.
-//!    The worker's state is installed on it while it serves.
+//!    The worker's state is installed on it while it serves, and the mark of the pool
+//!    whose works it runs (`serving.rs`).
 //! 3. `BlockingRunner::close` ends the threads once the queue is empty; the runtime's
 //!    shutdown waits for them (or not, when the worker abandons its works).
 
@@ -38,6 +39,8 @@ struct Shared {
     wake: Condvar,
     limit: usize,
     state: Option<WorkerStateValue>,
+    /// The pool whose works the worker's thread runs (`serving.rs`), marked on these.
+    serving: usize,
 }
 
 #[derive(Default)]
@@ -65,6 +68,7 @@ impl BlockingRunner {
             wake: Condvar::new(),
             limit: limit.max(1),
             state,
+            serving: crate::serving::serving(),
         };
         BlockingRunner {
             shared: Arc::new(shared),
@@ -101,6 +105,7 @@ impl Shared {
     /// A blocking thread's life: jobs while there are any, waits while it may.
     fn serve(&self) {
         let _state = install_worker_state(self.state.clone());
+        let _serving = crate::serving::serve_number(self.serving);
         let mut queue = self.lock();
         loop {
             if let Some(job) = queue.jobs.pop_front() {

@@ -51,6 +51,7 @@ pub use crate::executor::Executor;
 pub use crate::future::WorkPromise;
 pub use crate::map::{ChunkFuture, FlushChunks, SubmitChunk};
 pub use crate::options::PoolOptions;
+pub use crate::serving::{serve_works_of, ServingGuard};
 pub use crate::wait::{
     block_until, ensure_blocking_allowed, refuse_blocking_on_this_thread, RefusalGuard,
 };

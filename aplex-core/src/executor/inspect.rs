@@ -31,6 +31,13 @@ impl<W: Worker> Executor<W> {
         self.shared.gauge.cap()
     }
 
+    /// Whether the current thread runs this pool's works (`serving.rs`): a wait for the
+    /// pool's drain there would wait for itself.
+    pub(crate) fn serves_this_thread(&self) -> bool {
+        let events: std::sync::Arc<dyn crate::worker::WorkerEvents> = self.shared.clone();
+        crate::serving::serving() == crate::serving::pool_number(&events)
+    }
+
     /// Whether the pending queue is bounded (`max_pending`): a submit may wait for room.
     pub(crate) fn queue_is_bounded(&self) -> bool {
         self.shared.max_pending.is_some()

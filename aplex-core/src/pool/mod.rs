@@ -62,9 +62,10 @@ impl<W: Worker> Pool<W> {
     /// done: dropping it stops what is left, as [`Drop`](#impl-Drop-for-Pool<W>) says.
     ///
     /// On a thread that must not block — one driving an async runtime's tasks, or a
-    /// pool's own worker, where waiting for the drain could deadlock — `shutdown(true)`
-    /// does not wait (it logs a warning): `.await` [`shutdown_async`](Self::shutdown_async)
-    /// there.
+    /// pool's own worker, where waiting for the drain could deadlock — and inside one of
+    /// this pool's own works (a blocking one too), which the drain would wait for,
+    /// `shutdown(true)` does not wait (it logs a warning): `.await`
+    /// [`shutdown_async`](Self::shutdown_async) on a runtime.
     ///
     /// # Examples
     ///
@@ -77,10 +78,11 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown(&self, wait: bool) {
-        if wait && must_not_block() {
+        if wait && self.must_not_wait() {
             tracing::warn!(
                 "aplex: shutdown(true) on a thread that must not block (an async runtime's, \
-                 or a pool's own worker) does not wait for the drain; use shutdown_async().await"
+                 or a pool's own worker) or inside one of the pool's own works does not wait \
+                 for the drain; use shutdown_async().await on a runtime"
             );
             self.executor.shutdown(false);
             return;
@@ -91,8 +93,9 @@ impl<W: Worker> Pool<W> {
     /// Stops intake, cancels every queued work and aborts running async works; waits up
     /// to the pool's `shutdown_grace` for running blocking works, then abandons them (a
     /// worker process is killed) and their futures say [`Error::Cancelled`](crate::Error::Cancelled).
-    /// On a thread that must not block, the wait for the workers goes to a thread of its
-    /// own and `shutdown_now` returns once every work is cancelled or aborted.
+    /// On a thread that must not block, or inside one of this pool's works, the wait for
+    /// the workers goes to a thread of its own and `shutdown_now` returns once every
+    /// work is cancelled or aborted.
     ///
     /// # Examples
     ///
@@ -106,20 +109,27 @@ impl<W: Worker> Pool<W> {
     pub fn shutdown_now(&self) {
         let deadline = deadline_after(self.grace);
         self.executor.cancel_everything();
-        if !self.wait_elsewhere_if_must_not_block(move |executor| {
+        if !self.wait_elsewhere_if_must_not_wait(move |executor| {
             executor.terminate(deadline);
         }) {
             self.executor.terminate(deadline);
         }
     }
 
-    /// On a thread that must not block, runs `wait` on a thread of its own and returns
+    /// Whether this thread must not wait for the pool's workers: it must not block at
+    /// all, or it runs one of this pool's works (a blocking one, say), which the wait
+    /// would wait for.
+    fn must_not_wait(&self) -> bool {
+        must_not_block() || self.executor.serves_this_thread()
+    }
+
+    /// On a thread that must not wait, runs `wait` on a thread of its own and returns
     /// true; else (or if no thread can be started) returns false, for the caller to wait.
-    fn wait_elsewhere_if_must_not_block(
+    fn wait_elsewhere_if_must_not_wait(
         &self,
         wait: impl FnOnce(Executor<W>) + Send + 'static,
     ) -> bool {
-        if !must_not_block() {
+        if !self.must_not_wait() {
             return false;
         }
         let executor = self.executor.clone();
@@ -133,9 +143,9 @@ impl<W: Worker> Pool<W> {
     /// queued or running then is stopped as by [`shutdown_now`](Self::shutdown_now) —
     /// queued works cancelled, async works aborted, and running blocking works given up
     /// to `shutdown_grace` more before they are abandoned (a worker process killed).
-    /// Returns whether every work finished in time. On a thread that must not block, the
-    /// drain goes on, bounded as above, on a thread of its own, and this returns false at
-    /// once (it could not see the works finish).
+    /// Returns whether every work finished in time. On a thread that must not block, or
+    /// inside one of this pool's works, the drain goes on, bounded as above, on a thread
+    /// of its own, and this returns false at once (it could not see the works finish).
     ///
     /// # Examples
     ///
@@ -150,7 +160,7 @@ impl<W: Worker> Pool<W> {
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let (deadline, grace) = (deadline_after(timeout), self.grace);
-        if self.wait_elsewhere_if_must_not_block(move |executor| {
+        if self.wait_elsewhere_if_must_not_wait(move |executor| {
             executor.shutdown_until(deadline, grace);
         }) {
             // Intake stops before this returns, as it would after the wait.
@@ -285,12 +295,12 @@ impl<W: Worker> Pool<W> {
 
 impl<W: Worker> Drop for Pool<W> {
     /// Shuts the pool down as [`shutdown_now`](Self::shutdown_now) does. On a thread that
-    /// must not block — one driving an async runtime's tasks, or a pool's own worker — the
-    /// wait for the workers (up to the grace period) is handed to a thread of its own, and
-    /// `drop` returns at once.
+    /// must not block — one driving an async runtime's tasks, or a pool's own worker — or
+    /// inside one of this pool's works, the wait for the workers (up to the grace period)
+    /// is handed to a thread of its own, and `drop` returns at once.
     fn drop(&mut self) {
         let deadline = deadline_after(self.grace);
-        if !self.wait_elsewhere_if_must_not_block(move |executor| {
+        if !self.wait_elsewhere_if_must_not_wait(move |executor| {
             executor.terminate(deadline);
         }) {
             self.executor.terminate(deadline);
