@@ -15,9 +15,10 @@
 //!    works resolve `Cancelled` and the slot stops — unless works wait for the
 //!    replacement of a retired process (below): a drain runs them, in a process that
 //!    gets the close after them. A process that dies while draining is a crash during
-//!    shutdown (below). If it was recycled (it reached `max_works_per_child`, drained and exited 0)
-//!    or killed by the pool (a timed-out work that could not be aborted), the loop
-//!    respawns and the works that waited meanwhile go to the new process. Otherwise it
+//!    shutdown (below). If it was recycled (it reached `max_works_per_child`, drained
+//!    and exited 0) or killed by the pool (a timed-out work that could not be aborted),
+//!    the loop respawns and the works that waited meanwhile go to the new process.
+//!    Otherwise it
 //!    crashed: exactly its in-flight works fail with `WorkerCrashed { exit }`, the crash
 //!    is counted, and the loop respawns — unless the pool's crash limit is exceeded,
 //!    which breaks the pool, or the pool has begun to shut down: then the slot is
