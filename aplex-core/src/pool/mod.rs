@@ -61,11 +61,10 @@ impl<W: Worker> Pool<W> {
     /// every worker has stopped. Without it, keep the pool until the works you need are
     /// done: dropping it stops what is left, as [`Drop`](#impl-Drop-for-Pool<W>) says.
     ///
-    /// On a thread that must not block — one driving an async runtime's tasks, or a
-    /// pool's own worker, where waiting for the drain could deadlock — and inside one of
-    /// this pool's own works (a blocking one too), which the drain would wait for,
-    /// `shutdown(true)` does not wait (it logs a warning): `.await`
-    /// [`shutdown_async`](Self::shutdown_async) on a runtime.
+    /// Inside one of this pool's own works (async or blocking), where the drain would wait
+    /// for that very work, `shutdown(true)` does not wait (it logs a warning). On an
+    /// async runtime's thread it blocks that thread until the drain is over, as any
+    /// blocking call does: `.await` [`shutdown_async`](Self::shutdown_async) there.
     ///
     /// # Examples
     ///
@@ -78,11 +77,10 @@ impl<W: Worker> Pool<W> {
     /// # Ok::<(), aplex::BuildError>(())
     /// ```
     pub fn shutdown(&self, wait: bool) {
-        if wait && self.must_not_wait() {
+        if wait && self.executor.serves_this_thread() {
             tracing::warn!(
-                "aplex: shutdown(true) on a thread that must not block (an async runtime's, \
-                 or a pool's own worker) or inside one of the pool's own works does not wait \
-                 for the drain; use shutdown_async().await on a runtime"
+                "aplex: shutdown(true) inside one of the pool's own works does not wait for \
+                 the drain, which would wait for that work"
             );
             self.executor.shutdown(false);
             return;
@@ -129,9 +127,11 @@ impl<W: Worker> Pool<W> {
         &self,
         wait: impl FnOnce(Executor<W>) + Send + 'static,
     ) -> bool {
-        if !self.must_not_wait() {
-            return false;
-        }
+        self.must_not_wait() && self.wait_elsewhere(wait)
+    }
+
+    /// Runs `wait` on a thread of its own; false if no thread can be started.
+    fn wait_elsewhere(&self, wait: impl FnOnce(Executor<W>) + Send + 'static) -> bool {
         let executor = self.executor.clone();
         std::thread::Builder::new()
             .name("aplex-shutdown".into())
@@ -143,9 +143,9 @@ impl<W: Worker> Pool<W> {
     /// queued or running then is stopped as by [`shutdown_now`](Self::shutdown_now) —
     /// queued works cancelled, async works aborted, and running blocking works given up
     /// to `shutdown_grace` more before they are abandoned (a worker process killed).
-    /// Returns whether every work finished in time. On a thread that must not block, or
-    /// inside one of this pool's works, the drain goes on, bounded as above, on a thread
-    /// of its own, and this returns false at once (it could not see the works finish).
+    /// Returns whether every work finished in time. Inside one of this pool's own works,
+    /// the drain goes on, bounded as above, on a thread of its own, and this returns
+    /// false at once (it could not see the works finish).
     ///
     /// # Examples
     ///
@@ -160,9 +160,11 @@ impl<W: Worker> Pool<W> {
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let (deadline, grace) = (deadline_after(timeout), self.grace);
-        if self.wait_elsewhere_if_must_not_wait(move |executor| {
-            executor.shutdown_until(deadline, grace);
-        }) {
+        if self.executor.serves_this_thread()
+            && self.wait_elsewhere(move |executor| {
+                executor.shutdown_until(deadline, grace);
+            })
+        {
             // Intake stops before this returns, as it would after the wait.
             self.executor.shutdown(false);
             return false;

@@ -1,7 +1,8 @@
 //! From async code, which must never block its runtime thread: `submit_async` awaits room
 //! in a full bounded queue (where `submit` fails with `BlockingInRuntime`),
-//! `shutdown_async` awaits the drain, and dropping a pool, `shutdown(true)`,
-//! `shutdown_now` and `shutdown_timeout` on a runtime thread return at once. Each runs on a current-thread runtime, whose one
+//! `shutdown_async` awaits the drain (`shutdown(true)` there still drains, blocking the
+//! thread), and dropping a pool or `shutdown_now` on a runtime thread returns without
+//! waiting for its workers. Each runs on a current-thread runtime, whose one
 //! thread a blocking call would stall for good (the test would then hang, caught by
 //! `within`).
 
@@ -93,29 +94,33 @@ pool_suite! {
     }
 
     #[test]
-    fn stopping_a_pool_on_a_runtime_thread_returns_without_waiting() {
+    fn shutdown_wait_on_a_runtime_thread_still_drains_before_the_pool_is_dropped() {
+        within(Duration::from_secs(60), || {
+            let pool = builder().pool_size(1).max_works_per_worker(1).build().unwrap();
+            let futures: Vec<_> = (0..20).map(|x| pool.submit(double, x)).collect();
+            // As at the end of an async main: shut down, then the pool goes.
+            runtime().block_on(async move {
+                pool.shutdown(true);
+                drop(pool);
+            });
+            let doubled: Vec<_> = futures.into_iter().map(|future| future.result()).collect();
+            assert_eq!(doubled, (0..20).map(|x| Ok(x * 2)).collect::<Vec<_>>(), "nothing was cancelled");
+        });
+    }
+
+    #[test]
+    fn shutdown_now_on_a_runtime_thread_returns_without_waiting_for_its_workers() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
-            let gate = files.path("gate");
-            let stopped = |stop: &dyn Fn(&TestPool), name: &str| {
-                let pool = builder().pool_size(1).shutdown_grace(Duration::from_secs(600)).build().unwrap();
-                let running = files.path(&format!("running-{name}"));
-                let held = pool.submit(blocking(hold_blocking), (running, gate.clone(), 1));
-                files.wait_for(&format!("running-{name}"));
-                // Waiting here — for the drain, or the grace period — would hang the test.
-                runtime().block_on(async { stop(&pool) });
-                assert!(pool.is_shut_down(), "{name} stopped intake before returning");
-                (pool, held)
-            };
-            let waits = stopped(&|pool| pool.shutdown(true), "shutdown-wait");
-            let now = stopped(&|pool| pool.shutdown_now(), "shutdown-now");
-            let bounded = stopped(&|pool| assert!(!pool.shutdown_timeout(Duration::ZERO)), "shutdown-timeout");
+            let pool = builder().pool_size(1).shutdown_grace(Duration::from_secs(600)).build().unwrap();
+            let held = pool.submit(blocking(hold_blocking), (files.path("running"), files.path("gate"), 1));
+            files.wait_for("running");
+            // A shutdown_now that waited here for the grace period would hang the test.
+            runtime().block_on(async { pool.shutdown_now() });
+            assert!(pool.is_shut_down());
             files.open("gate");
-            assert_eq!(waits.1.result(), Ok(1), "shutdown(true) still drains");
-            for (_pool, held) in [now, bounded] {
-                let outcome = held.result();
-                assert!(matches!(outcome, Ok(1) | Err(Error::Cancelled)), "{outcome:?}");
-            }
+            let outcome = held.result();
+            assert!(matches!(outcome, Ok(1) | Err(Error::Cancelled)), "{outcome:?}");
         });
     }
 }
