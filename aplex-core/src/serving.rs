@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use crate::worker::{WorkerEvents, WorkerSeat};
+use crate::worker::WorkerSeat;
 
 thread_local! {
     /// The number of the pool whose works this thread runs; 0: none.
@@ -15,8 +15,8 @@ thread_local! {
 
 /// A pool's number: the address of its executor's shared state, which every seat's
 /// `events` points to.
-pub(crate) fn pool_number(events: &Arc<dyn WorkerEvents>) -> usize {
-    Arc::as_ptr(events) as *const () as usize
+pub(crate) fn pool_number<T: ?Sized>(shared: &Arc<T>) -> usize {
+    Arc::as_ptr(shared) as *const () as usize
 }
 
 /// The number of the pool whose works this thread runs, or 0.

@@ -34,8 +34,7 @@ impl<W: Worker> Executor<W> {
     /// Whether the current thread runs this pool's works (`serving.rs`): a wait for the
     /// pool's drain there would wait for itself.
     pub(crate) fn serves_this_thread(&self) -> bool {
-        let events: std::sync::Arc<dyn crate::worker::WorkerEvents> = self.shared.clone();
-        crate::serving::serving() == crate::serving::pool_number(&events)
+        crate::serving::serving() == crate::serving::pool_number(&self.shared)
     }
 
     /// Whether the pending queue is bounded (`max_pending`): a submit may wait for room.

@@ -158,7 +158,9 @@ impl<W: Worker> Executor<W> {
         }
     }
 
-    fn join_workers(&self, deadline: Option<Instant>) -> bool {
+    /// Waits for every worker to stop (killing, at `deadline`, what a backend can kill);
+    /// returns whether they all stopped in time.
+    pub(crate) fn join_workers(&self, deadline: Option<Instant>) -> bool {
         let mut all = true;
         for worker in self.shared.workers() {
             all &= worker.join(deadline);

@@ -106,11 +106,12 @@ impl<W: Worker> Pool<W> {
     /// ```
     pub fn shutdown_now(&self) {
         let deadline = deadline_after(self.grace);
+        // Cancelled here, so that it is done when this returns wherever the wait goes.
         self.executor.cancel_everything();
         if !self.wait_elsewhere_if_must_not_wait(move |executor| {
-            executor.terminate(deadline);
+            executor.join_workers(Some(deadline));
         }) {
-            self.executor.terminate(deadline);
+            self.executor.join_workers(Some(deadline));
         }
     }
 
