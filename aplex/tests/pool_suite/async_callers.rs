@@ -23,13 +23,15 @@ fn runtime() -> tokio::runtime::Runtime {
 
 pool_suite! {
     #[test]
-    fn submit_async_awaits_room_in_a_full_queue_without_blocking() {
+    fn on_a_runtime_thread_submit_async_awaits_room_in_a_full_queue_and_submit_refuses() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
             let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
             let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
             let queued = pool.try_submit(double, 2).expect("one place in the queue");
             runtime().block_on(async {
+                // A plain submit would block this thread until room frees.
+                assert_eq!(pool.submit(double, 5).await, Err(Error::BlockingInRuntime));
                 let mut waiting = std::pin::pin!(pool.submit_async(double, 3));
                 assert!(futures::poll!(waiting.as_mut()).is_pending(), "the queue is full");
                 files.open("gate");
@@ -76,20 +78,6 @@ pool_suite! {
             // The work is over or was abandoned; either way its future resolves.
             let outcome = stuck.result();
             assert!(matches!(outcome, Ok(1) | Err(Error::Cancelled)), "{outcome:?}");
-        });
-    }
-
-    #[test]
-    fn a_blocking_submit_into_a_full_queue_on_a_runtime_thread_fails_instead_of_waiting() {
-        within(Duration::from_secs(30), || {
-            let files = Files::new(module_path!());
-            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
-            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
-            let queued = pool.try_submit(double, 2).expect("one place in the queue");
-            let refused = runtime().block_on(async { pool.submit(double, 3).await });
-            assert_eq!(refused, Err(Error::BlockingInRuntime));
-            files.open("gate");
-            assert_eq!((running.result(), queued.result()), (Ok(1), Ok(4)));
         });
     }
 
