@@ -307,6 +307,22 @@ impl<W: Worker> Shared<W> {
         }
     }
 
+    /// Whether a submit now may find room in the pending queue: it is unbounded or has
+    /// room, or the pool has stopped taking works (the submit then gets the refusal).
+    pub(crate) fn may_have_room(&self) -> bool {
+        let Some(capacity) = self.max_pending else {
+            return true;
+        };
+        if !self.is_running() {
+            return true;
+        }
+        let mut queue = self.lock_queue();
+        if queue.pending.len() >= capacity {
+            self.purge_resolved(&mut queue);
+        }
+        queue.pending.len() < capacity
+    }
+
     fn purge_resolved(&self, queue: &mut Queue<W::Job>) {
         // Resolved entries were cancelled while queued, and uncounted then.
         queue

@@ -192,25 +192,49 @@ impl<W: Worker> Executor<W> {
         items: usize,
         build: impl FnOnce(WorkPromise<ChunkResults<U>>) -> W::Job,
     ) -> WorkFuture<ChunkResults<U>> {
-        self.submit_chunk_reusing(options, abortable, items, None, build)
+        self.submit_chunk_reusing(options, abortable, items, None, Admission::Wait, build)
+            .unwrap_or_else(|(_refusal_is_in_the_future, future)| future)
     }
 
     /// [`submit_chunk`](Self::submit_chunk), the future's cell written over `spare`
-    /// if there is one (a pool's map keeps the cells of the chunks it has read).
+    /// if there is one (a pool's map keeps the cells of the chunks it has read), and
+    /// admitted as `admission` says: with [`Admission::FailFast`], a full bounded queue
+    /// gives back [`Error::QueueFull`] and the future, the job unbuilt.
+    #[allow(clippy::type_complexity)] // the refusal and the future it resolved
     pub(crate) fn submit_chunk_reusing<U: Send + 'static>(
         &self,
         options: WorkOptions,
         abortable: bool,
         items: usize,
         spare: Option<SpareCell<ChunkResults<U>>>,
+        admission: Admission,
         build: impl FnOnce(WorkPromise<ChunkResults<U>>) -> W::Job,
-    ) -> WorkFuture<ChunkResults<U>> {
+    ) -> Result<WorkFuture<ChunkResults<U>>, (Error, WorkFuture<ChunkResults<U>>)> {
         let (promise, mut future) = WorkFuture::chunk_pair(abortable, items, spare);
-        let _refusal_is_in_the_future =
-            self.admit(&mut future, options, Admission::Wait, false, move || {
-                build(promise)
-            });
-        future
+        match self.admit(&mut future, options, admission, false, move || {
+            build(promise)
+        }) {
+            Ok(()) => Ok(future),
+            Err(error) => Err((error, future)),
+        }
+    }
+
+    /// Ends once a submit may find room in the bounded pending queue (or the pool has
+    /// stopped taking works): what a map that must not block awaits before it tries a
+    /// refused chunk again.
+    pub(crate) fn room(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move {
+            loop {
+                // Registered before looking, so room freed in between is not missed.
+                let mut freed = std::pin::pin!(shared.room_async.notified());
+                freed.as_mut().enable();
+                if shared.may_have_room() {
+                    return;
+                }
+                freed.await;
+            }
+        }
     }
 
     /// Sends every job dispatched by [`submit_chunk`](Self::submit_chunk) so far.

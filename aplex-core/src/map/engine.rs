@@ -169,9 +169,10 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         }
     }
 
-    /// Tops the window up, in bursts (see the module docs); fails with
-    /// [`Error::TimedOut`] when the map's deadline passes while the input is pulled.
-    fn refill(&mut self) -> Result<(), Error> {
+    /// Tops the window up, in bursts (see the module docs), a held chunk first (`cx` is
+    /// woken once it may have room); fails with [`Error::TimedOut`] when the map's
+    /// deadline passes while the input is pulled.
+    fn refill(&mut self, cx: &mut Context<'_>) -> Result<(), Error> {
         let in_flight = self.in_flight();
         let window = self.current_window();
         if in_flight > 0 && in_flight > window / 2 {
@@ -182,6 +183,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             submit,
             spares,
             flush,
+            held,
             input,
             input_done,
             chunksize,
@@ -197,22 +199,46 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             staged: false,
         };
         let mut pulled = 0usize;
-        while !*input_done && in_order.len() + as_completed.len() < window {
-            // Only the pull is timed, not the submit (which may wait for a lock): every
-            // pull while the input is slow, the first few of a burst, and every 16th.
-            let timed =
-                *slow_input > 0 || pulled < 4 || pulled.is_multiple_of(16) || deadline.is_some();
-            let before = timed.then(Instant::now);
-            let Some(chunk) = input.next_chunk(*chunksize) else {
-                *input_done = true;
-                break;
+        loop {
+            let (chunk, pull) = match held.take() {
+                Some(mut waiting) => {
+                    if waiting.poll_room(cx).is_pending() {
+                        *held = Some(waiting);
+                        return Ok(());
+                    }
+                    (waiting.chunk, None)
+                }
+                None if *input_done || in_order.len() + as_completed.len() >= window => break,
+                None => {
+                    // Only the pull is timed, not the submit (which may wait for a lock):
+                    // every pull while the input is slow, the first few of a burst, and
+                    // every 16th.
+                    let timed = *slow_input > 0
+                        || pulled < 4
+                        || pulled.is_multiple_of(16)
+                        || deadline.is_some();
+                    let before = timed.then(Instant::now);
+                    let Some(chunk) = input.next_chunk(*chunksize) else {
+                        *input_done = true;
+                        break;
+                    };
+                    (chunk, Some(before.map(|before| (before, Instant::now()))))
+                }
             };
-            let now = before.map(|before| (before, Instant::now()));
+            let items = chunk.len();
+            let future = match submit(chunk, options.clone(), spares.pop()) {
+                Ok(future) => future,
+                Err(refused) => {
+                    // No room: hold the chunk, and poll for room at the top of the loop.
+                    *held = Some(refused);
+                    continue;
+                }
+            };
             let first = pulled == 0;
             pulled += 1;
             let labeled = Labeled {
-                items: chunk.len(),
-                future: Some(submit(chunk, options.clone(), spares.pop())),
+                items,
+                future: Some(future),
             };
             burst.staged = true;
             if *ordered {
@@ -220,7 +246,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             } else {
                 as_completed.push(labeled);
             }
-            if let Some((before, after)) = now {
+            if let Some(Some((before, after))) = pull {
                 if after.duration_since(before) >= SLOW_PULL {
                     *slow_input = FAST_AGAIN_AFTER;
                 } else {
@@ -246,6 +272,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         self.progress.finish();
         self.finished = true;
         self.spares = Vec::new();
+        self.held = None;
         self.ready_outputs = Chunk::Many(Vec::new()).into_iter();
         self.ready = chunk_results::IntoIter::empty();
         for chunk in self.in_order.drain(..) {
@@ -348,7 +375,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             if let Some(item) = self.next_ready() {
                 return Poll::Ready(self.yield_item(item));
             }
-            if let Err(error) = self.refill() {
+            if let Err(error) = self.refill(cx) {
                 return Poll::Ready(self.end_with(error));
             }
             let polled = self.poll_chunk(cx);
@@ -404,7 +431,7 @@ mod tests {
                 let (promise, future) = WorkFuture::chunk_pair(true, chunk.len(), spare);
                 let doubled: ChunkResults<u64> = chunk.into_iter().map(|x| Ok(x * 2)).collect();
                 promise.complete(Ok(doubled));
-                future
+                Ok(future)
             }),
             Box::new(|| {}),
         )

@@ -9,10 +9,12 @@
 //! cancels what it still has in flight.
 //!
 //! `mod.rs` holds the type and its settings; `engine.rs` pulls the input and polls for
-//! results; `blocking.rs` and `stream.rs` are the two ways to read them.
+//! results (`held.rs`: a chunk waiting for room); `blocking.rs` and `stream.rs` are the
+//! two ways to read them.
 
 mod blocking;
 mod engine;
+mod held;
 mod stream;
 
 use std::collections::VecDeque;
@@ -31,6 +33,7 @@ use crate::work_options::WorkOptions;
 pub use stream::MapStream;
 
 use engine::Labeled;
+pub(crate) use held::Held;
 
 /// The future of one chunk.
 ///
@@ -66,8 +69,14 @@ pub type SubmitChunk<'a, A, T> =
 
 /// A [`SubmitChunk`] that writes the chunk's cell over a spare one if it is given one: a
 /// pool's own map, which keeps the cells of the chunks it has read (`cell::SpareCell`).
+/// Where the thread must not block, it hands a chunk back ([`Held`]) rather than wait for
+/// room in a full bounded queue.
 pub(crate) type SubmitReusing<'a, A, T> = Box<
-    dyn FnMut(Chunk<A>, WorkOptions, Option<SpareCell<ChunkResults<T>>>) -> ChunkFuture<T>
+    dyn FnMut(
+            Chunk<A>,
+            WorkOptions,
+            Option<SpareCell<ChunkResults<T>>>,
+        ) -> Result<ChunkFuture<T>, Held<'a, A>>
         + Send
         + 'a,
 >;
@@ -116,6 +125,8 @@ pub struct Map<'a, A, T> {
     /// Whether `submit` uses spare cells: only then are cells kept.
     reuses_cells: bool,
     flush: FlushChunks<'a>,
+    /// A chunk the pool had no room for, submitted again before any other.
+    held: Option<Held<'a, A>>,
     input: Box<dyn ChunkSource<A> + Send + 'a>,
     input_done: bool,
     chunksize: usize,
@@ -157,7 +168,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
         mut submit: SubmitChunk<'a, A, T>,
         flush: FlushChunks<'a>,
     ) -> Self {
-        let submit = Box::new(move |chunk, options, _spare| submit(chunk, options));
+        let submit = Box::new(move |chunk, options, _spare| Ok(submit(chunk, options)));
         let mut map = Self::reusing(input, window, submit, flush);
         map.reuses_cells = false;
         map
@@ -175,6 +186,7 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
             spares: Vec::new(),
             reuses_cells: true,
             flush,
+            held: None,
             input: Box::new(input),
             input_done: false,
             chunksize: 1,
@@ -433,6 +445,11 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
     }
 
     /// Turns the map into an async [`Stream`](futures::Stream) of results, for any runtime.
+    ///
+    /// Polled on a tokio runtime's thread, the stream does not block it waiting for room:
+    /// a chunk that finds the pool's bounded pending queue (`max_pending`) full is held in
+    /// the stream, which awaits room and sends it then. (The input's own iterator still
+    /// runs on that thread as items are pulled.)
     ///
     /// # Examples
     ///

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use crate::backend::accepts::Accepts;
 use crate::backend::chunk::Chunk;
+use crate::dispatch::Admission;
+use crate::map::Held;
 use crate::work::{Work, WorkKind};
 use crate::worker::Worker;
-use crate::{Map, Pool, WorkFuture, WorkOptions};
+use crate::{Error, Map, Pool, WorkFuture, WorkOptions};
 
 impl<B: Worker> Pool<B> {
     /// Applies `work` to every item of `items`, lazily, and gives the results in input
@@ -52,15 +54,39 @@ impl<B: Worker> Pool<B> {
             Box::new(move |chunk: Chunk<I::Item>, options: WorkOptions, spare| {
                 let target = match &target {
                     Ok(target) => target,
-                    Err(error) => return WorkFuture::failed(error.clone()),
+                    Err(error) => return Ok(WorkFuture::failed(error.clone())),
                 };
                 let packed = match B::pack_chunk(&executor, target, &chunk, &options) {
                     Ok(packed) => packed,
-                    Err(results) => return WorkFuture::resolved(Ok(results)),
+                    Err(results) => return Ok(WorkFuture::resolved(Ok(results))),
                 };
-                executor.submit_chunk_reusing(options, abortable, chunk.len(), spare, |promise| {
-                    B::chunk_job(target, &work, chunk, packed, promise)
-                })
+                // Waiting for room where the thread must not block (a stream polled on a
+                // runtime's thread) could stall that runtime: the chunk is held instead.
+                let admission = if executor.queue_is_bounded() && super::must_not_block() {
+                    Admission::FailFast
+                } else {
+                    Admission::Wait
+                };
+                let items = chunk.len();
+                let mut unsent = Some(chunk);
+                let submitted = executor.submit_chunk_reusing(
+                    options,
+                    abortable,
+                    items,
+                    spare,
+                    admission,
+                    |promise| {
+                        let chunk = unsent.take().expect("a chunk is sent at most once");
+                        B::chunk_job(target, &work, chunk, packed, promise)
+                    },
+                );
+                match (submitted, unsent) {
+                    (Err((Error::QueueFull { .. }, _)), Some(chunk)) => Err(Held {
+                        chunk,
+                        room: Box::pin(executor.room()),
+                    }),
+                    (Ok(future) | Err((_, future)), _) => Ok(future),
+                }
             }),
             Box::new(move || flusher.flush()),
         )

@@ -1,14 +1,15 @@
 //! From async code, which must never block its runtime thread: `submit_async` awaits room
-//! in a full bounded queue (where `submit` fails with `BlockingInRuntime`),
-//! `shutdown_async` awaits the drain (`shutdown(true)` there still drains, blocking the
-//! thread), and dropping a pool or `shutdown_now` on a runtime thread returns without
-//! waiting for its workers. Each runs on a current-thread runtime, whose one
-//! thread a blocking call would stall for good (the test would then hang, caught by
+//! in a full bounded queue (where `submit` fails with `BlockingInRuntime`), and so does a
+//! map's stream; `shutdown_async` awaits the drain (`shutdown(true)` there still drains,
+//! blocking the thread), and dropping a pool or `shutdown_now` on a runtime thread
+//! returns without waiting for its workers. Each runs on a current-thread runtime, whose
+//! one thread a blocking call would stall for good (the test would then hang, caught by
 //! `within`).
 
 use std::time::Duration;
 
 use aplex::{blocking, Error};
+use futures::StreamExt;
 
 use crate::common::within;
 use crate::files::Files;
@@ -42,6 +43,30 @@ pool_suite! {
             pool.shutdown(true);
             let refused = runtime().block_on(async { pool.submit_async(double, 1).await.await });
             assert_eq!(refused, Err(Error::ShutDown));
+        });
+    }
+
+    #[test]
+    fn a_map_stream_awaits_room_in_a_full_queue_while_the_runtime_runs_on() {
+        within(Duration::from_secs(30), || {
+            let files = Files::new(module_path!());
+            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
+            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
+            files.wait_for("running");
+            let doubled: Vec<_> = runtime().block_on(async {
+                // The queue has room for one chunk; a stream that waited for room on this
+                // thread would stop the second branch, the only one to open the gate.
+                let (doubled, ()) = tokio::join!(
+                    pool.map(double, 0..6_u64).window(4).into_stream().collect::<Vec<_>>(),
+                    async {
+                        tokio::task::yield_now().await;
+                        files.open("gate");
+                    }
+                );
+                doubled
+            });
+            assert_eq!(doubled, (0..6).map(|x| Ok(x * 2)).collect::<Vec<_>>());
+            assert_eq!(running.result(), Ok(1));
         });
     }
 
