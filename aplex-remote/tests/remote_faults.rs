@@ -10,11 +10,12 @@ extern crate aplex_facade as aplex;
 
 mod support;
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
-use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor, POOL_VARIABLE, URL_VARIABLE};
+use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor};
 use aplex::Error;
+use support::NodeProcess;
 
 /// The pool's and the nodes' ack wait: a dead node's works come back this fast.
 const ACK_WAIT: Duration = Duration::from_millis(1_000);
@@ -61,33 +62,9 @@ fn unix_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// A node process of pool `pool`; killed when dropped.
-struct Node(Child);
-
-impl Node {
-    fn start(server: &NatsServer, pool: &str) -> Node {
-        Self::start_with(server, pool, &[])
-    }
-
-    fn start_with(server: &NatsServer, pool: &str, env: &[(&str, &str)]) -> Node {
-        let child = Command::new(std::env::current_exe().unwrap())
-            .env(URL_VARIABLE, server.url())
-            .env(POOL_VARIABLE, pool)
-            .env("APLEX_REMOTE_ACK_WAIT_MS", ACK_WAIT.as_millis().to_string())
-            .env("APLEX_REMOTE_HEARTBEAT_MS", "250")
-            .env("APLEX_REMOTE_MAX_WORKS", "64")
-            .envs(env.iter().copied())
-            .spawn()
-            .expect("a node process starts");
-        Node(child)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A node process of pool `pool`, with this file's ack wait.
+fn node(server: &NatsServer, pool: &str) -> NodeProcess {
+    NodeProcess::start(server, pool, ACK_WAIT, &[])
 }
 
 fn pool(server: &NatsServer, name: &str) -> RemoteAsyncPoolExecutor {
@@ -102,7 +79,7 @@ fn pool(server: &NatsServer, name: &str) -> RemoteAsyncPoolExecutor {
 fn a_node_killed_mid_map_has_its_works_redelivered_and_the_map_completes() {
     let server = NatsServer::start().unwrap();
     let pool = pool(&server, "kill9");
-    let mut nodes: Vec<Node> = (0..3).map(|_| Node::start(&server, "kill9")).collect();
+    let mut nodes: Vec<NodeProcess> = (0..3).map(|_| node(&server, "kill9")).collect();
     let mut results = Vec::with_capacity(10_000);
     let mut map = pool.map(slow_double, 0..10_000u64).chunksize(4);
     for result in map.by_ref().take(2_000) {
@@ -118,7 +95,7 @@ fn a_node_killed_mid_map_has_its_works_redelivered_and_the_map_completes() {
 }
 
 /// SIGKILLs a node process.
-fn sigkill(node: &Node) {
+fn sigkill(node: &NodeProcess) {
     let status = Command::new("kill")
         .args(["-9", &node.0.id().to_string()])
         .status()
@@ -138,7 +115,7 @@ fn a_work_that_kills_every_node_it_runs_on_fails_after_max_deliveries() {
     let poison = pool.submit(kill_my_node, ());
     // Each delivery kills the node it reaches: one node at a time, three in all.
     for delivery in 1..=3 {
-        let mut node = Node::start(&server, "poison");
+        let mut node = node(&server, "poison");
         let mut status = None;
         support::wait_until("the node runs the work and dies", || {
             status = node.0.try_wait().unwrap();
@@ -163,7 +140,7 @@ fn works_queued_across_a_server_restart_are_not_lost() {
         support::works_queued(&server, "restart") == 200
     });
     server.restart().unwrap();
-    let _node = Node::start(&server, "restart");
+    let _node = node(&server, "restart");
     let results: Vec<Result<u64, Error>> = futures.into_iter().map(|f| f.result()).collect();
     let expected: Vec<Result<u64, Error>> = (0..200u64).map(|x| Ok(x + 1)).collect();
     assert_eq!(results, expected);
@@ -211,9 +188,10 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
         lines.any(|line| line.is_ok_and(|line| line == "queued"))
     });
     // One node of 16 slots: 2,000 naps of 50 ms would take over 6 s.
-    let _node = Node::start_with(
+    let _node = NodeProcess::start(
         &server,
         "orphans",
+        ACK_WAIT,
         &[
             (STARTS_FILE, starts.to_str().unwrap()),
             ("APLEX_REMOTE_MAX_WORKS", "16"),

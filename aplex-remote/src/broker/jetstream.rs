@@ -378,9 +378,9 @@ impl Delivery for JetStreamDelivery {
             .map_err(BrokerError::from_display)
     }
 
-    async fn nak(&self) -> Result<(), BrokerError> {
+    async fn nak(&self, delay: Duration) -> Result<(), BrokerError> {
         self.0
-            .ack_with(AckKind::Nak(None))
+            .ack_with(AckKind::Nak((!delay.is_zero()).then_some(delay)))
             .await
             .map_err(BrokerError::from_display)
     }

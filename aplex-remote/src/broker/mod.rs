@@ -51,8 +51,8 @@ pub(crate) trait Delivery: Send + Sync {
     async fn progress(&self) -> Result<(), BrokerError>;
     /// Give up on it: never deliver it again (it was answered with an error).
     async fn term(&self) -> Result<(), BrokerError>;
-    /// Give it back at once, for another node.
-    async fn nak(&self) -> Result<(), BrokerError>;
+    /// Give it back, for another node: delivered again after `delay` (at once if zero).
+    async fn nak(&self, delay: Duration) -> Result<(), BrokerError>;
 }
 
 /// A result message as the submitter receives it: each work's number and result, or

@@ -19,6 +19,7 @@ use aplex_core::registry::{self, Args, Trampoline};
 use aplex_core::Error;
 
 use crate::broker::Delivery;
+use crate::node::hand_back::OpenFetches;
 use crate::node::outbox::Outbox;
 use crate::wire::{now_ms, ResultBody};
 
@@ -32,6 +33,8 @@ pub(crate) struct Held {
     /// One of its works was handed back: deliver the message again.
     handed_back: AtomicBool,
     heartbeat: Mutex<Option<tokio::task::AbortHandle>>,
+    /// The node's fetches: how long a message handed back waits to be delivered again.
+    fetches: Arc<OpenFetches>,
 }
 
 /// A work on the server: its submitter and its number there.
@@ -50,7 +53,12 @@ pub(crate) enum Ended {
 
 impl Held {
     /// Holds `delivery`, which carries `works` works, heartbeating it every `every`.
-    pub(crate) fn new(delivery: Arc<dyn Delivery>, works: usize, every: Duration) -> Arc<Held> {
+    pub(crate) fn new(
+        delivery: Arc<dyn Delivery>,
+        works: usize,
+        every: Duration,
+        fetches: Arc<OpenFetches>,
+    ) -> Arc<Held> {
         let beating = Arc::clone(&delivery);
         let heartbeat = tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -65,6 +73,7 @@ impl Held {
             answered: AtomicBool::new(false),
             handed_back: AtomicBool::new(false),
             heartbeat: Mutex::new(Some(heartbeat.abort_handle())),
+            fetches,
         })
     }
 
@@ -91,13 +100,14 @@ impl Held {
             return; // the node's runtime is gone: the server redelivers it after ack_wait
         };
         let delivery = Arc::clone(&self.delivery);
+        let delay = self.fetches.hand_back_delay();
         let (handed_back, answered) = (
             self.handed_back.load(Ordering::SeqCst),
             self.answered.load(Ordering::SeqCst),
         );
         runtime.spawn(async move {
             let _ = if handed_back {
-                delivery.nak().await
+                delivery.nak(delay).await
             } else if answered {
                 delivery.ack().await
             } else {

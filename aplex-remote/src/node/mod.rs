@@ -10,11 +10,13 @@
 //!   is answered as `answer.rs` says.
 //! - It announces itself (`announce.rs`) every heartbeat in the pool's nodes bucket.
 //! - SIGTERM or SIGINT (or [`NodeHandle::stop`]): the node stops pulling, lets its works
-//!   finish for `shutdown_grace`, hands back (nak) those still running, and returns.
+//!   finish for `shutdown_grace`, hands back (nak) those still running, and returns. What
+//!   it hands back is delivered again once its open fetches are over (`hand_back.rs`).
 
 pub(crate) mod announce;
 mod answer;
 pub(crate) mod bootstrap;
+mod hand_back;
 mod outbox;
 mod pull;
 mod slots;

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 use crate::broker::{Broker, Delivery};
 use crate::node::answer::{self, Answer, Held, HeldWorks, WorkKey};
+use crate::node::hand_back::OpenFetches;
 use crate::node::outbox::Outbox;
 use crate::node::slots::Slots;
 use crate::settings::{batch_for_node, DEFAULT_MAX_BATCH};
@@ -44,6 +45,8 @@ pub(crate) struct Puller {
     group: String,
     heartbeat: Duration,
     stopping: Arc<AtomicBool>,
+    /// When its fetches are over (a stopping node hands works back for after that).
+    fetches: Arc<OpenFetches>,
     slots: Rc<Slots>,
     /// Works (estimated) asked for by fetches still open and not delivered yet.
     asked: Rc<Cell<usize>>,
@@ -71,6 +74,7 @@ impl Puller {
             digest,
             group,
             heartbeat,
+            fetches: Arc::new(OpenFetches::new(Arc::clone(&stopping))),
             stopping,
             slots: Rc::new(Slots::new(max_works, work_loop)),
             asked: Rc::new(Cell::new(0)),
@@ -110,6 +114,7 @@ impl Puller {
     /// deliver is asked for again.
     async fn fetch(self, messages: usize, each: usize) {
         let mut left = messages;
+        self.fetches.opened(FETCH_WAIT + FETCH_SLACK);
         match self
             .broker
             .fetch(self.digest, &self.group, messages, FETCH_WAIT)
@@ -137,7 +142,7 @@ impl Puller {
     /// Starts the works of one fetched message, or answers them at once.
     async fn take(&self, delivery: Arc<dyn Delivery>) {
         if self.stopping.load(Ordering::SeqCst) {
-            let _ = delivery.nak().await;
+            let _ = delivery.nak(self.fetches.hand_back_delay()).await;
             return;
         }
         let parsed = delivery
@@ -180,7 +185,12 @@ impl Puller {
                         | (Trampoline::Blocking(_), WorkKind::Blocking)
                 )
             });
-        let held = Held::new(delivery, works.len(), self.heartbeat);
+        let held = Held::new(
+            delivery,
+            works.len(),
+            self.heartbeat,
+            Arc::clone(&self.fetches),
+        );
         let reply: Arc<str> = Arc::from(task.reply.as_str());
         let submitter: Arc<str> = Arc::from(task.submitter.as_str());
         for (id, args) in works {

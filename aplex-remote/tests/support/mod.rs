@@ -2,14 +2,17 @@
 //! deadline (a hang fails as a timeout instead of stalling the run), a bounded wait for a
 //! condition, and what they read off the server itself — how many works and messages
 //! wait on a pool's queue (a batch message carries several), and the nodes' consumers'
-//! counts.
+//! counts; and node processes.
 // Each test binary uses a part of this.
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use aplex::remote::{NatsServer, RemoteAsyncPoolExecutor, RemotePoolBuilder};
+use aplex::remote::{
+    NatsServer, RemoteAsyncPoolExecutor, RemotePoolBuilder, POOL_VARIABLE, URL_VARIABLE,
+};
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::stream::Stream;
 use futures::StreamExt;
@@ -116,4 +119,36 @@ pub(crate) fn fetched_and_waiting(server: &NatsServer, pool: &str) -> (usize, u6
         }
         counts
     })
+}
+
+/// A node process of a pool: this test binary, turned into a node by its environment
+/// (`ack_wait` as the pool's, a 250 ms heartbeat, 64 works at once, then `env`); killed
+/// when dropped.
+pub(crate) struct NodeProcess(pub(crate) Child);
+
+impl NodeProcess {
+    pub(crate) fn start(
+        server: &NatsServer,
+        pool: &str,
+        ack_wait: Duration,
+        env: &[(&str, &str)],
+    ) -> NodeProcess {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .env(URL_VARIABLE, server.url())
+            .env(POOL_VARIABLE, pool)
+            .env("APLEX_REMOTE_ACK_WAIT_MS", ack_wait.as_millis().to_string())
+            .env("APLEX_REMOTE_HEARTBEAT_MS", "250")
+            .env("APLEX_REMOTE_MAX_WORKS", "64")
+            .envs(env.iter().copied())
+            .spawn()
+            .expect("a node process starts");
+        NodeProcess(child)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
