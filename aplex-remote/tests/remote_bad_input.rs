@@ -3,7 +3,9 @@
 //! on the pool's task subject are terminated or answered with an error, never crash a
 //! node or resolve another work's future; a work a node lacks is answered `UnknownWork`;
 //! a work queued by another build (another registry digest) is never taken; a group of
-//! nodes no node could have (a meta with a dot) is refused at submit.
+//! nodes no node could have (a meta with a dot) is refused at submit; queue settings the
+//! server does not hold are refused at build, and a node whose heartbeat the server's
+//! `ack_wait` does not leave room for beats faster rather than have its works run again.
 
 extern crate aplex_facade as aplex;
 
@@ -25,6 +27,17 @@ async fn byte_count(bytes: Vec<u8>) -> usize {
 #[aplex::work]
 async fn triple(x: u64) -> u64 {
     x * 3
+}
+
+/// How many times `counted_nap` began.
+static NAPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts its start, then naps `ms`.
+#[aplex::work]
+async fn counted_nap(ms: u64) -> u64 {
+    NAPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
 }
 
 #[test]
@@ -249,5 +262,52 @@ fn a_group_no_node_could_serve_is_refused_at_submit() {
             .iter()
             .all(|result| matches!(result, Err(Error::InvalidConfig { .. }))),
         "{mapped:?}"
+    );
+}
+
+#[test]
+fn queue_settings_the_server_does_not_hold_are_refused_at_build_by_name() {
+    let server = NatsServer::start().unwrap();
+    let first = support::builder(&server).pool("settled").build().unwrap();
+    let later = || support::builder(&server).pool("settled");
+    for (refused, setting) in [
+        (later().ack_wait(Duration::from_secs(1)).build(), "ack_wait"),
+        (later().max_deliveries(5).build(), "max_deliveries"),
+        (
+            later().queued_expiry(Duration::from_secs(7_200)).build(),
+            "queued_expiry",
+        ),
+    ] {
+        let error = refused.expect_err("refused");
+        assert_eq!(error.setting(), Some(setting), "{error}");
+        assert!(error.to_string().contains("pool `settled`"), "{error}");
+    }
+    // The values the server holds, a shorter expiry, or the defaults: built, and served.
+    let _node = NodeBuilder::new(server.url(), "settled").start().unwrap();
+    let same = later()
+        .ack_wait(aplex::remote::DEFAULT_ACK_WAIT)
+        .queued_expiry(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    assert_eq!(same.submit(triple, 2).result(), Ok(6));
+    assert_eq!(first.submit(triple, 3).result(), Ok(9));
+}
+
+#[test]
+fn a_node_beats_within_the_ack_wait_the_server_holds_and_runs_each_work_once() {
+    let server = NatsServer::start().unwrap();
+    // The pool makes the queue with a 1 s ack_wait; the node is left at its defaults
+    // (a 15 s ack_wait, a 5 s heartbeat), which the server does not hold.
+    let pool = support::builder(&server)
+        .pool("beats")
+        .ack_wait(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let _node = NodeBuilder::new(server.url(), "beats").start().unwrap();
+    assert_eq!(pool.submit(counted_nap, 2_500).result(), Ok(2_500));
+    assert_eq!(
+        NAPS.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "never redelivered while it ran"
     );
 }

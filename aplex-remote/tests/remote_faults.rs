@@ -208,7 +208,8 @@ fn a_submitter_killed_mid_map_leaves_no_work_that_starts_after_its_expiry() {
         orphans >= 500,
         "the submitter died with works queued ({orphans})"
     );
-    let observer = pool(&server, "orphans");
+    // The submitter made the queue with the default settings: so does its observer.
+    let observer = support::builder(&server).pool("orphans").build().unwrap();
     support::wait_until("the node has nothing left to run", || {
         let queue_empty = support::messages_queued(&server, "orphans") == 0;
         let idle = observer

@@ -83,17 +83,23 @@ impl JetStreamBroker {
         Ok(consumer)
     }
 
-    /// Makes the stream `config` describes unless it exists. Two processes making it at
-    /// once race, and the loser's create fails: then it is there, which is all we need.
-    async fn stream(&self, config: jetstream::stream::Config) -> Result<(), BrokerError> {
+    /// Makes the stream `config` describes unless it exists, and gives its settings as
+    /// the server holds them. Two processes making it at once race, and the loser's
+    /// create fails: then it is there, which is all we need.
+    async fn stream(
+        &self,
+        config: jetstream::stream::Config,
+    ) -> Result<jetstream::stream::Config, BrokerError> {
         let name = config.name.clone();
-        match self.jetstream.get_or_create_stream(config).await {
-            Ok(_) => Ok(()),
-            Err(error) => match self.jetstream.get_stream(&name).await {
-                Ok(_) => Ok(()),
-                Err(_) => Err(BrokerError::from_display(error)),
-            },
-        }
+        let made = match self.jetstream.get_or_create_stream(config).await {
+            Ok(stream) => stream,
+            Err(error) => self
+                .jetstream
+                .get_stream(&name)
+                .await
+                .map_err(|_| BrokerError::from_display(error))?,
+        };
+        Ok(made.cached_info().config.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PullConsumer>> {
@@ -105,18 +111,19 @@ impl JetStreamBroker {
 
 #[async_trait]
 impl Broker for JetStreamBroker {
-    async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError> {
-        self.stream(jetstream::stream::Config {
-            name: self.names.tasks_stream(),
-            subjects: vec![self.names.tasks_subjects()],
-            retention: RetentionPolicy::WorkQueue,
-            storage: StorageType::File,
-            max_age: self.settings.max_age,
-            // The server refuses a window longer than the works live.
-            duplicate_window: DUPLICATE_WINDOW.min(self.settings.max_age),
-            ..Default::default()
-        })
-        .await?;
+    async fn prepare(&self, digest: u64, group: &str) -> Result<QueueSettings, BrokerError> {
+        let tasks = self
+            .stream(jetstream::stream::Config {
+                name: self.names.tasks_stream(),
+                subjects: vec![self.names.tasks_subjects()],
+                retention: RetentionPolicy::WorkQueue,
+                storage: StorageType::File,
+                max_age: self.settings.max_age,
+                // The server refuses a window longer than the works live.
+                duplicate_window: DUPLICATE_WINDOW.min(self.settings.max_age),
+                ..Default::default()
+            })
+            .await?;
         self.stream(jetstream::stream::Config {
             name: self.names.results_stream(),
             subjects: vec![self.names.results_subjects()],
@@ -136,7 +143,17 @@ impl Broker for JetStreamBroker {
             ..Default::default()
         })
         .await?;
-        self.consumer(digest, group).await.map(drop)
+        let consumer = self
+            .consumer(digest, group)
+            .await?
+            .cached_info()
+            .config
+            .clone();
+        Ok(QueueSettings {
+            ack_wait: consumer.ack_wait,
+            max_deliveries: u32::try_from(consumer.max_deliver).unwrap_or(u32::MAX),
+            max_age: tasks.max_age,
+        })
     }
 
     async fn enqueue(

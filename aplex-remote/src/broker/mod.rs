@@ -70,8 +70,9 @@ pub(crate) struct GaveUp {
 #[async_trait]
 pub(crate) trait Broker: Send + Sync + 'static {
     /// Makes the pool's streams, and the queue consumer of nodes of build `digest` in
-    /// `group`, unless they exist.
-    async fn prepare(&self, digest: u64, group: &str) -> Result<(), BrokerError>;
+    /// `group`, unless they exist; the queue's settings as the server holds them (those
+    /// of whoever made the queue first, which may not be this process's).
+    async fn prepare(&self, digest: u64, group: &str) -> Result<QueueSettings, BrokerError>;
     /// Queues a message of works (one, or a batch: see [`crate::wire`]) for the nodes of
     /// build `digest` in `group`; its sequence number.
     async fn enqueue(

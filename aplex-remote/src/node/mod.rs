@@ -122,7 +122,9 @@ impl NodeBuilder {
     }
 
     /// The pool's `ack_wait`, `max_deliveries` and queued-work expiry, used if this node
-    /// is the first to create the pool's queue (keep them equal to the pool's).
+    /// is the first to create the pool's queue (keep them equal to the pool's). A queue
+    /// already on the server keeps its own; if its `ack_wait` is not above the node's
+    /// heartbeat, the node beats at a third of it (with a warning).
     pub fn queue(mut self, ack_wait: Duration, max_deliveries: u32, expiry: Duration) -> Self {
         self.queue = QueueSettings {
             ack_wait,
@@ -263,10 +265,11 @@ impl NodeBuilder {
             self.queue.clone(),
         ));
         let digest = registry().digest();
-        broker
+        let held = broker
             .prepare(digest, &self.group)
             .await
             .map_err(|error| NodeError(format!("cannot prepare the pool's queue: {error}")))?;
+        let heartbeat = fitted_heartbeat(self.heartbeat, held.ack_wait);
         let state = self.make_state()?;
         if let Some(signals) = signals {
             tokio::task::spawn_local(pull::watch_signals(signals));
@@ -278,7 +281,7 @@ impl NodeBuilder {
             digest,
             self.group.clone(),
             self.max_works,
-            self.heartbeat,
+            heartbeat,
             Arc::clone(&stopping),
             loop_tx.clone(),
         );
@@ -293,7 +296,7 @@ impl NodeBuilder {
             max_works: self.max_works,
             in_flight: 0,
         };
-        let every = self.heartbeat.min(announce::ANNOUNCE_EVERY);
+        let every = heartbeat.min(announce::ANNOUNCE_EVERY);
         let (stop_announcing, announcing_stops) = tokio::sync::oneshot::channel();
         let announcing = tokio::task::spawn_local(pull::announce(
             Arc::clone(&broker),
@@ -384,6 +387,25 @@ impl Drop for NodeHandle {
         self.stop.notify_one();
         let _ = self.join();
     }
+}
+
+/// The heartbeat a node keeps: its own, unless that is not under the `ack_wait` the
+/// server holds (set by whichever pool or node made the queue first, which may differ
+/// from this node's): then a third of it, or the server would redeliver running works as
+/// if their node were gone, and they would run again.
+fn fitted_heartbeat(heartbeat: Duration, ack_wait: Duration) -> Duration {
+    if heartbeat < ack_wait {
+        return heartbeat;
+    }
+    let fitted = (ack_wait / 3).max(Duration::from_millis(1));
+    tracing::warn!(
+        ?heartbeat,
+        ?ack_wait,
+        ?fitted,
+        "aplex remote node: the pool's queue on the server has an ack_wait no longer than \
+         this node's heartbeat; beating faster"
+    );
+    fitted
 }
 
 /// Serves pool `pool` on the server at `url` with default settings until SIGTERM or

@@ -21,6 +21,7 @@ use crate::broker::{Broker, QueueSettings};
 use crate::connect::{connect_settings, ConnectSettings};
 use crate::names::{PoolNames, DEFAULT_GROUP};
 use crate::pool::client::Client;
+use crate::pool::queue_check::{settle, ChosenQueueSettings};
 use crate::pool::worker::{serve, RemoteWorker};
 use crate::pool::RemoteAsyncPoolExecutor;
 use crate::settings::{
@@ -54,6 +55,8 @@ pub struct RemotePoolBuilder {
     max_in_flight: usize,
     max_batch: usize,
     queue: QueueSettings,
+    /// Which of `queue` the user chose (checked against the server's at `build()`).
+    chosen: ChosenQueueSettings,
     balancer_given: bool,
 }
 
@@ -80,6 +83,7 @@ impl RemotePoolBuilder {
                 max_deliveries: DEFAULT_MAX_DELIVERIES,
                 max_age: DEFAULT_QUEUED_EXPIRY,
             },
+            chosen: ChosenQueueSettings::default(),
             balancer_given: false,
         }
     }
@@ -141,8 +145,16 @@ impl RemotePoolBuilder {
     /// How long a node may hold a work without a heartbeat before the server redelivers
     /// it to another node (default 15 s, at most 100 years); the nodes' heartbeat must be
     /// well under it.
+    ///
+    /// This and [`max_deliveries`](Self::max_deliveries) and
+    /// [`queued_expiry`](Self::queued_expiry) are the queue's on the server, set by the
+    /// pool or node that makes it first: a pool whose queue exists takes the server's
+    /// values for those left unset, and `build()` refuses one set here that the server
+    /// does not hold (`InvalidConfig` naming it and the server's value; a shorter
+    /// `queued_expiry` is kept, as each work carries its own).
     pub fn ack_wait(mut self, ack_wait: Duration) -> Self {
         self.queue.ack_wait = ack_wait;
+        self.chosen.ack_wait = true;
         self
     }
 
@@ -150,6 +162,7 @@ impl RemotePoolBuilder {
     /// `Error::Undeliverable` (default 3).
     pub fn max_deliveries(mut self, deliveries: u32) -> Self {
         self.queue.max_deliveries = deliveries;
+        self.chosen.max_deliveries = true;
         self
     }
 
@@ -159,6 +172,7 @@ impl RemotePoolBuilder {
     /// the works of a pool whose nodes may all be gone one.
     pub fn queued_expiry(mut self, expiry: Duration) -> Self {
         self.queue.max_age = expiry;
+        self.chosen.queued_expiry = true;
         self
     }
 
@@ -222,12 +236,12 @@ impl RemotePoolBuilder {
         options.max_blocking_works_per_worker = self.max_in_flight;
         let grace = options.shutdown_grace;
         let connect = self.connect;
-        let queue = self.queue;
+        let queue = (self.queue, self.chosen);
         let max_batch = self.max_batch;
         let executor = Executor::start(
             options,
             || Box::new(RoundRobin::default()),
-            |seat| start_client(seat, &connect, &names, &queue, max_batch),
+            |seat| start_client(seat, &connect, &names, queue.clone(), max_batch),
         )?;
         Ok(RemoteAsyncPoolExecutor::from_pool(new_pool(
             executor, grace,
@@ -261,11 +275,12 @@ fn start_client(
     seat: aplex_core::backend::WorkerSeat,
     connect: &ConnectSettings,
     names: &PoolNames,
-    queue: &QueueSettings,
+    (queue, chosen): (QueueSettings, ChosenQueueSettings),
     max_batch: usize,
 ) -> Result<RemoteWorker, BuildError> {
-    let (connect, names, queue) = (connect.clone(), names.clone(), queue.clone());
-    let (ready_tx, ready) = mpsc::sync_channel::<Result<(), String>>(1);
+    let (connect, names) = (connect.clone(), names.clone());
+    let (ready_tx, ready) = mpsc::sync_channel::<Result<(), BuildError>>(1);
+    let failed = |reason: String| BuildError::worker_start(0, reason, None);
     let worker = RemoteWorker::start(format!("remote:{}", names.pool()), move |commands| {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -273,33 +288,39 @@ fn start_client(
         {
             Ok(runtime) => runtime,
             Err(error) => {
-                let _ = ready_tx.send(Err(format!("cannot build its runtime: {error}")));
+                let _ = ready_tx.send(Err(failed(format!("cannot build its runtime: {error}"))));
                 return;
             }
         };
         runtime.block_on(async move {
             let submitter = submitter_id();
             let setup = async {
-                let client = connect.connect(&format!("aplex-pool-{submitter}")).await?;
+                let client = connect
+                    .connect(&format!("aplex-pool-{submitter}"))
+                    .await
+                    .map_err(failed)?;
                 let broker: Arc<dyn Broker> =
                     Arc::new(JetStreamBroker::new(client, names.clone(), queue.clone()));
                 let digest = registry().digest();
-                let failed = |error: crate::broker::BrokerError| {
-                    format!("cannot prepare the pool's queue on the server: {error}")
+                let broker_failed = |error: crate::broker::BrokerError| {
+                    failed(format!(
+                        "cannot prepare the pool's queue on the server: {error}"
+                    ))
                 };
-                broker
+                let held = broker
                     .prepare(digest, DEFAULT_GROUP)
                     .await
-                    .map_err(failed)?;
-                let results = broker.results(&submitter).await.map_err(failed)?;
-                let gave_up = broker.gave_up().await.map_err(failed)?;
-                Ok::<_, String>((broker, digest, results, gave_up))
+                    .map_err(broker_failed)?;
+                let queue = settle(names.pool(), &queue, chosen, &held)?;
+                let results = broker.results(&submitter).await.map_err(broker_failed)?;
+                let gave_up = broker.gave_up().await.map_err(broker_failed)?;
+                Ok::<_, BuildError>((broker, digest, queue, results, gave_up))
             };
             match setup.await {
-                Err(reason) => {
-                    let _ = ready_tx.send(Err(reason));
+                Err(refused) => {
+                    let _ = ready_tx.send(Err(refused));
                 }
-                Ok((broker, digest, results, gave_up)) => {
+                Ok((broker, digest, queue, results, gave_up)) => {
                     let (client, again) = Client::new(
                         broker,
                         seat.events,
@@ -321,7 +342,7 @@ fn start_client(
     })?;
     match ready.recv() {
         Ok(Ok(())) => Ok(worker),
-        Ok(Err(reason)) => Err(BuildError::worker_start(0, reason, None)),
+        Ok(Err(refused)) => Err(refused),
         Err(_) => Err(BuildError::worker_start(0, "its client thread died", None)),
     }
 }

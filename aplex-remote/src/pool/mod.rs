@@ -2,13 +2,14 @@
 //! client of the server (`worker.rs`, its state in `client.rs`), and dereferences to it for the whole pool API;
 //! `accepts.rs` says which works it takes (registered ones, as the process pool),
 //! `job.rs` what a queued work carries, `batch_size.rs` how many go in one message,
-//! `builder.rs` its settings.
+//! `builder.rs` its settings, `queue_check.rs` those against the server's.
 
 pub(crate) mod accepts;
 pub(crate) mod batch_size;
 pub(crate) mod builder;
 pub(crate) mod client;
 pub(crate) mod job;
+pub(crate) mod queue_check;
 pub(crate) mod worker;
 
 use std::fmt;
