@@ -77,7 +77,21 @@ impl<J> Pending<J> {
     /// Resolves the queued work with `error`, then drops its job.
     pub(crate) fn fail(self, error: Error) {
         self.tracked.fail(error);
-        drop(self.job);
+        drop_job(self.job);
+    }
+}
+
+/// Drops a job that will never run (its work was cancelled while queued, or failed)
+/// where a panic in its argument's `Drop` cannot take the thread down with it: whoever
+/// drains the queue drops it, a worker reporting a work over among them, whose death
+/// would break the pool. The panic is logged.
+fn drop_job<J>(job: J) {
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(job)));
+    if let Err(panic) = dropped {
+        tracing::warn!(
+            panic = %panic_message(&*panic),
+            "aplex: a work that never ran panicked when its argument was dropped"
+        );
     }
 }
 
@@ -325,9 +339,19 @@ impl<W: Worker> Shared<W> {
 
     fn purge_resolved(&self, queue: &mut Queue<W::Job>) {
         // Resolved entries were cancelled while queued, and uncounted then.
-        queue
+        if queue
             .pending
-            .retain(|pending| !pending.tracked.is_resolved());
+            .iter()
+            .any(|pending| pending.tracked.is_resolved())
+        {
+            for pending in std::mem::take(&mut queue.pending) {
+                if pending.tracked.is_resolved() {
+                    drop_job(pending.job);
+                } else {
+                    queue.pending.push_back(pending);
+                }
+            }
+        }
     }
 
     /// Dispatches queued works, front first, while some worker is available.
@@ -342,7 +366,9 @@ impl<W: Worker> Shared<W> {
             };
             popped = true;
             // A resolved entry was cancelled while queued, and uncounted then.
-            if !pending.tracked.is_resolved() {
+            if pending.tracked.is_resolved() {
+                drop_job(pending.job);
+            } else {
                 self.gauge.dequeued();
                 self.dispatch(queue, pending.job, pending.tracked, &pending.options);
             }

@@ -1,6 +1,7 @@
 //! Cancelling on the thread pool, beyond the shared suite (`pool_suite/cancel.rs`): a
 //! running async work is dropped at its next await, a queued blocking work can be
-//! cancelled, and a result timeout leaves the work running.
+//! cancelled, a result timeout leaves the work running, and a cancelled queued work whose
+//! argument panics when dropped harms no other work.
 
 mod common;
 
@@ -8,7 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aplex::{Clock, Error, ThreadAsyncPoolExecutor};
-use common::{wait_until, BlockingGate, DropCounter, Gate};
+use std::time::Duration;
+
+use common::{wait_until, within, BlockingGate, DropCounter, Gate};
 
 fn single_slot_pool() -> ThreadAsyncPoolExecutor {
     ThreadAsyncPoolExecutor::builder()
@@ -138,4 +141,58 @@ fn a_blocking_work_waiting_for_its_turn_on_its_worker_can_be_cancelled() {
     pool.shutdown(true);
     assert_eq!(waiting.result(), Err(Error::Cancelled));
     assert!(!ran.load(Ordering::SeqCst), "the cancelled work ran");
+}
+
+/// An argument that panics when it is dropped.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("an argument that panics when dropped");
+    }
+}
+
+#[test]
+fn a_cancelled_queued_works_argument_that_panics_when_dropped_harms_no_other_work() {
+    within(Duration::from_secs(60), || {
+        let pool = single_slot_pool();
+        let gate = Gate::new();
+        let g = gate.clone();
+        let blocker = pool.submit(move |()| async move { g.pass().await }, ());
+        let before = pool.submit(|x: u8| async move { x }, 1);
+        let doomed = pool.submit(|_: PanicsOnDrop| async {}, PanicsOnDrop);
+        let after = pool.submit(|x: u8| async move { x }, 2);
+        // Not at the front: it is dropped when the worker, done with the blocker,
+        // reaches it in the queue.
+        assert!(doomed.cancel());
+        gate.open();
+        assert_eq!(
+            (blocker.result(), before.result(), after.result()),
+            (Ok(()), Ok(1), Ok(2))
+        );
+        assert_eq!(doomed.result(), Err(Error::Cancelled));
+        assert_eq!(pool.submit(|x: u8| async move { x }, 3).result(), Ok(3));
+    });
+}
+
+#[test]
+fn a_cancelled_running_work_that_panics_when_dropped_harms_no_other_work() {
+    within(Duration::from_secs(60), || {
+        let pool = single_slot_pool();
+        let started = Arc::new(AtomicBool::new(false));
+        let s = Arc::clone(&started);
+        let doomed = pool.submit(
+            move |guard: PanicsOnDrop| async move {
+                let _guard = guard;
+                s.store(true, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            },
+            PanicsOnDrop,
+        );
+        wait_until("the work runs", || started.load(Ordering::SeqCst));
+        // Aborted on the worker: its future, and the guard in it, are dropped there.
+        assert!(doomed.cancel());
+        assert_eq!(doomed.result(), Err(Error::Cancelled));
+        assert_eq!(pool.submit(|x: u8| async move { x }, 3).result(), Ok(3));
+    });
 }
