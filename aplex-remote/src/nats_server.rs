@@ -86,6 +86,11 @@ impl NatsServer {
         self.port
     }
 
+    /// The server process's id, while it runs (to pause it with `SIGSTOP` in a test, say).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the server (kill, then reap), keeping its store.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

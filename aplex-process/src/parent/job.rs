@@ -72,7 +72,7 @@ pub(crate) fn settle(completer: Completer, outcome: Result<Payload, Error>) {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| completer.complete(outcome)));
     if let Err(panic) = settled {
         tracing::error!(
-            message = %aplex_core::backend::panic_message(&*panic),
+            panic = %aplex_core::backend::panic_message(&*panic),
             "aplex: user code panicked while a work's outcome was delivered"
         );
     }

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, push, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::stream::{RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, AckKind, Context};
 use async_nats::Client;
@@ -25,6 +26,15 @@ use crate::wire::{self, TaskHeaders};
 
 /// How long the server remembers a work's id to drop a publish retried after a lost ack.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// How long a publish of works the server does not acknowledge (a lost ack, a stalled or
+/// restarting server) is tried again before its works fail `Error::Broker`: half the
+/// duplicate window, so a copy the server already stored is still dropped.
+const REPUBLISH_FOR: Duration = Duration::from_secs(60);
+
+/// The pause before the first publish again; it doubles each time, up to the longest.
+const FIRST_REPUBLISH_PAUSE: Duration = Duration::from_millis(50);
+const LONGEST_REPUBLISH_PAUSE: Duration = Duration::from_secs(2);
 
 /// One pool's broker on a JetStream server.
 pub(crate) struct JetStreamBroker {
@@ -163,18 +173,40 @@ impl Broker for JetStreamBroker {
         task: &TaskHeaders,
         args: Bytes,
     ) -> Result<u64, BrokerError> {
-        let acknowledged = self
-            .jetstream
-            .publish_with_headers(
-                self.names.task_subject(digest, group),
-                task.to_headers(),
-                args,
-            )
-            .await
-            .map_err(BrokerError::from_display)?
-            .await
-            .map_err(BrokerError::from_display)?;
-        Ok(acknowledged.sequence)
+        let subject = self.names.task_subject(digest, group);
+        let headers = task.to_headers();
+        let began = tokio::time::Instant::now();
+        let mut pause = FIRST_REPUBLISH_PAUSE;
+        loop {
+            let published = async {
+                self.jetstream
+                    .publish_with_headers(subject.clone(), headers.clone(), args.clone())
+                    .await?
+                    .await
+            };
+            let error = match published.await {
+                Ok(acknowledged) => return Ok(acknowledged.sequence),
+                Err(error) => error,
+            };
+            let unanswered = matches!(
+                error.kind(),
+                PublishErrorKind::TimedOut
+                    | PublishErrorKind::BrokenPipe
+                    | PublishErrorKind::StreamNotFound
+            );
+            if !unanswered || began.elapsed() + pause > REPUBLISH_FOR {
+                return Err(BrokerError::from_display(error));
+            }
+            // Stored or not, it is safe to send again: the server drops a copy of a
+            // message id it has seen (the duplicate window), acknowledging the first.
+            tracing::warn!(
+                %error,
+                task = %task.message,
+                "aplex remote pool: a publish of works was not acknowledged; publishing it again"
+            );
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LONGEST_REPUBLISH_PAUSE);
+        }
     }
 
     async fn delete_queued(&self, sequence: u64) -> Result<bool, BrokerError> {

@@ -163,10 +163,10 @@ impl Puller {
         };
         let attempt = delivery.attempt();
         if attempt > 1 {
-            tracing::info!(message = %task.message, attempt, "aplex remote node: running redelivered works");
+            tracing::info!(task = %task.message, attempt, "aplex remote node: running redelivered works");
         }
         if task.expired() {
-            tracing::info!(message = %task.message, "aplex remote node: works expired before they started");
+            tracing::info!(task = %task.message, "aplex remote node: works expired before they started");
             let _ = delivery.term().await;
             return;
         }
