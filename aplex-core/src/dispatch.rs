@@ -444,7 +444,7 @@ impl<W: Worker> Shared<W> {
             tracked.fail(Error::PoolBroken {
                 reason: format!("worker {worker} is gone"),
             });
-            drop(job);
+            drop_job(job);
             return;
         }
         if let (Some(timeout), Some(stopper)) = (timeout, stopper) {

@@ -136,7 +136,10 @@ pub trait Worker: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// Gives the job back if the worker is gone; the executor then fails the work.
+    /// Gives the job back if the worker is gone, or if the work was cancelled on its
+    /// way here (see [`cancel`](Self::cancel)); the executor then takes its claim on
+    /// the worker back and fails the work, unless it is resolved already (cancelled),
+    /// and drops the job.
     fn dispatch(&self, id: WorkId, job: Self::Job) -> Result<(), Self::Job>;
 
     /// Sends everything [`dispatch`](Self::dispatch) has staged since the last flush.
@@ -148,6 +151,12 @@ pub trait Worker: Send + Sync + 'static {
     fn flush(&self) {}
 
     /// Asks the worker to abort the running async work `id`; unknown ids are ignored.
+    ///
+    /// A cancel can reach the worker just before the work does: the executor marks a work
+    /// running, then dispatches it, and `cancel()` may come in between. Ids reach a
+    /// worker in increasing order, so a worker that cannot check the work's future
+    /// itself (a process's) keeps a cancelled id above those it has seen and refuses its
+    /// dispatch.
     fn cancel(&self, id: WorkId);
 
     /// Work `id` ran out of time (its future already says [`Error::TimedOut`]). The

@@ -21,6 +21,8 @@ use aplex_core::backend::{id_map::IdMap, Begin, CloseMode, WaitHelp, WorkerEvent
 use aplex_core::Error;
 
 mod outgoing;
+#[cfg(test)]
+mod tests;
 
 /// How long past its deadline a join waits for the killed process's reaping (`Drop` returns).
 const KILLED_REAP_LIMIT: Duration = Duration::from_secs(10);
@@ -53,6 +55,12 @@ struct SlotState {
     retiring: Option<Retiring>,
     /// The pool is shutting down: a process that crashes is not replaced.
     no_respawn: bool,
+    /// The lowest work id not dispatched here yet (ids reach a slot in increasing order:
+    /// the executor numbers and dispatches each under its queue lock).
+    next_id: u64,
+    /// A work cancelled between the executor marking it running and its `dispatch`
+    /// here: the cancel found nothing to stop, so the dispatch refuses it.
+    cancelled_ahead: Option<u64>,
     /// Where to report works withdrawn at commit (the slot's index and events).
     reporter: Option<(usize, Arc<dyn WorkerEvents>)>,
     /// The current process's replies, offered to a caller that sent a lone work itself
@@ -112,8 +120,16 @@ impl Slot {
         self.lock().pid
     }
 
+    /// Stages `job` as work `id`; gives it back if the slot has stopped, or if the work
+    /// was cancelled on its way here (the executor then drops it: nothing runs).
     pub(crate) fn dispatch(&self, id: u64, job: ProcessJob) -> Result<(), ProcessJob> {
         let mut state = self.lock();
+        state.next_id = id + 1;
+        if let Some(cancelled) = state.cancelled_ahead.take_if(|cancelled| *cancelled <= id) {
+            if cancelled == id {
+                return Err(job);
+            }
+        }
         if state.stopped {
             return Err(job);
         }
@@ -162,10 +178,14 @@ impl Slot {
 
     /// Stops work `id`: if its `Run` frame has not been sent yet (staged, or waiting in
     /// the outbox for a new process), it is withdrawn and never runs; otherwise the
-    /// process is sent a `Cancel`.
+    /// process is sent a `Cancel`. A work not dispatched here yet (the cancel raced its
+    /// dispatch) is refused when it comes.
     pub(crate) fn cancel(&self, id: u64) {
         let mut state = self.lock();
         if !state.in_flight.contains_key(&id) {
+            if id >= state.next_id {
+                state.cancelled_ahead = Some(id);
+            }
             return;
         }
         let unsent =
