@@ -62,7 +62,7 @@ fn job(x: u64) -> ProcessJob {
 #[test]
 fn a_work_cancelled_before_it_reaches_the_slot_is_refused_and_never_sent() {
     let (slot, finished) = slot();
-    slot.dispatch(4, job(4)).ok().expect("dispatched");
+    assert!(slot.dispatch(4, job(4)).is_ok(), "dispatched");
     // The cancel of work 5 comes first: nothing of it is here to stop.
     slot.cancel(5);
     assert!(slot.dispatch(5, job(5)).is_err(), "refused");
@@ -81,8 +81,8 @@ fn a_work_cancelled_before_it_reaches_the_slot_is_refused_and_never_sent() {
 #[test]
 fn a_late_cancel_of_a_work_already_over_refuses_nothing() {
     let (slot, _finished) = slot();
-    slot.dispatch(3, job(3)).ok().expect("dispatched");
-    slot.dispatch(4, job(4)).ok().expect("dispatched");
+    assert!(slot.dispatch(3, job(3)).is_ok(), "dispatched");
+    assert!(slot.dispatch(4, job(4)).is_ok(), "dispatched");
     // Work 2 went elsewhere or is long over: its cancel finds nothing, and must not
     // stand for a later work.
     slot.cancel(2);
