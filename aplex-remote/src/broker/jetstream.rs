@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
-use crate::broker::{Broker, BrokerError, Delivery, GaveUp, Incoming, QueueSettings};
+use crate::broker::{Broker, BrokerError, Claimant, Delivery, GaveUp, Incoming, QueueSettings};
 use crate::names::PoolNames;
 use crate::node::announce::ANNOUNCEMENT_TTL;
 use crate::wire::{self, TaskHeaders};
@@ -39,8 +39,8 @@ const LONGEST_REPUBLISH_PAUSE: Duration = Duration::from_secs(2);
 /// One pool's broker on a JetStream server.
 pub(crate) struct JetStreamBroker {
     client: Client,
-    jetstream: Context,
-    names: PoolNames,
+    pub(super) jetstream: Context,
+    pub(super) names: PoolNames,
     settings: QueueSettings,
     consumers: Mutex<HashMap<String, PullConsumer>>,
 }
@@ -153,6 +153,17 @@ impl Broker for JetStreamBroker {
             ..Default::default()
         })
         .await?;
+        self.stream(jetstream::stream::Config {
+            name: self.names.claims_stream(),
+            subjects: vec![self.names.claim_subjects()],
+            retention: RetentionPolicy::Limits,
+            storage: StorageType::File,
+            max_messages_per_subject: 1,
+            // A claim outlives the works it is about.
+            max_age: self.settings.max_age,
+            ..Default::default()
+        })
+        .await?;
         let consumer = self
             .consumer(digest, group)
             .await?
@@ -217,6 +228,10 @@ impl Broker for JetStreamBroker {
             .map_err(BrokerError::from_display)?;
         // Not found: already delivered and acked (a work queue drops acked works).
         Ok(stream.delete_message(sequence).await.unwrap_or(false))
+    }
+
+    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claimant, BrokerError> {
+        self.claim_message(message, claimant).await
     }
 
     async fn fetch(

@@ -16,16 +16,18 @@ use aplex_core::backend::WorkId;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Args, Trampoline};
 use aplex_core::WorkKind;
+use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, Delivery};
+use crate::broker::{Broker, Claimant, Delivery};
 use crate::node::answer::{self, Answer, Held, HeldWorks, WorkKey};
 use crate::node::hand_back::OpenFetches;
 use crate::node::outbox::Outbox;
 use crate::node::slots::Slots;
 use crate::settings::{batch_for_node, DEFAULT_MAX_BATCH};
+use crate::wire::TaskHeaders;
 
 /// The most messages asked for in one fetch.
 const MAX_FETCH: usize = 256;
@@ -170,6 +172,27 @@ impl Puller {
             let _ = delivery.term().await;
             return;
         }
+        if task.id.is_some() {
+            self.start(delivery, works, &task);
+            return;
+        }
+        // A batch runs only with its claim (this node's or, redelivered, a node's before
+        // it): its submitter withdraws a batch it claimed first. Claimed on a task of its
+        // own, so the fetch goes on meanwhile.
+        let puller = self.clone();
+        tokio::task::spawn_local(async move {
+            let claimed = puller.broker.claim(&task.message, Claimant::Node).await;
+            if claimed == Ok(Claimant::Submitter) {
+                tracing::info!(task = %task.message, "aplex remote node: a batch its submitter withdrew, dropped");
+                let _ = delivery.term().await;
+            } else {
+                puller.start(delivery, works, &task);
+            }
+        });
+    }
+
+    /// Starts the works of one fetched message (or answers those it cannot run).
+    fn start(&self, delivery: Arc<dyn Delivery>, works: Vec<(u64, Bytes)>, task: &TaskHeaders) {
         let seen = self.per_message.get();
         self.per_message
             .set((3 * seen + works.len()).div_ceil(4).max(1));

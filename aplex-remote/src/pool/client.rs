@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, GaveUp, Incoming};
+use crate::broker::{Broker, Claimant, GaveUp, Incoming};
 use crate::pool::batch_size::BatchSizes;
 use crate::pool::job::Completer;
 use crate::wire::{encode_batch, now_ms, TaskHeaders};
@@ -64,6 +64,8 @@ struct Sent {
     ids: Vec<u64>,
     left: usize,
     batch: Option<Message>,
+    /// Its name (`TaskHeaders::message`), which a batch's claim is made on.
+    name: String,
 }
 
 /// The client's state, shared by its tasks.
@@ -256,7 +258,15 @@ impl Client {
             }
             if left > 0 {
                 let batch = (!single).then_some(message);
-                sent.insert(sequence, Sent { ids, left, batch });
+                sent.insert(
+                    sequence,
+                    Sent {
+                        ids,
+                        left,
+                        batch,
+                        name: task.message,
+                    },
+                );
             }
         }
         for id in cancelled {
@@ -264,24 +274,35 @@ impl Client {
         }
     }
 
-    /// Cancels work `id`: deletes its message if still queued (the work never runs; the
-    /// message's other works are queued again), else asks the node running it to abort
-    /// it (its answer, `Cancelled`, resolves it).
+    /// Cancels work `id`: deletes its message if still queued (the work never runs; a
+    /// batch's other works are queued again, unless cancelled too), else asks the node
+    /// holding it to abort it (its answer, `Cancelled`, resolves it). A batch is deleted
+    /// only with its claim (`Broker::claim`): one a node has claimed runs there.
     pub(crate) async fn cancel(self: Arc<Self>, id: u64) {
         let sequence = {
             let mut all = self.pending();
             let Some(pending) = all.get_mut(&id) else {
                 return;
             };
-            if pending.message.is_none() {
-                pending.cancel = true; // cancelled again once the server stored it
-            }
+            // Cancelled again once the server stored it, if it was not yet; and left out
+            // if its batch is queued again meanwhile.
+            pending.cancel = true;
             pending.message
         };
         let Some(sequence) = sequence else {
             return;
         };
-        if let Ok(true) = self.broker.delete_queued(sequence).await {
+        let batch = self
+            .sent()
+            .get(&sequence)
+            .and_then(|sent| sent.batch.is_some().then(|| sent.name.clone()));
+        let withdrawable = match batch {
+            Some(name) => {
+                self.broker.claim(&name, Claimant::Submitter).await == Ok(Claimant::Submitter)
+            }
+            None => true,
+        };
+        if withdrawable && self.broker.delete_queued(sequence).await == Ok(true) {
             let deleted = self.sent().remove(&sequence);
             self.resolve(id, Err(Error::Cancelled));
             // A node may have fetched it just before: it must not run this one either.
@@ -291,8 +312,13 @@ impl Client {
                 ..
             }) = deleted
             {
+                let mut cancelled = Vec::new();
                 let mut all = self.pending();
                 batch.works.retain(|(other, _)| match all.get_mut(other) {
+                    Some(pending) if pending.cancel => {
+                        cancelled.push(*other);
+                        false
+                    }
                     Some(pending) => {
                         pending.message = None;
                         true
@@ -300,6 +326,9 @@ impl Client {
                     None => false,
                 });
                 drop(all);
+                for other in cancelled {
+                    self.resolve(other, Err(Error::Cancelled));
+                }
                 let _ = self.again.send(Again::Queue(batch));
             }
             return;

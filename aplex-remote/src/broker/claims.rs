@@ -1,0 +1,51 @@
+//! Claims on batch messages (`Broker::claim`): one subject per message on the pool's
+//! claims stream, which keeps one message per subject; a claim is a publish that expects
+//! the subject empty, so the first claimant wins and a later one reads who did.
+
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use bytes::Bytes;
+
+use crate::broker::jetstream::JetStreamBroker;
+use crate::broker::{BrokerError, Claimant};
+
+impl JetStreamBroker {
+    pub(crate) async fn claim_message(
+        &self,
+        message: &str,
+        claimant: Claimant,
+    ) -> Result<Claimant, BrokerError> {
+        let subject = self.names.claim_subject(message);
+        let first = async {
+            self.jetstream
+                .send_publish(
+                    subject.clone(),
+                    PublishMessage::build()
+                        .payload(Bytes::from_static(claimant.as_bytes()))
+                        .expected_last_subject_sequence(0),
+                )
+                .await?
+                .await
+        };
+        match first.await {
+            Ok(_) => return Ok(claimant),
+            Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {}
+            Err(error) => return Err(BrokerError::from_display(error)),
+        }
+        // Claimed before: by whom.
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.names.claims_stream())
+            .await
+            .map_err(BrokerError::from_display)?;
+        let held = stream
+            .get_last_raw_message_by_subject(&subject)
+            .await
+            .map_err(BrokerError::from_display)?;
+        Ok(if held.payload.as_ref() == Claimant::Submitter.as_bytes() {
+            Claimant::Submitter
+        } else {
+            Claimant::Node
+        })
+    }
+}
