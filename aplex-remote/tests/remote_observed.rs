@@ -7,7 +7,9 @@
 //! - a publish of works the server does not acknowledge (here: the server paused with
 //!   `SIGSTOP` past the publish's ack timeout) is sent again, and the server drops the
 //!   copy: the work runs once and its future gets its result (it failed `Broker` though
-//!   the server had stored the work, which then ran unseen).
+//!   the server had stored the work, which then ran unseen);
+//! - `shutdown_now` while a publish of works is in flight waits for it to land and
+//!   deletes what it queued (the works had run after the abort).
 
 extern crate aplex_facade as aplex;
 
@@ -41,6 +43,25 @@ async fn pid_unless_in(holder: u32) -> u32 {
 #[aplex::work]
 async fn plus_one(x: u64) -> u64 {
     x + 1
+}
+
+/// How many times `counted` ran.
+static COUNTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[aplex::work]
+async fn counted(_: ()) -> u8 {
+    COUNTED.fetch_add(1, Ordering::SeqCst);
+    1
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`) to `server`.
+fn signal(server: &NatsServer, signal: &str) {
+    let pid = server.pid().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args([signal, pid.as_str()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 /// The message of every event heard, in this process.
@@ -135,24 +156,47 @@ fn a_publish_the_server_does_not_acknowledge_is_sent_again_and_its_work_runs_onc
     let pool = support::builder(&server).pool("unacked").build().unwrap();
     let _node = NodeBuilder::new(server.url(), "unacked").start().unwrap();
     assert_eq!(pool.submit(plus_one, 1).result(), Ok(2), "served");
-    let pid = server.pid().unwrap().to_string();
-    let signal = |name: &str| {
-        let status = std::process::Command::new("kill")
-            .args([name, pid.as_str()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    signal("-STOP");
+    signal(&server, "-STOP");
     let future = pool.submit(plus_one, 41);
     support::wait_until("the publish goes unacknowledged", || {
         future.done() || was_heard("was not acknowledged")
     });
-    signal("-CONT");
+    signal(&server, "-CONT");
     assert_eq!(future.result(), Ok(42));
     assert_eq!(
         support::works_queued(&server, "unacked"),
         0,
         "no copy left queued"
+    );
+}
+
+#[test]
+fn works_whose_publish_is_in_flight_when_the_pool_aborts_never_run() {
+    heard();
+    let server = NatsServer::start().unwrap();
+    let pool = support::builder(&server).pool("aborted").build().unwrap();
+    signal(&server, "-STOP");
+    let aborted = pool.submit(counted, ());
+    let aborting = std::thread::spawn(move || pool.shutdown_now());
+    support::wait_until("the pool aborts, or waits for its publish", || {
+        aborted.done() || was_heard("waiting for the publishes in flight")
+    });
+    signal(&server, "-CONT");
+    aborting.join().unwrap();
+    assert_eq!(aborted.result(), Err(aplex::Error::Cancelled));
+    // Had the work stayed queued, it would run before a work queued after it.
+    let _node = NodeBuilder::new(server.url(), "aborted").start().unwrap();
+    let later = support::builder(&server).pool("aborted").build().unwrap();
+    assert_eq!(later.submit(plus_one, 1).result(), Ok(2));
+    support::wait_until("nothing is left to run", || {
+        support::messages_queued(&server, "aborted") == 0
+            && later
+                .nodes()
+                .is_ok_and(|nodes| nodes.iter().all(|node| node.in_flight == 0))
+    });
+    assert_eq!(
+        COUNTED.load(Ordering::SeqCst),
+        0,
+        "the aborted work never ran"
     );
 }

@@ -4,7 +4,7 @@
 //! those the broker gave up on, cancel (delete a queued message and queue its other works
 //! again, or broadcast an abort to the node running the work).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -83,7 +83,31 @@ pub(crate) struct Client {
     next_message: AtomicU64,
     again: UnboundedSender<Again>,
     emptied: Notify,
+    /// Publishes of works in flight (not acknowledged yet), and a signal as each ends.
+    publishing: AtomicUsize,
+    published: Notify,
 }
+
+/// Counts a publish in flight while it lives.
+struct Publishing<'a>(&'a Client);
+
+impl<'a> Publishing<'a> {
+    fn begin(client: &'a Client) -> Self {
+        client.publishing.fetch_add(1, Ordering::SeqCst);
+        Publishing(client)
+    }
+}
+
+impl Drop for Publishing<'_> {
+    fn drop(&mut self) {
+        self.0.publishing.fetch_sub(1, Ordering::SeqCst);
+        self.0.published.notify_waiters();
+    }
+}
+
+/// How long `abort_all` waits for the publishes in flight to land, to delete what they
+/// queued.
+const ABORT_WAITS_FOR_PUBLISHES: Duration = Duration::from_secs(10);
 
 impl Client {
     /// The client of `submitter`, and the receiver of what it asks of its command loop.
@@ -110,6 +134,8 @@ impl Client {
             next_message: AtomicU64::new(0),
             again,
             emptied: Notify::new(),
+            publishing: AtomicUsize::new(0),
+            published: Notify::new(),
         };
         (client, asked)
     }
@@ -211,6 +237,7 @@ impl Client {
         if message.works.is_empty() {
             return;
         }
+        let _in_flight = Publishing::begin(&self);
         let number = self.next_message.fetch_add(1, Ordering::Relaxed);
         let single = message.works.len() == 1;
         let task = TaskHeaders {
@@ -378,6 +405,26 @@ impl Client {
     /// server this was built against, a filtered purge moves the nodes' consumer past
     /// other submitters' older works, which are then never delivered.)
     pub(crate) async fn abort_all(self: Arc<Self>) {
+        // A publish in flight may have queued its works already: wait for it to say
+        // where, so they are deleted too (else they ran after the abort).
+        let in_flight = self.publishing.load(Ordering::SeqCst);
+        if in_flight > 0 {
+            tracing::info!(
+                publishes = in_flight,
+                "aplex remote pool: aborting; waiting for the publishes in flight to land"
+            );
+            let landed = async {
+                loop {
+                    let mut published = std::pin::pin!(self.published.notified());
+                    published.as_mut().enable();
+                    if self.publishing.load(Ordering::SeqCst) == 0 {
+                        return;
+                    }
+                    published.await;
+                }
+            };
+            let _ = tokio::time::timeout(ABORT_WAITS_FOR_PUBLISHES, landed).await;
+        }
         let sequences: Vec<u64> = self.sent().keys().copied().collect();
         futures::stream::iter(sequences)
             .map(|sequence| {
