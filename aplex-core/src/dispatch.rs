@@ -344,7 +344,9 @@ impl<W: Worker> Shared<W> {
             .iter()
             .any(|pending| pending.tracked.is_resolved())
         {
-            for pending in std::mem::take(&mut queue.pending) {
+            let capacity = queue.pending.capacity();
+            let all = std::mem::replace(&mut queue.pending, VecDeque::with_capacity(capacity));
+            for pending in all {
                 if pending.tracked.is_resolved() {
                     drop_job(pending.job);
                 } else {
@@ -407,6 +409,7 @@ impl<W: Worker> Shared<W> {
                 let message = format!("the load balancer panicked: {}", panic_message(&*panic));
                 tracing::error!(%message, "aplex load balancer panicked; failing the work");
                 tracked.fail(Error::Panicked { message });
+                drop_job(job);
                 return;
             }
         };
@@ -416,6 +419,7 @@ impl<W: Worker> Shared<W> {
         let id = WorkId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let sink = Some(Arc::clone(&self.outcomes));
         if !tracked.start(worker, id, sink) {
+            drop_job(job);
             return;
         }
         self.gauge.claim(worker);

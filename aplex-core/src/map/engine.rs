@@ -383,6 +383,8 @@ impl<'a, A: 'a, T: Send + 'static> Map<'a, A, T> {
                 self.chunk_done();
             }
             match polled {
+                // Nothing in flight, but a chunk waits for room (`refill` polled it).
+                Poll::Ready(None) if self.held.is_some() => break,
                 Poll::Ready(None) => {
                     self.finish();
                     return Poll::Ready(None);

@@ -71,6 +71,30 @@ pool_suite! {
     }
 
     #[test]
+    fn a_map_stream_whose_first_chunk_finds_the_queue_full_waits_for_room() {
+        within(Duration::from_secs(30), || {
+            let files = Files::new(module_path!());
+            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
+            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
+            files.wait_for("running");
+            let queued = pool.try_submit(double, 7).expect("one place in the queue");
+            // The map has nothing in flight while its first chunk waits for room.
+            let doubled: Vec<_> = runtime().block_on(async {
+                let (doubled, ()) = tokio::join!(
+                    pool.map(double, 0..3_u64).into_stream().collect::<Vec<_>>(),
+                    async {
+                        tokio::task::yield_now().await;
+                        files.open("gate");
+                    }
+                );
+                doubled
+            });
+            assert_eq!(doubled, [Ok(0), Ok(2), Ok(4)]);
+            assert_eq!((running.result(), queued.result()), (Ok(1), Ok(14)));
+        });
+    }
+
+    #[test]
     fn shutdown_async_awaits_the_drain_while_the_runtime_runs_on() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
