@@ -336,6 +336,9 @@ fn a_batch_a_node_runs_keeps_its_other_works_when_one_is_cancelled() {
         "each work of batch {first}..{} ran once",
         first + size
     );
+    support::wait_until("the node released its claims on the batches", || {
+        support::claims_held(&server, "held-batch") == 0
+    });
 }
 
 /// The first id and the size of the first message of several works, of messages of

@@ -19,13 +19,18 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
-use crate::broker::{Broker, BrokerError, Claimant, Delivery, GaveUp, Incoming, QueueSettings};
+use crate::broker::{
+    Broker, BrokerError, Claim, Claimant, Delivery, GaveUp, Incoming, QueueSettings,
+};
 use crate::names::PoolNames;
 use crate::node::announce::ANNOUNCEMENT_TTL;
 use crate::wire::{self, TaskHeaders};
 
 /// How long the server remembers a work's id to drop a publish retried after a lost ack.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// The claims stream's age limit at least (`claims.rs`).
+const CLAIMS_LAST_AT_LEAST: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// How long a publish of works the server does not acknowledge (a lost ack, a stalled or
 /// restarting server) is tried again before its works fail `Error::Broker`: half the
@@ -159,8 +164,9 @@ impl Broker for JetStreamBroker {
             retention: RetentionPolicy::Limits,
             storage: StorageType::File,
             max_messages_per_subject: 1,
-            // A claim outlives the works it is about.
-            max_age: self.settings.max_age,
+            // Released as its batch ends: the age limit only clears the claims of nodes
+            // that died, and must outlast any batch still running.
+            max_age: self.settings.max_age.max(CLAIMS_LAST_AT_LEAST),
             ..Default::default()
         })
         .await?;
@@ -230,8 +236,12 @@ impl Broker for JetStreamBroker {
         Ok(stream.delete_message(sequence).await.unwrap_or(false))
     }
 
-    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claimant, BrokerError> {
+    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claim, BrokerError> {
         self.claim_message(message, claimant).await
+    }
+
+    async fn release_claim(&self, sequence: u64) -> Result<(), BrokerError> {
+        JetStreamBroker::release_claim(self, sequence).await
     }
 
     async fn fetch(

@@ -66,6 +66,13 @@ pub(crate) enum Claimant {
     Submitter,
 }
 
+/// A claim on a batch message: who holds it, and where the server keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Claim {
+    pub(crate) holder: Claimant,
+    pub(crate) sequence: u64,
+}
+
 impl Claimant {
     /// The claim as the server keeps it.
     pub(crate) fn as_bytes(self) -> &'static [u8] {
@@ -107,11 +114,13 @@ pub(crate) trait Broker: Send + Sync + 'static {
     /// Removes a queued message; whether it was still there (not acked yet).
     async fn delete_queued(&self, sequence: u64) -> Result<bool, BrokerError>;
     /// Claims batch message `message` (its `TaskHeaders::message`) for `claimant`,
-    /// unless someone claimed it first; who holds the claim now. A node takes a batch
+    /// unless someone claimed it first; the claim that holds now. A node takes a batch
     /// only with the claim (or a claim of a node before it, the batch being redelivered);
     /// its submitter withdraws a batch only with the claim. So a batch a node runs is
     /// never also queued again, and one withdrawn never runs.
-    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claimant, BrokerError>;
+    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claim, BrokerError>;
+    /// Releases the claim stored as `sequence`: a node is done with its batch.
+    async fn release_claim(&self, sequence: u64) -> Result<(), BrokerError>;
     /// Fetches up to `max` works for a node of build `digest` in `group`, as they come,
     /// waiting at most `wait` for them.
     async fn fetch(

@@ -21,8 +21,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, Claimant, Delivery};
-use crate::node::answer::{self, Answer, Held, HeldWorks, WorkKey};
+use crate::broker::{Broker, Claim, Claimant, Delivery};
+use crate::node::answer::{self, Answer, ClaimHeld, Held, HeldWorks, WorkKey};
 use crate::node::hand_back::OpenFetches;
 use crate::node::outbox::Outbox;
 use crate::node::slots::Slots;
@@ -108,6 +108,8 @@ impl Puller {
             let each = self.per_message.get().clamp(1, free);
             let messages = (free / each).clamp(1, MAX_FETCH);
             self.asked.set(self.asked.get() + messages * each);
+            // Known before the node can stop, so a hand-back waits for this one too.
+            self.fetches.opened(FETCH_WAIT + FETCH_SLACK);
             tokio::task::spawn_local(self.clone().fetch(messages, each));
         }
     }
@@ -116,7 +118,6 @@ impl Puller {
     /// deliver is asked for again.
     async fn fetch(self, messages: usize, each: usize) {
         let mut left = messages;
-        self.fetches.opened(FETCH_WAIT + FETCH_SLACK);
         match self
             .broker
             .fetch(self.digest, &self.group, messages, FETCH_WAIT)
@@ -173,7 +174,7 @@ impl Puller {
             return;
         }
         if task.id.is_some() {
-            self.start(delivery, works, &task);
+            self.start(delivery, works, &task, None);
             return;
         }
         // A batch runs only with its claim (this node's or, redelivered, a node's before
@@ -182,17 +183,45 @@ impl Puller {
         let puller = self.clone();
         tokio::task::spawn_local(async move {
             let claimed = puller.broker.claim(&task.message, Claimant::Node).await;
-            if claimed == Ok(Claimant::Submitter) {
-                tracing::info!(task = %task.message, "aplex remote node: a batch its submitter withdrew, dropped");
-                let _ = delivery.term().await;
-            } else {
-                puller.start(delivery, works, &task);
+            let claim = match claimed {
+                Ok(Claim {
+                    holder: Claimant::Submitter,
+                    ..
+                }) => {
+                    tracing::info!(task = %task.message, "aplex remote node: a batch its submitter withdrew, dropped");
+                    let _ = delivery.term().await;
+                    return;
+                }
+                Ok(Claim { sequence, .. }) => Some(ClaimHeld {
+                    broker: Arc::clone(&puller.broker),
+                    sequence,
+                }),
+                Err(error) => {
+                    // Run it unclaimed rather than hold it back: at worst a cancel of one
+                    // of its works queues the others again, and they run twice.
+                    tracing::warn!(%error, task = %task.message, "aplex remote node: a batch could not be claimed; running it");
+                    None
+                }
+            };
+            if puller.stopping.load(Ordering::SeqCst) {
+                if let Some(claim) = claim {
+                    claim.release().await;
+                }
+                let _ = delivery.nak(puller.fetches.hand_back_delay()).await;
+                return;
             }
+            puller.start(delivery, works, &task, claim);
         });
     }
 
     /// Starts the works of one fetched message (or answers those it cannot run).
-    fn start(&self, delivery: Arc<dyn Delivery>, works: Vec<(u64, Bytes)>, task: &TaskHeaders) {
+    fn start(
+        &self,
+        delivery: Arc<dyn Delivery>,
+        works: Vec<(u64, Bytes)>,
+        task: &TaskHeaders,
+        claim: Option<ClaimHeld>,
+    ) {
         let seen = self.per_message.get();
         self.per_message
             .set((3 * seen + works.len()).div_ceil(4).max(1));
@@ -213,6 +242,7 @@ impl Puller {
             works.len(),
             self.heartbeat,
             Arc::clone(&self.fetches),
+            claim,
         );
         let reply: Arc<str> = Arc::from(task.reply.as_str());
         let submitter: Arc<str> = Arc::from(task.submitter.as_str());

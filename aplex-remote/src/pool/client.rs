@@ -4,7 +4,7 @@
 //! those the broker gave up on, cancel (delete a queued message and queue its other works
 //! again, or broadcast an abort to the node running the work).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, Claimant, GaveUp, Incoming};
+use crate::broker::{Broker, Claim, Claimant, GaveUp, Incoming};
 use crate::pool::batch_size::BatchSizes;
 use crate::pool::job::Completer;
 use crate::wire::{encode_batch, now_ms, TaskHeaders};
@@ -86,6 +86,8 @@ pub(crate) struct Client {
     /// Publishes of works in flight (not acknowledged yet), and a signal as each ends.
     publishing: AtomicUsize,
     published: Notify,
+    /// The pool aborts: nothing more is published.
+    aborting: AtomicBool,
 }
 
 /// Counts a publish in flight while it lives.
@@ -136,6 +138,7 @@ impl Client {
             emptied: Notify::new(),
             publishing: AtomicUsize::new(0),
             published: Notify::new(),
+            aborting: AtomicBool::new(false),
         };
         (client, asked)
     }
@@ -238,6 +241,12 @@ impl Client {
             return;
         }
         let _in_flight = Publishing::begin(&self);
+        if self.aborting.load(Ordering::SeqCst) {
+            for (id, _) in &message.works {
+                self.resolve(*id, Err(Error::Cancelled));
+            }
+            return;
+        }
         let number = self.next_message.fetch_add(1, Ordering::Relaxed);
         let single = message.works.len() == 1;
         let task = TaskHeaders {
@@ -323,13 +332,28 @@ impl Client {
             .sent()
             .get(&sequence)
             .and_then(|sent| sent.batch.is_some().then(|| sent.name.clone()));
-        let withdrawable = match batch {
-            Some(name) => {
-                self.broker.claim(&name, Claimant::Submitter).await == Ok(Claimant::Submitter)
-            }
-            None => true,
+        // A batch with its claim is this submitter's to withdraw, deleted or not (a node
+        // that fetched it meanwhile drops it on seeing the claim); one a node claimed
+        // runs there. A single work is withdrawn if its message is deleted.
+        let claimed = match batch {
+            Some(name) => Some(matches!(
+                self.broker.claim(&name, Claimant::Submitter).await,
+                Ok(Claim {
+                    holder: Claimant::Submitter,
+                    ..
+                })
+            )),
+            None => None,
         };
-        if withdrawable && self.broker.delete_queued(sequence).await == Ok(true) {
+        let withdrawn = match claimed {
+            Some(false) => false,
+            Some(true) => {
+                let _ = self.broker.delete_queued(sequence).await;
+                true
+            }
+            None => self.broker.delete_queued(sequence).await == Ok(true),
+        };
+        if withdrawn {
             let deleted = self.sent().remove(&sequence);
             self.resolve(id, Err(Error::Cancelled));
             // A node may have fetched it just before: it must not run this one either.
@@ -406,7 +430,9 @@ impl Client {
     /// other submitters' older works, which are then never delivered.)
     pub(crate) async fn abort_all(self: Arc<Self>) {
         // A publish in flight may have queued its works already: wait for it to say
-        // where, so they are deleted too (else they ran after the abort).
+        // where, so they are deleted too (else they ran after the abort). One not begun
+        // yet sees the flag and publishes nothing.
+        self.aborting.store(true, Ordering::SeqCst);
         let in_flight = self.publishing.load(Ordering::SeqCst);
         if in_flight > 0 {
             tracing::info!(
@@ -423,7 +449,15 @@ impl Client {
                     published.await;
                 }
             };
-            let _ = tokio::time::timeout(ABORT_WAITS_FOR_PUBLISHES, landed).await;
+            if tokio::time::timeout(ABORT_WAITS_FOR_PUBLISHES, landed)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "aplex remote pool: aborting without waiting longer for a publish in \
+                     flight; if it lands, its works may still run"
+                );
+            }
         }
         let sequences: Vec<u64> = self.sent().keys().copied().collect();
         futures::stream::iter(sequences)
