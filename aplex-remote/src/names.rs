@@ -89,21 +89,6 @@ impl PoolNames {
     pub(crate) fn cancel_subject(&self) -> String {
         format!("aplex.{}.cancel", self.pool)
     }
-
-    /// The stream of claims on batch messages (`broker::Claimant`).
-    pub(crate) fn claims_stream(&self) -> String {
-        format!("APLEX_{}_CLAIMS", self.pool)
-    }
-
-    /// The subjects of the claims stream.
-    pub(crate) fn claim_subjects(&self) -> String {
-        format!("aplex.{}.claim.>", self.pool)
-    }
-
-    /// The subject of the claim on batch message `message` (`<submitter>.m<number>`).
-    pub(crate) fn claim_subject(&self, message: &str) -> String {
-        format!("aplex.{}.claim.{message}", self.pool)
-    }
 }
 
 /// Checks that `value` (the setting `setting`) can be one token of a subject.

@@ -21,7 +21,6 @@ fn pool_permissions(pool: &str) -> String {
     let tasks = format!("APLEX_{pool}_TASKS");
     let results = format!("APLEX_{pool}_RESULTS");
     let nodes = format!("APLEX_{pool}_NODES");
-    let claims = format!("APLEX_{pool}_CLAIMS");
     format!(
         r#"{{
       publish: [
@@ -30,7 +29,6 @@ fn pool_permissions(pool: &str) -> String {
         "$JS.API.STREAM.*.{tasks}", "$JS.API.STREAM.*.{results}",
         "$JS.API.STREAM.MSG.*.{tasks}",
         "$JS.API.STREAM.*.{nodes}", "$JS.API.STREAM.MSG.*.{nodes}",
-        "$JS.API.STREAM.*.{claims}", "$JS.API.STREAM.MSG.*.{claims}",
         "$JS.API.CONSUMER.*.{tasks}", "$JS.API.CONSUMER.*.{tasks}.>",
         "$JS.API.CONSUMER.MSG.NEXT.{tasks}.*",
         "$JS.API.CONSUMER.*.{results}", "$JS.API.CONSUMER.*.{results}.>",

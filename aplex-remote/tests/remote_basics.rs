@@ -1,14 +1,14 @@
 //! The remote pool end to end on a real `nats-server`: works submitted, mapped and
 //! awaited run on nodes (in this process, and as separate processes of this test binary
 //! turned into nodes by the environment), every future resolves once, unknown works are
-//! answered, queued works can be cancelled (one of a batch too: the batch's other works
-//! run once), and two pools on one server stay apart.
+//! answered, queued works can be cancelled (two of one batch too), and two pools on one
+//! server stay apart.
 
 extern crate aplex_facade as aplex;
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aplex::remote::{NatsServer, NodeBuilder, RemoteAsyncPoolExecutor};
@@ -36,34 +36,6 @@ async fn sleep_ms(ms: u64) -> u64 {
 }
 
 static RAN: AtomicUsize = AtomicUsize::new(0);
-
-/// How many times each `gated` work began, and whether each was aborted.
-static GATED_RUNS: [AtomicUsize; 8] = [const { AtomicUsize::new(0) }; 8];
-static GATED_ABORTED: [AtomicBool; 8] = [const { AtomicBool::new(false) }; 8];
-static GATE_OPEN: AtomicBool = AtomicBool::new(false);
-
-/// Sets `GATED_ABORTED[x]` if dropped before its work ends.
-struct AbortMark(usize, bool);
-
-impl Drop for AbortMark {
-    fn drop(&mut self) {
-        if !self.1 {
-            GATED_ABORTED[self.0].store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-/// Counts its start, then holds until `GATE_OPEN`.
-#[aplex::work]
-async fn gated(x: usize) -> usize {
-    GATED_RUNS[x].fetch_add(1, Ordering::SeqCst);
-    let mut mark = AbortMark(x, false);
-    while !GATE_OPEN.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    mark.1 = true;
-    x
-}
 
 #[aplex::work]
 async fn count_run(_: ()) -> usize {
@@ -279,66 +251,6 @@ fn nodes_announce_themselves_and_withdraw_when_they_stop() {
     });
     assert_eq!(pool.nodes().unwrap()[0].group, "any");
     drop(plain);
-}
-
-#[test]
-fn a_batch_a_node_runs_keeps_its_other_works_when_one_is_cancelled() {
-    let server = server();
-    let pool = support::builder(&server)
-        .pool("held-batch")
-        .max_batch(4)
-        .build()
-        .unwrap();
-    // No node yet: the works wait on the server, in batches of consecutive ids.
-    let futures: Vec<_> = (0..8).map(|x| pool.submit(gated, x)).collect();
-    support::wait_until("every work is queued", || {
-        support::works_queued(&server, "held-batch") == 8
-    });
-    let sizes = support::works_per_message(&server, "held-batch");
-    let (first, size) = batch_of_several(&sizes);
-    let _node = node(&server, "held-batch");
-    support::wait_until("every work runs", || {
-        GATED_RUNS
-            .iter()
-            .all(|runs| runs.load(Ordering::SeqCst) == 1)
-    });
-    // One work of a batch the node holds: aborted there; the batch is not queued again.
-    assert!(futures[first].cancel());
-    support::wait_until("the cancelled work is aborted", || {
-        GATED_ABORTED[first].load(Ordering::SeqCst)
-    });
-    GATE_OPEN.store(true, Ordering::SeqCst);
-    let results: Vec<_> = futures.into_iter().map(|future| future.result()).collect();
-    let expected: Vec<_> = (0..8)
-        .map(|x| {
-            if x == first {
-                Err(Error::Cancelled)
-            } else {
-                Ok(x)
-            }
-        })
-        .collect();
-    assert_eq!(results, expected, "{sizes:?}");
-    support::wait_until("nothing is left to run", || {
-        support::messages_queued(&server, "held-batch") == 0
-            && support::fetched_and_waiting(&server, "held-batch") == (0, 0)
-            && pool
-                .nodes()
-                .is_ok_and(|nodes| nodes.iter().all(|node| node.in_flight == 0))
-    });
-    let runs: Vec<usize> = GATED_RUNS
-        .iter()
-        .map(|runs| runs.load(Ordering::SeqCst))
-        .collect();
-    assert_eq!(
-        runs,
-        [1; 8],
-        "each work of batch {first}..{} ran once",
-        first + size
-    );
-    support::wait_until("the node released its claims on the batches", || {
-        support::claims_held(&server, "held-batch") == 0
-    });
 }
 
 /// The first id and the size of the first message of several works, of messages of

@@ -19,18 +19,13 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
-use crate::broker::{
-    Broker, BrokerError, Claim, Claimant, Delivery, GaveUp, Incoming, QueueSettings,
-};
+use crate::broker::{Broker, BrokerError, Delivery, GaveUp, Incoming, QueueSettings};
 use crate::names::PoolNames;
 use crate::node::announce::ANNOUNCEMENT_TTL;
 use crate::wire::{self, TaskHeaders};
 
 /// How long the server remembers a work's id to drop a publish retried after a lost ack.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
-
-/// The claims stream's age limit at least (`claims.rs`).
-const CLAIMS_LAST_AT_LEAST: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// How long a publish of works the server does not acknowledge (a lost ack, a stalled or
 /// restarting server) is tried again before its works fail `Error::Broker`: half the
@@ -44,8 +39,8 @@ const LONGEST_REPUBLISH_PAUSE: Duration = Duration::from_secs(2);
 /// One pool's broker on a JetStream server.
 pub(crate) struct JetStreamBroker {
     client: Client,
-    pub(super) jetstream: Context,
-    pub(super) names: PoolNames,
+    jetstream: Context,
+    names: PoolNames,
     settings: QueueSettings,
     consumers: Mutex<HashMap<String, PullConsumer>>,
 }
@@ -158,18 +153,6 @@ impl Broker for JetStreamBroker {
             ..Default::default()
         })
         .await?;
-        self.stream(jetstream::stream::Config {
-            name: self.names.claims_stream(),
-            subjects: vec![self.names.claim_subjects()],
-            retention: RetentionPolicy::Limits,
-            storage: StorageType::File,
-            max_messages_per_subject: 1,
-            // Released as its batch ends: the age limit only clears the claims of nodes
-            // that died, and must outlast any batch still running.
-            max_age: self.settings.max_age.max(CLAIMS_LAST_AT_LEAST),
-            ..Default::default()
-        })
-        .await?;
         let consumer = self
             .consumer(digest, group)
             .await?
@@ -234,14 +217,6 @@ impl Broker for JetStreamBroker {
             .map_err(BrokerError::from_display)?;
         // Not found: already delivered and acked (a work queue drops acked works).
         Ok(stream.delete_message(sequence).await.unwrap_or(false))
-    }
-
-    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claim, BrokerError> {
-        self.claim_message(message, claimant).await
-    }
-
-    async fn release_claim(&self, sequence: u64) -> Result<(), BrokerError> {
-        JetStreamBroker::release_claim(self, sequence).await
     }
 
     async fn fetch(

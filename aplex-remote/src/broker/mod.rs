@@ -1,10 +1,8 @@
 //! `Broker`: the small async trait the remote pool's data path goes through — enqueue,
 //! fetch, ack, progress, term, publish a result, broadcast a cancel, purge — so the pool
 //! and its nodes never name the server's client. NATS JetStream implements it
-//! ([`jetstream`], its claims on batch messages in `claims.rs`); another broker (Redis
-//! Streams, say) would be one more file.
+//! ([`jetstream`]); another broker (Redis Streams, say) would be one more file.
 
-mod claims;
 pub(crate) mod jetstream;
 
 use std::time::Duration;
@@ -57,32 +55,6 @@ pub(crate) trait Delivery: Send + Sync {
     async fn nak(&self, delay: Duration) -> Result<(), BrokerError>;
 }
 
-/// Who may claim a batch message (`Broker::claim`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Claimant {
-    /// A node, to run its works.
-    Node,
-    /// Its submitter, to withdraw it (and queue its works not cancelled again).
-    Submitter,
-}
-
-/// A claim on a batch message: who holds it, and where the server keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Claim {
-    pub(crate) holder: Claimant,
-    pub(crate) sequence: u64,
-}
-
-impl Claimant {
-    /// The claim as the server keeps it.
-    pub(crate) fn as_bytes(self) -> &'static [u8] {
-        match self {
-            Claimant::Node => b"node",
-            Claimant::Submitter => b"submitter",
-        }
-    }
-}
-
 /// A result message as the submitter receives it: each work's number and result, or
 /// what is wrong with the message.
 pub(crate) type Incoming = Result<Vec<(u64, ResultBody)>, String>;
@@ -113,14 +85,6 @@ pub(crate) trait Broker: Send + Sync + 'static {
 
     /// Removes a queued message; whether it was still there (not acked yet).
     async fn delete_queued(&self, sequence: u64) -> Result<bool, BrokerError>;
-    /// Claims batch message `message` (its `TaskHeaders::message`) for `claimant`,
-    /// unless someone claimed it first; the claim that holds now. A node takes a batch
-    /// only with the claim (or a claim of a node before it, the batch being redelivered);
-    /// its submitter withdraws a batch only with the claim. So a batch a node runs is
-    /// never also queued again, and one withdrawn never runs.
-    async fn claim(&self, message: &str, claimant: Claimant) -> Result<Claim, BrokerError>;
-    /// Releases the claim stored as `sequence`: a node is done with its batch.
-    async fn release_claim(&self, sequence: u64) -> Result<(), BrokerError>;
     /// Fetches up to `max` works for a node of build `digest` in `group`, as they come,
     /// waiting at most `wait` for them.
     async fn fetch(

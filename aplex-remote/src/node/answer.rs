@@ -18,7 +18,7 @@ use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{self, Args, Trampoline};
 use aplex_core::Error;
 
-use crate::broker::{Broker, Delivery};
+use crate::broker::Delivery;
 use crate::node::hand_back::OpenFetches;
 use crate::node::outbox::Outbox;
 use crate::wire::{now_ms, ResultBody};
@@ -35,22 +35,6 @@ pub(crate) struct Held {
     heartbeat: Mutex<Option<tokio::task::AbortHandle>>,
     /// The node's fetches: how long a message handed back waits to be delivered again.
     fetches: Arc<OpenFetches>,
-    /// A batch's claim, released once the node is done with it (`Broker::claim`).
-    claim: Mutex<Option<ClaimHeld>>,
-}
-
-/// A claim a node holds on a batch, and the broker to release it through.
-pub(crate) struct ClaimHeld {
-    pub(crate) broker: Arc<dyn Broker>,
-    pub(crate) sequence: u64,
-}
-
-impl ClaimHeld {
-    pub(crate) async fn release(self) {
-        if let Err(error) = self.broker.release_claim(self.sequence).await {
-            tracing::debug!(%error, "aplex remote node: a batch's claim was not released");
-        }
-    }
 }
 
 /// A work on the server: its submitter and its number there.
@@ -74,7 +58,6 @@ impl Held {
         works: usize,
         every: Duration,
         fetches: Arc<OpenFetches>,
-        claim: Option<ClaimHeld>,
     ) -> Arc<Held> {
         let beating = Arc::clone(&delivery);
         let heartbeat = tokio::spawn(async move {
@@ -91,7 +74,6 @@ impl Held {
             handed_back: AtomicBool::new(false),
             heartbeat: Mutex::new(Some(heartbeat.abort_handle())),
             fetches,
-            claim: Mutex::new(claim),
         })
     }
 
@@ -123,31 +105,14 @@ impl Held {
             self.handed_back.load(Ordering::SeqCst),
             self.answered.load(Ordering::SeqCst),
         );
-        let claim = self
-            .claim
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
         runtime.spawn(async move {
-            if handed_back {
-                // Released first: while the batch waits to be delivered again, its
-                // submitter may withdraw it.
-                if let Some(claim) = claim {
-                    claim.release().await;
-                }
-                let _ = delivery.nak(delay).await;
-                return;
-            }
-            let _ = if answered {
+            let _ = if handed_back {
+                delivery.nak(delay).await
+            } else if answered {
                 delivery.ack().await
             } else {
                 delivery.term().await
             };
-            // After: until the message is gone, a submitter with the claim would take it
-            // back from under its answered works.
-            if let Some(claim) = claim {
-                claim.release().await;
-            }
         });
     }
 }

@@ -16,18 +16,16 @@ use aplex_core::backend::WorkId;
 use aplex_core::registry::wire_error::WireError;
 use aplex_core::registry::{registry, Args, Trampoline};
 use aplex_core::WorkKind;
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, Claim, Claimant, Delivery};
-use crate::node::answer::{self, Answer, ClaimHeld, Held, HeldWorks, WorkKey};
+use crate::broker::{Broker, Delivery};
+use crate::node::answer::{self, Answer, Held, HeldWorks, WorkKey};
 use crate::node::hand_back::OpenFetches;
 use crate::node::outbox::Outbox;
 use crate::node::slots::Slots;
 use crate::settings::{batch_for_node, DEFAULT_MAX_BATCH};
-use crate::wire::TaskHeaders;
 
 /// The most messages asked for in one fetch.
 const MAX_FETCH: usize = 256;
@@ -173,55 +171,6 @@ impl Puller {
             let _ = delivery.term().await;
             return;
         }
-        if task.id.is_some() {
-            self.start(delivery, works, &task, None);
-            return;
-        }
-        // A batch runs only with its claim (this node's or, redelivered, a node's before
-        // it): its submitter withdraws a batch it claimed first. Claimed on a task of its
-        // own, so the fetch goes on meanwhile.
-        let puller = self.clone();
-        tokio::task::spawn_local(async move {
-            let claimed = puller.broker.claim(&task.message, Claimant::Node).await;
-            let claim = match claimed {
-                Ok(Claim {
-                    holder: Claimant::Submitter,
-                    ..
-                }) => {
-                    tracing::info!(task = %task.message, "aplex remote node: a batch its submitter withdrew, dropped");
-                    let _ = delivery.term().await;
-                    return;
-                }
-                Ok(Claim { sequence, .. }) => Some(ClaimHeld {
-                    broker: Arc::clone(&puller.broker),
-                    sequence,
-                }),
-                Err(error) => {
-                    // Run it unclaimed rather than hold it back: at worst a cancel of one
-                    // of its works queues the others again, and they run twice.
-                    tracing::warn!(%error, task = %task.message, "aplex remote node: a batch could not be claimed; running it");
-                    None
-                }
-            };
-            if puller.stopping.load(Ordering::SeqCst) {
-                if let Some(claim) = claim {
-                    claim.release().await;
-                }
-                let _ = delivery.nak(puller.fetches.hand_back_delay()).await;
-                return;
-            }
-            puller.start(delivery, works, &task, claim);
-        });
-    }
-
-    /// Starts the works of one fetched message (or answers those it cannot run).
-    fn start(
-        &self,
-        delivery: Arc<dyn Delivery>,
-        works: Vec<(u64, Bytes)>,
-        task: &TaskHeaders,
-        claim: Option<ClaimHeld>,
-    ) {
         let seen = self.per_message.get();
         self.per_message
             .set((3 * seen + works.len()).div_ceil(4).max(1));
@@ -242,7 +191,6 @@ impl Puller {
             works.len(),
             self.heartbeat,
             Arc::clone(&self.fetches),
-            claim,
         );
         let reply: Arc<str> = Arc::from(task.reply.as_str());
         let submitter: Arc<str> = Arc::from(task.submitter.as_str());

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
-use crate::broker::{Broker, Claim, Claimant, GaveUp, Incoming};
+use crate::broker::{Broker, GaveUp, Incoming};
 use crate::pool::batch_size::BatchSizes;
 use crate::pool::job::Completer;
 use crate::wire::{encode_batch, now_ms, TaskHeaders};
@@ -64,8 +64,6 @@ struct Sent {
     ids: Vec<u64>,
     left: usize,
     batch: Option<Message>,
-    /// Its name (`TaskHeaders::message`), which a batch's claim is made on.
-    name: String,
 }
 
 /// The client's state, shared by its tasks.
@@ -294,15 +292,7 @@ impl Client {
             }
             if left > 0 {
                 let batch = (!single).then_some(message);
-                sent.insert(
-                    sequence,
-                    Sent {
-                        ids,
-                        left,
-                        batch,
-                        name: task.message,
-                    },
-                );
+                sent.insert(sequence, Sent { ids, left, batch });
             }
         }
         for id in cancelled {
@@ -312,8 +302,9 @@ impl Client {
 
     /// Cancels work `id`: deletes its message if still queued (the work never runs; a
     /// batch's other works are queued again, unless cancelled too), else asks the node
-    /// holding it to abort it (its answer, `Cancelled`, resolves it). A batch is deleted
-    /// only with its claim (`Broker::claim`): one a node has claimed runs there.
+    /// holding it to abort it (its answer, `Cancelled`, resolves it). A batch a node has
+    /// fetched is still on the server until acked: it is deleted too, and its other works
+    /// are queued again while the node runs them (at least once: the first result wins).
     pub(crate) async fn cancel(self: Arc<Self>, id: u64) {
         let sequence = {
             let mut all = self.pending();
@@ -328,31 +319,7 @@ impl Client {
         let Some(sequence) = sequence else {
             return;
         };
-        let batch = self
-            .sent()
-            .get(&sequence)
-            .and_then(|sent| sent.batch.is_some().then(|| sent.name.clone()));
-        // A batch with its claim is this submitter's to withdraw, deleted or not (a node
-        // that fetched it meanwhile drops it on seeing the claim); one a node claimed
-        // runs there. A single work is withdrawn if its message is deleted.
-        let claimed = match batch {
-            Some(name) => Some(matches!(
-                self.broker.claim(&name, Claimant::Submitter).await,
-                Ok(Claim {
-                    holder: Claimant::Submitter,
-                    ..
-                })
-            )),
-            None => None,
-        };
-        let withdrawn = match claimed {
-            Some(false) => false,
-            Some(true) => {
-                let _ = self.broker.delete_queued(sequence).await;
-                true
-            }
-            None => self.broker.delete_queued(sequence).await == Ok(true),
-        };
+        let withdrawn = self.broker.delete_queued(sequence).await == Ok(true);
         if withdrawn {
             let deleted = self.sent().remove(&sequence);
             self.resolve(id, Err(Error::Cancelled));

@@ -73,19 +73,6 @@ pub(crate) fn messages_queued(server: &NatsServer, pool: &str) -> u64 {
     })
 }
 
-/// Claims on batches held on pool `pool`'s claims stream now (nodes release theirs as
-/// their batches end).
-pub(crate) fn claims_held(server: &NatsServer, pool: &str) -> u64 {
-    block_on(async {
-        let client = async_nats::connect(server.url()).await.unwrap();
-        let mut stream = async_nats::jetstream::new(client)
-            .get_stream(format!("APLEX_{pool}_CLAIMS"))
-            .await
-            .unwrap();
-        stream.info().await.unwrap().state.messages
-    })
-}
-
 /// Works in the messages on pool `pool`'s tasks stream now.
 pub(crate) fn works_queued(server: &NatsServer, pool: &str) -> usize {
     works_per_message(server, pool).iter().sum()
