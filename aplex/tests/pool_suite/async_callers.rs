@@ -95,6 +95,32 @@ pool_suite! {
     }
 
     #[test]
+    fn a_map_stream_waiting_for_room_ends_with_the_pools_shutdown() {
+        within(Duration::from_secs(30), || {
+            let files = Files::new(module_path!());
+            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
+            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
+            files.wait_for("running");
+            let queued = pool.try_submit(double, 7).expect("one place in the queue");
+            let results: Vec<_> = runtime().block_on(async {
+                let (results, ()) = tokio::join!(
+                    pool.map(double, 0..3_u64).into_stream().collect::<Vec<_>>(),
+                    async {
+                        tokio::task::yield_now().await;
+                        pool.shutdown_now();
+                    }
+                );
+                results
+            });
+            assert_eq!(results, [Err(Error::ShutDown)], "the map ends with the pool");
+            assert_eq!(queued.result(), Err(Error::Cancelled));
+            files.open("gate");
+            let outcome = running.result();
+            assert!(matches!(outcome, Ok(1) | Err(Error::Cancelled)), "{outcome:?}");
+        });
+    }
+
+    #[test]
     fn shutdown_async_awaits_the_drain_while_the_runtime_runs_on() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
