@@ -299,10 +299,7 @@ impl<W: Worker> Shared<W> {
         admission: Admission,
     ) -> Result<MutexGuard<'a, Queue<W::Job>>, Error> {
         loop {
-            if queue.pending.len() >= capacity {
-                self.purge_resolved(&mut queue);
-            }
-            if queue.pending.len() < capacity {
+            if self.has_room(&mut queue, capacity) {
                 return Ok(queue);
             }
             if admission == Admission::FailFast {
@@ -331,8 +328,14 @@ impl<W: Worker> Shared<W> {
             return true;
         }
         let mut queue = self.lock_queue();
+        self.has_room(&mut queue, capacity)
+    }
+
+    /// Whether the pending queue holds fewer than `capacity` works, once entries
+    /// resolved while queued are gone.
+    fn has_room(&self, queue: &mut Queue<W::Job>, capacity: usize) -> bool {
         if queue.pending.len() >= capacity {
-            self.purge_resolved(&mut queue);
+            self.purge_resolved(queue);
         }
         queue.pending.len() < capacity
     }

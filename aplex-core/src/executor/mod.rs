@@ -220,8 +220,8 @@ impl<W: Worker> Executor<W> {
     }
 
     /// Ends once a submit may find room in the bounded pending queue (or the pool has
-    /// stopped taking works): what a map that must not block awaits before it tries a
-    /// refused chunk again.
+    /// stopped taking works): what `submit_async` and a map that must not block await
+    /// before they try a refused work or chunk again.
     pub(crate) fn room(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         async move {

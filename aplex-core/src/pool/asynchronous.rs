@@ -1,8 +1,6 @@
 //! The pool from async code, which must never block its runtime thread: a submit that
 //! awaits room in a bounded queue, and a shutdown that awaits the drain.
 
-use std::pin::pin;
-
 use crate::backend::accepts::Accepts;
 use crate::work::Work;
 use crate::worker::Worker;
@@ -68,12 +66,8 @@ impl<B: Worker> Pool<B> {
         W: Work<A>,
         W::Out: Send + 'static,
     {
-        let room = &self.executor().shared.room_async;
         let mut parts = (work, args);
         loop {
-            // Registered before trying, so room freed in between is not missed.
-            let mut freed = pin!(room.notified());
-            freed.as_mut().enable();
             let (work, args) = parts;
             match self.try_submit_with(work, args, options.clone()) {
                 Ok(future) => return future,
@@ -82,7 +76,7 @@ impl<B: Worker> Pool<B> {
                     work,
                 }) => {
                     parts = work;
-                    freed.await;
+                    self.executor().room().await;
                 }
                 Err(Refused { error, .. }) => return WorkFuture::failed(error),
             }
