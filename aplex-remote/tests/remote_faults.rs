@@ -87,20 +87,11 @@ fn a_node_killed_mid_map_has_its_works_redelivered_and_the_map_completes() {
     }
     // SIGKILL one node while the map is in full flight.
     let victim = nodes.remove(0);
-    sigkill(&victim);
+    support::signal(victim.0.id(), "-9");
     results.extend(map);
     let expected: Vec<Result<u64, Error>> = (0..10_000u64).map(|x| Ok(x * 2)).collect();
     assert_eq!(results, expected, "every item once, in order");
     drop(victim);
-}
-
-/// SIGKILLs a node process.
-fn sigkill(node: &NodeProcess) {
-    let status = Command::new("kill")
-        .args(["-9", &node.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[test]

@@ -56,12 +56,7 @@ async fn counted(_: ()) -> u8 {
 
 /// Sends `signal` (`-STOP`, `-CONT`) to `server`.
 fn signal(server: &NatsServer, signal: &str) {
-    let pid = server.pid().unwrap().to_string();
-    let status = std::process::Command::new("kill")
-        .args([signal, pid.as_str()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    support::signal(server.pid().unwrap(), signal);
 }
 
 /// The message of every event heard, in this process.

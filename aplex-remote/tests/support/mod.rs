@@ -152,3 +152,12 @@ impl Drop for NodeProcess {
         let _ = self.0.wait();
     }
 }
+
+/// Sends `signal` (`-STOP`, `-CONT`, `-9`) to process `pid`.
+pub(crate) fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, pid.to_string().as_str()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}

@@ -22,7 +22,29 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
+/// Collects `stream` on a current-thread runtime while another task of it, once the
+/// stream has had its first turn, runs `meanwhile`: a stream that blocked the thread
+/// would keep `meanwhile` from ever running.
+fn collect_while<S: futures::Stream>(stream: S, meanwhile: impl FnOnce()) -> Vec<S::Item> {
+    runtime().block_on(async {
+        let (collected, ()) = tokio::join!(stream.collect::<Vec<_>>(), async {
+            tokio::task::yield_now().await;
+            meanwhile();
+        });
+        collected
+    })
+}
+
 pool_suite! {
+    /// A pool of one slot and one queued place, its slot taken by a work that holds (and
+    /// gives 1) until gate `gate` opens.
+    fn one_slot_taken(files: &Files) -> (TestPool, aplex::WorkFuture<u64>) {
+        let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
+        let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
+        files.wait_for("running");
+        (pool, running)
+    }
+
     #[test]
     fn on_a_runtime_thread_submit_async_awaits_room_in_a_full_queue_and_submit_refuses() {
         within(Duration::from_secs(30), || {
@@ -50,20 +72,10 @@ pool_suite! {
     fn a_map_stream_awaits_room_in_a_full_queue_while_the_runtime_runs_on() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
-            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
-            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
-            files.wait_for("running");
-            let doubled: Vec<_> = runtime().block_on(async {
-                // The queue has room for one chunk; a stream that waited for room on this
-                // thread would stop the second branch, the only one to open the gate.
-                let (doubled, ()) = tokio::join!(
-                    pool.map(double, 0..6_u64).window(4).into_stream().collect::<Vec<_>>(),
-                    async {
-                        tokio::task::yield_now().await;
-                        files.open("gate");
-                    }
-                );
-                doubled
+            let (pool, running) = one_slot_taken(&files);
+            // The queue has room for one chunk; only the other task opens the gate.
+            let doubled = collect_while(pool.map(double, 0..6_u64).window(4).into_stream(), || {
+                files.open("gate")
             });
             assert_eq!(doubled, (0..6).map(|x| Ok(x * 2)).collect::<Vec<_>>());
             assert_eq!(running.result(), Ok(1));
@@ -74,20 +86,11 @@ pool_suite! {
     fn a_map_stream_whose_first_chunk_finds_the_queue_full_waits_for_room() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
-            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
-            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
-            files.wait_for("running");
+            let (pool, running) = one_slot_taken(&files);
             let queued = pool.try_submit(double, 7).expect("one place in the queue");
             // The map has nothing in flight while its first chunk waits for room.
-            let doubled: Vec<_> = runtime().block_on(async {
-                let (doubled, ()) = tokio::join!(
-                    pool.map(double, 0..3_u64).into_stream().collect::<Vec<_>>(),
-                    async {
-                        tokio::task::yield_now().await;
-                        files.open("gate");
-                    }
-                );
-                doubled
+            let doubled = collect_while(pool.map(double, 0..3_u64).into_stream(), || {
+                files.open("gate")
             });
             assert_eq!(doubled, [Ok(0), Ok(2), Ok(4)]);
             assert_eq!((running.result(), queued.result()), (Ok(1), Ok(14)));
@@ -98,19 +101,10 @@ pool_suite! {
     fn a_map_stream_waiting_for_room_ends_with_the_pools_shutdown() {
         within(Duration::from_secs(30), || {
             let files = Files::new(module_path!());
-            let pool = builder().pool_size(1).max_works_per_worker(1).max_pending(1).build().unwrap();
-            let running = pool.submit(hold, (files.path("running"), files.path("gate"), 1));
-            files.wait_for("running");
+            let (pool, running) = one_slot_taken(&files);
             let queued = pool.try_submit(double, 7).expect("one place in the queue");
-            let results: Vec<_> = runtime().block_on(async {
-                let (results, ()) = tokio::join!(
-                    pool.map(double, 0..3_u64).into_stream().collect::<Vec<_>>(),
-                    async {
-                        tokio::task::yield_now().await;
-                        pool.shutdown_now();
-                    }
-                );
-                results
+            let results = collect_while(pool.map(double, 0..3_u64).into_stream(), || {
+                pool.shutdown_now()
             });
             assert_eq!(results, [Err(Error::ShutDown)], "the map ends with the pool");
             assert_eq!(queued.result(), Err(Error::Cancelled));
